@@ -1,0 +1,277 @@
+/*  oim_redis — see oim_redis.h. */
+#include "oim_redis.h"
+#include "oim_clock.h"
+#include "oim_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _oim_redis_t {
+    char host [1024];
+    int port;
+    char unix_path [1024];
+    char password [1024];
+    int db;
+    struct timeval connect_timeout;
+    struct timeval command_timeout;
+    redisContext *context;
+    int64_t next_attempt_ms;        //  monotonic: no reconnect before this
+    int64_t backoff_ms;
+    bool down_logged;
+    char error [256];
+};
+
+static struct timeval
+s_timeval (int msec)
+{
+    struct timeval tv = { .tv_sec = msec / 1000, .tv_usec = (msec % 1000) * 1000 };
+    return tv;
+}
+
+//  Reads "db" and "password" from a unix URL's query string.
+static void
+s_parse_query (oim_redis_t *self, char *query)
+{
+    for (char *pair = strtok (query, "&"); pair; pair = strtok (NULL, "&")) {
+        if (strncmp (pair, "db=", 3) == 0)
+            self->db = atoi (pair + 3);
+        else
+        if (strncmp (pair, "password=", 9) == 0)
+            snprintf (self->password, sizeof self->password, "%s", pair + 9);
+    }
+}
+
+static int
+s_parse_url (oim_redis_t *self, const char *url)
+{
+    char copy [1024];
+    if (snprintf (copy, sizeof copy, "%s", url) >= (int) sizeof copy)
+        return -1;
+    if (strncmp (copy, "unix://", 7) == 0) {
+        char *query = strchr (copy + 7, '?');
+        if (query) {
+            *query++ = 0;
+            s_parse_query (self, query);
+        }
+        snprintf (self->unix_path, sizeof self->unix_path, "%s", copy + 7);
+        return *self->unix_path? 0: -1;
+    }
+    if (strncmp (copy, "redis://", 8) != 0)
+        return -1;
+    char *rest = copy + 8;
+    char *at = strrchr (rest, '@');
+    if (at) {
+        *at = 0;
+        char *colon = strchr (rest, ':');       //  "[user]:password"
+        snprintf (self->password, sizeof self->password, "%s", colon? colon + 1: rest);
+        rest = at + 1;
+    }
+    char *slash = strchr (rest, '/');
+    if (slash) {
+        *slash = 0;
+        if (slash [1])
+            self->db = atoi (slash + 1);
+    }
+    char *colon = strrchr (rest, ':');
+    self->port = 6379;
+    if (colon) {
+        *colon = 0;
+        self->port = atoi (colon + 1);
+    }
+    snprintf (self->host, sizeof self->host, "%s", *rest? rest: "127.0.0.1");
+    return self->port > 0 && self->port < 65536? 0: -1;
+}
+
+oim_redis_t *
+oim_redis_new (const char *url, int connect_timeout_msec, int command_timeout_msec)
+{
+    oim_redis_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    if (!url || s_parse_url (self, url)) {
+        free (self);
+        return NULL;
+    }
+    self->connect_timeout = s_timeval (connect_timeout_msec);
+    self->command_timeout = s_timeval (command_timeout_msec);
+    self->backoff_ms = 100;
+    return self;
+}
+
+static void
+s_disconnect (oim_redis_t *self, const char *why)
+{
+    if (self->context) {
+        snprintf (self->error, sizeof self->error, "%s", why);
+        redisFree (self->context);
+        self->context = NULL;
+    }
+}
+
+void
+oim_redis_destroy (oim_redis_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_disconnect (*self_p, "closed");
+    free (*self_p);
+    *self_p = NULL;
+}
+
+//  AUTH and SELECT on a new connection. Returns 0 or -1 (error recorded).
+static int
+s_handshake (oim_redis_t *self)
+{
+    redisReply *reply;
+    if (*self->password) {
+        reply = redisCommand (self->context, "AUTH %s", self->password);
+        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+        snprintf (self->error, sizeof self->error, "%s",
+                  reply && !ok? reply->str: ok? "": self->context->errstr);
+        if (reply)
+            freeReplyObject (reply);
+        if (!ok)
+            return -1;
+    }
+    if (self->db) {
+        reply = redisCommand (self->context, "SELECT %d", self->db);
+        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+        snprintf (self->error, sizeof self->error, "%s",
+                  reply && !ok? reply->str: ok? "": self->context->errstr);
+        if (reply)
+            freeReplyObject (reply);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+//  Makes sure a connection exists. Returns 0, or -1 (not now; error recorded).
+static int
+s_connect (oim_redis_t *self)
+{
+    if (self->context)
+        return 0;
+    int64_t now = oim_clock_mono_ms ();
+    if (now < self->next_attempt_ms)
+        return -1;
+    self->context = *self->unix_path
+        ? redisConnectUnixWithTimeout (self->unix_path, self->connect_timeout)
+        : redisConnectWithTimeout (self->host, self->port, self->connect_timeout);
+    if (!self->context || self->context->err
+    ||  redisSetTimeout (self->context, self->command_timeout) != REDIS_OK
+    ||  s_handshake (self)) {
+        if (self->context && self->context->err)
+            snprintf (self->error, sizeof self->error, "%s", self->context->errstr);
+        if (self->context)
+            redisFree (self->context);
+        self->context = NULL;
+        self->next_attempt_ms = now + self->backoff_ms;
+        self->backoff_ms = self->backoff_ms * 2 > 2000? 2000: self->backoff_ms * 2;
+        if (!self->down_logged)
+            oim_warn ("event=redis_down error=\"%s\"", self->error);
+        self->down_logged = true;
+        return -1;
+    }
+    if (*self->unix_path == 0)
+        redisEnableKeepAlive (self->context);
+    if (self->down_logged)
+        oim_info ("event=redis_up");
+    self->down_logged = false;
+    self->backoff_ms = 100;
+    self->error [0] = 0;
+    return 0;
+}
+
+//  After a command: a NULL reply means the context is dead.
+static redisReply *
+s_checked (oim_redis_t *self, redisReply *reply)
+{
+    if (!reply) {
+        if (!self->down_logged)
+            oim_warn ("event=redis_error error=\"%s\"", self->context? self->context->errstr: "");
+        self->down_logged = true;
+        s_disconnect (self, self->context? self->context->errstr: "connection lost");
+    }
+    return reply;
+}
+
+redisReply *
+oim_redis_command (oim_redis_t *self, const char *format, ...)
+{
+    if (s_connect (self))
+        return NULL;
+    va_list args;
+    va_start (args, format);
+    redisReply *reply = redisvCommand (self->context, format, args);
+    va_end (args);
+    return s_checked (self, reply);
+}
+
+redisReply *
+oim_redis_commandv (oim_redis_t *self, int argc, const char **argv, const size_t *argvlen)
+{
+    if (s_connect (self))
+        return NULL;
+    return s_checked (self, redisCommandArgv (self->context, argc, argv, argvlen));
+}
+
+int
+oim_redis_append (oim_redis_t *self, const char *format, ...)
+{
+    if (s_connect (self))
+        return -1;
+    va_list args;
+    va_start (args, format);
+    int rc = redisvAppendCommand (self->context, format, args);
+    va_end (args);
+    return rc == REDIS_OK? 0: -1;
+}
+
+int
+oim_redis_appendv (oim_redis_t *self, int argc, const char **argv, const size_t *argvlen)
+{
+    if (s_connect (self))
+        return -1;
+    return redisAppendCommandArgv (self->context, argc, argv, argvlen) == REDIS_OK? 0: -1;
+}
+
+redisReply *
+oim_redis_reply (oim_redis_t *self)
+{
+    if (!self->context)
+        return NULL;
+    void *reply = NULL;
+    if (redisGetReply (self->context, &reply) != REDIS_OK)
+        reply = NULL;
+    return s_checked (self, reply);
+}
+
+bool
+oim_redis_ping (oim_redis_t *self, int64_t *latency_us)
+{
+    int64_t start = oim_clock_mono_us ();
+    redisReply *reply = oim_redis_command (self, "PING");
+    bool ok = reply && reply->type == REDIS_REPLY_STATUS;
+    if (reply && !ok)
+        snprintf (self->error, sizeof self->error, "%s", reply->str? reply->str: "bad PING reply");
+    if (reply)
+        freeReplyObject (reply);
+    if (latency_us)
+        *latency_us = oim_clock_mono_us () - start;
+    return ok;
+}
+
+const char *
+oim_redis_error (oim_redis_t *self)
+{
+    return self->context? "": self->error;
+}
+
+bool
+oim_redis_connected (oim_redis_t *self)
+{
+    return self->context != NULL;
+}

@@ -1,0 +1,45 @@
+/*  oim_redis — one synchronous Redis connection with a URL, timeouts and reconnection.
+
+    URL forms: redis://[:password@]host[:port][/db] and unix:///path/to/socket[?db=N&password=P].
+    Every command has the configured timeout; a dead connection (any I/O or protocol error,
+    after which hiredis' context is unusable) is dropped and re-made on the next command, no
+    more often than every reconnect interval (100 ms, doubling to 2 s while Redis stays down).
+    Not thread-safe: one oim_redis_t per thread (STYLE.md anti-pattern 10).
+*/
+#ifndef OIM_REDIS_H_INCLUDED
+#define OIM_REDIS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <hiredis/hiredis.h>
+
+typedef struct _oim_redis_t oim_redis_t;
+
+//  Parses url and prepares a connection; connects lazily. Returns NULL for a malformed URL.
+oim_redis_t *oim_redis_new (const char *url, int connect_timeout_msec, int command_timeout_msec);
+void oim_redis_destroy (oim_redis_t **self_p);
+
+//  Runs one command (hiredis format). Returns the reply (caller frees with freeReplyObject),
+//  or NULL when Redis could not be reached or the connection failed (logged once per outage).
+//  A Redis error reply (REDIS_REPLY_ERROR) is returned as a reply, not NULL.
+redisReply *oim_redis_command (oim_redis_t *self, const char *format, ...);
+redisReply *oim_redis_commandv (oim_redis_t *self, int argc, const char **argv, const size_t *argvlen);
+
+//  Pipelining: append commands, then read their replies in order. oim_redis_append* return 0
+//  or -1 (not connected). oim_redis_reply returns NULL when the connection failed; the
+//  connection is then dropped and the remaining replies are lost.
+int oim_redis_append (oim_redis_t *self, const char *format, ...);
+int oim_redis_appendv (oim_redis_t *self, int argc, const char **argv, const size_t *argvlen);
+redisReply *oim_redis_reply (oim_redis_t *self);
+
+//  PINGs Redis. Returns true when it answered; *latency_us gets the round trip.
+bool oim_redis_ping (oim_redis_t *self, int64_t *latency_us);
+
+//  The last connection error, "" when connected.
+const char *oim_redis_error (oim_redis_t *self);
+
+//  True when the last command found Redis reachable.
+bool oim_redis_connected (oim_redis_t *self);
+
+#endif

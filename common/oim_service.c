@@ -1,0 +1,314 @@
+/*  oim_service — see oim_service.h. */
+#include "oim_service.h"
+#include "oim_api.h"
+#include "oim_clock.h"
+#include "oim_log.h"
+#include "oim_peer.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const oim_option_t oim_service_common_options [] = {
+    { "redis-url", "OIM_REDIS_URL", "redis://127.0.0.1:6379/0",
+      "Redis: redis://[:password@]host:port/db or unix:///path?db=N", false },
+    { "broker-endpoint", "OIM_BROKER_ENDPOINT", "tcp://127.0.0.1:5555",
+      "where the gateway's broker listens", false },
+    { "log-level", "OIM_LOG_LEVEL", "info", "debug, info, warn or error", false },
+    { "heartbeat-ms", "OIM_HEARTBEAT_MS", "1000", "broker heartbeat interval", false },
+    { "redis-timeout-ms", "OIM_REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout", false },
+    { "health-file", "OIM_HEALTH_FILE", "", "touched every second while healthy "
+      "(default /tmp/oim-<service>.health)", false },
+    { "healthcheck", NULL, NULL, "exit 0 when this daemon's health file is fresh, else 1", true },
+    OIM_OPTION_END
+};
+
+struct _oim_service_t {
+    const oim_service_def_t *def;
+    oim_config_t *config;
+    oim_redis_t *redis;
+    oim_peer_t *peer;
+    oim_metrics_t *metrics;
+    zloop_t *loop;
+    void *state;
+    char instance [128];
+    char health_file [512];
+    int64_t started_ms;
+    int64_t last_health_ms;
+    uint64_t requests;
+    oim_metric_t *m_requests;
+    oim_metric_t *m_errors;
+    oim_metric_t *m_latency;
+    oim_metric_t *m_garbage;
+};
+
+oim_config_t *oim_service_config (oim_service_t *self) { return self->config; }
+oim_redis_t *oim_service_redis (oim_service_t *self) { return self->redis; }
+oim_metrics_t *oim_service_metrics (oim_service_t *self) { return self->metrics; }
+zloop_t *oim_service_loop (oim_service_t *self) { return self->loop; }
+const char *oim_service_instance (oim_service_t *self) { return self->instance; }
+void *oim_service_state (oim_service_t *self) { return self->state; }
+void oim_service_set_state (oim_service_t *self, void *state) { self->state = state; }
+
+//  Built-in "oim.status": who we are and whether Redis answers right now.
+static uint32_t
+s_status (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, size_t *size)
+{
+    (void) request;
+    Oim__V1__StatusReply status = OIM__V1__STATUS_REPLY__INIT;
+    status.service = (char *) self->def->name;
+    status.version = OIM_VERSION;
+    status.instance = self->instance;
+    status.uptime_ms = oim_clock_mono_ms () - self->started_ms;
+    status.redis_ok = oim_redis_ping (self->redis, &status.redis_latency_us);
+    status.redis_error = (char *) oim_redis_error (self->redis);
+    status.requests = self->requests;
+    *body = oim_wire_pack (&status.base, size);
+    return 200;
+}
+
+//  Built-in "oim.metrics": this daemon's metrics as Prometheus text.
+static uint32_t
+s_metrics (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, size_t *size)
+{
+    (void) request;
+    char *text = oim_metrics_render (self->metrics);
+    *size = strlen (text);
+    *body = (uint8_t *) text;
+    return 200;
+}
+
+//  Runs an API handler: unpack ApiRequest, call, pack ApiReply.
+static uint32_t
+s_call_api (oim_service_t *self, oim_api_fn *fn, const oim_wire_msg_t *request,
+            uint8_t **body, size_t *size)
+{
+    oim_api_reply_t reply = { 0 };
+    Oim__V1__ApiRequest *api = oim__v1__api_request__unpack (NULL, request->body_size, request->body);
+    if (api)
+        fn (self, api, &reply);
+    else
+        oim_api_error (&reply, 400, "invalid", NULL, "the request body is not an ApiRequest");
+    if (reply.status == 0)
+        oim_api_error (&reply, 500, "internal", NULL, "the handler gave no answer");
+    Oim__V1__ApiReply out = OIM__V1__API_REPLY__INIT;
+    Oim__V1__ApiReply__HeadersEntry entries [4], *pointers [4];
+    for (int i = 0; i < 4 && reply.header_names [i]; i++) {
+        oim__v1__api_reply__headers_entry__init (&entries [i]);
+        entries [i].key = reply.header_names [i];
+        entries [i].value = reply.header_values [i];
+        pointers [i] = &entries [i];
+        out.n_headers++;
+    }
+    out.headers = pointers;
+    out.status = reply.status;
+    char *json = oim_api_dump (reply.body);
+    out.body.data = (uint8_t *) json;
+    out.body.len = strlen (json);
+    *body = oim_wire_pack (&out.base, size);
+    free (json);
+    uint32_t status = reply.status;
+    oim_api_reply_clear (&reply);
+    if (api)
+        oim__v1__api_request__free_unpacked (api, NULL);
+    return status;
+}
+
+static uint32_t
+s_dispatch (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, size_t *size)
+{
+    const char *method = request->header->method;
+    if (strcmp (method, "oim.status") == 0)
+        return s_status (self, request, body, size);
+    if (strcmp (method, "oim.metrics") == 0)
+        return s_metrics (self, request, body, size);
+    for (const oim_method_t *m = self->def->methods; m && m->method; m++)
+        if (strcmp (m->method, method) == 0)
+            return m->api? s_call_api (self, m->api, request, body, size)
+                         : m->raw (self, request, body, size);
+    oim_warn ("event=unknown_method method=%s", method);
+    return 404;
+}
+
+static int
+s_on_request (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    (void) loop; (void) socket;
+    oim_service_t *self = arg;
+    oim_wire_msg_t request = { 0 };
+    int rc = oim_peer_recv (self->peer, &request);
+    if (rc == -1)
+        oim_metric_add (self->m_garbage, 1);
+    if (rc != 1)
+        return 0;           //  never -1: that would stop the reactor (STYLE anti-pattern 5)
+    int64_t start = oim_clock_mono_us ();
+    oim_log_set_request_id (request.header->request_id);
+    uint8_t *body = NULL;
+    size_t size = 0;
+    uint32_t status = s_dispatch (self, &request, &body, &size);
+    oim_peer_reply (self->peer, &request, status, body, size);
+    int64_t micros = oim_clock_mono_us () - start;
+    oim_debug ("event=request method=%s status=%u us=%lld", request.header->method, status,
+               (long long) micros);
+    oim_log_set_request_id (NULL);
+    self->requests++;
+    oim_metric_add (self->m_requests, 1);
+    if (status >= 500)
+        oim_metric_add (self->m_errors, 1);
+    oim_metric_observe_us (self->m_latency, micros);
+    free (body);
+    oim_wire_msg_clear (&request);
+    return 0;
+}
+
+//  Touches the health file while Redis answers and the broker link is live.
+static void
+s_health (oim_service_t *self)
+{
+    int64_t now = oim_clock_mono_ms ();
+    if (now - self->last_health_ms < 1000)
+        return;
+    self->last_health_ms = now;
+    if (!oim_peer_live (self->peer) || !oim_redis_ping (self->redis, NULL))
+        return;
+    FILE *file = fopen (self->health_file, "w");
+    if (file) {
+        fprintf (file, "%lld\n", (long long) oim_clock_wall_ms ());
+        fclose (file);
+    }
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) timer_id;
+    oim_service_t *self = arg;
+    if (oim_peer_tick (self->peer)) {
+        zloop_reader_end (loop, oim_peer_socket (self->peer));
+        oim_peer_reconnect (self->peer);
+        zloop_reader (loop, oim_peer_socket (self->peer), s_on_request, self);
+    }
+    s_health (self);
+    if (self->def->tick)
+        self->def->tick (self);
+    return 0;
+}
+
+static int
+s_healthcheck (const char *path)
+{
+    struct stat st;
+    if (stat (path, &st) != 0) {
+        fprintf (stderr, "unhealthy: no health file %s\n", path);
+        return 1;
+    }
+    int64_t age_s = (int64_t) time (NULL) - (int64_t) st.st_mtime;
+    if (age_s > 10) {
+        fprintf (stderr, "unhealthy: %s is %llds old\n", path, (long long) age_s);
+        return 1;
+    }
+    return 0;
+}
+
+static void
+s_destroy (oim_service_t **self_p)
+{
+    oim_service_t *self = *self_p;
+    if (!self)
+        return;
+    zloop_destroy (&self->loop);
+    oim_peer_destroy (&self->peer);
+    oim_redis_destroy (&self->redis);
+    oim_metrics_destroy (&self->metrics);
+    oim_config_destroy (&self->config);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Configuration and connections. Returns the service, or NULL with *exit_code set.
+static oim_service_t *
+s_new (const oim_service_def_t *def, int argc, char **argv, int *exit_code)
+{
+    oim_service_t *self = zmalloc (sizeof *self);
+    self->def = def;
+    char program [64], summary [256];
+    snprintf (program, sizeof program, "oim-%s", def->name);
+    snprintf (summary, sizeof summary, "OI Market %s daemon: %s", def->name, def->summary);
+    self->config = oim_config_new (program, summary, oim_service_common_options, def->options,
+                                   argc, argv, exit_code);
+    if (!self->config) {
+        s_destroy (&self);
+        return NULL;
+    }
+    const char *health = oim_config_get (self->config, "health-file");
+    snprintf (self->health_file, sizeof self->health_file, *health? "%s": "/tmp/oim-%s.health",
+              *health? health: def->name);
+    if (oim_config_bool (self->config, "healthcheck")) {
+        *exit_code = s_healthcheck (self->health_file);
+        s_destroy (&self);
+        return NULL;
+    }
+    *exit_code = 1;
+    if (oim_log_init (def->name, oim_config_get (self->config, "log-level")))
+        fprintf (stderr, "%s: unknown log level, using info\n", program);
+    char host [64] = "localhost";
+    gethostname (host, sizeof host - 1);
+    snprintf (self->instance, sizeof self->instance, "%s@%s:%d", def->name, host, (int) getpid ());
+    char labels [256];
+    snprintf (labels, sizeof labels, "service=\"%s\",instance=\"%s\"", def->name, self->instance);
+    self->metrics = oim_metrics_new (labels);
+    self->m_requests = oim_metrics_counter (self->metrics, "oim_requests_total", NULL,
+                                            "requests handled");
+    self->m_errors = oim_metrics_counter (self->metrics, "oim_request_errors_total", NULL,
+                                          "requests answered with a 5xx status");
+    self->m_latency = oim_metrics_histogram (self->metrics, "oim_request_seconds", NULL,
+                                             "time to handle a request");
+    self->m_garbage = oim_metrics_counter (self->metrics, "oim_garbage_messages_total", NULL,
+                                           "malformed messages received and dropped");
+    int timeout = (int) oim_config_int (self->config, "redis-timeout-ms", 2000);
+    self->redis = oim_redis_new (oim_config_get (self->config, "redis-url"), timeout, timeout);
+    if (!self->redis) {
+        oim_error ("event=bad_config option=redis-url value=\"%s\"",
+                   oim_config_get (self->config, "redis-url"));
+        s_destroy (&self);
+        return NULL;
+    }
+    self->peer = oim_peer_new (oim_config_get (self->config, "broker-endpoint"), def->name,
+                               self->instance,
+                               (int) oim_config_int (self->config, "heartbeat-ms", 1000));
+    if (!self->peer) {
+        oim_error ("event=bad_config option=broker-endpoint value=\"%s\"",
+                   oim_config_get (self->config, "broker-endpoint"));
+        s_destroy (&self);
+        return NULL;
+    }
+    self->loop = zloop_new ();
+    self->started_ms = oim_clock_mono_ms ();
+    return self;
+}
+
+int
+oim_service_main (const oim_service_def_t *def, int argc, char **argv)
+{
+    int exit_code = 0;
+    oim_service_t *self = s_new (def, argc, argv, &exit_code);
+    if (!self)
+        return exit_code;
+    signal (SIGPIPE, SIG_IGN);
+    if (def->start && def->start (self)) {
+        oim_error ("event=start_failed");
+        s_destroy (&self);
+        return 1;
+    }
+    oim_info ("event=started instance=%s version=%s", self->instance, OIM_VERSION);
+    zloop_reader (self->loop, oim_peer_socket (self->peer), s_on_request, self);
+    zloop_timer (self->loop, def->tick_msec > 0? (size_t) def->tick_msec: 100, 0, s_on_tick, self);
+    zloop_start (self->loop);       //  returns on SIGTERM/SIGINT (czmq's handler)
+    oim_info ("event=stopping");
+    if (def->stop)
+        def->stop (self);
+    unlink (self->health_file);
+    s_destroy (&self);
+    oim_info ("event=stopped");
+    return 0;
+}

@@ -1,0 +1,687 @@
+/*  gateway_http — see gateway_http.h. */
+#include "gateway_http.h"
+#include "gateway_link.h"
+#include "gateway_routes.h"
+#include "oim_api.h"
+#include "oim_clock.h"
+#include "oim_id.h"
+#include "oim_keys.h"
+#include "oim_log.h"
+#include "oim_utf8.h"
+#include "api.pb-c.h"
+#include "registry.pb-c.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <sodium.h>
+
+struct _gateway_http_t {
+    struct MHD_Daemon *mhd;
+    gateway_pool_t *pool;
+    oim_metrics_t *metrics;
+    int request_timeout_msec;
+    char required [256];
+    int port;
+    oim_metric_t *m_latency;
+    oim_metric_t *m_bad_requests;
+};
+
+//  One HTTP request while it is being received.
+typedef struct {
+    char *body;
+    size_t size;
+    size_t capacity;
+    bool too_large;
+    int64_t started_us;
+} request_t;
+
+//  What a handler produces: status, body (owned), content type, extra headers (borrowed
+//  from an ApiReply, or NULL).
+typedef struct {
+    unsigned status;
+    char *body;
+    size_t size;
+    const char *content_type;
+    char allow [64];
+    Oim__V1__ApiReply *api;
+} response_t;
+
+static const char *
+s_error_code (unsigned status)
+{
+    switch (status) {
+        case 400: return "invalid";
+        case 401: return "unauthorized";
+        case 403: return "forbidden";
+        case 404: return "not_found";
+        case 405: return "method_not_allowed";
+        case 409: return "conflict";
+        case 413: return "too_large";
+        case 422: return "unprocessable";
+        case 429: return "rate_limited";
+        case 501: return "not_implemented";
+        case 503: return "unavailable";
+        case 504: return "timeout";
+        default: return "internal";
+    }
+}
+
+static void
+s_json (response_t *response, unsigned status, json_t *body)
+{
+    response->status = status;
+    response->body = oim_api_dump (body);
+    response->size = strlen (response->body);
+    response->content_type = "application/json; charset=utf-8";
+    json_decref (body);
+}
+
+static void
+s_error (response_t *response, unsigned status, const char *field, const char *message)
+{
+    json_t *error = json_pack ("{s:s,s:s}", "code", s_error_code (status), "message", message);
+    if (field)
+        json_object_set_new (error, "field", json_string (field));
+    s_json (response, status, json_pack ("{s:o}", "error", error));
+}
+
+//  ---------------------------------------------------------------------------------------
+//  Authentication: Authorization: Bearer <key> -> ApiKeyRecord in Redis
+
+//  Returns 0 when no key was given (anonymous), 1 with *principal filled (the strings are the
+//  caller's to free), 401 for an unknown key, 503 when Redis cannot be asked.
+static unsigned
+s_authenticate (gateway_link_t *link, struct MHD_Connection *connection,
+                Oim__V1__Principal *principal)
+{
+    const char *auth = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Authorization");
+    if (!auth || !*auth)
+        return 0;
+    if (strncasecmp (auth, "Bearer ", 7) != 0)
+        return 401;
+    const char *key = auth + 7;
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, (const unsigned char *) key, strlen (key));
+    char hex [2 * crypto_hash_sha256_BYTES + 1];
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    redisReply *reply = oim_redis_command (link->redis, "GET " OIM_KEY_APIKEY, hex);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        if (reply)
+            freeReplyObject (reply);
+        return 503;
+    }
+    Oim__V1__ApiKeyRecord *record = reply->type == REDIS_REPLY_STRING
+        ? oim__v1__api_key_record__unpack (NULL, reply->len, (uint8_t *) reply->str): NULL;
+    freeReplyObject (reply);
+    if (!record)
+        return 401;
+    principal->role = record->role;
+    principal->org_id = strdup (record->org_id);
+    principal->source_system = strdup (record->source_system);
+    principal->key_id = strdup (record->key_id);
+    oim__v1__api_key_record__free_unpacked (record, NULL);
+    return 1;
+}
+
+//  ---------------------------------------------------------------------------------------
+//  The gateway's own endpoints
+
+//  Asks the broker for its live workers. Returns the list (caller frees) or NULL.
+static Oim__V1__WorkerList *
+s_workers (gateway_http_t *self, gateway_link_t *link, const char *request_id)
+{
+    gateway_call_t call = { .service = "broker", .method = "broker.workers",
+                            .request_id = request_id, .timeout_msec = 1000 };
+    uint8_t *body;
+    size_t size;
+    uint32_t status = gateway_link_call (link, &call, &body, &size);
+    Oim__V1__WorkerList *list = status == 200
+        ? oim__v1__worker_list__unpack (NULL, size, body): NULL;
+    free (body);
+    (void) self;
+    return list;
+}
+
+static void
+s_readyz (gateway_http_t *self, gateway_link_t *link, const char *request_id, response_t *response)
+{
+    json_t *checks = json_object ();
+    bool ready = oim_redis_ping (link->redis, NULL);
+    json_object_set_new (checks, "redis", json_string (ready? "ok": oim_redis_error (link->redis)));
+    Oim__V1__WorkerList *list = s_workers (self, link, request_id);
+    char required [256];
+    snprintf (required, sizeof required, "%s", self->required);
+    char *save = NULL;
+    for (char *name = strtok_r (required, ",", &save); name; name = strtok_r (NULL, ",", &save)) {
+        int live = 0;
+        for (size_t i = 0; list && i < list->n_workers; i++)
+            live += strcmp (list->workers [i]->service, name) == 0;
+        json_object_set_new (checks, name, json_string (live? "ok": "no live worker"));
+        ready = ready && live > 0;
+    }
+    if (list)
+        oim__v1__worker_list__free_unpacked (list, NULL);
+    s_json (response, ready? 200: 503,
+            json_pack ("{s:s,s:o}", "status", ready? "ready": "not ready", "checks", checks));
+}
+
+//  Sends one request to every live worker; statuses/replies as gateway_link_call_all.
+static void
+s_fan_out (gateway_http_t *self, gateway_link_t *link, Oim__V1__WorkerList *list,
+           const char *method, const char *request_id, uint32_t *statuses, uint8_t **replies,
+           size_t *sizes)
+{
+    gateway_call_t *calls = calloc (list->n_workers + 1, sizeof *calls);
+    for (size_t i = 0; i < list->n_workers; i++) {
+        calls [i].service = list->workers [i]->service;
+        calls [i].method = method;
+        calls [i].target = list->workers [i]->identity.data;
+        calls [i].target_size = list->workers [i]->identity.len;
+        calls [i].request_id = request_id;
+        calls [i].timeout_msec = self->request_timeout_msec;
+    }
+    gateway_link_call_all (link, calls, list->n_workers, statuses, replies, sizes);
+    free (calls);
+}
+
+static json_t *
+s_status_entry (Oim__V1__WorkerInfo *worker, uint32_t status, uint8_t *body, size_t size)
+{
+    Oim__V1__StatusReply *reply = status == 200? oim__v1__status_reply__unpack (NULL, size, body): NULL;
+    json_t *entry;
+    if (reply) {
+        entry = oim_pbjson_encode (&reply->base, 0);
+        oim__v1__status_reply__free_unpacked (reply, NULL);
+    }
+    else
+        entry = json_pack ("{s:s,s:s,s:i}", "service", worker->service,
+                           "instance", worker->instance, "error_status", (int) status);
+    return entry;
+}
+
+static void
+s_status (gateway_http_t *self, gateway_link_t *link, const char *request_id, response_t *response)
+{
+    Oim__V1__WorkerList *list = s_workers (self, link, request_id);
+    if (!list) {
+        s_error (response, 503, NULL, "the broker did not answer");
+        return;
+    }
+    size_t n = list->n_workers;
+    uint32_t *statuses = calloc (n + 1, sizeof *statuses);
+    uint8_t **replies = calloc (n + 1, sizeof *replies);
+    size_t *sizes = calloc (n + 1, sizeof *sizes);
+    s_fan_out (self, link, list, "oim.status", request_id, statuses, replies, sizes);
+    json_t *services = json_array ();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new (services, s_status_entry (list->workers [i], statuses [i],
+                                                         replies [i], sizes [i]));
+        free (replies [i]);
+    }
+    bool redis_ok = oim_redis_ping (link->redis, NULL);
+    json_t *gateway = json_pack ("{s:s,s:s,s:b}", "service", "gateway", "version", OIM_VERSION,
+                                 "redis_ok", redis_ok);
+    s_json (response, 200, json_pack ("{s:o,s:o}", "gateway", gateway, "services", services));
+    free (statuses);
+    free (replies);
+    free (sizes);
+    oim__v1__worker_list__free_unpacked (list, NULL);
+}
+
+//  Appends one exposition text to the families being merged: Prometheus wants every sample
+//  of a family in one group, under one HELP and TYPE, while each daemon sends its own.
+static void
+s_merge_metrics (zhashx_t *families, zlistx_t *order, const char *text, size_t size)
+{
+    char *copy = strndup (text, size);
+    char *save = NULL;
+    zlistx_t *current = NULL;
+    for (char *line = strtok_r (copy, "\n", &save); line; line = strtok_r (NULL, "\n", &save)) {
+        char name [128];
+        if (sscanf (line, "# HELP %127s", name) == 1 || sscanf (line, "# TYPE %127s", name) == 1) {
+            current = zhashx_lookup (families, name);
+            if (!current) {
+                current = zlistx_new ();
+                zlistx_set_destructor (current, (zlistx_destructor_fn *) zstr_free);
+                zlistx_set_comparator (current, (zlistx_comparator_fn *) strcmp);
+                zhashx_insert (families, name, current);
+                zlistx_add_end (order, strdup (name));
+            }
+            if (zlistx_find (current, line))
+                continue;       //  HELP/TYPE already there from another daemon
+        }
+        if (current)
+            zlistx_add_end (current, strdup (line));
+    }
+    free (copy);
+}
+
+static void
+s_metrics (gateway_http_t *self, gateway_link_t *link, const char *request_id, response_t *response)
+{
+    zhashx_t *families = zhashx_new ();
+    zhashx_set_destructor (families, (zhashx_destructor_fn *) zlistx_destroy);
+    zlistx_t *order = zlistx_new ();
+    zlistx_set_destructor (order, (zlistx_destructor_fn *) zstr_free);
+    char *own = oim_metrics_render (self->metrics);
+    s_merge_metrics (families, order, own, strlen (own));
+    free (own);
+    Oim__V1__WorkerList *list = s_workers (self, link, request_id);
+    size_t n = list? list->n_workers: 0;
+    uint32_t *statuses = calloc (n + 1, sizeof *statuses);
+    uint8_t **replies = calloc (n + 1, sizeof *replies);
+    size_t *sizes = calloc (n + 1, sizeof *sizes);
+    if (list)
+        s_fan_out (self, link, list, "oim.metrics", request_id, statuses, replies, sizes);
+    for (size_t i = 0; i < n; i++) {
+        if (statuses [i] == 200 && replies [i])
+            s_merge_metrics (families, order, (char *) replies [i], sizes [i]);
+        free (replies [i]);
+    }
+    char *text = NULL;
+    size_t text_size = 0;
+    FILE *out = open_memstream (&text, &text_size);
+    for (char *name = zlistx_first (order); name; name = zlistx_next (order)) {
+        zlistx_t *lines = zhashx_lookup (families, name);
+        for (char *line = zlistx_first (lines); line; line = zlistx_next (lines))
+            fprintf (out, "%s\n", line);
+    }
+    fclose (out);
+    response->status = 200;
+    response->body = text;
+    response->size = text_size;
+    response->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    free (statuses);
+    free (replies);
+    free (sizes);
+    if (list)
+        oim__v1__worker_list__free_unpacked (list, NULL);
+    zlistx_destroy (&order);
+    zhashx_destroy (&families);
+}
+
+//  ---------------------------------------------------------------------------------------
+//  Forwarding an API request to its daemon
+
+typedef struct {
+    Oim__V1__ApiRequest__QueryEntry **entries;
+    size_t count;
+    size_t capacity;
+} query_t;
+
+static enum MHD_Result
+s_collect_query (void *arg, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    query_t *query = arg;
+    if (query->count == query->capacity) {
+        query->capacity = query->capacity? query->capacity * 2: 8;
+        query->entries = realloc (query->entries, query->capacity * sizeof *query->entries);
+    }
+    Oim__V1__ApiRequest__QueryEntry *entry = malloc (sizeof *entry);
+    oim__v1__api_request__query_entry__init (entry);
+    entry->key = strdup (key);
+    entry->value = strdup (value? value: "");
+    query->entries [query->count++] = entry;
+    return MHD_YES;
+}
+
+//  Checks the query string: every key and value valid UTF-8. Returns the first bad key or NULL.
+static const char *
+s_bad_query (query_t *query)
+{
+    for (size_t i = 0; i < query->count; i++)
+        if (!oim_utf8_valid (query->entries [i]->key, strlen (query->entries [i]->key))
+        ||  !oim_utf8_valid (query->entries [i]->value, strlen (query->entries [i]->value)))
+            return query->entries [i]->key;
+    return NULL;
+}
+
+static void
+s_fill_params (Oim__V1__ApiRequest *api, const gateway_params_t *params)
+{
+    api->n_params = params->count;
+    api->params = calloc (params->count + 1, sizeof *api->params);
+    for (int i = 0; i < params->count; i++) {
+        Oim__V1__ApiRequest__ParamsEntry *entry = malloc (sizeof *entry);
+        oim__v1__api_request__params_entry__init (entry);
+        entry->key = strdup (params->names [i]);
+        entry->value = strdup (params->values [i]);
+        api->params [i] = entry;
+    }
+}
+
+static char *
+s_header_copy (struct MHD_Connection *connection, const char *name)
+{
+    const char *value = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, name);
+    if (!value)
+        return strdup ("");
+    size_t len = strlen (value);
+    if (len >= 2 && value [0] == '"' && value [len - 1] == '"')     //  If-Match: "3"
+        return strndup (value + 1, len - 2);
+    return strdup (value);
+}
+
+//  Turns a daemon's answer into the HTTP response.
+static void
+s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size, response_t *response)
+{
+    Oim__V1__ApiReply *reply = status < 500 || status == 500
+        ? oim__v1__api_reply__unpack (NULL, size, body): NULL;
+    if (reply && reply->body.len) {
+        response->status = reply->status;
+        response->body = strndup ((char *) reply->body.data, reply->body.len);
+        response->size = reply->body.len;
+        response->content_type = "application/json; charset=utf-8";
+        response->api = reply;
+        return;
+    }
+    if (reply)
+        oim__v1__api_reply__free_unpacked (reply, NULL);
+    char message [160];
+    snprintf (message, sizeof message,
+              status == 503? "the %s service has no live worker":
+              status == 504? "the %s service did not answer in time":
+              status == 501 || status == 404? "the %s service does not offer this operation yet":
+              "the %s service failed", service);
+    s_error (response, status == 404? 501: status, NULL, message);
+}
+
+static void
+s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *connection,
+           const gateway_route_t *route, const gateway_params_t *params, const char *method,
+           const char *url, request_t *request, const char *request_id, response_t *response)
+{
+    Oim__V1__ApiRequest api = OIM__V1__API_REQUEST__INIT;
+    Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
+    query_t query = { 0 };
+    MHD_get_connection_values (connection, MHD_GET_ARGUMENT_KIND, s_collect_query, &query);
+    const char *bad_key = s_bad_query (&query);
+    unsigned auth = bad_key? 0: s_authenticate (link, connection, &principal);
+    if (bad_key)
+        s_error (response, 400, bad_key, "query parameter is not valid UTF-8");
+    else
+    if (auth == 503)
+        s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
+    else
+    if (auth == 401 || (route->auth && principal.role == OIM__V1__ROLE__ROLE_ANONYMOUS))
+        s_error (response, 401, NULL, auth == 401? "unknown API key": "an API key is required");
+    else {
+        api.http_method = (char *) method;
+        api.path = (char *) url;
+        s_fill_params (&api, params);
+        api.query = query.entries;
+        api.n_query = query.count;
+        api.principal = &principal;
+        api.body.data = (uint8_t *) request->body;
+        api.body.len = request->size;
+        api.if_match = s_header_copy (connection, "If-Match");
+        api.last_event_id = s_header_copy (connection, "Last-Event-ID");
+        api.request_id = (char *) request_id;
+        size_t size;
+        uint8_t *packed = oim_wire_pack (&api.base, &size);
+        gateway_call_t call = { .service = route->service, .method = route->operation,
+                                .body = packed, .body_size = size, .request_id = request_id,
+                                .timeout_msec = self->request_timeout_msec };
+        uint8_t *reply;
+        size_t reply_size;
+        uint32_t status = gateway_link_call (link, &call, &reply, &reply_size);
+        s_from_daemon (route->service, status, reply, reply_size, response);
+        free (reply);
+        free (packed);
+        for (size_t i = 0; i < api.n_params; i++)
+            protobuf_c_message_free_unpacked (&api.params [i]->base, NULL);
+        free (api.params);
+        free (api.if_match);
+        free (api.last_event_id);
+    }
+    for (size_t i = 0; i < query.count; i++)
+        protobuf_c_message_free_unpacked (&query.entries [i]->base, NULL);
+    free (query.entries);
+    if (auth == 1) {
+        free (principal.org_id);
+        free (principal.source_system);
+        free (principal.key_id);
+    }
+}
+
+//  ---------------------------------------------------------------------------------------
+//  The request cycle
+
+//  Validates the body: UTF-8, then JSON. Returns true when acceptable (an empty body is).
+static bool
+s_body_ok (request_t *request, response_t *response)
+{
+    if (request->size == 0)
+        return true;
+    if (!oim_utf8_valid (request->body, request->size)) {
+        s_error (response, 400, NULL, "the body is not valid UTF-8");
+        return false;
+    }
+    json_error_t error;
+    json_t *json = json_loadb (request->body, request->size, JSON_REJECT_DUPLICATES, &error);
+    if (!json) {
+        char message [256];
+        snprintf (message, sizeof message, "malformed JSON at line %d column %d: %s",
+                  error.line, error.column, error.text);
+        s_error (response, 400, NULL, message);
+        return false;
+    }
+    json_decref (json);
+    return true;
+}
+
+static void
+s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *method,
+          const char *url, request_t *request, const char *request_id, response_t *response)
+{
+    gateway_params_t params;
+    bool path_known;
+    const gateway_route_t *route = gateway_routes_match (method, url, &params, &path_known,
+                                                         response->allow, sizeof response->allow);
+    if (!route) {
+        if (path_known)
+            s_error (response, 405, NULL, "method not allowed on this path");
+        else
+            s_error (response, 404, NULL, "no such endpoint");
+        return;
+    }
+    response->allow [0] = 0;
+    if (request->too_large) {
+        s_error (response, 413, NULL, "the body is larger than 1 MiB");
+        return;
+    }
+    if (strcmp (route->operation, "healthz") == 0) {
+        s_json (response, 200, json_pack ("{s:s}", "status", "ok"));
+        return;
+    }
+    if (!s_body_ok (request, response))
+        return;
+    gateway_link_t *link = gateway_pool_get (self->pool);
+    if (!link) {
+        s_error (response, 503, NULL, "the gateway cannot reach its broker");
+        return;
+    }
+    if (strcmp (route->operation, "readyz") == 0)
+        s_readyz (self, link, request_id, response);
+    else
+    if (strcmp (route->operation, "status") == 0)
+        s_status (self, link, request_id, response);
+    else
+    if (strcmp (route->operation, "metrics") == 0)
+        s_metrics (self, link, request_id, response);
+    else
+        s_forward (self, link, connection, route, &params, method, url, request, request_id, response);
+    gateway_pool_put (self->pool, link);
+}
+
+static enum MHD_Result
+s_send (gateway_http_t *self, struct MHD_Connection *connection, response_t *response,
+        const char *request_id)
+{
+    struct MHD_Response *reply = MHD_create_response_from_buffer (
+        response->size, response->body, MHD_RESPMEM_MUST_FREE);
+    response->body = NULL;
+    MHD_add_response_header (reply, "Content-Type", response->content_type);
+    MHD_add_response_header (reply, "X-Request-Id", request_id);
+    if (*response->allow)
+        MHD_add_response_header (reply, "Allow", response->allow);
+    for (size_t i = 0; response->api && i < response->api->n_headers; i++)
+        MHD_add_response_header (reply, response->api->headers [i]->key,
+                                 response->api->headers [i]->value);
+    enum MHD_Result rc = MHD_queue_response (connection, response->status, reply);
+    MHD_destroy_response (reply);
+    char labels [32];
+    snprintf (labels, sizeof labels, "code=\"%u\"", response->status);
+    oim_metric_add (oim_metrics_counter (self->metrics, "oim_http_requests_total", labels,
+                                         "HTTP requests by status"), 1);
+    if (response->status >= 400 && response->status < 500)
+        oim_metric_add (self->m_bad_requests, 1);
+    if (response->api)
+        oim__v1__api_reply__free_unpacked (response->api, NULL);
+    return rc;
+}
+
+//  The request id: the client's X-Request-Id when it is sane, else a new one.
+static void
+s_request_id (struct MHD_Connection *connection, char *out)
+{
+    const char *given = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "X-Request-Id");
+    if (given && *given && strlen (given) < 64 && strspn (given,
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == strlen (given))
+        strcpy (out, given);
+    else
+        oim_id_new ("req", out);
+}
+
+//  Receives the body into request; returns false when it is over the limit.
+static void
+s_receive (request_t *request, const char *data, size_t size)
+{
+    if (request->too_large || request->size + size > GATEWAY_MAX_BODY_BYTES) {
+        request->too_large = true;
+        return;
+    }
+    if (request->size + size + 1 > request->capacity) {
+        request->capacity = (request->size + size + 1) * 2;
+        if (request->capacity > GATEWAY_MAX_BODY_BYTES + 1)
+            request->capacity = GATEWAY_MAX_BODY_BYTES + 1;
+        request->body = realloc (request->body, request->capacity);
+    }
+    memcpy (request->body + request->size, data, size);
+    request->size += size;
+    request->body [request->size] = 0;
+}
+
+static enum MHD_Result
+s_on_request (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+              const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void) version;
+    gateway_http_t *self = cls;
+    request_t *request = *con_cls;
+    if (!request) {
+        request = calloc (1, sizeof *request);
+        request->started_us = oim_clock_mono_us ();
+        const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length && strtoull (length, NULL, 10) > GATEWAY_MAX_BODY_BYTES)
+            request->too_large = true;      //  answered without reading the body
+        *con_cls = request;
+        if (!request->too_large)
+            return MHD_YES;
+    }
+    if (*upload_data_size && !request->too_large) {
+        s_receive (request, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    char request_id [OIM_ID_SIZE + 32];
+    s_request_id (connection, request_id);
+    oim_log_set_request_id (request_id);
+    response_t response = { 0 };
+    s_handle (self, connection, method, url, request, request_id, &response);
+    int64_t micros = oim_clock_mono_us () - request->started_us;
+    oim_metric_observe_us (self->m_latency, micros);
+    if (response.status >= 500)
+        oim_warn ("event=http method=%s path=%s status=%u us=%lld", method, url, response.status,
+                  (long long) micros);
+    else
+        oim_debug ("event=http method=%s path=%s status=%u us=%lld", method, url, response.status,
+                   (long long) micros);
+    enum MHD_Result rc = s_send (self, connection, &response, request_id);
+    oim_log_set_request_id (NULL);
+    *upload_data_size = 0;
+    return rc;
+}
+
+static void
+s_on_completed (void *cls, struct MHD_Connection *connection, void **con_cls,
+                enum MHD_RequestTerminationCode code)
+{
+    (void) cls; (void) connection; (void) code;
+    request_t *request = *con_cls;
+    if (request) {
+        free (request->body);
+        free (request);
+        *con_cls = NULL;
+    }
+}
+
+gateway_http_t *
+gateway_http_new (const gateway_http_args_t *args)
+{
+    gateway_http_t *self = zmalloc (sizeof *self);
+    self->metrics = args->metrics;
+    self->request_timeout_msec = args->request_timeout_msec;
+    snprintf (self->required, sizeof self->required, "%s", args->required_services);
+    self->pool = gateway_pool_new (args->frontend, args->redis_url, args->redis_timeout_msec);
+    self->m_latency = oim_metrics_histogram (self->metrics, "oim_http_request_seconds", NULL,
+                                             "HTTP request latency at the gateway");
+    self->m_bad_requests = oim_metrics_counter (self->metrics, "oim_http_client_errors_total", NULL,
+                                                "HTTP requests answered with a 4xx status");
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) args->port) };
+    if (inet_pton (AF_INET, args->address, &address.sin_addr) != 1) {
+        oim_error ("event=bad_config option=http-address value=\"%s\"", args->address);
+        gateway_http_destroy (&self);
+        return NULL;
+    }
+    self->mhd = MHD_start_daemon (
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL
+        | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, s_on_request, self,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
+        MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 4096,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+        MHD_OPTION_END);
+    if (!self->mhd) {
+        oim_error ("event=http_bind_failed address=%s port=%d", args->address, args->port);
+        gateway_http_destroy (&self);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info (self->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    self->port = info? info->port: args->port;
+    return self;
+}
+
+void
+gateway_http_destroy (gateway_http_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gateway_http_t *self = *self_p;
+    if (self->mhd)
+        MHD_stop_daemon (self->mhd);
+    gateway_pool_destroy (&self->pool);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+gateway_http_port (gateway_http_t *self)
+{
+    return self->port;
+}

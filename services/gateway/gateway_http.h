@@ -1,0 +1,36 @@
+/*  gateway_http — the HTTP/1.1 side of oim-gateway, on libmicrohttpd.
+
+    One thread per connection, so a slow backend only ever holds the connection that asked.
+    A request's thread borrows a "link" from a pool — a DEALER socket to the broker's inproc
+    frontend and a Redis connection for API-key lookups — sends the request through the broker
+    to the owning daemon, waits for the answer (the broker guarantees one: reply, 503 or 504),
+    and returns the link. Links are never shared by two threads at once.
+    Bodies are limited to 1 MiB (413), must be valid UTF-8 (400) and well-formed JSON (400).
+*/
+#ifndef GATEWAY_HTTP_H_INCLUDED
+#define GATEWAY_HTTP_H_INCLUDED
+
+#include <stdint.h>
+#include "oim_metrics.h"
+
+#define GATEWAY_MAX_BODY_BYTES (1024 * 1024)
+
+typedef struct {
+    const char *address;            //  "0.0.0.0" or "127.0.0.1"
+    int port;                       //  0 = any free port (read it back with _port)
+    const char *frontend;           //  the broker's inproc frontend endpoint
+    const char *redis_url;
+    int redis_timeout_msec;
+    int request_timeout_msec;       //  how long the broker waits for a daemon (then 504)
+    const char *required_services;  //  comma-separated, for /readyz
+    oim_metrics_t *metrics;
+} gateway_http_args_t;
+
+typedef struct _gateway_http_t gateway_http_t;
+
+//  Starts serving. Returns NULL when the port cannot be bound (logged).
+gateway_http_t *gateway_http_new (const gateway_http_args_t *args);
+void gateway_http_destroy (gateway_http_t **self_p);
+int gateway_http_port (gateway_http_t *self);
+
+#endif

@@ -1,0 +1,431 @@
+/*  search_analyze.c — tokenisation, normalisation, stemming, Hangul bigrams.
+    See search_analyze.h for the rules. Hot path: ASCII words skip utf8proc
+    (ASCII is already NFC) and are lower-cased in place.
+*/
+#include "search_analyze.h"
+
+#include <assert.h>
+#include <libstemmer.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+struct search_analyzer_t {
+    struct sb_stemmer *stemmer;
+};
+
+struct search_tokens_t {
+    search_token_t *items;
+    size_t *term_offs;          //  offsets into arena, turned into pointers at the end
+    size_t size, cap;
+    char *arena;
+    size_t arena_len, arena_cap;
+};
+
+//  The Snowball English stop list plus a few fragments left by apostrophes.
+//  Sorted for bsearch.
+static const char *const s_stopwords[] = {
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and",
+    "any", "are", "as", "at", "be", "because", "been", "before", "being", "below",
+    "between", "both", "but", "by", "can", "could", "d", "did", "do", "does", "doing",
+    "down", "during", "each", "few", "for", "from", "further", "had", "has", "have",
+    "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how",
+    "i", "if", "in", "into", "is", "it", "its", "itself", "ll", "m", "me", "more",
+    "most", "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only",
+    "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "re",
+    "s", "same", "she", "should", "so", "some", "such", "t", "than", "that", "the",
+    "their", "theirs", "them", "themselves", "then", "there", "these", "they",
+    "this", "those", "through", "to", "too", "under", "until", "up", "ve", "very",
+    "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom",
+    "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves"
+};
+
+search_analyzer_t *
+search_analyzer_new (const char *stemmer)
+{
+    search_analyzer_t *self = calloc (1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->stemmer = sb_stemmer_new (stemmer ? stemmer : "english", "UTF_8");
+    if (!self->stemmer) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+search_analyzer_destroy (search_analyzer_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        sb_stemmer_delete ((*self_p)->stemmer);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+search_tokens_t *
+search_tokens_new (void)
+{
+    return calloc (1, sizeof (search_tokens_t));
+}
+
+void
+search_tokens_destroy (search_tokens_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        free ((*self_p)->items);
+        free ((*self_p)->term_offs);
+        free ((*self_p)->arena);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+size_t
+search_tokens_size (const search_tokens_t *self)
+{
+    assert (self);
+    return self->size;
+}
+
+const search_token_t *
+search_tokens_get (const search_tokens_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->size);
+    return &self->items[index];
+}
+
+static int
+s_cmp_stop (const void *key, const void *elem)
+{
+    return strcmp ((const char *) key, *(const char *const *) elem);
+}
+
+bool
+search_is_stopword (const char *word, size_t len)
+{
+    char buf[16];
+    if (len == 0 || len >= sizeof buf)
+        return false;
+    memcpy (buf, word, len);
+    buf[len] = 0;
+    return bsearch (buf, s_stopwords, sizeof s_stopwords / sizeof s_stopwords[0],
+                    sizeof s_stopwords[0], s_cmp_stop) != NULL;
+}
+
+size_t
+search_utf8_length (const char *text, size_t len)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char) text[i] & 0xC0) != 0x80)
+            count++;
+    return count;
+}
+
+char *
+search_normalize (const char *text, size_t len)
+{
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t n = utf8proc_map ((const utf8proc_uint8_t *) text,
+                                       (utf8proc_ssize_t) len, &out,
+                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE
+                                       | UTF8PROC_CASEFOLD);
+    if (n < 0)
+        return NULL;
+    return (char *) out;
+}
+
+static search_script_t
+s_script_of (int32_t cp)
+{
+    if ((cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x1100 && cp <= 0x11FF)
+        || (cp >= 0x3130 && cp <= 0x318F) || (cp >= 0xA960 && cp <= 0xA97F)
+        || (cp >= 0xD7B0 && cp <= 0xD7FF))
+        return SEARCH_SCRIPT_HANGUL;
+    if ((cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF)
+        || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF)
+        || (cp >= 0x20000 && cp <= 0x2FFFF))
+        return SEARCH_SCRIPT_CJK;
+    return SEARCH_SCRIPT_OTHER;
+}
+
+typedef enum { S_SEP, S_WORD, S_MARK } s_class_t;
+
+static s_class_t
+s_class_of (int32_t cp)
+{
+    if (cp < 0x80) {
+        if ((cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9'))
+            return S_WORD;
+        return S_SEP;
+    }
+    switch (utf8proc_category (cp)) {
+        case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+        case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
+        case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
+            return S_WORD;
+        case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+            return S_MARK;
+        default:
+            return S_SEP;
+    }
+}
+
+//  Appends one token; the term bytes are copied into the arena.
+static int
+s_push (search_tokens_t *t, const char *term, size_t term_len, uint32_t pos,
+        uint32_t start, uint32_t end, size_t letters, search_token_kind_t kind,
+        search_script_t script)
+{
+    if (t->size == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        search_token_t *items = realloc (t->items, cap * sizeof *items);
+        if (!items)
+            return -1;
+        t->items = items;
+        size_t *offs = realloc (t->term_offs, cap * sizeof *offs);
+        if (!offs)
+            return -1;
+        t->term_offs = offs;
+        t->cap = cap;
+    }
+    if (t->arena_len + term_len + 1 > t->arena_cap) {
+        size_t cap = t->arena_cap ? t->arena_cap * 2 : 1024;
+        while (cap < t->arena_len + term_len + 1)
+            cap *= 2;
+        char *arena = realloc (t->arena, cap);
+        if (!arena)
+            return -1;
+        t->arena = arena;
+        t->arena_cap = cap;
+    }
+    memcpy (t->arena + t->arena_len, term, term_len);
+    t->arena[t->arena_len + term_len] = 0;
+    t->term_offs[t->size] = t->arena_len;
+    t->arena_len += term_len + 1;
+    t->items[t->size++] = (search_token_t) {
+        .term = NULL, .term_len = (uint32_t) term_len, .pos = pos,
+        .byte_start = start, .byte_end = end,
+        .letters = (uint16_t) (letters > UINT16_MAX ? UINT16_MAX : letters),
+        .kind = (uint8_t) kind, .script = (uint8_t) script
+    };
+    return 0;
+}
+
+//  Length of the longest prefix of `s` no longer than `max` bytes that ends on
+//  a code point boundary.
+static size_t
+s_cut (const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+typedef struct {
+    search_analyzer_t *self;
+    search_tokens_t *tokens;
+    const char *text;
+    size_t max_tokens;
+    uint32_t pos;
+    //  the word being collected
+    size_t start, end;
+    search_script_t script;
+    bool ascii;
+    size_t cps;                 //  original code points in the word
+    bool in_word;
+    //  byte offsets of each original code point (for bigram highlights)
+    uint32_t *cp_offs;
+    size_t cp_cap;
+} s_state_t;
+
+static bool
+s_full (const s_state_t *st)
+{
+    return st->max_tokens > 0 && st->tokens->size >= st->max_tokens;
+}
+
+static int
+s_emit_other (s_state_t *st, const char *word, size_t len)
+{
+    size_t letters = search_utf8_length (word, len);
+    len = s_cut (word, len, SEARCH_TERM_MAX_BYTES);
+    if (search_is_stopword (word, len)) {
+        st->pos++;
+        return 0;
+    }
+    const sb_symbol *stem = sb_stemmer_stem (st->self->stemmer, (const sb_symbol *) word, (int) len);
+    const char *term = word;
+    size_t term_len = len;
+    if (stem) {
+        term = (const char *) stem;
+        term_len = (size_t) sb_stemmer_length (st->self->stemmer);
+    }
+    int rc = s_push (st->tokens, term, term_len, st->pos++, (uint32_t) st->start,
+                     (uint32_t) st->end, letters, SEARCH_TOKEN_WORD, SEARCH_SCRIPT_OTHER);
+    return rc;
+}
+
+static int
+s_emit_syllabic (s_state_t *st, const char *word, size_t len)
+{
+    size_t ncp = 0;
+    size_t cut = s_cut (word, len, SEARCH_TERM_MAX_BYTES);
+    uint32_t pos = st->pos++;
+    if (s_push (st->tokens, word, cut, pos, (uint32_t) st->start, (uint32_t) st->end,
+                search_utf8_length (word, len), SEARCH_TOKEN_WORD, st->script))
+        return -1;
+    //  bigrams over the whole (uncut) word, a window of three code points at a time
+    bool exact_offsets = search_utf8_length (word, len) == st->cps;
+    size_t i = 0;
+    size_t win[3];
+    while (i < len && !s_full (st)) {
+        win[ncp % 3] = i;
+        i++;
+        while (i < len && ((unsigned char) word[i] & 0xC0) == 0x80)
+            i++;
+        ncp++;
+        if (ncp >= 2) {
+            size_t b0 = win[(ncp - 2) % 3];
+            size_t b_len = i - b0;
+            size_t cp_index = ncp - 2;
+            uint32_t bs = (uint32_t) st->start, be = (uint32_t) st->end;
+            if (exact_offsets) {
+                bs = st->cp_offs[cp_index];
+                be = cp_index + 2 < st->cps ? st->cp_offs[cp_index + 2] : (uint32_t) st->end;
+            }
+            //  a two-syllable word is its own bigram: emitted once, as a word
+            bool whole = b0 == 0 && i == len;
+            if (!whole && s_push (st->tokens, word + b0, b_len, pos, bs, be, 2,
+                                  SEARCH_TOKEN_BIGRAM, st->script))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_flush (s_state_t *st)
+{
+    if (!st->in_word)
+        return 0;
+    st->in_word = false;
+    if (s_full (st))
+        return 0;
+    const char *raw = st->text + st->start;
+    size_t raw_len = st->end - st->start;
+    char small[256];
+    char *word = small;
+    utf8proc_uint8_t *mapped = NULL;
+    size_t len = raw_len;
+    if (st->ascii && raw_len < sizeof small) {
+        for (size_t i = 0; i < raw_len; i++) {
+            char c = raw[i];
+            small[i] = (c >= 'A' && c <= 'Z') ? (char) (c + 32) : c;
+        }
+    }
+    else {
+        utf8proc_ssize_t n = utf8proc_map ((const utf8proc_uint8_t *) raw,
+                                           (utf8proc_ssize_t) raw_len, &mapped,
+                                           UTF8PROC_STABLE | UTF8PROC_COMPOSE
+                                           | UTF8PROC_CASEFOLD);
+        if (n < 0)
+            return n == UTF8PROC_ERROR_NOMEM ? -1 : 0;
+        word = (char *) mapped;
+        len = (size_t) n;
+    }
+    int rc = 0;
+    if (len > 0)
+        rc = st->script == SEARCH_SCRIPT_OTHER ? s_emit_other (st, word, len)
+                                               : s_emit_syllabic (st, word, len);
+    free (mapped);
+    return rc;
+}
+
+static int
+s_note_cp (s_state_t *st, size_t offset)
+{
+    if (st->cps == st->cp_cap) {
+        size_t cap = st->cp_cap ? st->cp_cap * 2 : 64;
+        uint32_t *offs = realloc (st->cp_offs, cap * sizeof *offs);
+        if (!offs)
+            return -1;
+        st->cp_offs = offs;
+        st->cp_cap = cap;
+    }
+    st->cp_offs[st->cps++] = (uint32_t) offset;
+    return 0;
+}
+
+int
+search_analyze (search_analyzer_t *self, const char *text, size_t len,
+                size_t max_tokens, search_tokens_t *tokens)
+{
+    assert (self);
+    assert (tokens);
+    assert (text || len == 0);
+    tokens->size = 0;
+    tokens->arena_len = 0;
+    if (len > UINT32_MAX)
+        len = UINT32_MAX;       //  offsets are 32-bit; callers bound their input far lower
+    s_state_t st = { .self = self, .tokens = tokens, .text = text, .max_tokens = max_tokens };
+    int rc = 0;
+    size_t i = 0;
+    while (i < len && rc == 0 && !s_full (&st)) {
+        unsigned char c = (unsigned char) text[i];
+        int32_t cp = c;
+        size_t n = 1;
+        if (c >= 0x80) {
+            utf8proc_ssize_t r = utf8proc_iterate ((const utf8proc_uint8_t *) text + i,
+                                                   (utf8proc_ssize_t) (len - i), &cp);
+            if (r < 0) {        //  invalid byte: a separator
+                rc = s_flush (&st);
+                i++;
+                continue;
+            }
+            n = (size_t) r;
+        }
+        s_class_t cls = s_class_of (cp);
+        if (cls == S_SEP || (cls == S_MARK && !st.in_word)) {
+            rc = s_flush (&st);
+            i += n;
+            continue;
+        }
+        if (cls == S_WORD) {
+            search_script_t script = s_script_of (cp);
+            if (st.in_word && script != st.script)
+                rc = s_flush (&st);
+            if (!st.in_word) {
+                st.in_word = true;
+                st.start = i;
+                st.script = script;
+                st.ascii = true;
+                st.cps = 0;
+            }
+        }
+        if (rc == 0)
+            rc = s_note_cp (&st, i);
+        if (c >= 0x80)
+            st.ascii = false;
+        i += n;
+        st.end = i;
+    }
+    if (rc == 0)
+        rc = s_flush (&st);
+    free (st.cp_offs);
+    if (rc != 0) {
+        tokens->size = 0;
+        return -1;
+    }
+    for (size_t k = 0; k < tokens->size; k++)
+        tokens->items[k].term = tokens->arena + tokens->term_offs[k];
+    return (int) (tokens->size > INT32_MAX ? INT32_MAX : tokens->size);
+}

@@ -1,0 +1,90 @@
+/*  search_analyze.h — text analysis shared by the search index and the matcher.
+
+    Turns UTF-8 text into a list of index terms with token positions (for phrases)
+    and byte offsets into the ORIGINAL input (for highlights):
+
+    * tokenisation by Unicode category: letters, marks and digits form words;
+      everything else (punctuation, symbols, emoji, spaces) separates them.
+      A change of script class (Hangul / CJK ideographs+kana / other) also splits,
+      so "AI반도체" gives "ai" and "반도체".
+    * each word is NFC-normalised and case-folded (utf8proc); decomposed (NFD)
+      Hangul therefore yields exactly the terms of composed Hangul.
+    * other scripts (Latin, ...): English stopwords are dropped (their position is
+      still consumed), the rest is stemmed with Snowball (libstemmer "english").
+    * Hangul/CJK: the whole word is a term (SEARCH_TOKEN_WORD) and, for words of
+      three syllables or more, every syllable bigram is a term too
+      (SEARCH_TOKEN_BIGRAM, same position as its word), so '배터리' matches inside
+      '이차전지배터리재활용'. A two-syllable word is its own single bigram.
+
+    Words longer than SEARCH_TERM_MAX_BYTES are cut at a code point boundary.
+    Invalid UTF-8 bytes act as separators. An analyser is not thread-safe (the
+    Snowball stemmer keeps state): use one per thread.
+*/
+#ifndef SEARCH_ANALYZE_H_INCLUDED
+#define SEARCH_ANALYZE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SEARCH_TERM_MAX_BYTES 64
+
+typedef enum {
+    SEARCH_TOKEN_WORD = 0,      //  a whole word (stemmed for Latin etc.)
+    SEARCH_TOKEN_BIGRAM = 1     //  a Hangul/CJK syllable bigram inside a word
+} search_token_kind_t;
+
+typedef enum {
+    SEARCH_SCRIPT_OTHER = 0,    //  Latin, digits, Cyrillic, ... (stemmed, stopwords)
+    SEARCH_SCRIPT_HANGUL = 1,
+    SEARCH_SCRIPT_CJK = 2       //  Han ideographs, kana
+} search_script_t;
+
+typedef struct {
+    const char *term;           //  NUL-terminated normalised term, owned by the list
+    uint32_t term_len;          //  bytes, excluding the NUL
+    uint32_t pos;               //  word position (stopwords consume one)
+    uint32_t byte_start;        //  [byte_start, byte_end) in the original input
+    uint32_t byte_end;
+    uint16_t letters;           //  code points in the word before stemming
+    uint8_t kind;               //  search_token_kind_t
+    uint8_t script;             //  search_script_t
+} search_token_t;
+
+typedef struct search_analyzer_t search_analyzer_t;
+typedef struct search_tokens_t search_tokens_t;
+
+//  Creates an analyser. `stemmer` is a libstemmer algorithm name ("english",
+//  "porter"), or NULL for "english". Returns NULL when the stemmer is unknown
+//  or memory is short.
+search_analyzer_t *search_analyzer_new (const char *stemmer);
+
+//  Destroys the analyser and nulls *self_p. Accepts NULL and *self_p == NULL.
+void search_analyzer_destroy (search_analyzer_t **self_p);
+
+//  A reusable token list (keeps its buffers between analyses).
+search_tokens_t *search_tokens_new (void);
+void search_tokens_destroy (search_tokens_t **self_p);
+size_t search_tokens_size (const search_tokens_t *self);
+//  Borrowed; valid until the list is reused or destroyed. Asserts index < size.
+const search_token_t *search_tokens_get (const search_tokens_t *self, size_t index);
+
+//  Analyses `len` bytes of `text` into `tokens` (which is cleared first).
+//  Stops after `max_tokens` tokens when max_tokens > 0 (bounded work on huge
+//  input). Returns the number of tokens, or -1 when memory is short (the list
+//  is then empty).
+int search_analyze (search_analyzer_t *self, const char *text, size_t len,
+                    size_t max_tokens, search_tokens_t *tokens);
+
+//  Normalises one string (NFC + case fold, no stemming, no tokenisation) into
+//  a fresh string the caller frees, or NULL on invalid UTF-8 / no memory.
+//  Used for facet values, tags and suggestion keys.
+char *search_normalize (const char *text, size_t len);
+
+//  True when `word` (already case-folded) is an English stopword.
+bool search_is_stopword (const char *word, size_t len);
+
+//  Number of code points in a UTF-8 string (invalid bytes count one each).
+size_t search_utf8_length (const char *text, size_t len);
+
+#endif

@@ -1,0 +1,1012 @@
+/*  search_query.c — query parsing, BM25F scoring, filters, facet counts,
+    cursor paging, snippets and explanations. The scoring loop is
+    document-at-a-time over the query terms' posting lists; every matching
+    document is visited once (for totals and facet counts) and a bounded heap
+    keeps the page.
+*/
+#include "search_internal.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_TYPO_VARIANTS 4
+#define S_PREFIX_VARIANTS 16
+#define S_SNIPPET_WORDS 30
+#define S_SNIPPET_MAX_TOKENS 20000
+#define S_PHRASE_MAX_LEN 16
+
+typedef struct {
+    uint32_t tid;
+    double weight;              //  1, or the typo / prefix factor
+    uint8_t word;               //  first word that brought it in
+} s_qterm_t;
+
+typedef struct {
+    uint64_t any;               //  any of these terms matches the word
+    uint64_t all;               //  ... or all of these (Hangul/CJK bigrams); 0 = no such rule
+    bool phrase;
+    uint32_t seq[S_PHRASE_MAX_LEN];     //  phrase term ids in order
+    uint32_t seq_len;
+    uint32_t surface_start, surface_end;        //  bytes of the query text
+} s_qword_t;
+
+typedef struct {
+    s_qterm_t terms[SEARCH_MAX_QUERY_TERMS];
+    size_t nterms;
+    s_qword_t words[SEARCH_MAX_QUERY_WORDS];
+    size_t nwords;
+    bool impossible;            //  a required phrase cannot match
+    bool tiered;
+    bool browse;
+} s_plan_t;
+
+//  Hangul particles (josa) ignored at the end of a query word for the
+//  all-bigrams rule: one and two syllables.
+static const char *const s_josa1[] = {
+    "이", "가", "을", "를", "은", "는", "의", "에", "와", "과", "도", "로", "만", "께"
+};
+static const char *const s_josa2[] = {
+    "에서", "에게", "으로", "까지", "부터", "처럼", "보다", "이나", "라고", "에는", "와의", "과의"
+};
+
+static int
+s_plan_term (s_plan_t *plan, uint32_t tid, double weight, uint8_t word)
+{
+    for (size_t i = 0; i < plan->nterms; i++)
+        if (plan->terms[i].tid == tid) {
+            if (weight > plan->terms[i].weight)
+                plan->terms[i].weight = weight;
+            return (int) i;
+        }
+    if (plan->nterms == SEARCH_MAX_QUERY_TERMS)
+        return -1;
+    plan->terms[plan->nterms] = (s_qterm_t) { tid, weight, word };
+    return (int) plan->nterms++;
+}
+
+static uint64_t
+s_bit (int index)
+{
+    return index < 0 ? 0 : (uint64_t) 1 << index;
+}
+
+static bool
+s_ends_with (const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen (suffix);
+    return len >= n && memcmp (s + len - n, suffix, n) == 0;
+}
+
+//  How many trailing bigrams of a Hangul word are a particle (0, 1 or 2).
+static unsigned
+s_particle_bigrams (const search_token_t *word)
+{
+    if (word->script != SEARCH_SCRIPT_HANGUL)
+        return 0;
+    if (word->letters >= 4)
+        for (size_t i = 0; i < sizeof s_josa2 / sizeof s_josa2[0]; i++)
+            if (s_ends_with (word->term, word->term_len, s_josa2[i]))
+                return 2;
+    if (word->letters >= 3)
+        for (size_t i = 0; i < sizeof s_josa1 / sizeof s_josa1[0]; i++)
+            if (s_ends_with (word->term, word->term_len, s_josa1[i]))
+                return 1;
+    return 0;
+}
+
+static uint32_t
+s_find (search_index_t *self, const char *term, size_t len)
+{
+    return search_strtab_find (&self->terms, term, len);
+}
+
+//  A quoted phrase: one required word whose terms must appear in order.
+static void
+s_parse_phrase (search_index_t *self, s_plan_t *plan, size_t seg_start)
+{
+    if (plan->nwords == SEARCH_MAX_QUERY_WORDS)
+        return;
+    s_qword_t *w = &plan->words[plan->nwords];
+    memset (w, 0, sizeof *w);
+    w->phrase = true;
+    uint8_t widx = (uint8_t) plan->nwords;
+    for (size_t i = 0; i < search_tokens_size (self->tokens); i++) {
+        const search_token_t *tok = search_tokens_get (self->tokens, i);
+        if (tok->kind != SEARCH_TOKEN_WORD || w->seq_len == S_PHRASE_MAX_LEN)
+            continue;
+        uint32_t tid = s_find (self, tok->term, tok->term_len);
+        int bit = tid == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, tid, 1.0, widx);
+        if (bit < 0) {
+            plan->impossible = true;
+            return;
+        }
+        w->all |= s_bit (bit);
+        w->seq[w->seq_len++] = tid;
+        if (w->seq_len == 1)
+            w->surface_start = (uint32_t) (seg_start + tok->byte_start);
+        w->surface_end = (uint32_t) (seg_start + tok->byte_end);
+    }
+    if (w->seq_len > 0)
+        plan->nwords++;
+}
+
+//  One unquoted word: the token at index `i` (a WORD) and its bigrams.
+static size_t
+s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_start,
+              size_t i, bool as_prefix)
+{
+    const search_token_t *tok = search_tokens_get (self->tokens, i);
+    size_t n = search_tokens_size (self->tokens);
+    size_t next = i + 1;
+    while (next < n && search_tokens_get (self->tokens, next)->kind == SEARCH_TOKEN_BIGRAM)
+        next++;
+    if (plan->nwords == SEARCH_MAX_QUERY_WORDS)
+        return next;
+    uint8_t widx = (uint8_t) plan->nwords;
+    s_qword_t *w = &plan->words[plan->nwords++];
+    memset (w, 0, sizeof *w);
+    w->surface_start = (uint32_t) (seg_start + tok->byte_start);
+    w->surface_end = (uint32_t) (seg_start + tok->byte_end);
+    uint32_t tid = s_find (self, tok->term, tok->term_len);
+    if (tid != SEARCH_STRTAB_NONE)
+        w->any |= s_bit (s_plan_term (plan, tid, 1.0, widx));
+    if (tok->script == SEARCH_SCRIPT_OTHER) {
+        uint32_t alt[S_PREFIX_VARIANTS];
+        if (as_prefix) {
+            char *folded = search_normalize (q + w->surface_start, w->surface_end - w->surface_start);
+            size_t na = folded ? search_dict_prefix (self, folded, strlen (folded), alt, S_PREFIX_VARIANTS) : 0;
+            free (folded);
+            for (size_t k = 0; k < na; k++)
+                w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.prefix_weight, widx));
+        }
+        unsigned edits = tok->letters >= 9 ? 2 : tok->letters >= 5 ? 1 : 0;
+        if (edits) {
+            size_t na = search_dict_fuzzy (self, tok->term, tok->term_len, edits, alt, S_TYPO_VARIANTS);
+            for (size_t k = 0; k < na; k++)
+                w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.typo_weight, widx));
+        }
+        return next;
+    }
+    //  Hangul / CJK: all bigrams (bar a trailing particle) also match the word
+    unsigned optional = s_particle_bigrams (tok);
+    size_t nb = next - i - 1;
+    bool complete = nb > 0;
+    for (size_t k = i + 1; k < next; k++) {
+        const search_token_t *bg = search_tokens_get (self->tokens, k);
+        bool required = k - i - 1 + optional < nb;
+        uint32_t bt = s_find (self, bg->term, bg->term_len);
+        int bit = bt == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, bt, 1.0, widx);
+        if (bit < 0 && required)
+            complete = false;
+        if (bit >= 0 && required)
+            w->all |= s_bit (bit);
+    }
+    if (optional >= nb)
+        complete = false;
+    if (!complete)
+        w->all = 0;
+    return next;
+}
+
+static bool
+s_blank (const char *q)
+{
+    if (!q)
+        return true;
+    for (; *q; q++)
+        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '\r')
+            return false;
+    return true;
+}
+
+//  Builds the plan of a query text. Returns 0 or -1 on no memory.
+static int
+s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, s_plan_t *plan)
+{
+    memset (plan, 0, sizeof *plan);
+    if (s_blank (q)) {
+        plan->browse = true;
+        return 0;
+    }
+    size_t qlen = strlen (q);
+    char last = q[qlen - 1];
+    bool ends_open = last != ' ' && last != '\t' && last != '"';
+    size_t start = 0;
+    bool quoted = false;
+    while (start <= qlen) {
+        const char *quote = memchr (q + start, '"', qlen - start);
+        size_t end = quote ? (size_t) (quote - q) : qlen;
+        if (search_analyze (self->analyzer, q + start, end - start, 4096, self->tokens) < 0)
+            return -1;
+        if (quoted)
+            s_parse_phrase (self, plan, start);
+        else {
+            size_t n = search_tokens_size (self->tokens);
+            size_t last_word = n;
+            for (size_t i = 0; i < n; i++)
+                if (search_tokens_get (self->tokens, i)->kind == SEARCH_TOKEN_WORD)
+                    last_word = i;
+            for (size_t i = 0; i < n;) {
+                bool as_prefix = prefix_last && !quote && ends_open && i == last_word;
+                i = s_parse_word (self, plan, q, start, i, as_prefix);
+            }
+        }
+        if (!quote)
+            break;
+        quoted = !quoted;
+        start = end + 1;
+    }
+    plan->tiered = !pure_bm25 && plan->nwords > 0
+                   && plan->nwords <= self->cfg.tier_max_words;
+    return 0;
+}
+
+//  ------------------------------------------------------------------ scoring
+
+typedef struct {
+    const uint8_t *p, *end;
+    uint32_t doc;
+    uint8_t tf;
+    bool done;
+} s_cursor_t;
+
+typedef struct {
+    uint32_t doc;
+    uint32_t tier;
+    double score;
+} s_entry_t;
+
+//  a is ranked before b
+static bool
+s_before (const s_entry_t *a, const s_entry_t *b)
+{
+    if (a->tier != b->tier)
+        return a->tier > b->tier;
+    if (a->score != b->score)
+        return a->score > b->score;
+    return a->doc < b->doc;
+}
+
+typedef struct {
+    s_entry_t *v;
+    size_t n, max;
+} s_heap_t;                     //  the worst kept entry at the root
+
+static void
+s_heap_push (s_heap_t *h, s_entry_t e)
+{
+    if (h->n == h->max) {
+        if (!s_before (&e, &h->v[0]))
+            return;
+        h->v[0] = e;            //  replace the root, sift down
+        size_t i = 0;
+        for (;;) {
+            size_t l = 2 * i + 1, r = l + 1, w = i;
+            if (l < h->n && s_before (&h->v[w], &h->v[l]))
+                w = l;
+            if (r < h->n && s_before (&h->v[w], &h->v[r]))
+                w = r;
+            if (w == i)
+                break;
+            s_entry_t t = h->v[i];
+            h->v[i] = h->v[w];
+            h->v[w] = t;
+            i = w;
+        }
+        return;
+    }
+    size_t i = h->n++;
+    h->v[i] = e;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!s_before (&h->v[p], &h->v[i]))
+            break;
+        s_entry_t t = h->v[i];
+        h->v[i] = h->v[p];
+        h->v[p] = t;
+        i = p;
+    }
+}
+
+static int
+s_entry_cmp (const void *a, const void *b)
+{
+    return s_before (a, b) ? -1 : s_before (b, a) ? 1 : 0;
+}
+
+typedef struct {
+    search_index_t *self;
+    const search_query_t *query;
+    s_plan_t plan;
+    uint32_t viewer_org;
+    //  filters: wanted packed values per facet field
+    uint32_t *want[SEARCH_FACET_COUNT];
+    size_t want_n[SEARCH_FACET_COUNT];
+    bool filtered;
+    //  scoring
+    double idf[SEARCH_MAX_QUERY_TERMS];
+    float inv_b[SEARCH_FIELD_COUNT][256];
+    double k1;
+    //  facets
+    uint32_t *fcount[SEARCH_FACET_COUNT];
+    //  paging
+    bool has_cursor;
+    s_entry_t cursor;
+    s_heap_t heap;
+    uint64_t total, after_cursor;
+} s_run_t;
+
+static void
+s_cursor_next (s_cursor_t *c)
+{
+    if (c->p >= c->end) {
+        c->done = true;
+        c->doc = UINT32_MAX;
+        return;
+    }
+    uint32_t delta;
+    c->p = search_varint_get (c->p, &delta);
+    c->doc += delta;
+    c->tf = *c->p++;
+}
+
+static bool
+s_filters_ok (const s_run_t *run, uint32_t d)
+{
+    const search_index_t *self = run->self;
+    const uint32_t *v = self->fvals + self->foff[d], *end = self->fvals + self->foff[d + 1];
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+        if (!run->want_n[f])
+            continue;
+        bool hit = false;
+        for (const uint32_t *p = v; p < end && !hit; p++)
+            for (size_t k = 0; k < run->want_n[f] && !hit; k++)
+                hit = *p == run->want[f][k];
+        if (!hit)
+            return false;
+    }
+    return true;
+}
+
+static void
+s_count_facets (s_run_t *run, uint32_t d)
+{
+    const search_index_t *self = run->self;
+    uint32_t end = self->foff[d + 1];
+    for (uint32_t k = self->foff[d]; k < end; k++) {
+        uint32_t v = self->fvals[k];
+        run->fcount[v >> S_FACET_SHIFT][v & S_FACET_VALUE_MASK]++;
+    }
+}
+
+static double
+s_term_score (const s_run_t *run, uint32_t d, uint8_t tf, double idf)
+{
+    const uint8_t *norm = run->self->norms + (size_t) d * SEARCH_FIELD_COUNT;
+    double t = S_TF_TITLE (tf) * run->inv_b[0][norm[0]] + S_TF_TAGS (tf) * run->inv_b[1][norm[1]]
+               + S_TF_BODY (tf) * run->inv_b[2][norm[2]];
+    return idf * t / (run->k1 + t);
+}
+
+static bool s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible);
+
+static void
+s_collect (s_run_t *run, uint32_t d, uint32_t tier, double score)
+{
+    run->total++;
+    if (run->fcount[0])
+        s_count_facets (run, d);
+    s_entry_t e = { d, tier, score };
+    if (run->has_cursor && !s_before (&run->cursor, &e))
+        return;
+    run->after_cursor++;
+    s_heap_push (&run->heap, e);
+}
+
+static void
+s_browse (s_run_t *run)
+{
+    search_index_t *self = run->self;
+    for (uint32_t d = 0; d < self->ndocs; d++)
+        if ((self->flags[d] & S_DOC_LIVE) && (!run->filtered || s_filters_ok (run, d)))
+            s_collect (run, d, 0, 0.0);
+}
+
+static void
+s_score_all (s_run_t *run)
+{
+    search_index_t *self = run->self;
+    s_plan_t *plan = &run->plan;
+    size_t nt = plan->nterms;
+    s_cursor_t cur[SEARCH_MAX_QUERY_TERMS];
+    uint8_t tfs[SEARCH_MAX_QUERY_TERMS];
+    for (size_t t = 0; t < nt; t++) {
+        const search_postings_t *p = &self->postings[plan->terms[t].tid];
+        cur[t] = (s_cursor_t) { .p = p->buf, .end = p->buf + p->len };
+        s_cursor_next (&cur[t]);
+    }
+    uint64_t required = 0;
+    for (size_t w = 0; w < plan->nwords; w++)
+        if (plan->words[w].phrase)
+            required |= plan->words[w].all;
+    for (;;) {
+        uint32_t d = UINT32_MAX;
+        for (size_t t = 0; t < nt; t++)
+            if (cur[t].doc < d)
+                d = cur[t].doc;
+        if (d == UINT32_MAX)
+            break;
+        uint64_t mask = 0;
+        for (size_t t = 0; t < nt; t++)
+            if (cur[t].doc == d) {
+                tfs[t] = cur[t].tf;
+                mask |= (uint64_t) 1 << t;
+                s_cursor_next (&cur[t]);
+            }
+        uint8_t flags = self->flags[d];
+        if (!(flags & S_DOC_LIVE))
+            continue;
+        bool body_visible = true;
+        if ((flags & S_DOC_CONFIDENTIAL)
+            && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency)) {
+            body_visible = false;
+            for (size_t t = 0; t < nt; t++)
+                if ((mask >> t & 1) && !(tfs[t] &= 0xF0))
+                    mask &= ~((uint64_t) 1 << t);
+        }
+        if (!mask || (mask & required) != required)
+            continue;
+        if (run->filtered && !s_filters_ok (run, d))
+            continue;
+        uint32_t matched = 0;
+        bool phrases_ok = true;
+        for (size_t w = 0; w < plan->nwords; w++) {
+            const s_qword_t *qw = &plan->words[w];
+            bool hit = (mask & qw->any) || (qw->all && (mask & qw->all) == qw->all);
+            if (hit && qw->phrase && !s_phrase_ok (run, qw, d, body_visible))
+                hit = false, phrases_ok = false;
+            matched += hit;
+        }
+        if (!phrases_ok || (plan->tiered && matched == 0))
+            continue;
+        double score = 0;
+        for (size_t t = 0; t < nt; t++)
+            if (mask >> t & 1)
+                score += s_term_score (run, d, tfs[t], run->idf[t]);
+        s_collect (run, d, plan->tiered ? matched : 0, score);
+    }
+}
+
+//  ------------------------------------------------------------- phrases
+
+static bool
+s_seq_at (const search_index_t *self, const search_tokens_t *toks, const uint32_t *words,
+          size_t nw, size_t at, const s_qword_t *w)
+{
+    if (at + w->seq_len > nw)
+        return false;
+    for (uint32_t k = 0; k < w->seq_len; k++) {
+        const search_token_t *tok = search_tokens_get (toks, words[at + k]);
+        uint32_t tid = w->seq[k];
+        if (tok->term_len != self->terms.lens[tid]
+            || memcmp (tok->term, search_strtab_str (&self->terms, tid), tok->term_len))
+            return false;
+    }
+    return true;
+}
+
+static bool
+s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible)
+{
+    search_index_t *self = run->self;
+    const char *fields[SEARCH_FIELD_COUNT];
+    search_doc_text (self, d, &fields[0], &fields[1], &fields[2]);
+    for (int f = 0; f < SEARCH_FIELD_COUNT; f++) {
+        if (f == SEARCH_FIELD_BODY && !body_visible)
+            break;
+        int n = search_analyze (self->analyzer, fields[f], strlen (fields[f]), 100000, self->tokens2);
+        if (n <= 0)
+            continue;
+        uint32_t *words = malloc ((size_t) n * sizeof *words);
+        if (!words)
+            return false;
+        size_t nw = 0;
+        for (int i = 0; i < n; i++)
+            if (search_tokens_get (self->tokens2, (size_t) i)->kind == SEARCH_TOKEN_WORD)
+                words[nw++] = (uint32_t) i;
+        bool found = false;
+        for (size_t i = 0; i < nw && !found; i++)
+            found = s_seq_at (self, self->tokens2, words, nw, i, w);
+        free (words);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+//  ------------------------------------------------------------- snippets
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} s_buf_t;
+
+static void
+s_put (s_buf_t *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc (b->s, cap);
+        if (!grown) {
+            b->oom = true;
+            return;
+        }
+        b->s = grown;
+        b->cap = cap;
+    }
+    memcpy (b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+static void
+s_put_escaped (s_buf_t *b, const char *s, size_t n)
+{
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = s[i] == '&' ? "&amp;" : s[i] == '<' ? "&lt;" : s[i] == '>' ? "&gt;"
+                        : s[i] == '"' ? "&quot;" : s[i] == '\n' ? " " : NULL;
+        if (rep) {
+            s_put (b, s + from, i - from);
+            s_put (b, rep, strlen (rep));
+            from = i + 1;
+        }
+    }
+    s_put (b, s + from, n - from);
+}
+
+static bool
+s_plan_has (const search_index_t *self, const s_plan_t *plan, const search_token_t *tok)
+{
+    uint32_t tid = search_strtab_find (&self->terms, tok->term, tok->term_len);
+    if (tid == SEARCH_STRTAB_NONE)
+        return false;
+    for (size_t i = 0; i < plan->nterms; i++)
+        if (plan->terms[i].tid == tid)
+            return true;
+    return false;
+}
+
+//  Escaped copy of text with matched tokens in <em>…</em>. With `window`, only
+//  the S_SNIPPET_WORDS-word window holding the most matches (… marks cuts).
+//  Offsets come from the analyser, so cuts fall on code point boundaries.
+static char *
+s_highlight (search_index_t *self, const s_plan_t *plan, const char *text, bool window)
+{
+    size_t len = strlen (text);
+    int n = search_analyze (self->analyzer, text, len, S_SNIPPET_MAX_TOKENS, self->tokens2);
+    const search_tokens_t *toks = self->tokens2;
+    bool *hit = n > 0 ? calloc ((size_t) n, sizeof *hit) : NULL;
+    if (n > 0 && !hit)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        hit[i] = s_plan_has (self, plan, search_tokens_get (toks, (size_t) i));
+    size_t from = 0, to = len;
+    if (window && n > 0) {
+        //  the window start (a token) with the most matched tokens
+        int best = 0, best_count = -1, j = 0, count = 0;
+        for (int i = 0; i < n; i++) {
+            uint32_t pos_i = search_tokens_get (toks, (size_t) i)->pos;
+            while (j < n && search_tokens_get (toks, (size_t) j)->pos < pos_i + S_SNIPPET_WORDS)
+                count += hit[j++];
+            if (count > best_count && (hit[i] || best_count < 0)) {
+                best_count = count;
+                best = i;
+            }
+            count -= hit[i];
+        }
+        uint32_t pos0 = search_tokens_get (toks, (size_t) best)->pos;
+        pos0 = pos0 > 3 && best_count > 0 ? pos0 - 3 : (best_count > 0 ? 0 : pos0);
+        int first = best, last = best;
+        while (first > 0 && search_tokens_get (toks, (size_t) first - 1)->pos >= pos0)
+            first--;
+        while (last + 1 < n && search_tokens_get (toks, (size_t) last + 1)->pos < pos0 + S_SNIPPET_WORDS)
+            last++;
+        from = first == 0 ? 0 : search_tokens_get (toks, (size_t) first)->byte_start;
+        to = last == n - 1 ? len : search_tokens_get (toks, (size_t) last)->byte_end;
+    }
+    s_buf_t b = { 0 };
+    s_put (&b, "", 0);
+    if (from > 0)
+        s_put (&b, "\xE2\x80\xA6", 3);          //  …
+    size_t at = from;
+    for (int i = 0; i < n; i++) {
+        if (!hit[i])
+            continue;
+        const search_token_t *tok = search_tokens_get (toks, (size_t) i);
+        size_t s = tok->byte_start, e = tok->byte_end;
+        while (i + 1 < n && hit[i + 1] && search_tokens_get (toks, (size_t) i + 1)->byte_start <= e) {
+            i++;                                //  merge overlapping bigrams
+            size_t e2 = search_tokens_get (toks, (size_t) i)->byte_end;
+            e = e2 > e ? e2 : e;
+        }
+        if (e <= at || s >= to)
+            continue;
+        if (s < at)
+            s = at;
+        if (e > to)
+            e = to;
+        s_put_escaped (&b, text + at, s - at);
+        s_put (&b, "<em>", 4);
+        s_put_escaped (&b, text + s, e - s);
+        s_put (&b, "</em>", 5);
+        at = e;
+    }
+    s_put_escaped (&b, text + at, to - at);
+    if (to < len)
+        s_put (&b, "\xE2\x80\xA6", 3);
+    free (hit);
+    if (b.oom) {
+        free (b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
+//  --------------------------------------------------------------- search
+
+static int
+s_cursor_parse (const search_index_t *self, const char *text, s_entry_t *out)
+{
+    uint64_t gen, bits;
+    unsigned tier, doc;
+    int used = 0;
+    if (strlen (text) > 64
+        || sscanf (text, "%" SCNx64 ".%x.%" SCNx64 ".%x%n", &gen, &tier, &bits, &doc, &used) != 4
+        || text[used] != 0 || gen != self->generation || doc > self->ndocs)
+        return -1;
+    double score;
+    memcpy (&score, &bits, sizeof score);
+    if (isnan (score))
+        return -1;
+    *out = (s_entry_t) { doc, tier, score };
+    return 0;
+}
+
+static char *
+s_cursor_make (const search_index_t *self, const s_entry_t *e)
+{
+    uint64_t bits;
+    memcpy (&bits, &e->score, sizeof bits);
+    char buf[80];
+    snprintf (buf, sizeof buf, "%" PRIx64 ".%x.%" PRIx64 ".%x", self->generation, e->tier, bits, e->doc);
+    return strdup (buf);
+}
+
+static void
+s_run_free (s_run_t *run)
+{
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+        free (run->want[f]);
+        free (run->fcount[f]);
+    }
+    free (run->heap.v);
+}
+
+//  Resolves filters to packed facet values. Returns false when a filtered
+//  field has no known value (nothing can match).
+static bool
+s_run_filters (s_run_t *run)
+{
+    search_index_t *self = run->self;
+    const search_query_t *q = run->query;
+    bool possible = true;
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+        size_t n = q->filter_counts[f];
+        if (!n || !q->filters[f])
+            continue;
+        if (n > SEARCH_MAX_FACET_VALUES)
+            n = SEARCH_MAX_FACET_VALUES;
+        run->want[f] = malloc (n * sizeof (uint32_t));
+        if (!run->want[f])
+            return false;
+        for (size_t i = 0; i < n; i++) {
+            const char *v = q->filters[f][i];
+            char *norm = v ? search_normalize (v, strlen (v)) : NULL;
+            uint32_t id = norm ? search_strtab_find (&self->facet_dict[f], norm, strlen (norm))
+                               : SEARCH_STRTAB_NONE;
+            free (norm);
+            if (id != SEARCH_STRTAB_NONE)
+                run->want[f][run->want_n[f]++] = (uint32_t) f << S_FACET_SHIFT | id;
+        }
+        if (run->want_n[f] == 0)
+            possible = false;
+        run->filtered = true;
+    }
+    return possible;
+}
+
+static void
+s_run_weights (s_run_t *run)
+{
+    search_index_t *self = run->self;
+    double n_docs = (double) (self->live ? self->live : 1);
+    for (size_t t = 0; t < run->plan.nterms; t++) {
+        double df = self->postings[run->plan.terms[t].tid].df;
+        if (df > n_docs)
+            df = n_docs;
+        run->idf[t] = run->plan.terms[t].weight * log (1.0 + (n_docs - df + 0.5) / (df + 0.5));
+    }
+    run->k1 = self->cfg.k1;
+    for (int f = 0; f < SEARCH_FIELD_COUNT; f++) {
+        double avg = self->live ? (double) self->len_sum[f] / (double) self->live : 1.0;
+        if (avg < 1.0)
+            avg = 1.0;
+        double b = self->cfg.b[f];
+        for (int i = 0; i < 256; i++)
+            run->inv_b[f][i] = (float) (self->cfg.weight[f] / (1.0 - b + b * self->norm_len[i] / avg));
+    }
+}
+
+static int
+s_run_init (s_run_t *run, search_index_t *self, const search_query_t *query)
+{
+    memset (run, 0, sizeof *run);
+    run->self = self;
+    run->query = query;
+    const char *org = query->viewer.org_id;
+    run->viewer_org = org ? search_strtab_find (&self->orgs, org, strlen (org)) : SEARCH_STRTAB_NONE;
+    size_t limit = query->limit ? query->limit : 20;
+    if (limit > SEARCH_MAX_LIMIT)
+        return -2;
+    run->heap.max = limit;
+    run->heap.v = malloc (limit * sizeof *run->heap.v);
+    if (!run->heap.v)
+        return -1;
+    if (query->cursor) {
+        if (s_cursor_parse (self, query->cursor, &run->cursor))
+            return -2;
+        run->has_cursor = true;
+    }
+    if (!query->no_facets)
+        for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+            run->fcount[f] = calloc (self->facet_dict[f].count + 1, sizeof (uint32_t));
+            if (!run->fcount[f])
+                return -1;
+        }
+    if (s_parse (self, query->q, query->prefix_last, query->pure_bm25, &run->plan))
+        return -1;
+    if (!s_run_filters (run))
+        run->plan.impossible = true;
+    s_run_weights (run);
+    return 0;
+}
+
+static int
+s_facets_result (const s_run_t *run, search_result_t *res, size_t limit)
+{
+    const search_index_t *self = run->self;
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+        if (!run->fcount[f])
+            continue;
+        //  top `limit` values by count (ties: lower id first), insertion into a small array
+        uint32_t ids[SEARCH_MAX_LIMIT];
+        size_t n = 0;
+        for (uint32_t v = 0; v < self->facet_dict[f].count; v++) {
+            uint32_t c = run->fcount[f][v];
+            if (!c || (n == limit && c <= run->fcount[f][ids[n - 1]]))
+                continue;
+            size_t i = n < limit ? n++ : n - 1;
+            while (i > 0 && run->fcount[f][ids[i - 1]] < c) {
+                ids[i] = ids[i - 1];
+                i--;
+            }
+            ids[i] = v;
+        }
+        if (!n)
+            continue;
+        res->facets[f] = calloc (n, sizeof *res->facets[f]);
+        if (!res->facets[f])
+            return -1;
+        res->facet_sizes[f] = n;
+        for (size_t i = 0; i < n; i++) {
+            res->facets[f][i].value = strdup (search_strtab_str (&self->facet_dict[f], ids[i]));
+            res->facets[f][i].count = run->fcount[f][ids[i]];
+            if (!res->facets[f][i].value)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_hit_fill (s_run_t *run, search_hit_t *hit, const s_entry_t *e)
+{
+    search_index_t *self = run->self;
+    const char *title, *tags, *body;
+    search_doc_text (self, e->doc, &title, &tags, &body);
+    hit->id = strdup (search_strtab_str (&self->ids, self->ext[e->doc]));
+    hit->type = (search_doc_type_t) self->dtype[e->doc];
+    hit->score = e->score;
+    hit->matched_words = e->tier;
+    hit->title = strdup (title);
+    if (!hit->id || !hit->title)
+        return -1;
+    if (run->query->no_snippets)
+        return 0;
+    bool body_visible = search_doc_visible (self, e->doc, run->viewer_org, run->query->viewer.agency);
+    hit->title_html = s_highlight (self, &run->plan, title, false);
+    hit->snippet_html = s_highlight (self, &run->plan, body_visible && *body ? body : tags, true);
+    return hit->title_html && hit->snippet_html ? 0 : -1;
+}
+
+static int
+s_result_build (s_run_t *run, search_result_t *res)
+{
+    res->total = run->total;
+    size_t n = run->heap.n;
+    qsort (run->heap.v, n, sizeof *run->heap.v, s_entry_cmp);
+    res->hits = n ? calloc (n, sizeof *res->hits) : NULL;
+    if (n && !res->hits)
+        return -1;
+    res->hit_count = n;
+    for (size_t i = 0; i < n; i++)
+        if (s_hit_fill (run, &res->hits[i], &run->heap.v[i]))
+            return -1;
+    if (run->after_cursor > n && n > 0) {
+        res->next_cursor = s_cursor_make (run->self, &run->heap.v[n - 1]);
+        if (!res->next_cursor)
+            return -1;
+    }
+    size_t flimit = run->query->facet_limit ? run->query->facet_limit : 20;
+    if (flimit > SEARCH_MAX_LIMIT)
+        flimit = SEARCH_MAX_LIMIT;
+    return s_facets_result (run, res, flimit);
+}
+
+int
+search_index_search (search_index_t *self, const search_query_t *query,
+                     search_result_t **result_p)
+{
+    assert (self);
+    assert (query);
+    assert (result_p);
+    *result_p = NULL;
+    struct timespec t0, t1;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    s_run_t run;
+    int rc = s_run_init (&run, self, query);
+    search_result_t *res = NULL;
+    if (rc == 0) {
+        if (!run.plan.impossible) {
+            if (run.plan.browse)
+                s_browse (&run);
+            else
+                s_score_all (&run);
+        }
+        res = calloc (1, sizeof *res);
+        if (!res || s_result_build (&run, res)) {
+            search_result_destroy (&res);
+            rc = -1;
+        }
+    }
+    s_run_free (&run);
+    if (rc == 0) {
+        clock_gettime (CLOCK_MONOTONIC, &t1);
+        res->took_ms = (double) (t1.tv_sec - t0.tv_sec) * 1e3 + (double) (t1.tv_nsec - t0.tv_nsec) / 1e6;
+        *result_p = res;
+    }
+    return rc;
+}
+
+void
+search_result_destroy (search_result_t **self_p)
+{
+    assert (self_p);
+    search_result_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->hit_count; i++) {
+        free (self->hits[i].id);
+        free (self->hits[i].title);
+        free (self->hits[i].title_html);
+        free (self->hits[i].snippet_html);
+    }
+    free (self->hits);
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+        for (size_t i = 0; i < self->facet_sizes[f]; i++)
+            free (self->facets[f][i].value);
+        free (self->facets[f]);
+    }
+    free (self->next_cursor);
+    free (self);
+    *self_p = NULL;
+}
+
+//  ------------------------------------------------------------- explain
+
+//  tf byte of doc d in a posting list, 0 when absent.
+static uint8_t
+s_posting_tf (const search_postings_t *p, uint32_t d)
+{
+    s_cursor_t c = { .p = p->buf, .end = p->buf + p->len };
+    for (s_cursor_next (&c); !c.done && c.doc < d; s_cursor_next (&c))
+        ;
+    return !c.done && c.doc == d ? c.tf : 0;
+}
+
+int
+search_index_explain (search_index_t *self, const char *query, const char *doc_id,
+                      const search_viewer_t *viewer, search_explain_t *out)
+{
+    assert (self);
+    assert (out);
+    memset (out, 0, sizeof *out);
+    uint32_t idid = doc_id ? search_strtab_find (&self->ids, doc_id, strlen (doc_id)) : SEARCH_STRTAB_NONE;
+    if (idid == SEARCH_STRTAB_NONE || self->id_doc[idid] == S_DOC_NONE)
+        return 1;
+    uint32_t d = self->id_doc[idid];
+    search_query_t q = { .q = query, .limit = 1, .no_facets = true, .pure_bm25 = true };
+    if (viewer)
+        q.viewer = *viewer;
+    s_run_t run;
+    int rc = s_run_init (&run, self, &q);
+    if (rc) {
+        s_run_free (&run);
+        return -1;
+    }
+    bool body_visible = search_doc_visible (self, d, run.viewer_org, q.viewer.agency);
+    out->terms = calloc (run.plan.nterms + 1, sizeof *out->terms);
+    if (!out->terms) {
+        s_run_free (&run);
+        return -1;
+    }
+    for (size_t t = 0; t < run.plan.nterms; t++) {
+        const s_qterm_t *qt = &run.plan.terms[t];
+        uint8_t tf = s_posting_tf (&self->postings[qt->tid], d);
+        if (!body_visible)
+            tf &= 0xF0;
+        if (!tf)
+            continue;
+        const s_qword_t *w = &run.plan.words[qt->word];
+        search_term_score_t *ts = &out->terms[out->term_count++];
+        ts->term = strdup (search_strtab_str (&self->terms, qt->tid));
+        ts->word = strndup (query + w->surface_start, w->surface_end - w->surface_start);
+        ts->idf = run.idf[t];
+        ts->tf[0] = S_TF_TITLE (tf);
+        ts->tf[1] = S_TF_TAGS (tf);
+        ts->tf[2] = S_TF_BODY (tf);
+        ts->contribution = s_term_score (&run, d, tf, run.idf[t]);
+        out->score += ts->contribution;
+        if (!ts->term || !ts->word) {
+            s_run_free (&run);
+            search_explain_free (out);
+            return -1;
+        }
+    }
+    s_run_free (&run);
+    return 0;
+}
+
+void
+search_explain_free (search_explain_t *explain)
+{
+    if (!explain)
+        return;
+    for (size_t i = 0; i < explain->term_count; i++) {
+        free (explain->terms[i].term);
+        free (explain->terms[i].word);
+    }
+    free (explain->terms);
+    memset (explain, 0, sizeof *explain);
+}
