@@ -22,4 +22,24 @@
 #define OIM_KEY_PUBLISHER       "oim:publisher:%s"
 #define OIM_KEY_MATCH           "oim:match:%s"
 
+//  Registry indexes and bookkeeping (services/registry; all written only by the registry, in
+//  the same MULTI/EXEC as the entity they describe, unless said otherwise).
+#define OIM_KEY_ORG_APIKEY      "oim:org:%s:apikey"     //  string: SHA-256 hex of the org's key
+#define OIM_KEY_ORGS            "oim:orgs"              //  zset (score 0, by id): live orgs
+#define OIM_KEY_AGENCIES        "oim:agencies"          //  set: live agency org ids (bootstrap)
+#define OIM_KEY_BIZNO           "oim:bizno:%s"          //  string: 10-digit business no. -> org id
+#define OIM_KEY_DEMANDS         "oim:demands"           //  zset (score 0, by id): live demands
+#define OIM_KEY_ORG_DEMANDS     "oim:org:%s:demands"    //  zset (score 0, by id): an org's demands
+#define OIM_KEY_DEMANDS_CLOSING "oim:demands:closing"   //  zset: open demand id, score closes_at ms
+//  set of startup org ids the demand's owner is connected with: WRITTEN BY THE MATCHER when a
+//  match becomes "connected"; the registry reads it to show confidential demands in full.
+#define OIM_KEY_DEMAND_CONNECTED "oim:demand:%s:connected"
+#define OIM_KEY_SOURCE_DEMANDS  "oim:source:%s:demands" //  hash: external_id -> demand id
+#define OIM_KEY_SOURCE_PUBLISHER "oim:source:%s:publisher"  //  string: source_system -> pub id
+#define OIM_KEY_PUBLISHER_APIKEY "oim:publisher:%s:apikey"  //  string: SHA-256 hex of its key
+#define OIM_KEY_PUBLISHERS      "oim:publishers"        //  zset (score 0, by id)
+#define OIM_KEY_SAVED_SEARCHES  "oim:saved_searches"    //  zset (score 0, by id): live ones
+#define OIM_KEY_ORG_SAVED_SEARCHES "oim:org:%s:ss"      //  zset (score 0, by id): an org's
+#define OIM_KEY_STATS           "oim:stats"             //  hash: counters, e.g. "org:startup:active"
+
 #endif

@@ -154,11 +154,11 @@ dc down -t 10 || fail "down"
 [[ -n $(docker volume ls -q --filter "label=com.docker.compose.project=$project") ]] || fail "volume gone after down"
 dc up -d --no-build || fail "up again"
 wait_healthy 120 || fail "not healthy after down/up"
+port=$(dc port gateway "${OIM_HTTP_PORT:-8080}" | sed 's/.*://'); base="http://127.0.0.1:$port"
 wait_ready 60 || fail "not ready after down/up"
 got=$(dc exec -T redis redis-cli GET oim:compose-test:marker | tr -d '\r')
 [[ $got == "$marker" ]] || fail "Redis data lost across down/up (got '$got')"
 if [[ -n $org ]]; then
-  port=$(dc port gateway "${OIM_HTTP_PORT:-8080}" | sed 's/.*://'); base="http://127.0.0.1:$port"
   code=$(http -H "Authorization: Bearer compose-test-agency-key-$$" "$base/v1/orgs/$org")
   [[ $code == 200 ]] || fail "organization $org lost across down/up ($code)"
   log "organization $org survived down/up"

@@ -34,7 +34,7 @@ fi
 t1=$SECONDS
 version=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)
 log "building $image (version $version) from $build_base / $base"
-docker build -f "$repo/deploy/Dockerfile" -t "$image" \
+docker build --force-rm -f "$repo/deploy/Dockerfile" -t "$image" \
   --build-arg BASE_IMAGE="$base" --build-arg BUILD_IMAGE="$build_base" \
   --build-arg OIM_VERSION="$version" "$@" "$repo"
 log "phase 'docker build' took $((SECONDS - t1)) s; total $((SECONDS - t0)) s"

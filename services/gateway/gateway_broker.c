@@ -542,8 +542,9 @@ s_bind (int type, const char *endpoint, char *bound, size_t bound_size)
         zsock_destroy (&socket);
         return NULL;
     }
-    const char *last = zsock_last_endpoint (socket);
+    char *last = zsock_last_endpoint (socket);        //  a fresh string: ours to free
     snprintf (bound, bound_size, "%s", last? last: endpoint);
+    free (last);
     return socket;
 }
 

@@ -123,6 +123,31 @@ s_authenticate (gateway_link_t *link, struct MHD_Connection *connection,
     return 1;
 }
 
+//  Turns a daemon's answer into the HTTP response.
+static void
+s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size, response_t *response)
+{
+    Oim__V1__ApiReply *reply = status < 500 || status == 500
+        ? oim__v1__api_reply__unpack (NULL, size, body): NULL;
+    if (reply && reply->body.len) {
+        response->status = reply->status;
+        response->body = strndup ((char *) reply->body.data, reply->body.len);
+        response->size = reply->body.len;
+        response->content_type = "application/json; charset=utf-8";
+        response->api = reply;
+        return;
+    }
+    if (reply)
+        oim__v1__api_reply__free_unpacked (reply, NULL);
+    char message [160];
+    snprintf (message, sizeof message,
+              status == 503? "the %s service has no live worker":
+              status == 504? "the %s service did not answer in time":
+              status == 501 || status == 404? "the %s service does not offer this operation yet":
+              "the %s service failed", service);
+    s_error (response, status == 404? 501: status, NULL, message);
+}
+
 //  ---------------------------------------------------------------------------------------
 //  The gateway's own endpoints
 
@@ -197,6 +222,26 @@ s_status_entry (Oim__V1__WorkerInfo *worker, uint32_t status, uint8_t *body, siz
         entry = json_pack ("{s:s,s:s,s:i}", "service", worker->service,
                            "instance", worker->instance, "error_status", (int) status);
     return entry;
+}
+
+//  GET /v1/status/{service}: one replica of one service, chosen by the broker as for any
+//  request (HTTP -> broker -> daemon -> Redis PING -> back): the cheapest full round trip.
+static void
+s_status_one (gateway_http_t *self, gateway_link_t *link, const char *service,
+              const char *request_id, response_t *response)
+{
+    gateway_call_t call = { .service = service, .method = "oim.status", .request_id = request_id,
+                            .timeout_msec = self->request_timeout_msec };
+    uint8_t *body;
+    size_t size;
+    uint32_t status = gateway_link_call (link, &call, &body, &size);
+    Oim__V1__WorkerInfo worker = OIM__V1__WORKER_INFO__INIT;
+    worker.service = (char *) service;
+    if (status == 200)
+        s_json (response, 200, s_status_entry (&worker, status, body, size));
+    else
+        s_from_daemon (service, status, NULL, 0, response);
+    free (body);
 }
 
 static void
@@ -363,31 +408,6 @@ s_header_copy (struct MHD_Connection *connection, const char *name)
     return strdup (value);
 }
 
-//  Turns a daemon's answer into the HTTP response.
-static void
-s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size, response_t *response)
-{
-    Oim__V1__ApiReply *reply = status < 500 || status == 500
-        ? oim__v1__api_reply__unpack (NULL, size, body): NULL;
-    if (reply && reply->body.len) {
-        response->status = reply->status;
-        response->body = strndup ((char *) reply->body.data, reply->body.len);
-        response->size = reply->body.len;
-        response->content_type = "application/json; charset=utf-8";
-        response->api = reply;
-        return;
-    }
-    if (reply)
-        oim__v1__api_reply__free_unpacked (reply, NULL);
-    char message [160];
-    snprintf (message, sizeof message,
-              status == 503? "the %s service has no live worker":
-              status == 504? "the %s service did not answer in time":
-              status == 501 || status == 404? "the %s service does not offer this operation yet":
-              "the %s service failed", service);
-    s_error (response, status == 404? 501: status, NULL, message);
-}
-
 static void
 s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *connection,
            const gateway_route_t *route, const gateway_params_t *params, const char *method,
@@ -509,6 +529,9 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
     if (strcmp (route->operation, "status") == 0)
         s_status (self, link, request_id, response);
     else
+    if (strcmp (route->operation, "status_one") == 0)
+        s_status_one (self, link, params.values [0], request_id, response);
+    else
     if (strcmp (route->operation, "metrics") == 0)
         s_metrics (self, link, request_id, response);
     else
@@ -586,13 +609,16 @@ s_on_request (void *cls, struct MHD_Connection *connection, const char *url, con
         request->started_us = oim_clock_mono_us ();
         const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
                                                           MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (length && strtoull (length, NULL, 10) > GATEWAY_MAX_BODY_BYTES)
-            request->too_large = true;      //  answered without reading the body
+        unsigned long long announced = length? strtoull (length, NULL, 10): 0;
+        //  A body somewhat over the limit is read and dropped, so that the client can read
+        //  our 413 (answering mid-upload makes most clients see a reset instead); a body far
+        //  over it is refused before a byte of it is read.
+        request->too_large = announced > GATEWAY_MAX_BODY_BYTES;
         *con_cls = request;
-        if (!request->too_large)
+        if (announced <= GATEWAY_DRAIN_BYTES)
             return MHD_YES;
     }
-    if (*upload_data_size && !request->too_large) {
+    if (*upload_data_size) {
         s_receive (request, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;

@@ -14,6 +14,7 @@
 #include "oim_metrics.h"
 
 #define GATEWAY_MAX_BODY_BYTES (1024 * 1024)
+#define GATEWAY_DRAIN_BYTES (16 * 1024 * 1024)     //  over this, 413 without reading
 
 typedef struct {
     const char *address;            //  "0.0.0.0" or "127.0.0.1"

@@ -12,6 +12,7 @@ static const gateway_route_t s_routes [] = {
     { "GET",    "/readyz",                          "gateway",  "readyz",               false },
     { "GET",    "/metrics",                         "gateway",  "metrics",              false },
     { "GET",    "/v1/status",                       "gateway",  "status",               false },
+    { "GET",    "/v1/status/{service}",             "gateway",  "status_one",           false },
     //  Registry: organizations, keys, taxonomy, publishers, events, audit
     { "POST",   "/v1/orgs",                         "registry", "org.create",           false },
     { "GET",    "/v1/orgs/{id}",                    "registry", "org.get",              false },

@@ -274,6 +274,26 @@ s_emit_other (s_state_t *st, const char *word, size_t len)
     return rc;
 }
 
+//  Hangul particles stripped into SEARCH_TOKEN_STEM tokens, longest first.
+static const char *const s_josa[] = {
+    "에서는", "으로는", "에게서", "에서", "에게", "으로", "까지", "부터", "처럼", "보다", "이나",
+    "라고", "에는", "와의", "과의", "이다", "이", "가", "을", "를", "은", "는", "의", "에", "와",
+    "과", "도", "로", "만", "께"
+};
+
+//  Byte length of the word without a trailing particle, or 0 when there is
+//  none (or fewer than two syllables would remain). Hangul syllables are 3 bytes.
+static size_t
+s_strip_josa (const char *word, size_t len)
+{
+    for (size_t i = 0; i < sizeof s_josa / sizeof s_josa[0]; i++) {
+        size_t n = strlen (s_josa[i]);
+        if (len >= n + 6 && memcmp (word + len - n, s_josa[i], n) == 0)
+            return len - n;
+    }
+    return 0;
+}
+
 static int
 s_emit_syllabic (s_state_t *st, const char *word, size_t len)
 {
@@ -282,6 +302,11 @@ s_emit_syllabic (s_state_t *st, const char *word, size_t len)
     uint32_t pos = st->pos++;
     if (s_push (st->tokens, word, cut, pos, (uint32_t) st->start, (uint32_t) st->end,
                 search_utf8_length (word, len), SEARCH_TOKEN_WORD, st->script))
+        return -1;
+    size_t stem = st->script == SEARCH_SCRIPT_HANGUL && len <= SEARCH_TERM_MAX_BYTES
+                  ? s_strip_josa (word, len) : 0;
+    if (stem && s_push (st->tokens, word, stem, pos, (uint32_t) st->start, (uint32_t) st->end,
+                        search_utf8_length (word, stem), SEARCH_TOKEN_STEM, st->script))
         return -1;
     //  bigrams over the whole (uncut) word, a window of three code points at a time
     bool exact_offsets = search_utf8_length (word, len) == st->cps;

@@ -15,6 +15,9 @@
       three syllables or more, every syllable bigram is a term too
       (SEARCH_TOKEN_BIGRAM, same position as its word), so '배터리' matches inside
       '이차전지배터리재활용'. A two-syllable word is its own single bigram.
+      A word ending in a common particle (josa: 이/가/을/를/은/는/의/에/에서/
+      으로/...) whose remainder has two syllables or more also yields the
+      remainder (SEARCH_TOKEN_STEM, same position): '배터리를' → '배터리'.
 
     Words longer than SEARCH_TERM_MAX_BYTES are cut at a code point boundary.
     Invalid UTF-8 bytes act as separators. An analyser is not thread-safe (the
@@ -31,7 +34,8 @@
 
 typedef enum {
     SEARCH_TOKEN_WORD = 0,      //  a whole word (stemmed for Latin etc.)
-    SEARCH_TOKEN_BIGRAM = 1     //  a Hangul/CJK syllable bigram inside a word
+    SEARCH_TOKEN_BIGRAM = 1,    //  a Hangul/CJK syllable bigram inside a word
+    SEARCH_TOKEN_STEM = 2       //  a Hangul word without its trailing particle
 } search_token_kind_t;
 
 typedef enum {

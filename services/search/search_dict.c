@@ -486,13 +486,15 @@ search_index_suggest (search_index_t *self, const char *prefix, int type,
     }
     free (key);
     //  a title can be reached through its full key and suffix keys: dedupe
-    qsort (cands, n, sizeof *cands, s_cand_entry_cmp);
+    if (n > 1)
+        qsort (cands, n, sizeof *cands, s_cand_entry_cmp);
     size_t uniq = 0;
     for (size_t i = 0; i < n; i++)
         if (uniq == 0 || cands[uniq - 1].entry != cands[i].entry
             || cands[uniq - 1].is_tag != cands[i].is_tag)
             cands[uniq++] = cands[i];
-    qsort (cands, uniq, sizeof *cands, s_cand_cmp);
+    if (uniq > 1)
+        qsort (cands, uniq, sizeof *cands, s_cand_cmp);
     size_t count = uniq < limit ? uniq : limit;
     search_suggestion_t *items = count ? calloc (count, sizeof *items) : NULL;
     if (count && !items) {

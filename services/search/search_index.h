@@ -67,8 +67,9 @@ typedef enum {
 #define SEARCH_MAX_FACET_VALUES 64      //  per facet field per document
 #define SEARCH_MAX_ALLOWED_ORGS 1024    //  per confidential document
 #define SEARCH_MAX_LIMIT 100            //  hits per page
-#define SEARCH_MAX_QUERY_WORDS 32
-#define SEARCH_MAX_QUERY_TERMS 64       //  after bigram, typo and prefix expansion
+#define SEARCH_MAX_QUERY_WORDS 128
+#define SEARCH_MAX_QUERY_TERMS 256      //  after bigram, typo and prefix expansion;
+                                        //  only the first 64 decide word matches
 #define SEARCH_MAX_FIELD_BYTES (256 * 1024)     //  longer text is cut (at a code point)
 
 typedef struct search_index_t search_index_t;

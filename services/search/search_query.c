@@ -31,6 +31,7 @@ typedef struct {
     uint64_t all;               //  ... or all of these (Hangul/CJK bigrams); 0 = no such rule
     bool phrase;
     uint32_t seq[S_PHRASE_MAX_LEN];     //  phrase term ids in order
+    uint32_t rel[S_PHRASE_MAX_LEN];     //  their positions relative to the first
     uint32_t seq_len;
     uint32_t surface_start, surface_end;        //  bytes of the query text
 } s_qword_t;
@@ -54,12 +55,16 @@ static const char *const s_josa2[] = {
     "에서", "에게", "으로", "까지", "부터", "처럼", "보다", "이나", "라고", "에는", "와의", "과의"
 };
 
+//  Adds a term to the plan (or finds it); a repeated exact term counts twice
+//  (query term frequency, as Lucene's summed clauses). Returns its index or -1.
 static int
 s_plan_term (s_plan_t *plan, uint32_t tid, double weight, uint8_t word)
 {
     for (size_t i = 0; i < plan->nterms; i++)
         if (plan->terms[i].tid == tid) {
-            if (weight > plan->terms[i].weight)
+            if (weight == 1.0 && plan->terms[i].weight >= 1.0)
+                plan->terms[i].weight += 1.0;
+            else if (weight > plan->terms[i].weight)
                 plan->terms[i].weight = weight;
             return (int) i;
         }
@@ -69,10 +74,11 @@ s_plan_term (s_plan_t *plan, uint32_t tid, double weight, uint8_t word)
     return (int) plan->nterms++;
 }
 
+//  Word-match bit of a term: only the first 64 terms have one.
 static uint64_t
 s_bit (int index)
 {
-    return index < 0 ? 0 : (uint64_t) 1 << index;
+    return index < 0 || index >= 64 ? 0 : (uint64_t) 1 << index;
 }
 
 static bool
@@ -114,6 +120,7 @@ s_parse_phrase (search_index_t *self, s_plan_t *plan, size_t seg_start)
     s_qword_t *w = &plan->words[plan->nwords];
     memset (w, 0, sizeof *w);
     w->phrase = true;
+    uint32_t first_pos = 0;
     uint8_t widx = (uint8_t) plan->nwords;
     for (size_t i = 0; i < search_tokens_size (self->tokens); i++) {
         const search_token_t *tok = search_tokens_get (self->tokens, i);
@@ -121,11 +128,14 @@ s_parse_phrase (search_index_t *self, s_plan_t *plan, size_t seg_start)
             continue;
         uint32_t tid = s_find (self, tok->term, tok->term_len);
         int bit = tid == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, tid, 1.0, widx);
-        if (bit < 0) {
-            plan->impossible = true;
+        if (bit < 0 || bit >= 64) {
+            plan->impossible = true;    //  unknown term (or beyond the mask): no match
             return;
         }
         w->all |= s_bit (bit);
+        if (w->seq_len == 0)
+            first_pos = tok->pos;
+        w->rel[w->seq_len] = tok->pos - first_pos;
         w->seq[w->seq_len++] = tid;
         if (w->seq_len == 1)
             w->surface_start = (uint32_t) (seg_start + tok->byte_start);
@@ -143,7 +153,7 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
     const search_token_t *tok = search_tokens_get (self->tokens, i);
     size_t n = search_tokens_size (self->tokens);
     size_t next = i + 1;
-    while (next < n && search_tokens_get (self->tokens, next)->kind == SEARCH_TOKEN_BIGRAM)
+    while (next < n && search_tokens_get (self->tokens, next)->kind != SEARCH_TOKEN_WORD)
         next++;
     if (plan->nwords == SEARCH_MAX_QUERY_WORDS)
         return next;
@@ -165,20 +175,28 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
                 w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.prefix_weight, widx));
         }
         unsigned edits = tok->letters >= 9 ? 2 : tok->letters >= 5 ? 1 : 0;
-        if (edits) {
+        if (edits && self->cfg.typo_weight > 0) {
             size_t na = search_dict_fuzzy (self, tok->term, tok->term_len, edits, alt, S_TYPO_VARIANTS);
             for (size_t k = 0; k < na; k++)
                 w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.typo_weight, widx));
         }
         return next;
     }
-    //  Hangul / CJK: all bigrams (bar a trailing particle) also match the word
+    //  Hangul / CJK: the word without its particle, or all bigrams (bar the
+    //  particle's) also match the word
     unsigned optional = s_particle_bigrams (tok);
-    size_t nb = next - i - 1;
+    size_t first_bigram = i + 1;
+    if (first_bigram < next && search_tokens_get (self->tokens, first_bigram)->kind == SEARCH_TOKEN_STEM) {
+        const search_token_t *st = search_tokens_get (self->tokens, first_bigram++);
+        uint32_t sid = s_find (self, st->term, st->term_len);
+        if (sid != SEARCH_STRTAB_NONE)
+            w->any |= s_bit (s_plan_term (plan, sid, 1.0, widx));
+    }
+    size_t nb = next - first_bigram;
     bool complete = nb > 0;
-    for (size_t k = i + 1; k < next; k++) {
+    for (size_t k = first_bigram; k < next; k++) {
         const search_token_t *bg = search_tokens_get (self->tokens, k);
-        bool required = k - i - 1 + optional < nb;
+        bool required = k - first_bigram + optional < nb;
         uint32_t bt = s_find (self, bg->term, bg->term_len);
         int bit = bt == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, bt, 1.0, widx);
         if (bit < 0 && required)
@@ -425,6 +443,7 @@ s_score_all (s_run_t *run)
     size_t nt = plan->nterms;
     s_cursor_t cur[SEARCH_MAX_QUERY_TERMS];
     uint8_t tfs[SEARCH_MAX_QUERY_TERMS];
+    uint16_t hits[SEARCH_MAX_QUERY_TERMS];
     for (size_t t = 0; t < nt; t++) {
         const search_postings_t *p = &self->postings[plan->terms[t].tid];
         cur[t] = (s_cursor_t) { .p = p->buf, .end = p->buf + p->len };
@@ -441,11 +460,11 @@ s_score_all (s_run_t *run)
                 d = cur[t].doc;
         if (d == UINT32_MAX)
             break;
-        uint64_t mask = 0;
+        size_t nm = 0;
         for (size_t t = 0; t < nt; t++)
             if (cur[t].doc == d) {
                 tfs[t] = cur[t].tf;
-                mask |= (uint64_t) 1 << t;
+                hits[nm++] = (uint16_t) t;
                 s_cursor_next (&cur[t]);
             }
         uint8_t flags = self->flags[d];
@@ -454,12 +473,17 @@ s_score_all (s_run_t *run)
         bool body_visible = true;
         if ((flags & S_DOC_CONFIDENTIAL)
             && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency)) {
-            body_visible = false;
-            for (size_t t = 0; t < nt; t++)
-                if ((mask >> t & 1) && !(tfs[t] &= 0xF0))
-                    mask &= ~((uint64_t) 1 << t);
+            body_visible = false;       //  outsiders match the teaser fields only
+            size_t keep = 0;
+            for (size_t k = 0; k < nm; k++)
+                if ((tfs[hits[k]] &= 0xF0))
+                    hits[keep++] = hits[k];
+            nm = keep;
         }
-        if (!mask || (mask & required) != required)
+        uint64_t mask = 0;
+        for (size_t k = 0; k < nm; k++)
+            mask |= s_bit (hits[k]);
+        if (!nm || (mask & required) != required)
             continue;
         if (run->filtered && !s_filters_ok (run, d))
             continue;
@@ -475,9 +499,8 @@ s_score_all (s_run_t *run)
         if (!phrases_ok || (plan->tiered && matched == 0))
             continue;
         double score = 0;
-        for (size_t t = 0; t < nt; t++)
-            if (mask >> t & 1)
-                score += s_term_score (run, d, tfs[t], run->idf[t]);
+        for (size_t k = 0; k < nm; k++)
+            score += s_term_score (run, d, tfs[hits[k]], run->idf[hits[k]]);
         s_collect (run, d, plan->tiered ? matched : 0, score);
     }
 }
@@ -488,11 +511,18 @@ static bool
 s_seq_at (const search_index_t *self, const search_tokens_t *toks, const uint32_t *words,
           size_t nw, size_t at, const s_qword_t *w)
 {
-    if (at + w->seq_len > nw)
-        return false;
+    //  word tokens have increasing, distinct positions; stopwords leave gaps
+    uint32_t pos0 = search_tokens_get (toks, words[at])->pos;
+    size_t i = at;
     for (uint32_t k = 0; k < w->seq_len; k++) {
-        const search_token_t *tok = search_tokens_get (toks, words[at + k]);
+        while (i < nw && search_tokens_get (toks, words[i])->pos < pos0 + w->rel[k])
+            i++;
+        if (i == nw)
+            return false;
+        const search_token_t *tok = search_tokens_get (toks, words[i]);
         uint32_t tid = w->seq[k];
+        if (tok->pos != pos0 + w->rel[k])
+            return false;
         if (tok->term_len != self->terms.lens[tid]
             || memcmp (tok->term, search_strtab_str (&self->terms, tid), tok->term_len))
             return false;

@@ -74,7 +74,7 @@ s_test_encoding (void)
 
     notify_email_message_t message = {
         .from = "OI 마켓 <noreply@oim.test>", .to = "ops@company.test", .subject = "제목",
-        .text = "본문", .html = "<p>본문</p>", .date = 1764460800, .message_id = NULL
+        .text = "본문", .html = "<p>본문</p>", .date = 1795996800, .message_id = NULL
     };
     char *rendered = notify_email_render (&message);
     CHECK (rendered);

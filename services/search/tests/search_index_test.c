@@ -1,1 +1,496 @@
-int main (void) { return 0; }
+/*  search_index_test.c — unit tests of the index: ranking invariants, facet
+    counts against brute force, typos, prefixes, suggestions, phrases, Korean,
+    visibility, updates and deletes, cursor paging, snippets, explanations. */
+#include "search_analyze.h"
+#include "search_index.h"
+#include "search_test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+typedef struct {
+    const char *id;
+    search_doc_type_t type;
+    const char *title;
+    const char *body;
+    const char *tags[4];
+    const char *industry;
+    const char *region;
+} s_spec_t;
+
+static int
+s_add (search_index_t *idx, const s_spec_t *s, uint64_t version)
+{
+    size_t ntags = 0;
+    while (ntags < 4 && s->tags[ntags])
+        ntags++;
+    search_doc_t doc = { .id = s->id, .version = version, .type = s->type, .title = s->title,
+                         .body = s->body, .tags = s->tags, .tag_count = ntags };
+    doc.facets[SEARCH_FACET_INDUSTRY] = &s->industry;
+    doc.facet_counts[SEARCH_FACET_INDUSTRY] = s->industry ? 1 : 0;
+    doc.facets[SEARCH_FACET_REGION] = &s->region;
+    doc.facet_counts[SEARCH_FACET_REGION] = s->region ? 1 : 0;
+    return search_index_add (idx, &doc);
+}
+
+static search_result_t *
+s_search (search_index_t *idx, const char *q)
+{
+    search_query_t query = { .q = q, .limit = 50 };
+    search_result_t *res = NULL;
+    search_index_search (idx, &query, &res);
+    return res;
+}
+
+//  Rank (0-based) of id in the result, -1 when absent.
+static int
+s_rank (const search_result_t *res, const char *id)
+{
+    for (size_t i = 0; res && i < res->hit_count; i++)
+        if (strcmp (res->hits[i].id, id) == 0)
+            return (int) i;
+    return -1;
+}
+
+static bool
+s_valid_utf8 (const char *s)
+{
+    size_t len = strlen (s), i = 0;
+    while (i < len) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate ((const utf8proc_uint8_t *) s + i, (utf8proc_ssize_t) (len - i), &cp);
+        if (n <= 0)
+            return false;
+        i += (size_t) n;
+    }
+    return true;
+}
+
+static void
+s_test_ranking (search_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    s_spec_t docs[] = {
+        { "a", SEARCH_TYPE_STARTUP, "Battery Recycling Labs", "We build software for logistics.", { "cleantech" }, "C", "KR-11" },
+        { "b", SEARCH_TYPE_STARTUP, "Logistics Soft", "Our battery recycling process recovers lithium from used cells.", { "logistics" }, "J", "KR-41" },
+        { "c", SEARCH_TYPE_STARTUP, "Solar Grid", "Solar panels with battery storage for homes.", { "energy" }, "D", "KR-11" },
+        { "d", SEARCH_TYPE_COMPANY, "Battery Corp", "Makers of things.", { "manufacturing" }, "C", "KR-26" },
+        { "e", SEARCH_TYPE_DEMAND, "Need a partner", "Looking for solar installers.", { "solar" }, "D", "KR-11" },
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        CHECK (t, s_add (idx, &docs[i], 1) == 0, "add %zu", i);
+    search_result_t *res = s_search (idx, "battery recycling");
+    CHECK (t, res && res->total == 4, "total %llu", res ? (unsigned long long) res->total : 0ULL);
+    CHECK (t, s_rank (res, "a") == 0, "title match first: a at %d", s_rank (res, "a"));
+    CHECK (t, s_rank (res, "b") == 1, "all words in body second: b at %d", s_rank (res, "b"));
+    CHECK (t, s_rank (res, "d") > 1 && s_rank (res, "c") > 1, "one-word matches after");
+    CHECK (t, res && res->hits[0].matched_words == 2 && res->hits[3].matched_words == 1, "tiers");
+    CHECK (t, res && strstr (res->hits[0].title_html, "<em>Battery</em> <em>Recycling</em>"),
+           "title highlight %s", res ? res->hits[0].title_html : "");
+    CHECK (t, res && strstr (res->hits[1].snippet_html, "<em>battery</em> <em>recycling</em>"),
+           "snippet %s", res ? res->hits[1].snippet_html : "");
+    CHECK (t, res && res->facet_sizes[SEARCH_FACET_INDUSTRY] == 3, "industry facet values");
+    CHECK (t, res && res->took_ms >= 0, "took");
+    search_result_destroy (&res);
+    CHECK (t, res == NULL, "destroy nulls");
+    //  more matched words first, even against a strong single-word match
+    res = s_search (idx, "solar battery");
+    CHECK (t, s_rank (res, "c") == 0, "c has both: %d", s_rank (res, "c"));
+    search_result_destroy (&res);
+    //  filters
+    const char *kr11 = "KR-11";
+    search_query_t q = { .q = "battery", .limit = 10 };
+    q.filters[SEARCH_FACET_REGION] = &kr11;
+    q.filter_counts[SEARCH_FACET_REGION] = 1;
+    search_index_search (idx, &q, &res);
+    CHECK (t, res && res->total == 2 && s_rank (res, "b") < 0, "filtered");
+    search_result_destroy (&res);
+    const char *demand = "demand";
+    search_query_t qt = { .q = "", .limit = 10 };
+    qt.filters[SEARCH_FACET_TYPE] = &demand;
+    qt.filter_counts[SEARCH_FACET_TYPE] = 1;
+    search_index_search (idx, &qt, &res);
+    CHECK (t, res && res->total == 1 && s_rank (res, "e") == 0, "browse by type");
+    search_result_destroy (&res);
+    //  a stopword-only query finds nothing; bad requests
+    res = s_search (idx, "the of");
+    CHECK (t, res && res->total == 0, "stopwords only");
+    search_result_destroy (&res);
+    search_query_t bad = { .q = "battery", .limit = 101 };
+    CHECK (t, search_index_search (idx, &bad, &res) == -2 && !res, "limit too big");
+    bad.limit = 5;
+    bad.cursor = "garbage";
+    CHECK (t, search_index_search (idx, &bad, &res) == -2 && !res, "bad cursor");
+    //  explanations add up to the pure-BM25 score
+    search_explain_t ex;
+    CHECK (t, search_index_explain (idx, "battery recycling lithium", "b", NULL, &ex) == 0, "explain");
+    double sum = 0;
+    for (size_t i = 0; i < ex.term_count; i++)
+        sum += ex.terms[i].contribution;
+    CHECK (t, ex.term_count == 3 && sum > 0 && sum == ex.score, "contributions n=%zu", ex.term_count);
+    CHECK (t, ex.term_count > 0 && strcmp (ex.terms[0].word, "battery") == 0, "surface word");
+    search_query_t pq = { .q = "battery recycling lithium", .limit = 10, .pure_bm25 = true };
+    search_index_search (idx, &pq, &res);
+    int rb = s_rank (res, "b");
+    CHECK (t, rb >= 0 && res->hits[rb].score > ex.score * 0.999999 && res->hits[rb].score < ex.score * 1.000001,
+           "explain == search score");
+    search_result_destroy (&res);
+    search_explain_free (&ex);
+    CHECK (t, search_index_explain (idx, "x", "nope", NULL, &ex) == 1, "explain unknown");
+    CHECK (t, search_index_df (idx, "batteri") == 4, "df %u", search_index_df (idx, "batteri"));
+    search_index_destroy (&idx);
+}
+
+static void
+s_test_typo_prefix (search_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    s_spec_t docs[] = {
+        { "a", SEARCH_TYPE_STARTUP, "Battery Recycling Labs", "Lithium recovery.", { "cleantech", "battery" }, NULL, NULL },
+        { "b", SEARCH_TYPE_STARTUP, "Quantum Computing Hub", "Superconducting qubits.", { "quantum" }, NULL, NULL },
+        { "c", SEARCH_TYPE_DEMAND, "Cat food", "Pet nutrition.", { "pets" }, NULL, NULL },
+        { "d", SEARCH_TYPE_COMPANY, "Hyundai Batteries", "Cells.", { "battery" }, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        s_add (idx, &docs[i], 1);
+    search_result_t *res = s_search (idx, "quantim");             //  7 letters: 1 edit
+    CHECK (t, s_rank (res, "b") == 0, "quantim");
+    search_result_destroy (&res);
+    res = s_search (idx, "qauntum");                               //  a transposition = 2 edits
+    CHECK (t, res && res->total == 0, "qauntum needs 2 edits (7 letters)");
+    search_result_destroy (&res);
+    res = s_search (idx, "superconductng");                        //  ≥ 9 letters: 2 edits
+    CHECK (t, s_rank (res, "b") == 0, "superconductng");
+    search_result_destroy (&res);
+    res = s_search (idx, "suprcondcting");
+    CHECK (t, s_rank (res, "b") == 0, "suprcondcting (2 edits)");
+    search_result_destroy (&res);
+    res = s_search (idx, "cot");                                   //  < 5 letters: exact only
+    CHECK (t, res && res->total == 0, "cot");
+    search_result_destroy (&res);
+    //  prefix as you type
+    search_query_t q = { .q = "lith", .limit = 10, .prefix_last = true };
+    search_index_search (idx, &q, &res);
+    CHECK (t, s_rank (res, "a") == 0, "prefix lith");
+    search_result_destroy (&res);
+    q.q = "lith ";
+    search_index_search (idx, &q, &res);
+    CHECK (t, res && res->total == 0, "no prefix after a space");
+    search_result_destroy (&res);
+    //  suggestions: names (also from a later word) and tags
+    search_suggestion_t *s = NULL;
+    int n = search_index_suggest (idx, "bat", -1, 10, &s);
+    CHECK (t, n == 3, "bat n=%d", n);
+    bool tag = false, name = false;
+    for (int i = 0; i < n; i++) {
+        tag |= s[i].is_tag && strcmp (s[i].text, "battery") == 0 && s[i].count == 2;
+        name |= !s[i].is_tag && strcmp (s[i].text, "Battery Recycling Labs") == 0;
+    }
+    CHECK (t, tag && name, "tag and name");
+    search_suggestions_free (&s, (size_t) n);
+    n = search_index_suggest (idx, "Recyc", -1, 10, &s);
+    CHECK (t, n == 1 && strcmp (s[0].text, "Battery Recycling Labs") == 0, "later word n=%d", n);
+    search_suggestions_free (&s, (size_t) n);
+    n = search_index_suggest (idx, "bat", SEARCH_TYPE_COMPANY, 10, &s);
+    CHECK (t, n == 2, "typed n=%d", n);
+    search_suggestions_free (&s, (size_t) n);
+    n = search_index_suggest (idx, "", -1, 10, &s);
+    CHECK (t, n == 0 && s == NULL, "empty prefix");
+    search_index_remove (idx, "a", 2);
+    n = search_index_suggest (idx, "recyc", -1, 10, &s);
+    CHECK (t, n == 0, "removed doc leaves suggestions n=%d", n);
+    search_suggestions_free (&s, (size_t) n);
+    search_index_destroy (&idx);
+}
+
+static void
+s_test_phrase_korean (search_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    s_spec_t docs[] = {
+        { "p1", SEARCH_TYPE_STARTUP, "Grid", "Solar battery storage for farms.", { 0 }, NULL, NULL },
+        { "p2", SEARCH_TYPE_STARTUP, "Other", "A battery for solar lamps.", { 0 }, NULL, NULL },
+        { "k1", SEARCH_TYPE_STARTUP, "이차전지배터리재활용 전문기업", "폐배터리에서 리튬을 회수합니다.", { "배터리" }, NULL, NULL },
+        { "k2", SEARCH_TYPE_DEMAND, "배터리재활용 파트너 모집", "전기차 배터리 재활용 기술을 찾습니다.", { 0 }, NULL, NULL },
+        { "k3", SEARCH_TYPE_STARTUP, "로터리 엔진", "엔진 부품", { 0 }, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        s_add (idx, &docs[i], 1);
+    search_result_t *res = s_search (idx, "\"solar battery\"");
+    CHECK (t, res && res->total == 1 && s_rank (res, "p1") == 0, "phrase");
+    search_result_destroy (&res);
+    res = s_search (idx, "\"battery solar\"");
+    CHECK (t, res && res->total == 0, "phrase order");
+    search_result_destroy (&res);
+    res = s_search (idx, "lamps \"solar battery\"");
+    CHECK (t, res && res->total == 1, "phrase is required");
+    search_result_destroy (&res);
+    res = s_search (idx, "배터리");
+    CHECK (t, s_rank (res, "k1") >= 0 && s_rank (res, "k2") >= 0 && s_rank (res, "k3") < 0,
+           "배터리 inside compounds, not 로터리");
+    search_result_destroy (&res);
+    res = s_search (idx, "배터리 재활용");
+    CHECK (t, res && res->total == 2 && res->hits[0].matched_words == 2 && res->hits[1].matched_words == 2,
+           "배터리 재활용 finds 배터리재활용");
+    CHECK (t, res && res->hit_count && s_valid_utf8 (res->hits[0].snippet_html)
+              && s_valid_utf8 (res->hits[0].title_html) && strstr (res->hits[0].title_html, "<em>"),
+           "valid utf-8 highlights %s", res && res->hit_count ? res->hits[0].title_html : "");
+    search_result_destroy (&res);
+    res = s_search (idx, "배터리를");
+    CHECK (t, res && res->total == 2, "particle 를");
+    search_result_destroy (&res);
+    //  decomposed query
+    utf8proc_uint8_t *nfd = NULL;
+    utf8proc_map ((const utf8proc_uint8_t *) "재활용", (utf8proc_ssize_t) strlen ("재활용"), &nfd, UTF8PROC_DECOMPOSE);
+    res = s_search (idx, (const char *) nfd);
+    CHECK (t, res && res->total == 2, "NFD query");
+    search_result_destroy (&res);
+    free (nfd);
+    search_index_destroy (&idx);
+}
+
+static void
+s_test_visibility (search_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    const char *tags[] = { "hydrogen" };
+    const char *allowed[] = { "org_friend" };
+    const char *coll[] = { "poc" };
+    search_doc_t doc = { .id = "dem_1", .version = 1, .type = SEARCH_TYPE_DEMAND,
+                         .title = "Fuel cell partner wanted", .body = "Secret quantum widget for our plant in Ulsan.",
+                         .tags = tags, .tag_count = 1, .confidential = true, .owner_org = "org_owner",
+                         .allowed_orgs = allowed, .allowed_count = 1 };
+    doc.facets[SEARCH_FACET_COLLABORATION] = coll;
+    doc.facet_counts[SEARCH_FACET_COLLABORATION] = 1;
+    CHECK (t, search_index_add (idx, &doc) == 0, "add confidential");
+    s_spec_t pub = { "dem_2", SEARCH_TYPE_DEMAND, "Widget maker", "Public widget demand.", { 0 }, NULL, NULL };
+    s_add (idx, &pub, 1);
+    struct { const char *org; bool agency; bool sees; } viewers[] = {
+        { NULL, false, false }, { "org_other", false, false }, { "org_owner", false, true },
+        { "org_friend", false, true }, { "org_agency", true, true },
+    };
+    for (size_t v = 0; v < sizeof viewers / sizeof viewers[0]; v++) {
+        search_query_t q = { .q = "quantum widget", .limit = 10, .viewer = { viewers[v].org, viewers[v].agency } };
+        search_result_t *res = NULL;
+        search_index_search (idx, &q, &res);
+        bool hit = s_rank (res, "dem_1") >= 0;
+        CHECK (t, hit == viewers[v].sees, "viewer %zu body match %d", v, hit);
+        size_t poc = res->facet_sizes[SEARCH_FACET_COLLABORATION];
+        CHECK (t, (poc == 1) == viewers[v].sees, "viewer %zu facet %zu", v, poc);
+        CHECK (t, res->total == (viewers[v].sees ? 2u : 1u), "viewer %zu total", v);
+        search_result_destroy (&res);
+        //  the teaser is searchable by all, the body is never shown to outsiders
+        q.q = "fuel";
+        search_index_search (idx, &q, &res);
+        CHECK (t, s_rank (res, "dem_1") == 0, "teaser for viewer %zu", v);
+        bool leaked = res->hit_count && (strstr (res->hits[0].snippet_html, "Secret")
+                                         || strstr (res->hits[0].snippet_html, "Ulsan"));
+        CHECK (t, leaked == viewers[v].sees, "snippet for viewer %zu: %s", v,
+               res->hit_count ? res->hits[0].snippet_html : "");
+        search_result_destroy (&res);
+        search_explain_t ex;
+        search_viewer_t viewer = { viewers[v].org, viewers[v].agency };
+        search_index_explain (idx, "secret", "dem_1", &viewer, &ex);
+        CHECK (t, (ex.term_count > 0) == viewers[v].sees, "explain for viewer %zu", v);
+        search_explain_free (&ex);
+    }
+    search_suggestion_t *s = NULL;
+    int n = search_index_suggest (idx, "secret", -1, 5, &s);
+    CHECK (t, n == 0, "no suggestion from a confidential body");
+    search_index_destroy (&idx);
+}
+
+static void
+s_test_updates (search_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    s_spec_t v1 = { "x", SEARCH_TYPE_STARTUP, "Alpha robotics", "Warehouse robots.", { 0 }, "C", NULL };
+    s_spec_t v2 = { "x", SEARCH_TYPE_STARTUP, "Bravo drones", "Delivery drones.", { 0 }, "H", NULL };
+    CHECK (t, s_add (idx, &v1, 1) == 0, "v1");
+    CHECK (t, s_add (idx, &v1, 1) == 1, "same version ignored");
+    CHECK (t, s_add (idx, &v2, 2) == 0, "v2");
+    CHECK (t, s_add (idx, &v1, 1) == 1, "late v1 ignored");
+    CHECK (t, search_index_version (idx, "x") == 2, "version");
+    search_result_t *res = s_search (idx, "alpha");
+    CHECK (t, res && res->total == 0, "old text gone");
+    search_result_destroy (&res);
+    res = s_search (idx, "drones");
+    CHECK (t, res && res->total == 1 && res->facet_sizes[SEARCH_FACET_INDUSTRY] == 1
+              && strcmp (res->facets[SEARCH_FACET_INDUSTRY][0].value, "h") == 0, "new text + facets");
+    search_result_destroy (&res);
+    CHECK (t, search_index_remove (idx, "x", 1) == 1, "stale delete");
+    CHECK (t, search_index_remove (idx, "x", 3) == 0, "delete");
+    CHECK (t, search_index_remove (idx, "x", 3) == 1, "delete twice");
+    CHECK (t, s_add (idx, &v2, 3) == 1, "add after delete at same version ignored");
+    CHECK (t, search_index_version (idx, "x") == 0, "deleted version");
+    CHECK (t, search_index_remove (idx, "never", 5) == 1, "unknown delete");
+    CHECK (t, s_add (idx, &(s_spec_t) { "never", SEARCH_TYPE_STARTUP, "Never", NULL, { 0 }, NULL, NULL }, 4) == 1,
+           "older than remembered delete");
+    res = s_search (idx, "drones");
+    CHECK (t, res && res->total == 0, "deleted");
+    search_result_destroy (&res);
+    CHECK (t, s_add (idx, &v1, 4) == 0, "re-add");
+    search_doc_t bad = { .id = NULL, .title = "x" };
+    CHECK (t, search_index_add (idx, &bad) == -1, "no id");
+    search_stats_t st;
+    search_index_stats (idx, &st);
+    CHECK (t, st.docs_live == 1 && st.docs_dead == 2, "stats live=%llu dead=%llu",
+           (unsigned long long) st.docs_live, (unsigned long long) st.docs_dead);
+    CHECK (t, search_index_compact (idx) == 0, "compact");
+    search_index_stats (idx, &st);
+    CHECK (t, st.docs_live == 1 && st.docs_dead == 0 && st.generation == 1, "compacted");
+    res = s_search (idx, "robots");
+    CHECK (t, res && res->total == 1 && strcmp (res->hits[0].id, "x") == 0, "found after compaction");
+    search_result_destroy (&res);
+    CHECK (t, search_index_df (idx, "drone") == 0, "postings dropped");
+    search_index_destroy (&idx);
+}
+
+//  Generated corpus: facet counts and totals against brute force, and paging.
+static void
+s_test_generated (search_test_t *t)
+{
+    static const char *words[] = { "lidar", "sensor", "fusion", "robot", "battery", "grid", "vision",
+                                   "cloud", "edge", "chip", "drone", "wafer", "보안", "배터리", "물류" };
+    static const char *industries[] = { "C", "J", "D", "H", "M" };
+    static const char *regions[] = { "KR-11", "KR-41", "KR-26" };
+    enum { N = 3000, NW = sizeof words / sizeof words[0] };
+    search_index_t *idx = search_index_new (NULL);
+    search_analyzer_t *an = search_analyzer_new (NULL);
+    search_tokens_t *toks = search_tokens_new ();
+    static bool has[N][NW];
+    static int ind[N], reg[N], tag[N];
+    static bool conf[N];
+    srand (7);
+    for (int d = 0; d < N; d++) {
+        char title[128], body[512], id[32];
+        int tw = rand () % NW;
+        snprintf (title, sizeof title, "%s co %d", words[tw], d);
+        body[0] = 0;
+        int nb = 3 + rand () % 10;
+        for (int k = 0; k < nb; k++) {
+            strcat (body, words[rand () % NW]);
+            strcat (body, " ");
+        }
+        ind[d] = rand () % 5;
+        reg[d] = rand () % 3;
+        tag[d] = rand () % NW;
+        conf[d] = rand () % 10 == 0;
+        snprintf (id, sizeof id, "g%d", d);
+        const char *tagv = words[tag[d]];
+        search_doc_t doc = { .id = id, .version = 1, .type = SEARCH_TYPE_DEMAND, .title = title, .body = body,
+                             .tags = &tagv, .tag_count = 1, .confidential = conf[d], .owner_org = "org_o" };
+        doc.facets[SEARCH_FACET_INDUSTRY] = &industries[ind[d]];
+        doc.facet_counts[SEARCH_FACET_INDUSTRY] = 1;
+        doc.facets[SEARCH_FACET_REGION] = &regions[reg[d]];
+        doc.facet_counts[SEARCH_FACET_REGION] = 1;
+        search_index_add (idx, &doc);
+        //  brute force: what an outsider can match (title + tags, + body when public)
+        char visible[800];
+        snprintf (visible, sizeof visible, "%s %s %s", title, tagv, conf[d] ? "" : body);
+        search_analyze (an, visible, strlen (visible), 0, toks);
+        for (int w = 0; w < NW; w++) {
+            search_analyze (an, words[w], strlen (words[w]), 0, toks);
+            char term[80];
+            snprintf (term, sizeof term, "%s", search_tokens_get (toks, 0)->term);
+            search_analyze (an, visible, strlen (visible), 0, toks);
+            has[d][w] = false;
+            for (size_t i = 0; i < search_tokens_size (toks); i++)
+                has[d][w] |= strcmp (search_tokens_get (toks, i)->term, term) == 0;
+        }
+    }
+    //  delete some, update some (brute force follows)
+    for (int d = 0; d < N; d += 17) {
+        char id[32];
+        snprintf (id, sizeof id, "g%d", d);
+        search_index_remove (idx, id, 2);
+    }
+    for (int w = 0; w < NW; w++) {
+        search_query_t q = { .q = words[w], .limit = 10, .facet_limit = 50 };
+        const char *r = "KR-41";
+        if (w % 3 == 0) {
+            q.filters[SEARCH_FACET_REGION] = &r;
+            q.filter_counts[SEARCH_FACET_REGION] = 1;
+        }
+        search_result_t *res = NULL;
+        search_index_search (idx, &q, &res);
+        unsigned exp_total = 0, exp_ind[5] = { 0 };
+        for (int d = 0; d < N; d++)
+            if (d % 17 && has[d][w] && (w % 3 || reg[d] == 1)) {
+                exp_total++;
+                exp_ind[ind[d]]++;
+            }
+        CHECK (t, res && res->total == exp_total, "word %s total %llu vs %u", words[w],
+               res ? (unsigned long long) res->total : 0ULL, exp_total);
+        bool facets_ok = true;
+        for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_INDUSTRY]; i++) {
+            const search_facet_value_t *fv = &res->facets[SEARCH_FACET_INDUSTRY][i];
+            int k = 0;
+            while (k < 5 && strcmp (fv->value, (char[2]) { (char) (industries[k][0] + 32), 0 }))
+                k++;
+            facets_ok &= k < 5 && fv->count == exp_ind[k];
+        }
+        unsigned nonzero = 0;
+        for (int k = 0; k < 5; k++)
+            nonzero += exp_ind[k] > 0;
+        CHECK (t, facets_ok && res->facet_sizes[SEARCH_FACET_INDUSTRY] == nonzero, "facets of %s", words[w]);
+        search_result_destroy (&res);
+    }
+    //  cursor paging returns each hit exactly once, in order
+    for (int w = 0; w < 3; w++) {
+        search_query_t q = { .q = w == 0 ? "" : w == 1 ? "battery lidar" : "배터리", .limit = 7, .no_snippets = true };
+        static bool seen[N];
+        memset (seen, 0, sizeof seen);
+        uint64_t count = 0, total = 0;
+        bool dup = false, ordered = true;
+        char *cursor = NULL;
+        double last_score = 1e300;
+        unsigned last_tier = ~0u;
+        for (int page = 0; page < 2000; page++) {
+            search_result_t *res = NULL;
+            q.cursor = cursor;
+            if (search_index_search (idx, &q, &res))
+                break;
+            total = res->total;
+            for (size_t i = 0; i < res->hit_count; i++) {
+                int d = atoi (res->hits[i].id + 1);
+                dup |= seen[d];
+                seen[d] = true;
+                count++;
+                const search_hit_t *h = &res->hits[i];
+                ordered &= h->matched_words < last_tier || (h->matched_words == last_tier && h->score <= last_score);
+                last_tier = h->matched_words;
+                last_score = h->score;
+            }
+            free (cursor);
+            cursor = res->next_cursor ? strdup (res->next_cursor) : NULL;
+            search_result_destroy (&res);
+            if (!cursor)
+                break;
+        }
+        free (cursor);
+        CHECK (t, !dup && count == total && total > 0 && ordered, "paging %d: %llu of %llu dup=%d", w,
+               (unsigned long long) count, (unsigned long long) total, dup);
+    }
+    search_stats_t st;
+    search_index_stats (idx, &st);
+    CHECK (t, st.index_bytes / st.docs_live < 2048, "index bytes per doc %llu",
+           (unsigned long long) (st.index_bytes / st.docs_live));
+    search_tokens_destroy (&toks);
+    search_analyzer_destroy (&an);
+    search_index_destroy (&idx);
+}
+
+int
+main (void)
+{
+    search_test_t t = { 0 };
+    s_test_ranking (&t);
+    s_test_typo_prefix (&t);
+    s_test_phrase_korean (&t);
+    s_test_visibility (&t);
+    s_test_updates (&t);
+    s_test_generated (&t);
+    return search_test_done (&t);
+}

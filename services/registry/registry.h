@@ -1,0 +1,166 @@
+/*  registry — what the registry's modules share: the daemon state, the actor of a change,
+    field errors, and the entry points of every module (one section per .c file).
+
+    Module map:
+      registry_server.c    the daemon definition: options, method table, start/tick/stop
+      registry_store.c     Redis access: entity get, the transaction builder (state + change
+                           log + audit + counters in one MULTI/EXEC)
+      registry_keys.c      API keys: generation, hashing, install/revoke in a transaction
+      registry_validate.c  field validation and normalisation (text, tags, regions, stages,
+                           business numbers, orgs, demands, saved searches)
+      registry_taxonomy.c  the KSIC table served at GET /v1/taxonomy
+      registry_orgs.c      organizations, publishers, the bootstrap agency
+      registry_demands.c   demands (visibility), the closes_at sweep
+      registry_admin.c     saved searches, audit log, stats, taxonomy
+      registry_ingest.c    demand events: HTTP and ZeroMQ, batched and pipelined
+*/
+#ifndef REGISTRY_H_INCLUDED
+#define REGISTRY_H_INCLUDED
+
+#include "oim_service.h"
+#include "oim_api.h"
+#include "oim_keys.h"
+#include "oim_id.h"
+#include "oim_clock.h"
+#include "oim_log.h"
+#include "registry.pb-c.h"
+#include "changelog.pb-c.h"
+#include "ingest.pb-c.h"
+
+#define REGISTRY_MAX_BATCH_EVENTS   1000    //  SPEC §4
+#define REGISTRY_MAX_TAGS           50
+#define REGISTRY_MAX_LIST           10      //  industries, regions, stages, ... per entity
+#define REGISTRY_MAX_SAVED_SEARCHES 100     //  per organization
+#define REGISTRY_API_KEY_CHARS      68      //  "oimk_" + 64 hex, see registry_keys.c
+
+//  The daemon's state (oim_service_state), made in start, freed in stop.
+typedef struct {
+    oim_service_t *service;
+    oim_redis_t *redis;
+    int64_t next_sweep_ms;          //  when the closes_at sweep runs next (monotonic)
+    oim_metric_t *m_events [8];     //  ingest results by status (registry_ingest.c order)
+    oim_metric_t *m_rejected;       //  requests refused with a 4xx
+} registry_t;
+
+//  Who makes a change: the principal the gateway resolved (or the publisher's key, or the
+//  "system" for the registry's own sweeps) and the request id, for change log and audit.
+typedef struct {
+    const Oim__V1__Principal *principal;    //  never NULL
+    const char *request_id;                 //  never NULL
+    bool system;                            //  the registry itself (closes_at sweep)
+} registry_actor_t;
+
+//  A refusal of one field: status 400 (shape) or 422 (meaning), JSON path and message.
+typedef struct {
+    uint32_t status;
+    char field [128];
+    char message [200];
+} registry_err_t;
+
+registry_t *registry_of (oim_service_t *service);
+registry_actor_t registry_actor (const Oim__V1__ApiRequest *request);
+bool registry_is (const registry_actor_t *actor, Oim__V1__Role role);
+//  Replies with err's status, code "invalid"/"unprocessable" and field.
+void registry_reply_err (oim_api_reply_t *reply, const registry_err_t *err);
+//  Fills err and returns -1 (for one-line refusals).
+int registry_fail (registry_err_t *err, uint32_t status, const char *field, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+//  The 503 every handler gives when Redis does not answer.
+void registry_reply_unavailable (oim_api_reply_t *reply);
+
+//  ---- registry_store.c -------------------------------------------------------------------
+typedef struct _registry_tx_t registry_tx_t;
+
+//  Reads key and unpacks it as descriptor's message into *out (caller frees with
+//  protobuf_c_message_free_unpacked). Returns 1 found, 0 missing, -1 Redis failed or the
+//  value does not unpack (logged).
+int registry_store_get (oim_redis_t *redis, const char *key,
+                        const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
+//  WATCH key (optimistic lock for the next exec). Returns 0 or -1.
+int registry_store_watch (oim_redis_t *redis, const char *key);
+void registry_store_unwatch (oim_redis_t *redis);
+//  Convenience getters; same returns as registry_store_get.
+int registry_store_org (oim_redis_t *redis, const char *id, Oim__V1__Organization **org);
+int registry_store_demand (oim_redis_t *redis, const char *id, Oim__V1__Demand **demand);
+
+registry_tx_t *registry_tx_new (void);
+void registry_tx_destroy (registry_tx_t **self_p);
+//  Appends one command of null-terminated strings, the list ended by NULL (copied).
+void registry_tx_strs (registry_tx_t *self, const char *arg, ...);
+//  SET key <message packed>.
+void registry_tx_put (registry_tx_t *self, const char *key, const ProtobufCMessage *message);
+//  XADD oim:changelog * e <ChangeEntry>: the new state of the entity (entity_type "org",
+//  "demand", "saved_search", "publisher"; message of that type) after action.
+void registry_tx_change (registry_tx_t *self, const registry_actor_t *actor, Oim__V1__ChangeOp op,
+                         const char *action, const char *entity_type, const char *entity_id,
+                         const ProtobufCMessage *entity);
+//  XADD oim:audit * e <AuditEntry>.
+void registry_tx_audit (registry_tx_t *self, const registry_actor_t *actor, const char *action,
+                        const char *entity_type, const char *entity_id, const char *detail);
+//  HINCRBY oim:stats field delta.
+void registry_tx_count (registry_tx_t *self, const char *field, int delta);
+size_t registry_tx_size (registry_tx_t *self);
+//  Sends MULTI, the commands, EXEC in one pipeline and reads every reply. Returns 0 when
+//  applied, 1 when a WATCHed key changed (nothing applied), -1 when Redis failed or refused
+//  a command (logged; MULTI/EXEC applied nothing or, for a runtime error, the rest).
+int registry_tx_exec (registry_tx_t *self, oim_redis_t *redis);
+
+//  ---- registry_keys.c --------------------------------------------------------------------
+//  A new random API key (REGISTRY_API_KEY_CHARS + 1 bytes) and its SHA-256 hex (65 bytes).
+void registry_keys_new (char *key, char *hash_hex);
+void registry_keys_hash (const char *key, char *hash_hex);
+//  Adds to tx: SET oim:apikey:<hash> <ApiKeyRecord>, and SET owner_key <hash> when given.
+void registry_keys_install (registry_tx_t *tx, const char *hash_hex, Oim__V1__Role role,
+                            const char *org_id, const char *source_system, const char *owner_key);
+//  Reads the ApiKeyRecord for a presented key. Returns 1 found, 0 unknown, -1 Redis failed.
+int registry_keys_lookup (oim_redis_t *redis, const char *key, Oim__V1__ApiKeyRecord **record);
+
+//  ---- registry_validate.c ----------------------------------------------------------------
+//  Replaces *slot with its NFC form after checking it: valid UTF-8, no control characters
+//  (newlines allowed when multiline), at most max_chars code points, non-empty if required.
+int registry_validate_text (char **slot, const char *field, size_t max_chars, bool required,
+                            bool multiline, registry_err_t *err);
+//  Normalises tags in place: NFC, case-folded, trimmed, empty ones dropped, duplicates
+//  removed (first kept), each <= 50 characters, at most REGISTRY_MAX_TAGS.
+int registry_validate_tags (char ***tags, size_t *n_tags, const char *field, registry_err_t *err);
+//  Writes the 10 digits of a Korean business registration number ("123-45-67890" or
+//  "1234567890") into out (11 bytes) when its check digit is right. Returns true if valid.
+bool registry_validate_business_number (const char *text, char *out);
+bool registry_validate_region (const char *code);
+bool registry_validate_stage (const char *stage);
+int registry_validate_org (Oim__V1__Organization *org, registry_err_t *err);
+int registry_validate_demand (Oim__V1__Demand *demand, const char *prefix, registry_err_t *err);
+int registry_validate_saved_search (Oim__V1__SavedSearch *search, registry_err_t *err);
+//  Frees a string field unless it is protobuf-c's shared empty string, then sets it.
+void registry_set_string (char **slot, const char *value);
+
+//  ---- registry_taxonomy.c ----------------------------------------------------------------
+//  True when code is a KSIC section ("C") or one of its divisions ("C26").
+bool registry_taxonomy_valid (const char *code);
+json_t *registry_taxonomy_json (void);
+
+//  ---- handlers (registry_orgs.c, registry_demands.c, registry_admin.c, registry_ingest.c) --
+oim_api_fn registry_org_create, registry_org_get, registry_org_update, registry_org_delete,
+           registry_org_approve, registry_org_suspend, registry_org_rotate_key,
+           registry_publisher_create;
+oim_api_fn registry_demand_create, registry_demand_get, registry_demand_update,
+           registry_demand_close, registry_demand_list;
+oim_api_fn registry_saved_search_create, registry_saved_search_list,
+           registry_saved_search_delete, registry_audit_list, registry_admin_stats,
+           registry_taxonomy_get;
+oim_api_fn registry_events_ingest;
+oim_raw_fn registry_ingest_batch;
+
+//  Creates the bootstrap agency when none exists. Returns 0, or -1 (no agency and no key,
+//  or Redis failed): the daemon must not start.
+int registry_orgs_bootstrap (registry_t *self, const char *agency_key);
+//  For company/startup actors: 0 when their organization is active, else -1 with a 403 (or
+//  503) reply set. Other roles pass.
+int registry_orgs_require_active (registry_t *self, const registry_actor_t *actor,
+                                  oim_api_reply_t *reply);
+//  Closes open demands whose closes_at has passed (at most a bounded number per call).
+void registry_demands_sweep (registry_t *self);
+//  Parses an If-Match value: 0 when absent, the version, or -1 when malformed.
+int64_t registry_if_match (const Oim__V1__ApiRequest *request);
+
+#endif

@@ -1,0 +1,290 @@
+"""oimtest — the integration-test harness: real Redis, real daemons, real sockets.
+
+A Cluster owns a temp dir with a throw-away redis-server (unix socket, no TCP port), the
+oim-gateway (HTTP, broker and ingest on ports chosen by the kernel, read back from its ports
+file) and any daemons. Nothing is fixed: no ports, no sleeps — tests wait on conditions with
+deadlines (wait_for). Binaries come from $OIM_BUILD_DIR (set by ctest).
+
+    with Cluster() as c:
+        c.start_all()                     # redis, gateway, registry, search, matcher, notify
+        status, body = c.http("GET", "/v1/status")
+        c.kill("registry")                # SIGKILL
+        c.start("registry")
+
+Runs under Debian's /usr/bin/python3 (python3-zmq and python3-protobuf come from apt).
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD_DIR = os.environ.get("OIM_BUILD_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
+SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+SERVICES = ("registry", "search", "matcher", "notify")
+AGENCY_KEY = "oim_test_agency_key_0123456789abcdef"
+
+
+def binary(name):
+    """Path of a built binary: oim-gateway, oim-registry, ..., oimctl."""
+    service = name[4:] if name.startswith("oim-") else name
+    for candidate in (os.path.join(BUILD_DIR, "services", service, name),
+                      os.path.join(BUILD_DIR, name)):
+        if os.path.exists(candidate):
+            return candidate
+    raise FileNotFoundError(f"{name} not built under {BUILD_DIR}")
+
+
+def wait_for(condition, timeout=10.0, message="condition", interval=0.02):
+    """Polls condition() until it returns a truthy value; returns it. Fails after timeout."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:      # a condition may fail while things come up
+            last_error = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}"
+                         + (f" (last error: {last_error!r})" if last_error else ""))
+
+
+def proto_modules(out_dir):
+    """Compiles proto/*.proto with Google's protoc for Python into out_dir and imports them."""
+    proto_dir = os.path.join(SOURCE_DIR, "proto")
+    files = sorted(f for f in os.listdir(proto_dir) if f.endswith(".proto"))
+    subprocess.run(["protoc", "-I", proto_dir, "--python_out", out_dir] + files,
+                   cwd=proto_dir, check=True)
+    if out_dir not in sys.path:
+        sys.path.insert(0, out_dir)
+    import importlib
+    return {f[:-6]: importlib.import_module(f[:-6] + "_pb2") for f in files}
+
+
+class Process:
+    """One child process with its log file."""
+
+    def __init__(self, name, argv, env, log_path):
+        self.name, self.argv, self.env, self.log_path = name, argv, env, log_path
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=log,
+                                     stdin=subprocess.DEVNULL)
+        log.close()
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout=10):
+        return self.proc.wait(timeout=timeout)
+
+    def log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class Cluster:
+    """A whole OI Market on this machine, torn down on exit."""
+
+    def __init__(self, env=None, heartbeat_ms=250, keep=False):
+        self.dir = tempfile.mkdtemp(prefix="oimtest-")
+        self.redis_sock = os.path.join(self.dir, "redis.sock")
+        self.redis_url = f"unix://{self.redis_sock}"
+        self.extra_env = dict(env or {})
+        self.heartbeat_ms = heartbeat_ms
+        self.keep = keep
+        self.redis = None
+        self.gateway = None
+        self.daemons = {}           # name -> list of Process (replicas)
+        self.ports = None
+        self.redis_extra = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        bad_exits = self.stop_all()
+        failed = exc[0] is not None or bool(bad_exits)
+        if failed or os.environ.get("OIM_TEST_SHOW_LOGS"):
+            self.dump_logs()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+        if bad_exits and exc[0] is None:
+            # A daemon that does not exit 0 on SIGTERM failed to shut down cleanly — under
+            # the sanitizer build that includes LeakSanitizer finding a leak.
+            raise AssertionError(f"unclean shutdown (name, exit code): {bad_exits}")
+        return False
+
+    def env(self, **more):
+        env = dict(os.environ)
+        env.update({
+            "OIM_REDIS_URL": self.redis_url,
+            "OIM_LOG_LEVEL": "info",
+            "OIM_HEARTBEAT_MS": str(self.heartbeat_ms),
+            "OIM_BOOTSTRAP_AGENCY_KEY": AGENCY_KEY,
+            "OIM_WEBHOOK_ALLOW_PRIVATE": "1",
+        })
+        if self.ports:
+            env["OIM_BROKER_ENDPOINT"] = self.ports["broker_endpoint"]
+        env.update(self.extra_env)
+        env.update({k: str(v) for k, v in more.items()})
+        return env
+
+    def start_redis(self, *extra):
+        """Starts redis-server on the cluster's unix socket (again after stop_redis)."""
+        self.redis_extra = list(extra) or self.redis_extra
+        argv = ["redis-server", "--port", "0", "--unixsocket", self.redis_sock,
+                "--unixsocketperm", "700", "--dir", self.dir, "--save", "",
+                "--appendonly", "yes", "--appendfsync", "everysec"] + self.redis_extra
+        self.redis = Process("redis", argv, os.environ.copy(),
+                             os.path.join(self.dir, "redis.log")).start()
+        wait_for(lambda: self.redis_cli("PING") == "PONG", 10, "redis to answer PING")
+        return self.redis
+
+    def stop_redis(self, sig=signal.SIGKILL):
+        self.redis.signal(sig)
+        self.redis.wait()
+
+    def redis_cli(self, *args):
+        out = subprocess.run(["redis-cli", "-s", self.redis_sock] + [str(a) for a in args],
+                             capture_output=True, timeout=10)
+        return out.stdout.decode().strip()
+
+    def start_gateway(self, http_port=0, ingest_port=0, broker="tcp://127.0.0.1:*", **env):
+        ports_file = os.path.join(self.dir, "ports.json")
+        if os.path.exists(ports_file):
+            os.unlink(ports_file)
+        argv = [binary("oim-gateway"), "--http-address", "127.0.0.1",
+                "--http-port", str(http_port), "--ingest-port", str(ingest_port),
+                "--broker-endpoint", broker, "--ports-file", ports_file]
+        self.gateway = Process("gateway", argv, self.env(**env),
+                               os.path.join(self.dir, "gateway.log")).start()
+        wait_for(lambda: os.path.exists(ports_file) or not self.gateway.alive(), 10,
+                 "the gateway's ports file")
+        if not self.gateway.alive():
+            raise AssertionError("gateway exited:\n" + self.gateway.log())
+        with open(ports_file) as f:
+            self.ports = json.load(f)
+        return self.gateway
+
+    def restart_gateway(self, sig=signal.SIGKILL):
+        """Kills the gateway and starts a new one on the same ports."""
+        old = self.ports
+        self.gateway.signal(sig)
+        self.gateway.wait()
+        broker_port = old["broker_endpoint"].rsplit(":", 1)[1]
+        return self.start_gateway(http_port=old["http_port"], ingest_port=old["ingest_port"],
+                                  broker=f"tcp://127.0.0.1:{broker_port}")
+
+    def start(self, service, **env):
+        """Starts one (more) replica of a daemon."""
+        replicas = self.daemons.setdefault(service, [])
+        index = len(replicas)
+        health = os.path.join(self.dir, f"{service}-{index}.health")
+        argv = [binary(f"oim-{service}"), "--health-file", health]
+        proc = Process(service, argv, self.env(**env),
+                       os.path.join(self.dir, f"{service}-{index}.log")).start()
+        replicas.append(proc)
+        return proc
+
+    def start_all(self, services=SERVICES, wait_ready=True):
+        self.start_redis()
+        self.start_gateway()
+        for service in services:
+            self.start(service)
+        if wait_ready:
+            self.wait_registered({s: 1 for s in services})
+        return self
+
+    def kill(self, service, index=-1, sig=signal.SIGKILL):
+        """Signals one replica (default SIGKILL) and waits for it to exit."""
+        proc = self.daemons[service][index]
+        proc.signal(sig)
+        code = proc.wait()
+        return code
+
+    def restart(self, service, index=-1, **env):
+        proc = self.daemons[service][index]
+        if proc.alive():
+            self.kill(service, index)
+        proc.env = self.env(**env)
+        return proc.start()
+
+    def stop_all(self):
+        """SIGTERMs everything still running; returns [(name, exit code)] of those that did
+        not exit 0 (or had to be killed)."""
+        everything = [p for ps in self.daemons.values() for p in ps]
+        everything += [p for p in (self.gateway, self.redis) if p]
+        running = [p for p in everything if p.alive()]
+        for proc in running:
+            proc.signal(signal.SIGTERM)
+        bad = []
+        for proc in running:
+            try:
+                code = proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.signal(signal.SIGKILL)
+                code = proc.wait()
+                code = f"hung, killed ({code})"
+            if code != 0:
+                bad.append((proc.name, code))
+        return bad
+
+    def dump_logs(self):
+        for proc in [p for ps in self.daemons.values() for p in ps] + [self.gateway, self.redis]:
+            if proc:
+                tail = proc.log()[-4000:]
+                sys.stderr.write(f"\n----- {proc.name} log ({proc.log_path}) -----\n{tail}\n")
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def http(self, method, path, body=None, key=None, headers=None, raw=None, timeout=30):
+        """One HTTP request to the gateway. Returns (status, parsed JSON or text, headers)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.ports["http_port"], timeout=timeout)
+        hdrs = dict(headers or {})
+        if key:
+            hdrs["Authorization"] = f"Bearer {key}"
+        data = raw
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if data is not None:
+            hdrs.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        conn.close()
+        ctype = resp.getheader("Content-Type", "")
+        parsed = json.loads(payload) if payload and "json" in ctype else payload.decode("utf-8", "replace")
+        return resp.status, parsed, dict(resp.getheaders())
+
+    def workers(self):
+        """{service: count} of replicas the gateway reports in /v1/status."""
+        status, body, _ = self.http("GET", "/v1/status")
+        if status != 200:
+            return {}
+        counts = {}
+        for entry in body["services"]:
+            if "error_status" not in entry:
+                counts[entry["service"]] = counts.get(entry["service"], 0) + 1
+        return counts
+
+    def wait_registered(self, expected, timeout=15):
+        """Waits until /v1/status shows at least expected {service: replicas}."""
+        def ok():
+            counts = self.workers()
+            return all(counts.get(s, 0) >= n for s, n in expected.items())
+        return wait_for(ok, timeout, f"workers {expected} to register")
