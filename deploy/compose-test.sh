@@ -10,6 +10,7 @@
 #   OIM_COMPOSE_FILE  default docker-compose.yml at the root, else deploy/docker-compose.draft.yml
 #   OIM_COMPOSE       compose command (default `docker compose` when v2 is there, else docker-compose)
 #   OIM_KEEP=1        leave the stack running on failure (for debugging)
+#   OIM_TEST_IMAGE    test this already built image instead of building oim-market:test
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -30,7 +31,7 @@ file=${OIM_COMPOSE_FILE:-}
 [[ -n $file ]] || { [[ -f docker-compose.yml ]] && file=docker-compose.yml || file=deploy/docker-compose.draft.yml; }
 
 project="oimtest$$"
-image="oim-market:test"
+image=${OIM_TEST_IMAGE:-oim-market:test}
 tmp=$(mktemp -d)
 # Test settings in their own env file: a developer's .env does not leak in.
 cat >"$tmp/test.env" <<EOF
@@ -92,7 +93,12 @@ wait_ready() { # GET /readyz until 200 (deadline $1 s)
 }
 
 # --- build (offline): base images when missing, then the image
-OIM_IMAGE=$image deploy/docker-build.sh -q >/dev/null || fail "image build"
+if [[ -n ${OIM_TEST_IMAGE:-} ]]; then
+  docker image inspect "$image" >/dev/null 2>&1 || fail "OIM_TEST_IMAGE=$image does not exist"
+  log "using the existing image $image (OIM_TEST_IMAGE)"
+else
+  OIM_IMAGE=$image deploy/docker-build.sh -q >/dev/null || fail "image build"
+fi
 phase_done "build"
 
 # --- up

@@ -10,6 +10,8 @@
 #                         connected site, which skips make-base-image.sh)
 #   OIM_BUILD_BASE_IMAGE  build base   (default oim-base:bookworm-build, or OIM_BASE_IMAGE when
 #                         that is not an oim-base image)
+#   OIM_BINARIES          which executables to build and ship (default: all six; for
+#                         trying the image while a daemon is still being written)
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 image=${OIM_IMAGE:-oim-market:latest}
@@ -36,5 +38,6 @@ version=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo dev)
 log "building $image (version $version) from $build_base / $base"
 docker build --force-rm -f "$repo/deploy/Dockerfile" -t "$image" \
   --build-arg BASE_IMAGE="$base" --build-arg BUILD_IMAGE="$build_base" \
-  --build-arg OIM_VERSION="$version" "$@" "$repo"
+  --build-arg OIM_VERSION="$version" ${OIM_BINARIES:+--build-arg "OIM_BINARIES=$OIM_BINARIES"} \
+  "$@" "$repo"
 log "phase 'docker build' took $((SECONDS - t1)) s; total $((SECONDS - t0)) s"

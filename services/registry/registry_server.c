@@ -1,15 +1,144 @@
-/*  registry_server — the oim-registry daemon (source of truth: organizations, keys, demands,
-    saved searches, the change log). Its API handlers arrive with the registry issue; until
-    then it runs on the template: connects, registers, answers oim.status and oim.metrics.
+/*  registry_server — the oim-registry daemon: source of truth for organizations, API keys,
+    demands, publishers and saved searches, and writer of the change log (proto/changelog.proto)
+    and the audit log. This file holds the daemon definition for the template (options, method
+    table, start/tick/stop) and the helpers every handler module shares (registry.h).
 */
 #include "registry_server.h"
+#include "registry.h"
+
+#include <stdarg.h>
+
+#define SWEEP_INTERVAL_MSEC 1000
+
+static const char *s_ingest_statuses [] = { "created", "updated", "closed", "deleted",
+                                            "duplicate", "stale", "invalid", NULL };
+
+static const oim_option_t s_options [] = {
+    { "bootstrap-agency-key", "OIM_BOOTSTRAP_AGENCY_KEY", "",
+      "API key of the agency created at first start (required while no agency exists)", false },
+    OIM_OPTION_END
+};
 
 static const oim_method_t s_methods [] = {
+    { "org.create",             registry_org_create, NULL },
+    { "org.get",                registry_org_get, NULL },
+    { "org.update",             registry_org_update, NULL },
+    { "org.delete",             registry_org_delete, NULL },
+    { "org.approve",            registry_org_approve, NULL },
+    { "org.suspend",            registry_org_suspend, NULL },
+    { "org.rotate_key",         registry_org_rotate_key, NULL },
+    { "taxonomy.get",           registry_taxonomy_get, NULL },
+    { "demand.create",          registry_demand_create, NULL },
+    { "demand.list",            registry_demand_list, NULL },
+    { "demand.get",             registry_demand_get, NULL },
+    { "demand.update",          registry_demand_update, NULL },
+    { "demand.close",           registry_demand_close, NULL },
+    { "publisher.create",       registry_publisher_create, NULL },
+    { "events.ingest",          registry_events_ingest, NULL },
+    { "audit.list",             registry_audit_list, NULL },
+    { "admin.stats",            registry_admin_stats, NULL },
+    { "saved_search.create",    registry_saved_search_create, NULL },
+    { "saved_search.list",      registry_saved_search_list, NULL },
+    { "saved_search.delete",    registry_saved_search_delete, NULL },
+    { "ingest.batch",           NULL, registry_ingest_batch },
     { NULL, NULL, NULL }
 };
+
+static const Oim__V1__Principal s_anonymous = OIM__V1__PRINCIPAL__INIT;
+
+registry_t *
+registry_of (oim_service_t *service)
+{
+    return oim_service_state (service);
+}
+
+registry_actor_t
+registry_actor (const Oim__V1__ApiRequest *request)
+{
+    registry_actor_t actor = {
+        .principal = request->principal? request->principal: &s_anonymous,
+        .request_id = request->request_id? request->request_id: "",
+    };
+    return actor;
+}
+
+bool
+registry_is (const registry_actor_t *actor, Oim__V1__Role role)
+{
+    return actor->principal->role == role;
+}
+
+void
+registry_reply_err (oim_api_reply_t *reply, const registry_err_t *err)
+{
+    oim_api_error (reply, err->status, err->status == 400? "invalid": "unprocessable",
+                   err->field, "%s", err->message);
+}
+
+void
+registry_reply_unavailable (oim_api_reply_t *reply)
+{
+    oim_api_error (reply, 503, "unavailable", NULL, "the registry cannot reach Redis");
+}
+
+int64_t
+registry_if_match (const Oim__V1__ApiRequest *request)
+{
+    const char *text = request->if_match;
+    if (!text || !*text)
+        return 0;
+    char *end;
+    long long version = strtoll (text, &end, 10);
+    return *end || version < 1? -1: version;
+}
+
+static int
+s_start (oim_service_t *service)
+{
+    registry_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->service = service;
+    self->redis = oim_service_redis (service);
+    oim_metrics_t *metrics = oim_service_metrics (service);
+    for (int i = 0; s_ingest_statuses [i]; i++) {
+        char labels [64];
+        snprintf (labels, sizeof labels, "status=\"%s\"", s_ingest_statuses [i]);
+        self->m_events [i] = oim_metrics_counter (metrics, "oim_registry_ingest_events_total",
+                                                  labels, "demand events processed, by result");
+    }
+    oim_service_set_state (service, self);
+    const char *key = oim_config_get (oim_service_config (service), "bootstrap-agency-key");
+    if (registry_orgs_bootstrap (self, key) == 0)
+        return 0;
+    free (self);
+    oim_service_set_state (service, NULL);
+    return -1;
+}
+
+static void
+s_tick (oim_service_t *service)
+{
+    registry_t *self = registry_of (service);
+    int64_t now = oim_clock_mono_ms ();
+    if (now < self->next_sweep_ms)
+        return;
+    self->next_sweep_ms = now + SWEEP_INTERVAL_MSEC;
+    registry_demands_sweep (self);
+}
+
+static void
+s_stop (oim_service_t *service)
+{
+    free (oim_service_state (service));
+    oim_service_set_state (service, NULL);
+}
 
 const oim_service_def_t registry_service = {
     .name = "registry",
     .summary = "organizations, API keys, demands and the change log",
+    .options = s_options,
     .methods = s_methods,
+    .start = s_start,
+    .tick = s_tick,
+    .stop = s_stop,
 };

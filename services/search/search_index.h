@@ -21,7 +21,8 @@
     through its exact term, a typo variant (1 edit from 5 code points, 2 from
     9), a prefix (last word, when asked) or — for Hangul/CJK — all of its
     syllable bigrams (ignoring a trailing particle such as 을/를/이/가/에서).
-    "Quoted phrases" are required and verified on the stored text.
+    "Quoted phrases" in short queries are required and verified on the stored
+    text; in long queries their words simply score (pasted prose has quotes).
 
     Visibility: a confidential document's body only matches, counts and shows
     for its owner, the agency and the orgs on its allowed list; for anyone else
@@ -75,12 +76,13 @@ typedef enum {
 typedef struct search_index_t search_index_t;
 
 typedef struct {
-    double k1;                          //  default 1.2
-    double b[SEARCH_FIELD_COUNT];       //  default 0.75, 0.5, 0.75
+    double k1;                          //  default 0.9
+    double b[SEARCH_FIELD_COUNT];       //  default 0.4, 0.3, 0.4
     double weight[SEARCH_FIELD_COUNT];  //  default 3.0, 1.5, 1.0
     unsigned tier_max_words;            //  default 4; 0 = always pure BM25F
     double typo_weight;                 //  score factor of a typo variant, default 0.5
     double prefix_weight;               //  score factor of a prefix expansion, default 0.7
+    double bigram_weight;               //  score factor of a Hangul/CJK bigram, default 1.0
     const char *stemmer;                //  libstemmer algorithm, default "english"
 } search_config_t;
 

@@ -128,6 +128,8 @@ s_parse_phrase (search_index_t *self, s_plan_t *plan, size_t seg_start)
             continue;
         uint32_t tid = s_find (self, tok->term, tok->term_len);
         int bit = tid == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, tid, 1.0, widx);
+        if (!plan->tiered)
+            continue;                   //  long queries: quoted words just score
         if (bit < 0 || bit >= 64) {
             plan->impossible = true;    //  unknown term (or beyond the mask): no match
             return;
@@ -174,8 +176,9 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
             for (size_t k = 0; k < na; k++)
                 w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.prefix_weight, widx));
         }
+        //  long (untiered) queries only correct words the index does not know
         unsigned edits = tok->letters >= 9 ? 2 : tok->letters >= 5 ? 1 : 0;
-        if (edits && self->cfg.typo_weight > 0) {
+        if (edits && self->cfg.typo_weight > 0 && (plan->tiered || tid == SEARCH_STRTAB_NONE)) {
             size_t na = search_dict_fuzzy (self, tok->term, tok->term_len, edits, alt, S_TYPO_VARIANTS);
             for (size_t k = 0; k < na; k++)
                 w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.typo_weight, widx));
@@ -198,7 +201,7 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
         const search_token_t *bg = search_tokens_get (self->tokens, k);
         bool required = k - first_bigram + optional < nb;
         uint32_t bt = s_find (self, bg->term, bg->term_len);
-        int bit = bt == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, bt, 1.0, widx);
+        int bit = bt == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, bt, self->cfg.bigram_weight, widx);
         if (bit < 0 && required)
             complete = false;
         if (bit >= 0 && required)
@@ -232,6 +235,24 @@ s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, 
         return 0;
     }
     size_t qlen = strlen (q);
+    //  count the words first: tiered or not decides how typos are handled
+    size_t words = 0;
+    bool in_quote = false;
+    for (size_t start = 0; start <= qlen;) {
+        const char *quote = memchr (q + start, '"', qlen - start);
+        size_t end = quote ? (size_t) (quote - q) : qlen;
+        if (search_analyze (self->analyzer, q + start, end - start, 4096, self->tokens) < 0)
+            return -1;
+        size_t n = search_tokens_size (self->tokens);
+        for (size_t i = 0; i < n; i++)
+            words += search_tokens_get (self->tokens, i)->kind == SEARCH_TOKEN_WORD && !in_quote;
+        words += in_quote && n > 0;
+        if (!quote)
+            break;
+        in_quote = !in_quote;
+        start = end + 1;
+    }
+    plan->tiered = !pure_bm25 && words > 0 && words <= self->cfg.tier_max_words;
     char last = q[qlen - 1];
     bool ends_open = last != ' ' && last != '\t' && last != '"';
     size_t start = 0;
@@ -259,8 +280,6 @@ s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, 
         quoted = !quoted;
         start = end + 1;
     }
-    plan->tiered = !pure_bm25 && plan->nwords > 0
-                   && plan->nwords <= self->cfg.tier_max_words;
     return 0;
 }
 
@@ -449,8 +468,8 @@ s_score_all (s_run_t *run)
         cur[t] = (s_cursor_t) { .p = p->buf, .end = p->buf + p->len };
         s_cursor_next (&cur[t]);
     }
-    uint64_t required = 0;
-    for (size_t w = 0; w < plan->nwords; w++)
+    uint64_t required = 0;          //  phrases are required in short queries only
+    for (size_t w = 0; w < plan->nwords && plan->tiered; w++)
         if (plan->words[w].phrase)
             required |= plan->words[w].all;
     for (;;) {
@@ -492,7 +511,7 @@ s_score_all (s_run_t *run)
         for (size_t w = 0; w < plan->nwords; w++) {
             const s_qword_t *qw = &plan->words[w];
             bool hit = (mask & qw->any) || (qw->all && (mask & qw->all) == qw->all);
-            if (hit && qw->phrase && !s_phrase_ok (run, qw, d, body_visible))
+            if (hit && qw->phrase && plan->tiered && !s_phrase_ok (run, qw, d, body_visible))
                 hit = false, phrases_ok = false;
             matched += hit;
         }

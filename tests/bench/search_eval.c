@@ -310,6 +310,8 @@ main (int argc, char **argv)
             cfg.weight[SEARCH_FIELD_TITLE] = atof (argv[++i]);
         else if (strcmp (a, "--typo-weight") == 0 && v)
             cfg.typo_weight = atof (argv[++i]);
+        else if (strcmp (a, "--bigram-weight") == 0 && v)
+            cfg.bigram_weight = atof (argv[++i]);
         else if (strcmp (a, "--tier-max-words") == 0 && v)
             cfg.tier_max_words = (unsigned) atoi (argv[++i]);
         else if (strcmp (a, "--stemmer") == 0 && v)

@@ -1,0 +1,684 @@
+/*  registry_orgs — organizations (create, read, update, approve, suspend, delete, key
+    rotation), publishers, and the bootstrap agency.
+
+    Rights: the agency may do everything; a company or startup reads and updates its own
+    organization and rotates its own key; anonymous callers may self-register a startup or a
+    company (status "pending" until the agency approves). Pending, suspended and deleted
+    organizations are invisible (404) to everyone but themselves and the agency; contacts
+    (email, phone, business_number) are shown only to the organization itself and the agency.
+    Every change: new state + change-log entry + audit entry + counters in one MULTI/EXEC.
+    Key rotation and issue write only the audit log: keys never enter the change log.
+*/
+#include "registry.h"
+
+#include <ctype.h>
+#include <sodium.h>
+
+static const char *s_org_deny [] = { "id", "status", "created_at", "updated_at", "version",
+                                     "deleted", NULL };
+static const char *s_org_update_deny [] = { "id", "kind", "status", "created_at", "updated_at",
+                                            "version", "deleted", NULL };
+static const char *s_publisher_deny [] = { "id", "created_at", "updated_at", "version", NULL };
+
+static Oim__V1__Role
+s_role_of_kind (const char *kind)
+{
+    return strcmp (kind, "agency") == 0? OIM__V1__ROLE__ROLE_AGENCY
+         : strcmp (kind, "company") == 0? OIM__V1__ROLE__ROLE_COMPANY
+         : OIM__V1__ROLE__ROLE_STARTUP;
+}
+
+//  The org as JSON; contacts only when full (the org itself or the agency).
+static json_t *
+s_org_json (const Oim__V1__Organization *org, bool full)
+{
+    json_t *json = oim_pbjson_encode (&org->base, 0);
+    json_object_del (json, "deleted");
+    if (!full) {
+        json_object_del (json, "email");
+        json_object_del (json, "phone");
+        json_object_del (json, "business_number");
+    }
+    return json;
+}
+
+static void
+s_reply_org (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Organization *org,
+             bool full, const char *api_key)
+{
+    json_t *json = s_org_json (org, full);
+    if (api_key)
+        json_object_set_new (json, "api_key", json_string (api_key));
+    char etag [32];
+    snprintf (etag, sizeof etag, "\"%lld\"", (long long) org->version);
+    oim_api_ok (reply, status, json);
+    oim_api_header (reply, "ETag", etag);
+}
+
+static void
+s_count_org (registry_tx_t *tx, const Oim__V1__Organization *org, int delta)
+{
+    char field [64];
+    snprintf (field, sizeof field, "org:%s:%s", org->kind, org->status);
+    registry_tx_count (tx, field, delta);
+}
+
+static bool
+s_is_self (const registry_actor_t *actor, const char *org_id)
+{
+    return actor->principal->org_id && strcmp (actor->principal->org_id, org_id) == 0
+        && (registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)
+            || registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP)
+            || registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY));
+}
+
+//  Checks that no other live org has this business number. Returns 0 free, 1 taken, -1 Redis.
+static int
+s_bizno_taken (oim_redis_t *redis, const char *bizno, const char *own_id)
+{
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_BIZNO, bizno);
+    if (registry_store_watch (redis, key))
+        return -1;
+    redisReply *reply = oim_redis_command (redis, "GET %s", key);
+    if (!reply)
+        return -1;
+    int rc = reply->type == REDIS_REPLY_STRING && strcmp (reply->str, own_id)? 1: 0;
+    freeReplyObject (reply);
+    return rc;
+}
+
+//  Writes a new org with its key: the transaction shared by create and bootstrap.
+//  Returns registry_tx_exec's result.
+static int
+s_insert_org (oim_redis_t *redis, const registry_actor_t *actor, Oim__V1__Organization *org,
+              const char *key_hash)
+{
+    char key [OIM_KEY_SIZE], owner_key [OIM_KEY_SIZE];
+    registry_tx_t *tx = registry_tx_new ();
+    snprintf (key, sizeof key, OIM_KEY_ORG, org->id);
+    registry_tx_put (tx, key, &org->base);
+    registry_tx_strs (tx, "ZADD", OIM_KEY_ORGS, "0", org->id, NULL);
+    if (strcmp (org->kind, "agency") == 0)
+        registry_tx_strs (tx, "SADD", OIM_KEY_AGENCIES, org->id, NULL);
+    if (*org->business_number) {
+        snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
+        registry_tx_strs (tx, "SET", key, org->id, NULL);
+    }
+    snprintf (owner_key, sizeof owner_key, OIM_KEY_ORG_APIKEY, org->id);
+    registry_keys_install (tx, key_hash, s_role_of_kind (org->kind), org->id, NULL, owner_key);
+    registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_CREATE, "org.create", "org",
+                        org->id, &org->base);
+    registry_tx_audit (tx, actor, "org.create", "org", org->id, org->status);
+    s_count_org (tx, org, 1);
+    int rc = registry_tx_exec (tx, redis);
+    registry_tx_destroy (&tx);
+    return rc;
+}
+
+//  Sets id, status, timestamps and version of a new org.
+static void
+s_stamp_new (Oim__V1__Organization *org, const char *status)
+{
+    char id [OIM_ID_SIZE], now [OIM_RFC3339_SIZE];
+    oim_id_new ("org", id);
+    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+    registry_set_string (&org->id, id);
+    registry_set_string (&org->status, status);
+    registry_set_string (&org->created_at, now);
+    registry_set_string (&org->updated_at, now);
+    org->version = 1;
+}
+
+//  Decodes and checks a create body; NULL with the reply set on refusal.
+static Oim__V1__Organization *
+s_decode_new_org (const Oim__V1__ApiRequest *request, const registry_actor_t *actor,
+                  oim_api_reply_t *reply)
+{
+    bool agency = registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY);
+    if (!agency && !registry_is (actor, OIM__V1__ROLE__ROLE_ANONYMOUS)) {
+        oim_api_error (reply, 403, "forbidden", NULL,
+                       "organizations are created by the agency or by self-registration");
+        return NULL;
+    }
+    json_t *body = oim_api_body (request, reply);
+    if (!body)
+        return NULL;
+    oim_pbjson_error_t perr;
+    Oim__V1__Organization *org = (Oim__V1__Organization *) oim_pbjson_decode (
+        &oim__v1__organization__descriptor, body, s_org_deny, &perr);
+    json_decref (body);
+    if (!org) {
+        oim_api_decode_error (reply, &perr);
+        return NULL;
+    }
+    registry_err_t err;
+    if (registry_validate_org (org, &err))
+        registry_reply_err (reply, &err);
+    else
+    if (!agency && strcmp (org->kind, "agency") == 0)
+        oim_api_error (reply, 403, "forbidden", "kind", "only the agency creates agencies");
+    else
+        return org;
+    protobuf_c_message_free_unpacked (&org->base, NULL);
+    return NULL;
+}
+
+void
+registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                     oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    Oim__V1__Organization *org = s_decode_new_org (request, &actor, reply);
+    if (!org)
+        return;
+    bool agency = registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY);
+    s_stamp_new (org, agency? "active": "pending");
+    int taken = *org->business_number? s_bizno_taken (self->redis, org->business_number, ""): 0;
+    char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
+    registry_keys_new (api_key, hash);
+    int rc = taken? taken: s_insert_org (self->redis, &actor, org, hash);
+    if (taken == 1 || rc == 1)
+        oim_api_error (reply, 409, "conflict", "business_number",
+                       "an organization with this business_number exists");
+    else
+    if (rc)
+        registry_reply_unavailable (reply);
+    else {
+        s_reply_org (reply, 201, org, true, api_key);
+        char location [96];
+        snprintf (location, sizeof location, "/v1/orgs/%s", org->id);
+        oim_api_header (reply, "Location", location);
+        oim_info ("event=org_created id=%s kind=%s status=%s", org->id, org->kind, org->status);
+    }
+    if (taken)
+        registry_store_unwatch (self->redis);
+    sodium_memzero (api_key, sizeof api_key);
+    protobuf_c_message_free_unpacked (&org->base, NULL);
+}
+
+//  Loads the live org named by the "id" path parameter, WATCHing it when watch is set.
+//  Returns it, or NULL with 404/503 set.
+static Oim__V1__Organization *
+s_load (registry_t *self, const Oim__V1__ApiRequest *request, bool watch, oim_api_reply_t *reply)
+{
+    const char *id = oim_api_param (request, "id");
+    Oim__V1__Organization *org = NULL;
+    char key [OIM_KEY_SIZE];
+    int rc = 0;
+    if (id && oim_id_valid (id, "org")) {
+        snprintf (key, sizeof key, OIM_KEY_ORG, id);
+        rc = watch && registry_store_watch (self->redis, key)? -1
+           : registry_store_org (self->redis, id, &org);
+    }
+    if (rc == 1 && !org->deleted)
+        return org;
+    if (org)
+        protobuf_c_message_free_unpacked (&org->base, NULL);
+    if (watch)
+        registry_store_unwatch (self->redis);
+    if (rc == -1)
+        registry_reply_unavailable (reply);
+    else
+        oim_api_error (reply, 404, "not_found", "id", "no such organization");
+    return NULL;
+}
+
+void
+registry_org_get (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                  oim_api_reply_t *reply)
+{
+    registry_actor_t actor = registry_actor (request);
+    Oim__V1__Organization *org = s_load (registry_of (service), request, false, reply);
+    if (!org)
+        return;
+    bool full = registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY) || s_is_self (&actor, org->id);
+    if (!full && strcmp (org->status, "active"))
+        oim_api_error (reply, 404, "not_found", "id", "no such organization");
+    else
+        s_reply_org (reply, 200, org, full, NULL);
+    protobuf_c_message_free_unpacked (&org->base, NULL);
+}
+
+//  The PATCH body merged into a copy of org and validated; NULL with the reply set.
+static Oim__V1__Organization *
+s_merge_update (const Oim__V1__ApiRequest *request, const Oim__V1__Organization *org,
+                oim_api_reply_t *reply)
+{
+    json_t *body = oim_api_body (request, reply);
+    if (!body)
+        return NULL;
+    Oim__V1__Organization *copy = (Oim__V1__Organization *) oim_pbjson_copy (&org->base);
+    oim_pbjson_error_t perr;
+    registry_err_t err;
+    int rc = oim_pbjson_merge (&copy->base, body, s_org_update_deny, &perr);
+    json_decref (body);
+    if (rc)
+        oim_api_decode_error (reply, &perr);
+    else
+    if (registry_validate_org (copy, &err))
+        registry_reply_err (reply, &err);
+    else
+        return copy;
+    protobuf_c_message_free_unpacked (&copy->base, NULL);
+    return NULL;
+}
+
+//  The update transaction: state, business-number index, log, audit.
+static int
+s_write_update (registry_t *self, const registry_actor_t *actor, const Oim__V1__Organization *old,
+                const Oim__V1__Organization *org)
+{
+    char key [OIM_KEY_SIZE];
+    registry_tx_t *tx = registry_tx_new ();
+    snprintf (key, sizeof key, OIM_KEY_ORG, org->id);
+    registry_tx_put (tx, key, &org->base);
+    if (strcmp (old->business_number, org->business_number)) {
+        if (*old->business_number) {
+            snprintf (key, sizeof key, OIM_KEY_BIZNO, old->business_number);
+            registry_tx_strs (tx, "DEL", key, NULL);
+        }
+        if (*org->business_number) {
+            snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
+            registry_tx_strs (tx, "SET", key, org->id, NULL);
+        }
+    }
+    registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE, "org.update", "org",
+                        org->id, &org->base);
+    registry_tx_audit (tx, actor, "org.update", "org", org->id, NULL);
+    int rc = registry_tx_exec (tx, self->redis);
+    registry_tx_destroy (&tx);
+    return rc;
+}
+
+void
+registry_org_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                     oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    const char *id = oim_api_param (request, "id");
+    int64_t if_match = registry_if_match (request);
+    if (if_match < 0)
+        return oim_api_error (reply, 400, "invalid", "If-Match", "If-Match must be a version number");
+    if (!registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY) && !(id && s_is_self (&actor, id)))
+        return oim_api_error (reply, 403, "forbidden", NULL, "only the organization itself or "
+                              "the agency may update it");
+    Oim__V1__Organization *org = s_load (self, request, true, reply), *copy = NULL;
+    if (!org)
+        return;
+    int rc = 0;
+    if (strcmp (org->status, "suspended") == 0 && !registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY))
+        oim_api_error (reply, 403, "org_not_active", NULL, "the organization is suspended");
+    else
+    if (if_match && if_match != org->version)
+        oim_api_error (reply, 409, "version_conflict", NULL, "the organization is at version "
+                       "%lld, not %lld", (long long) org->version, (long long) if_match);
+    else
+    if ((copy = s_merge_update (request, org, reply))) {
+        char now [OIM_RFC3339_SIZE];
+        oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+        registry_set_string (&copy->updated_at, now);
+        copy->version = org->version + 1;
+        int taken = strcmp (copy->business_number, org->business_number) && *copy->business_number
+                  ? s_bizno_taken (self->redis, copy->business_number, org->id): 0;
+        rc = taken? taken: s_write_update (self, &actor, org, copy);
+        if (taken == 1)
+            oim_api_error (reply, 409, "conflict", "business_number",
+                           "an organization with this business_number exists");
+        else
+        if (rc == 1)
+            oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
+        else
+        if (rc)
+            registry_reply_unavailable (reply);
+        else
+            s_reply_org (reply, 200, copy, true, NULL);
+        protobuf_c_message_free_unpacked (&copy->base, NULL);
+    }
+    if (reply->status != 200)
+        registry_store_unwatch (self->redis);
+    protobuf_c_message_free_unpacked (&org->base, NULL);
+}
+
+//  ---------------------------------------------------------------------------------------
+//  Agency transitions: approve, suspend, delete
+
+typedef enum { TO_ACTIVE, TO_SUSPENDED, TO_DELETED } transition_t;
+
+//  Adds the key revocation of org id to tx (reads the current key's hash first).
+static int
+s_revoke_key (registry_t *self, registry_tx_t *tx, const char *owner_key)
+{
+    redisReply *r = oim_redis_command (self->redis, "GET %s", owner_key);
+    if (!r)
+        return -1;
+    if (r->type == REDIS_REPLY_STRING) {
+        char key [OIM_KEY_SIZE];
+        snprintf (key, sizeof key, OIM_KEY_APIKEY, r->str);
+        registry_tx_strs (tx, "DEL", key, owner_key, NULL);
+    }
+    freeReplyObject (r);
+    return 0;
+}
+
+static int
+s_write_transition (registry_t *self, const registry_actor_t *actor, Oim__V1__Organization *org,
+                    transition_t to, const char *action)
+{
+    char key [OIM_KEY_SIZE], now [OIM_RFC3339_SIZE];
+    registry_tx_t *tx = registry_tx_new ();
+    s_count_org (tx, org, -1);
+    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+    registry_set_string (&org->updated_at, now);
+    org->version++;
+    if (to == TO_DELETED) {
+        org->deleted = true;
+        snprintf (key, sizeof key, OIM_KEY_ORG_APIKEY, org->id);
+        registry_tx_strs (tx, "ZREM", OIM_KEY_ORGS, org->id, NULL);
+        registry_tx_strs (tx, "SREM", OIM_KEY_AGENCIES, org->id, NULL);
+        if (s_revoke_key (self, tx, key)) {
+            registry_tx_destroy (&tx);
+            return -1;
+        }
+        if (*org->business_number) {
+            snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
+            registry_tx_strs (tx, "DEL", key, NULL);
+        }
+    }
+    else {
+        registry_set_string (&org->status, to == TO_ACTIVE? "active": "suspended");
+        s_count_org (tx, org, 1);
+    }
+    snprintf (key, sizeof key, OIM_KEY_ORG, org->id);
+    registry_tx_put (tx, key, &org->base);
+    registry_tx_change (tx, actor, to == TO_DELETED? OIM__V1__CHANGE_OP__CHANGE_OP_DELETE
+                                                   : OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE,
+                        action, "org", org->id, &org->base);
+    registry_tx_audit (tx, actor, action, "org", org->id, org->status);
+    int rc = registry_tx_exec (tx, self->redis);
+    registry_tx_destroy (&tx);
+    return rc;
+}
+
+static void
+s_transition (oim_service_t *service, const Oim__V1__ApiRequest *request,
+              oim_api_reply_t *reply, transition_t to, const char *action)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    if (!registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY))
+        return oim_api_error (reply, 403, "forbidden", NULL, "only the agency may do this");
+    Oim__V1__Organization *org = s_load (self, request, true, reply);
+    if (!org)
+        return;
+    const char *state_error = to == TO_ACTIVE && strcmp (org->status, "active") == 0
+                            ? "the organization is already active"
+                            : to == TO_SUSPENDED && strcmp (org->status, "suspended") == 0
+                            ? "the organization is already suspended"
+                            : to != TO_ACTIVE && s_is_self (&actor, org->id)
+                            ? "the agency cannot suspend or delete its own organization": NULL;
+    int rc = state_error? 0: s_write_transition (self, &actor, org, to, action);
+    if (state_error)
+        oim_api_error (reply, 409, "state_conflict", NULL, "%s", state_error);
+    else
+    if (rc == 1)
+        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
+    else
+    if (rc)
+        registry_reply_unavailable (reply);
+    else
+    if (to == TO_DELETED)
+        oim_api_ok (reply, 200, json_pack ("{s:s,s:b}", "id", org->id, "deleted", 1));
+    else
+        s_reply_org (reply, 200, org, true, NULL);
+    if (state_error || rc)
+        registry_store_unwatch (self->redis);
+    protobuf_c_message_free_unpacked (&org->base, NULL);
+}
+
+void
+registry_org_approve (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                      oim_api_reply_t *reply)
+{
+    s_transition (service, request, reply, TO_ACTIVE, "org.approve");
+}
+
+void
+registry_org_suspend (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                      oim_api_reply_t *reply)
+{
+    s_transition (service, request, reply, TO_SUSPENDED, "org.suspend");
+}
+
+void
+registry_org_delete (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                     oim_api_reply_t *reply)
+{
+    s_transition (service, request, reply, TO_DELETED, "org.delete");
+}
+
+void
+registry_org_rotate_key (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                         oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    const char *id = oim_api_param (request, "id");
+    bool agency = registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY);
+    if (!agency && !(id && s_is_self (&actor, id)))
+        return oim_api_error (reply, 403, "forbidden", NULL, "only the organization itself or "
+                              "the agency may rotate its key");
+    char owner_key [OIM_KEY_SIZE];
+    snprintf (owner_key, sizeof owner_key, OIM_KEY_ORG_APIKEY, id? id: "");
+    if (registry_store_watch (self->redis, owner_key))
+        return registry_reply_unavailable (reply);
+    Oim__V1__Organization *org = s_load (self, request, false, reply);
+    if (!org)
+        return registry_store_unwatch (self->redis);
+    char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
+    registry_keys_new (api_key, hash);
+    registry_tx_t *tx = registry_tx_new ();
+    int rc = -1;
+    if (strcmp (org->status, "suspended") == 0 && !agency)
+        oim_api_error (reply, 403, "org_not_active", NULL, "the organization is suspended");
+    else
+    if (s_revoke_key (self, tx, owner_key) == 0) {
+        registry_keys_install (tx, hash, s_role_of_kind (org->kind), org->id, NULL, owner_key);
+        registry_tx_audit (tx, &actor, "org.rotate_key", "org", org->id, NULL);
+        rc = registry_tx_exec (tx, self->redis);
+        if (rc == 0)
+            oim_api_ok (reply, 201, json_pack ("{s:s,s:s}", "org_id", org->id, "api_key", api_key));
+        else
+        if (rc == 1)
+            oim_api_error (reply, 409, "conflict", NULL, "the key was rotated concurrently");
+        else
+            registry_reply_unavailable (reply);
+    }
+    else
+        registry_reply_unavailable (reply);
+    if (rc)
+        registry_store_unwatch (self->redis);
+    sodium_memzero (api_key, sizeof api_key);
+    registry_tx_destroy (&tx);
+    protobuf_c_message_free_unpacked (&org->base, NULL);
+}
+
+//  ---------------------------------------------------------------------------------------
+//  Publishers
+
+static bool
+s_source_system_ok (const char *text)
+{
+    size_t len = strlen (text);
+    if (len == 0 || len > 64 || !isalnum ((unsigned char) text [0]))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!(islower ((unsigned char) text [i]) || isdigit ((unsigned char) text [i])
+              || strchr ("._-", text [i])))
+            return false;
+    return true;
+}
+
+//  Decodes and checks the body; NULL with the reply set.
+static Oim__V1__Publisher *
+s_decode_publisher (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
+{
+    json_t *body = oim_api_body (request, reply);
+    if (!body)
+        return NULL;
+    oim_pbjson_error_t perr;
+    registry_err_t err;
+    Oim__V1__Publisher *pub = (Oim__V1__Publisher *) oim_pbjson_decode (
+        &oim__v1__publisher__descriptor, body, s_publisher_deny, &perr);
+    json_decref (body);
+    if (!pub) {
+        oim_api_decode_error (reply, &perr);
+        return NULL;
+    }
+    if (!s_source_system_ok (pub->source_system))
+        oim_api_error (reply, 422, "unprocessable", "source_system", "source_system must be 1-64 "
+                       "characters of a-z, 0-9, '.', '_', '-'");
+    else
+    if (registry_validate_text (&pub->name, "name", 200, true, false, &err))
+        registry_reply_err (reply, &err);
+    else
+        return pub;
+    protobuf_c_message_free_unpacked (&pub->base, NULL);
+    return NULL;
+}
+
+static int
+s_insert_publisher (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *pub,
+                    const char *hash, const char *source_key)
+{
+    char key [OIM_KEY_SIZE], owner_key [OIM_KEY_SIZE];
+    registry_tx_t *tx = registry_tx_new ();
+    snprintf (key, sizeof key, OIM_KEY_PUBLISHER, pub->id);
+    registry_tx_put (tx, key, &pub->base);
+    registry_tx_strs (tx, "SET", source_key, pub->id, NULL);
+    registry_tx_strs (tx, "ZADD", OIM_KEY_PUBLISHERS, "0", pub->id, NULL);
+    snprintf (owner_key, sizeof owner_key, OIM_KEY_PUBLISHER_APIKEY, pub->id);
+    registry_keys_install (tx, hash, OIM__V1__ROLE__ROLE_PUBLISHER, NULL, pub->source_system,
+                           owner_key);
+    registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_CREATE, "publisher.create",
+                        "publisher", pub->id, &pub->base);
+    registry_tx_audit (tx, actor, "publisher.create", "publisher", pub->id, pub->source_system);
+    registry_tx_count (tx, "publishers", 1);
+    int rc = registry_tx_exec (tx, self->redis);
+    registry_tx_destroy (&tx);
+    return rc;
+}
+
+void
+registry_publisher_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                           oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    if (!registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY))
+        return oim_api_error (reply, 403, "forbidden", NULL, "only the agency registers publishers");
+    Oim__V1__Publisher *pub = s_decode_publisher (request, reply);
+    if (!pub)
+        return;
+    char source_key [OIM_KEY_SIZE], id [OIM_ID_SIZE], now [OIM_RFC3339_SIZE];
+    snprintf (source_key, sizeof source_key, OIM_KEY_SOURCE_PUBLISHER, pub->source_system);
+    redisReply *exists = registry_store_watch (self->redis, source_key)? NULL
+                       : oim_redis_command (self->redis, "EXISTS %s", source_key);
+    char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
+    registry_keys_new (api_key, hash);
+    oim_id_new ("pub", id);
+    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+    registry_set_string (&pub->id, id);
+    registry_set_string (&pub->created_at, now);
+    registry_set_string (&pub->updated_at, now);
+    pub->version = 1;
+    int rc = !exists? -1: exists->integer? 1: s_insert_publisher (self, &actor, pub, hash, source_key);
+    if (rc == 1)
+        oim_api_error (reply, 409, "conflict", "source_system", "a publisher for this "
+                       "source_system exists");
+    else
+    if (rc)
+        registry_reply_unavailable (reply);
+    else {
+        json_t *json = oim_pbjson_encode (&pub->base, 0);
+        json_object_set_new (json, "api_key", json_string (api_key));
+        oim_api_ok (reply, 201, json);
+    }
+    if (rc)
+        registry_store_unwatch (self->redis);
+    if (exists)
+        freeReplyObject (exists);
+    sodium_memzero (api_key, sizeof api_key);
+    protobuf_c_message_free_unpacked (&pub->base, NULL);
+}
+
+//  ---------------------------------------------------------------------------------------
+//  Bootstrap and the active-organization check
+
+int
+registry_orgs_bootstrap (registry_t *self, const char *agency_key)
+{
+    redisReply *count = NULL;
+    //  Redis may come up after us (compose): wait for it, bounded.
+    for (int attempt = 0; attempt < 150 && !count; attempt++) {
+        count = oim_redis_command (self->redis, "SCARD %s", OIM_KEY_AGENCIES);
+        if (!count)
+            zclock_sleep (200);
+    }
+    if (!count || count->type != REDIS_REPLY_INTEGER) {
+        oim_error ("event=bootstrap_failed reason=\"Redis unavailable\"");
+        if (count)
+            freeReplyObject (count);
+        return -1;
+    }
+    long long agencies = count->integer;
+    freeReplyObject (count);
+    if (agencies > 0)
+        return 0;
+    if (!agency_key || strlen (agency_key) < 16) {
+        oim_error ("event=bootstrap_refused reason=\"no agency exists: set "
+                   "OIM_BOOTSTRAP_AGENCY_KEY (at least 16 characters)\"");
+        return -1;
+    }
+    Oim__V1__Organization *org = calloc (1, sizeof *org);
+    oim__v1__organization__init (org);
+    registry_set_string (&org->kind, "agency");
+    registry_set_string (&org->name, "OI Market operating agency");
+    s_stamp_new (org, "active");
+    char hash [65];
+    registry_keys_hash (agency_key, hash);
+    Oim__V1__Principal system = OIM__V1__PRINCIPAL__INIT;
+    system.key_id = "bootstrap";
+    registry_actor_t actor = { .principal = &system, .request_id = "bootstrap", .system = true };
+    int rc = registry_store_watch (self->redis, OIM_KEY_AGENCIES)
+           ? -1: s_insert_org (self->redis, &actor, org, hash);
+    if (rc == 0)
+        oim_info ("event=bootstrap_agency id=%s", org->id);
+    else
+        oim_error ("event=bootstrap_failed rc=%d", rc);
+    protobuf_c_message_free_unpacked (&org->base, NULL);
+    return rc == 1? 0: rc;      //  1: another registry created it meanwhile
+}
+
+int
+registry_orgs_require_active (registry_t *self, const registry_actor_t *actor,
+                              oim_api_reply_t *reply)
+{
+    if (!registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)
+    &&  !registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP))
+        return 0;
+    Oim__V1__Organization *org = NULL;
+    int rc = registry_store_org (self->redis, actor->principal->org_id, &org);
+    bool active = rc == 1 && !org->deleted && strcmp (org->status, "active") == 0;
+    if (org)
+        protobuf_c_message_free_unpacked (&org->base, NULL);
+    if (rc == -1)
+        registry_reply_unavailable (reply);
+    else
+    if (!active)
+        oim_api_error (reply, 403, "org_not_active", NULL, "your organization is not active "
+                       "(pending approval or suspended)");
+    return active? 0: -1;
+}
