@@ -11,6 +11,12 @@
 #define OIM_STREAM_EVENTS       "oim:events"            //  notifications to deliver
 #define OIM_STREAM_AUDIT        "oim:audit"             //  audit log (AuditEntry)
 
+//  An organization's live notification feed: a stream (MAXLEN ~10000) whose entries have one
+//  field "n" = Notification (notify.proto). Written by oim-notify when it stores a
+//  notification; read by the gateway for GET /v1/notifications/stream (Server-Sent Events,
+//  the entry id is the SSE event id, so Last-Event-ID resumes exactly).
+#define OIM_KEY_FEED            "oim:feed:%s"
+
 //  API keys: value = ApiKeyRecord (registry.proto); written by the registry, read by the
 //  gateway on every authenticated request. The hash is SHA-256 of the key, in hex.
 #define OIM_KEY_APIKEY          "oim:apikey:%s"
@@ -32,7 +38,8 @@
 #define OIM_KEY_ORG_DEMANDS     "oim:org:%s:demands"    //  zset (score 0, by id): an org's demands
 #define OIM_KEY_DEMANDS_CLOSING "oim:demands:closing"   //  zset: open demand id, score closes_at ms
 //  set of startup org ids the demand's owner is connected with: WRITTEN BY THE MATCHER when a
-//  match becomes "connected"; the registry reads it to show confidential demands in full.
+//  match becomes "connected", together with a ChangeEntry{connection} (changelog.proto); the
+//  registry reads it to show confidential demands in full, search to index them for them.
 #define OIM_KEY_DEMAND_CONNECTED "oim:demand:%s:connected"
 #define OIM_KEY_SOURCE_DEMANDS  "oim:source:%s:demands" //  hash: external_id -> demand id
 #define OIM_KEY_SOURCE_PUBLISHER "oim:source:%s:publisher"  //  string: source_system -> pub id

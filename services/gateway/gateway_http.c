@@ -2,6 +2,7 @@
 #include "gateway_http.h"
 #include "gateway_link.h"
 #include "gateway_routes.h"
+#include "gateway_sse.h"
 #include "oim_api.h"
 #include "oim_clock.h"
 #include "oim_id.h"
@@ -21,6 +22,8 @@ struct _gateway_http_t {
     oim_metrics_t *metrics;
     int request_timeout_msec;
     char required [256];
+    char redis_url [1024];
+    int redis_timeout_msec;
     int port;
     oim_metric_t *m_latency;
     oim_metric_t *m_bad_requests;
@@ -44,6 +47,7 @@ typedef struct {
     const char *content_type;
     char allow [64];
     Oim__V1__ApiReply *api;
+    struct MHD_Response *stream;    //  a streaming response (SSE) instead of body
 } response_t;
 
 static const char *
@@ -466,6 +470,35 @@ s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *co
     }
 }
 
+//  GET /v1/notifications/stream: authenticate, then stream the org's feed (gateway_sse.h).
+static void
+s_stream (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *connection,
+          response_t *response)
+{
+    Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
+    unsigned auth = s_authenticate (link, connection, &principal);
+    if (auth == 503)
+        s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
+    else
+    if (auth != 1 || !*principal.org_id)
+        s_error (response, 401, NULL, auth == 401? "unknown API key": "an organization's API key is required");
+    else {
+        const char *last = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Last-Event-ID");
+        if (!last)
+            last = MHD_lookup_connection_value (connection, MHD_GET_ARGUMENT_KIND, "last_event_id");
+        response->stream = gateway_sse_response (self->redis_url, self->redis_timeout_msec,
+                                                 principal.org_id, last);
+        response->status = 200;
+        if (!response->stream)
+            s_error (response, 503, NULL, "cannot open the notification stream");
+    }
+    if (auth == 1) {
+        free (principal.org_id);
+        free (principal.source_system);
+        free (principal.key_id);
+    }
+}
+
 //  ---------------------------------------------------------------------------------------
 //  The request cycle
 
@@ -535,6 +568,9 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
     if (strcmp (route->operation, "metrics") == 0)
         s_metrics (self, link, request_id, response);
     else
+    if (strcmp (route->operation, "notification.stream") == 0)
+        s_stream (self, link, connection, response);
+    else
         s_forward (self, link, connection, route, &params, method, url, request, request_id, response);
     gateway_pool_put (self->pool, link);
 }
@@ -543,10 +579,12 @@ static enum MHD_Result
 s_send (gateway_http_t *self, struct MHD_Connection *connection, response_t *response,
         const char *request_id)
 {
-    struct MHD_Response *reply = MHD_create_response_from_buffer (
-        response->size, response->body, MHD_RESPMEM_MUST_FREE);
-    response->body = NULL;
-    MHD_add_response_header (reply, "Content-Type", response->content_type);
+    struct MHD_Response *reply = response->stream;
+    if (!reply) {
+        reply = MHD_create_response_from_buffer (response->size, response->body, MHD_RESPMEM_MUST_FREE);
+        response->body = NULL;
+        MHD_add_response_header (reply, "Content-Type", response->content_type);
+    }
     MHD_add_response_header (reply, "X-Request-Id", request_id);
     if (*response->allow)
         MHD_add_response_header (reply, "Allow", response->allow);
@@ -662,6 +700,8 @@ gateway_http_new (const gateway_http_args_t *args)
     self->metrics = args->metrics;
     self->request_timeout_msec = args->request_timeout_msec;
     snprintf (self->required, sizeof self->required, "%s", args->required_services);
+    snprintf (self->redis_url, sizeof self->redis_url, "%s", args->redis_url);
+    self->redis_timeout_msec = args->redis_timeout_msec;
     self->pool = gateway_pool_new (args->frontend, args->redis_url, args->redis_timeout_msec);
     self->m_latency = oim_metrics_histogram (self->metrics, "oim_http_request_seconds", NULL,
                                              "HTTP request latency at the gateway");

@@ -45,7 +45,7 @@ static const gateway_route_t s_routes [] = {
     //  Notify
     { "GET",    "/v1/notifications",                "notify",   "notification.list",    true  },
     { "POST",   "/v1/notifications/{id}/read",      "notify",   "notification.read",    true  },
-    { "GET",    "/v1/notifications/stream",         "notify",   "notification.stream",  true  },
+    { "GET",    "/v1/notifications/stream",         "gateway",  "notification.stream",  true  },
     { "PUT",    "/v1/orgs/{id}/webhook",            "notify",   "webhook.put",          true  },
     { "PUT",    "/v1/orgs/{id}/preferences",        "notify",   "preferences.put",      true  },
     { "GET",    "/v1/deliveries",                   "notify",   "delivery.list",        true  },

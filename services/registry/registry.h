@@ -31,7 +31,7 @@
 #define REGISTRY_MAX_TAGS           50
 #define REGISTRY_MAX_LIST           10      //  industries, regions, stages, ... per entity
 #define REGISTRY_MAX_SAVED_SEARCHES 100     //  per organization
-#define REGISTRY_API_KEY_CHARS      68      //  "oimk_" + 64 hex, see registry_keys.c
+#define REGISTRY_API_KEY_CHARS      69      //  "oimk_" + 64 hex, see registry_keys.c
 
 //  The daemon's state (oim_service_state), made in start, freed in stop.
 typedef struct {
@@ -158,6 +158,12 @@ int registry_orgs_bootstrap (registry_t *self, const char *agency_key);
 //  503) reply set. Other roles pass.
 int registry_orgs_require_active (registry_t *self, const registry_actor_t *actor,
                                   oim_api_reply_t *reply);
+//  Adds a demand write to tx: state, indexes (oim:demands, oim:org:<id>:demands,
+//  oim:demands:closing), counters, change-log entry (create/update/delete from old and
+//  demand) and audit entry. old is the stored state before (NULL for a new demand).
+void registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
+                          const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
+                          const char *action);
 //  Closes open demands whose closes_at has passed (at most a bounded number per call).
 void registry_demands_sweep (registry_t *self);
 //  Parses an If-Match value: 0 when absent, the version, or -1 when malformed.

@@ -109,7 +109,7 @@ registry_validate_text (char **slot, const char *field, size_t max_chars, bool r
 int
 registry_validate_tags (char ***tags, size_t *n_tags, const char *field, registry_err_t *err)
 {
-    char path [128];
+    char path [160];
     if (*n_tags > MAX_INPUT_TAGS)
         return registry_fail (err, 422, field, "%s: at most %d tags", field, REGISTRY_MAX_TAGS);
     char **out = calloc (*n_tags + 1, sizeof *out);
@@ -207,7 +207,7 @@ s_codes (char **items, size_t n, const char *field, bool (*valid) (const char *)
         return registry_fail (err, 422, field, "%s: at most %d entries", field, MAX_CODES);
     for (size_t i = 0; i < n; i++)
         if (valid? !valid (items [i]): !s_in (items [i], set)) {
-            char path [128];
+            char path [160];
             snprintf (path, sizeof path, "%s[%zu]", field, i);
             return registry_fail (err, 422, path, "%s is not %s", path, what);
         }

@@ -103,6 +103,37 @@ s_distance (const int32_t *t, int n, const int32_t *q, int m)
     return rows[n & 1][m];
 }
 
+//  First sorted position ≥ pos whose string is ≥ key: galloping from pos,
+//  since most skips are short.
+static uint32_t
+s_skip (const search_strtab_t *dict, uint32_t pos, const char *key, size_t len)
+{
+    uint32_t lo = pos + 1, step = 1, hi = lo;
+    for (;;) {
+        hi = lo + step > dict->sorted_upto ? dict->sorted_upto : lo + step;
+        if (hi == dict->sorted_upto)
+            break;
+        uint32_t id = dict->sorted[hi - 1];
+        uint32_t l = dict->lens[id];
+        int c = memcmp (dict->arena + dict->offs[id], key, l < len ? l : len);
+        if (c > 0 || (c == 0 && l >= len))
+            break;
+        lo = hi;
+        step *= 2;
+    }
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        uint32_t id = dict->sorted[mid];
+        uint32_t l = dict->lens[id];
+        int c = memcmp (dict->arena + dict->offs[id], key, l < len ? l : len);
+        if (c < 0 || (c == 0 && l < len))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 size_t
 search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
                    unsigned max_edits, uint32_t *out, size_t max_out)
@@ -155,8 +186,7 @@ search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
             memcpy (key, s, kb);
             key[kb] = (char) 0xFF;
             depth = i - 1;
-            uint32_t next = search_strtab_lower_bound (dict, key, kb + 1);
-            pos = next > pos ? next : pos + 1;
+            pos = s_skip (dict, pos, key, kb + 1);
             continue;
         }
         depth = n;

@@ -26,6 +26,7 @@ search_config_default (search_config_t *config)
         .weight = { 3.0, 1.5, 1.0 },
         .tier_max_words = 4,
         .typo_weight = 0.5,
+        .typo_below_df = 1,
         .prefix_weight = 0.7,
         .bigram_weight = 1.0,
         .stemmer = "english"

@@ -19,7 +19,7 @@
     score; longer queries (natural-language questions, the matcher's demand
     text) are ranked by BM25F alone over any matching term. A word matches
     through its exact term, a typo variant (1 edit from 5 code points, 2 from
-    9), a prefix (last word, when asked) or — for Hangul/CJK — all of its
+    9; only for words the index does not know, see typo_below_df), a prefix (last word, when asked) or — for Hangul/CJK — all of its
     syllable bigrams (ignoring a trailing particle such as 을/를/이/가/에서).
     "Quoted phrases" in short queries are required and verified on the stored
     text; in long queries their words simply score (pasted prose has quotes).
@@ -81,6 +81,9 @@ typedef struct {
     double weight[SEARCH_FIELD_COUNT];  //  default 3.0, 1.5, 1.0
     unsigned tier_max_words;            //  default 4; 0 = always pure BM25F
     double typo_weight;                 //  score factor of a typo variant, default 0.5
+    uint32_t typo_below_df;             //  typo variants only for words in fewer docs
+                                        //  (default 1: unknown words, as Typesense's
+                                        //  typo_tokens_threshold); 0 = never
     double prefix_weight;               //  score factor of a prefix expansion, default 0.7
     double bigram_weight;               //  score factor of a Hangul/CJK bigram, default 1.0
     const char *stemmer;                //  libstemmer algorithm, default "english"

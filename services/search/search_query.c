@@ -176,9 +176,10 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
             for (size_t k = 0; k < na; k++)
                 w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.prefix_weight, widx));
         }
-        //  long (untiered) queries only correct words the index does not know
+        //  typo variants for words the index (nearly) does not know
         unsigned edits = tok->letters >= 9 ? 2 : tok->letters >= 5 ? 1 : 0;
-        if (edits && self->cfg.typo_weight > 0 && (plan->tiered || tid == SEARCH_STRTAB_NONE)) {
+        uint32_t df = tid == SEARCH_STRTAB_NONE ? 0 : self->postings[tid].df;
+        if (edits && self->cfg.typo_weight > 0 && df < self->cfg.typo_below_df) {
             size_t na = search_dict_fuzzy (self, tok->term, tok->term_len, edits, alt, S_TYPO_VARIANTS);
             for (size_t k = 0; k < na; k++)
                 w->any |= s_bit (s_plan_term (plan, alt[k], self->cfg.typo_weight, widx));

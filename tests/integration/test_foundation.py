@@ -63,6 +63,34 @@ class StatusTest(unittest.TestCase):
                 self.assertEqual(c.kill(service, sig=signal.SIGTERM), 0, service)
 
 
+class UsageTest(unittest.TestCase):
+    def test_every_binary_has_help_and_env_configuration(self):
+        import subprocess
+        from oimtest import binary
+        for name in ["oim-gateway"] + [f"oim-{s}" for s in SERVICES]:
+            out = subprocess.run([binary(name), "--help"], capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.returncode, 0, name)
+            self.assertIn("Usage:", out.stdout)
+            self.assertIn("OIM_REDIS_URL", out.stdout, name)
+            self.assertIn("OIM_LOG_LEVEL", out.stdout, name)
+            out = subprocess.run([binary(name), "--no-such-flag"], capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.returncode, 2, name)
+            self.assertIn("unknown option", out.stderr)
+
+    def test_healthcheck_reflects_the_daemon(self):
+        import subprocess
+        from oimtest import binary
+        with Cluster() as c:
+            c.start_all()
+            health = os.path.join(c.dir, "registry-0.health")
+            wait_for(lambda: os.path.exists(health), 5, "the health file")
+            check = lambda: subprocess.run([binary("oim-registry"), "--healthcheck", "--health-file",
+                                            health], capture_output=True).returncode
+            self.assertEqual(check(), 0)
+            c.kill("registry", sig=signal.SIGTERM)
+            self.assertEqual(check(), 1)        # removed on a clean stop
+
+
 class FailureTest(unittest.TestCase):
     def test_killed_daemon_gets_503_quickly_then_served_after_restart(self):
         with Cluster() as c:

@@ -1,0 +1,616 @@
+/*  registry_demands — demands: create, read, update, close, list, and the closes_at sweep.
+
+    Visibility is decided in one place (s_view) and applied on every read path:
+      owner and agency: everything; "public": everyone; "members": any signed-in organization
+      (agency, company, startup keys), invisible (404 / left out of lists) to others;
+      "confidential": everyone sees the teaser (id, title, tags, visibility, status); the full
+      demand only the owner, the agency and startups in oim:demand:<id>:connected (a set the
+      matcher fills when a match becomes "connected").
+    Writers: the owner company (its organization active) and the agency. Every write goes
+    through registry_demands_tx, which keeps the indexes, counters, log and audit in step;
+    demand events (registry_ingest.c) use it too.
+*/
+#include "registry.h"
+
+#define LIST_DEFAULT 20
+#define LIST_MAX 100
+#define LIST_SCAN_CHUNK 200         //  ids read per round while filtering a page
+#define LIST_SCAN_ROUNDS 5          //  bound on the work of one page
+#define SWEEP_MAX 100               //  demands closed per sweep
+
+typedef enum { VIEW_NONE, VIEW_TEASER, VIEW_FULL } view_t;
+
+static const char *s_create_deny [] = { "id", "status", "source", "source_sequence",
+    "created_at", "updated_at", "version", "deleted", NULL };
+static const char *s_update_deny [] = { "id", "org_id", "status", "source", "source_sequence",
+    "created_at", "updated_at", "version", "deleted", NULL };
+
+static bool
+s_signed_in (const registry_actor_t *actor)
+{
+    return registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY)
+        || registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)
+        || registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP);
+}
+
+static bool
+s_owner_or_agency (const registry_actor_t *actor, const Oim__V1__Demand *demand)
+{
+    return registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY)
+        || (registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)
+            && strcmp (actor->principal->org_id, demand->org_id) == 0);
+}
+
+//  What actor may see of demand. *failed is set when Redis did not answer.
+static view_t
+s_view (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand *demand,
+        bool *failed)
+{
+    if (demand->deleted)
+        return VIEW_NONE;
+    if (s_owner_or_agency (actor, demand) || strcmp (demand->visibility, "public") == 0)
+        return VIEW_FULL;
+    if (strcmp (demand->visibility, "members") == 0)
+        return s_signed_in (actor)? VIEW_FULL: VIEW_NONE;
+    if (!registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP))
+        return VIEW_TEASER;
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_DEMAND_CONNECTED, demand->id);
+    redisReply *r = oim_redis_command (self->redis, "SISMEMBER %s %s", key,
+                                       actor->principal->org_id);
+    bool connected = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (!r)
+        *failed = true;
+    if (r)
+        freeReplyObject (r);
+    return connected? VIEW_FULL: VIEW_TEASER;
+}
+
+static json_t *
+s_json (const Oim__V1__Demand *demand, view_t view)
+{
+    if (view == VIEW_TEASER) {
+        json_t *tags = json_array ();
+        for (size_t i = 0; i < demand->n_tags; i++)
+            json_array_append_new (tags, json_string (demand->tags [i]));
+        return json_pack ("{s:s,s:s,s:o,s:s,s:s,s:b}", "id", demand->id, "title", demand->title,
+                          "tags", tags, "visibility", demand->visibility, "status",
+                          demand->status, "teaser", 1);
+    }
+    json_t *json = oim_pbjson_encode (&demand->base, 0);
+    json_object_del (json, "deleted");
+    json_object_del (json, "source_sequence");
+    if (!demand->source || !*demand->source->system)
+        json_object_del (json, "source");
+    if (!demand->budget_krw)
+        json_object_del (json, "budget_krw");
+    return json;
+}
+
+static void
+s_reply (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Demand *demand, view_t view)
+{
+    char etag [32];
+    snprintf (etag, sizeof etag, "\"%lld\"", (long long) demand->version);
+    oim_api_ok (reply, status, s_json (demand, view));
+    if (view == VIEW_FULL)
+        oim_api_header (reply, "ETag", etag);
+}
+
+static void
+s_count (registry_tx_t *tx, const char *status, int delta)
+{
+    char field [64];
+    snprintf (field, sizeof field, "demand:%s", status);
+    registry_tx_count (tx, field, delta);
+}
+
+void
+registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
+                     const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
+                     const char *action)
+{
+    char key [OIM_KEY_SIZE], org_key [OIM_KEY_SIZE];
+    bool was_live = old && !old->deleted;
+    snprintf (key, sizeof key, OIM_KEY_DEMAND, demand->id);
+    snprintf (org_key, sizeof org_key, OIM_KEY_ORG_DEMANDS, demand->org_id);
+    registry_tx_put (tx, key, &demand->base);
+    if (was_live)
+        s_count (tx, old->status, -1);
+    if (demand->deleted) {
+        registry_tx_strs (tx, "ZREM", OIM_KEY_DEMANDS, demand->id, NULL);
+        registry_tx_strs (tx, "ZREM", org_key, demand->id, NULL);
+    }
+    else {
+        s_count (tx, demand->status, 1);
+        if (!was_live) {
+            registry_tx_strs (tx, "ZADD", OIM_KEY_DEMANDS, "0", demand->id, NULL);
+            registry_tx_strs (tx, "ZADD", org_key, "0", demand->id, NULL);
+        }
+    }
+    int64_t closes_ms;
+    if (!demand->deleted && strcmp (demand->status, "open") == 0 && *demand->closes_at
+    &&  oim_clock_parse_rfc3339 (demand->closes_at, &closes_ms) == 0) {
+        char score [24];
+        snprintf (score, sizeof score, "%lld", (long long) closes_ms);
+        registry_tx_strs (tx, "ZADD", OIM_KEY_DEMANDS_CLOSING, score, demand->id, NULL);
+    }
+    else
+    if (old && *old->closes_at)
+        registry_tx_strs (tx, "ZREM", OIM_KEY_DEMANDS_CLOSING, demand->id, NULL);
+    Oim__V1__ChangeOp op = demand->deleted? OIM__V1__CHANGE_OP__CHANGE_OP_DELETE
+                         : was_live? OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE
+                         : OIM__V1__CHANGE_OP__CHANGE_OP_CREATE;
+    registry_tx_change (tx, actor, op, action, "demand", demand->id, &demand->base);
+    registry_tx_audit (tx, actor, action, "demand", demand->id, demand->status);
+}
+
+//  Runs one demand write as its own transaction. Returns registry_tx_exec's result.
+static int
+s_write (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand *old,
+         const Oim__V1__Demand *demand, const char *action)
+{
+    registry_tx_t *tx = registry_tx_new ();
+    registry_demands_tx (tx, actor, old, demand, action);
+    int rc = registry_tx_exec (tx, self->redis);
+    registry_tx_destroy (&tx);
+    return rc;
+}
+
+static bool
+s_in_past (const char *closes_at)
+{
+    int64_t ms;
+    return *closes_at && oim_clock_parse_rfc3339 (closes_at, &ms) == 0 && ms <= oim_clock_wall_ms ();
+}
+
+//  Checks the owner named by demand->org_id (agency) or sets it (company).
+//  Returns 0, or -1 with the reply set.
+static int
+s_check_owner (registry_t *self, const registry_actor_t *actor, Oim__V1__Demand *demand,
+               oim_api_reply_t *reply)
+{
+    if (registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)) {
+        if (*demand->org_id && strcmp (demand->org_id, actor->principal->org_id)) {
+            oim_api_error (reply, 403, "forbidden", "org_id", "a company posts its own demands");
+            return -1;
+        }
+        registry_set_string (&demand->org_id, actor->principal->org_id);
+        return registry_orgs_require_active (self, actor, reply);
+    }
+    Oim__V1__Organization *org = NULL;
+    int rc = oim_id_valid (demand->org_id, "org")? registry_store_org (self->redis, demand->org_id, &org): 0;
+    bool company = rc == 1 && !org->deleted && strcmp (org->kind, "company") == 0;
+    if (org)
+        protobuf_c_message_free_unpacked (&org->base, NULL);
+    if (rc == -1)
+        registry_reply_unavailable (reply);
+    else
+    if (!company)
+        oim_api_error (reply, 422, "unprocessable", "org_id", "org_id must name a company");
+    return company? 0: -1;
+}
+
+//  Decodes, validates and stamps a new demand; NULL with the reply set.
+static Oim__V1__Demand *
+s_decode_new (registry_t *self, const Oim__V1__ApiRequest *request,
+              const registry_actor_t *actor, oim_api_reply_t *reply)
+{
+    json_t *body = oim_api_body (request, reply);
+    if (!body)
+        return NULL;
+    oim_pbjson_error_t perr;
+    registry_err_t err;
+    Oim__V1__Demand *demand = (Oim__V1__Demand *) oim_pbjson_decode (
+        &oim__v1__demand__descriptor, body, s_create_deny, &perr);
+    json_decref (body);
+    if (!demand) {
+        oim_api_decode_error (reply, &perr);
+        return NULL;
+    }
+    if (registry_validate_demand (demand, "", &err))
+        registry_reply_err (reply, &err);
+    else
+    if (s_in_past (demand->closes_at))
+        oim_api_error (reply, 422, "unprocessable", "closes_at", "closes_at is in the past");
+    else
+    if (s_check_owner (self, actor, demand, reply) == 0) {
+        char id [OIM_ID_SIZE], now [OIM_RFC3339_SIZE];
+        oim_id_new ("dem", id);
+        oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+        registry_set_string (&demand->id, id);
+        registry_set_string (&demand->status, "open");
+        registry_set_string (&demand->created_at, now);
+        registry_set_string (&demand->updated_at, now);
+        demand->version = 1;
+        return demand;
+    }
+    protobuf_c_message_free_unpacked (&demand->base, NULL);
+    return NULL;
+}
+
+void
+registry_demand_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                        oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    if (!registry_is (&actor, OIM__V1__ROLE__ROLE_COMPANY)
+    &&  !registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY))
+        return oim_api_error (reply, 403, "forbidden", NULL,
+                              "demands are posted by companies and the agency");
+    Oim__V1__Demand *demand = s_decode_new (self, request, &actor, reply);
+    if (!demand)
+        return;
+    if (s_write (self, &actor, NULL, demand, "demand.create"))
+        registry_reply_unavailable (reply);
+    else {
+        s_reply (reply, 201, demand, VIEW_FULL);
+        char location [96];
+        snprintf (location, sizeof location, "/v1/demands/%s", demand->id);
+        oim_api_header (reply, "Location", location);
+    }
+    protobuf_c_message_free_unpacked (&demand->base, NULL);
+}
+
+//  Loads the live demand of the "id" parameter (WATCHed when watch). NULL with 404/503 set.
+static Oim__V1__Demand *
+s_load (registry_t *self, const Oim__V1__ApiRequest *request, bool watch, oim_api_reply_t *reply)
+{
+    const char *id = oim_api_param (request, "id");
+    Oim__V1__Demand *demand = NULL;
+    char key [OIM_KEY_SIZE];
+    int rc = 0;
+    if (id && oim_id_valid (id, "dem")) {
+        snprintf (key, sizeof key, OIM_KEY_DEMAND, id);
+        rc = watch && registry_store_watch (self->redis, key)? -1
+           : registry_store_demand (self->redis, id, &demand);
+    }
+    if (rc == 1 && !demand->deleted)
+        return demand;
+    if (demand)
+        protobuf_c_message_free_unpacked (&demand->base, NULL);
+    if (watch)
+        registry_store_unwatch (self->redis);
+    if (rc == -1)
+        registry_reply_unavailable (reply);
+    else
+        oim_api_error (reply, 404, "not_found", "id", "no such demand");
+    return NULL;
+}
+
+void
+registry_demand_get (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                     oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    Oim__V1__Demand *demand = s_load (self, request, false, reply);
+    if (!demand)
+        return;
+    bool failed = false;
+    view_t view = s_view (self, &actor, demand, &failed);
+    if (failed)
+        registry_reply_unavailable (reply);
+    else
+    if (view == VIEW_NONE)
+        oim_api_error (reply, 404, "not_found", "id", "no such demand");
+    else
+        s_reply (reply, 200, demand, view);
+    protobuf_c_message_free_unpacked (&demand->base, NULL);
+}
+
+//  Loads the demand for a change by its owner or the agency: WATCHed, rights and
+//  If-Match checked, open. NULL with the reply set.
+static Oim__V1__Demand *
+s_load_for_change (registry_t *self, const Oim__V1__ApiRequest *request,
+                   const registry_actor_t *actor, oim_api_reply_t *reply)
+{
+    int64_t if_match = registry_if_match (request);
+    if (if_match < 0) {
+        oim_api_error (reply, 400, "invalid", "If-Match", "If-Match must be a version number");
+        return NULL;
+    }
+    if (!registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)
+    &&  !registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY)) {
+        oim_api_error (reply, 403, "forbidden", NULL, "only the owner or the agency may do this");
+        return NULL;
+    }
+    if (registry_orgs_require_active (self, actor, reply))
+        return NULL;
+    Oim__V1__Demand *demand = s_load (self, request, true, reply);
+    if (!demand)
+        return NULL;
+    bool failed = false;
+    if (!s_owner_or_agency (actor, demand))
+        s_view (self, actor, demand, &failed) == VIEW_NONE
+            ? oim_api_error (reply, 404, "not_found", "id", "no such demand")
+            : oim_api_error (reply, 403, "forbidden", NULL, "only the owner or the agency may do this");
+    else
+    if (if_match && if_match != demand->version)
+        oim_api_error (reply, 409, "version_conflict", NULL, "the demand is at version %lld, "
+                       "not %lld", (long long) demand->version, (long long) if_match);
+    else
+    if (strcmp (demand->status, "open"))
+        oim_api_error (reply, 409, "state_conflict", "status", "the demand is %s", demand->status);
+    else
+        return demand;
+    registry_store_unwatch (self->redis);
+    protobuf_c_message_free_unpacked (&demand->base, NULL);
+    return NULL;
+}
+
+//  Stamps the next version of a changed demand.
+static void
+s_bump (Oim__V1__Demand *demand, int64_t old_version)
+{
+    char now [OIM_RFC3339_SIZE];
+    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+    registry_set_string (&demand->updated_at, now);
+    demand->version = old_version + 1;
+}
+
+//  Writes demand (after old) and sets the reply. Consumes nothing.
+static void
+s_commit (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand *old,
+          const Oim__V1__Demand *demand, const char *action, oim_api_reply_t *reply)
+{
+    int rc = s_write (self, actor, old, demand, action);
+    if (rc == 1)
+        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
+    else
+    if (rc)
+        registry_reply_unavailable (reply);
+    else
+        s_reply (reply, 200, demand, VIEW_FULL);
+}
+
+void
+registry_demand_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                        oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    Oim__V1__Demand *demand = s_load_for_change (self, request, &actor, reply);
+    if (!demand)
+        return;
+    json_t *body = oim_api_body (request, reply);
+    Oim__V1__Demand *copy = body? (Oim__V1__Demand *) oim_pbjson_copy (&demand->base): NULL;
+    oim_pbjson_error_t perr;
+    registry_err_t err;
+    if (!body)
+        ;
+    else
+    if (oim_pbjson_merge (&copy->base, body, s_update_deny, &perr))
+        oim_api_decode_error (reply, &perr);
+    else
+    if (registry_validate_demand (copy, "", &err))
+        registry_reply_err (reply, &err);
+    else
+    if (strcmp (copy->closes_at, demand->closes_at) && s_in_past (copy->closes_at))
+        oim_api_error (reply, 422, "unprocessable", "closes_at", "closes_at is in the past");
+    else {
+        s_bump (copy, demand->version);
+        s_commit (self, &actor, demand, copy, "demand.update", reply);
+    }
+    if (reply->status != 200)
+        registry_store_unwatch (self->redis);
+    if (body)
+        json_decref (body);
+    if (copy)
+        protobuf_c_message_free_unpacked (&copy->base, NULL);
+    protobuf_c_message_free_unpacked (&demand->base, NULL);
+}
+
+//  The optional close body {"status":"closed"|"awarded"}: the final status, or NULL with the
+//  reply set.
+static const char *
+s_close_status (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
+{
+    if (request->body.len == 0)
+        return "closed";
+    json_t *body = oim_api_body (request, reply);
+    if (!body)
+        return NULL;
+    const char *key;
+    json_t *value;
+    const char *status = "closed";
+    json_object_foreach (body, key, value) {
+        if (strcmp (key, "status")) {
+            oim_api_error (reply, 400, "invalid", key, "%s unknown field", key);
+            status = NULL;
+        }
+        else
+        if (!json_is_string (value) || (strcmp (json_string_value (value), "closed")
+                                        && strcmp (json_string_value (value), "awarded"))) {
+            oim_api_error (reply, 422, "unprocessable", "status", "status must be closed or awarded");
+            status = NULL;
+        }
+        else
+            status = strcmp (json_string_value (value), "closed")? "awarded": "closed";
+        if (!status)
+            break;
+    }
+    json_decref (body);
+    return status;
+}
+
+void
+registry_demand_close (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                       oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    const char *status = s_close_status (request, reply);
+    if (!status)
+        return;
+    Oim__V1__Demand *demand = s_load_for_change (self, request, &actor, reply);
+    if (!demand)
+        return;
+    Oim__V1__Demand *copy = (Oim__V1__Demand *) oim_pbjson_copy (&demand->base);
+    registry_set_string (&copy->status, status);
+    s_bump (copy, demand->version);
+    s_commit (self, &actor, demand, copy, "demand.close", reply);
+    if (reply->status != 200)
+        registry_store_unwatch (self->redis);
+    protobuf_c_message_free_unpacked (&copy->base, NULL);
+    protobuf_c_message_free_unpacked (&demand->base, NULL);
+}
+
+//  ---------------------------------------------------------------------------------------
+//  List
+
+typedef struct {
+    const char *status;             //  filter or NULL
+    json_t *items;
+    size_t limit;
+    char next [OIM_ID_SIZE + 2];    //  cursor of the next page, "" at the end
+} page_t;
+
+//  Reads the next chunk of ids below *from (exclusive "(" form or "+") and adds the visible
+//  ones to page. Returns ids read, or -1 when Redis failed.
+static int
+s_list_chunk (registry_t *self, const registry_actor_t *actor, const char *index, char *from,
+              page_t *page)
+{
+    redisReply *ids = oim_redis_command (self->redis, "ZREVRANGEBYLEX %s %s - LIMIT 0 %d",
+                                         index, from, LIST_SCAN_CHUNK);
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject (ids);
+        return -1;
+    }
+    int rc = (int) ids->elements;
+    for (size_t i = 0; i < ids->elements; i++) {
+        char key [OIM_KEY_SIZE];
+        snprintf (key, sizeof key, OIM_KEY_DEMAND, ids->element [i]->str);
+        oim_redis_append (self->redis, "GET %s", key);
+    }
+    for (size_t i = 0; i < ids->elements; i++) {
+        redisReply *r = oim_redis_reply (self->redis);
+        if (!r) {
+            rc = -1;
+            break;
+        }
+        Oim__V1__Demand *d = r->type == REDIS_REPLY_STRING
+            ? oim__v1__demand__unpack (NULL, r->len, (uint8_t *) r->str): NULL;
+        freeReplyObject (r);
+        bool full = json_array_size (page->items) >= page->limit;
+        if (full && !*page->next)
+            snprintf (page->next, sizeof page->next, "%s", ids->element [i - 1]->str);
+        bool failed = false;
+        view_t view = d && !full && (!page->status || strcmp (d->status, page->status) == 0)
+                    ? s_view (self, actor, d, &failed): VIEW_NONE;
+        if (view != VIEW_NONE)
+            json_array_append_new (page->items, s_json (d, view));
+        if (d)
+            oim__v1__demand__free_unpacked (d, NULL);
+    }
+    if (rc > 0)
+        snprintf (from, OIM_ID_SIZE + 1, "(%s", ids->element [ids->elements - 1]->str);
+    freeReplyObject (ids);
+    return rc;
+}
+
+void
+registry_demand_list (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                      oim_api_reply_t *reply)
+{
+    registry_t *self = registry_of (service);
+    registry_actor_t actor = registry_actor (request);
+    const char *org_id = oim_api_query (request, "org_id");
+    const char *cursor = oim_api_query (request, "cursor");
+    const char *limit_text = oim_api_query (request, "limit");
+    page_t page = { .status = oim_api_query (request, "status"), .limit = LIST_DEFAULT };
+    if (limit_text) {
+        char *end;
+        long limit = strtol (limit_text, &end, 10);
+        if (*end || limit < 1 || limit > LIST_MAX)
+            return oim_api_error (reply, 400, "invalid", "limit", "limit must be 1..%d", LIST_MAX);
+        page.limit = (size_t) limit;
+    }
+    if (org_id && !oim_id_valid (org_id, "org"))
+        return oim_api_error (reply, 400, "invalid", "org_id", "org_id is not an organization id");
+    if (cursor && *cursor && !oim_id_valid (cursor, "dem"))
+        return oim_api_error (reply, 400, "invalid", "cursor", "cursor is not a cursor from a "
+                              "previous page");
+    if (page.status && strcmp (page.status, "open") && strcmp (page.status, "closed")
+    &&  strcmp (page.status, "awarded"))
+        return oim_api_error (reply, 400, "invalid", "status", "status must be open, closed or awarded");
+    char index [OIM_KEY_SIZE], from [OIM_ID_SIZE + 2];
+    if (org_id)
+        snprintf (index, sizeof index, OIM_KEY_ORG_DEMANDS, org_id);
+    else
+        snprintf (index, sizeof index, "%s", OIM_KEY_DEMANDS);
+    if (cursor && *cursor)
+        snprintf (from, sizeof from, "(%s", cursor);
+    else
+        snprintf (from, sizeof from, "+");
+    page.items = json_array ();
+    int read = LIST_SCAN_CHUNK;
+    for (int round = 0; round < LIST_SCAN_ROUNDS && read == LIST_SCAN_CHUNK && !*page.next
+                        && json_array_size (page.items) < page.limit; round++)
+        read = s_list_chunk (self, &actor, index, from, &page);
+    if (read < 0) {
+        json_decref (page.items);
+        return registry_reply_unavailable (reply);
+    }
+    //  A page that stopped on the scan bound continues after the last id it read.
+    if (!*page.next && read == LIST_SCAN_CHUNK)
+        snprintf (page.next, sizeof page.next, "%s", from + 1);
+    oim_api_ok (reply, 200, json_pack ("{s:o,s:s?}", "items", page.items, "next_cursor",
+                                       *page.next? page.next: NULL));
+}
+
+//  ---------------------------------------------------------------------------------------
+//  The closes_at sweep
+
+//  Closes one demand if it is still open and past its date. Returns 0, or -1 (Redis).
+static int
+s_expire (registry_t *self, const registry_actor_t *actor, const char *id, int64_t now_ms)
+{
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_DEMAND, id);
+    Oim__V1__Demand *demand = NULL;
+    int rc = registry_store_watch (self->redis, key)? -1: registry_store_demand (self->redis, id, &demand);
+    int64_t closes_ms = 0;
+    if (rc == 1 && !demand->deleted && strcmp (demand->status, "open") == 0
+    &&  oim_clock_parse_rfc3339 (demand->closes_at, &closes_ms) == 0 && closes_ms <= now_ms) {
+        Oim__V1__Demand *copy = (Oim__V1__Demand *) oim_pbjson_copy (&demand->base);
+        registry_set_string (&copy->status, "closed");
+        s_bump (copy, demand->version);
+        rc = s_write (self, actor, demand, copy, "demand.expire") == -1? -1: 0;
+        protobuf_c_message_free_unpacked (&copy->base, NULL);
+        if (rc == 0)
+            oim_info ("event=demand_expired id=%s", id);
+    }
+    else {
+        registry_store_unwatch (self->redis);
+        if (rc != -1 && closes_ms <= now_ms) {          //  a stale index entry
+            redisReply *r = oim_redis_command (self->redis, "ZREM %s %s", OIM_KEY_DEMANDS_CLOSING, id);
+            if (r)
+                freeReplyObject (r);
+        }
+        rc = rc == -1? -1: 0;
+    }
+    if (demand)
+        protobuf_c_message_free_unpacked (&demand->base, NULL);
+    return rc;
+}
+
+void
+registry_demands_sweep (registry_t *self)
+{
+    int64_t now = oim_clock_wall_ms ();
+    redisReply *ids = oim_redis_command (self->redis, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
+                                         OIM_KEY_DEMANDS_CLOSING, (long long) now, SWEEP_MAX);
+    if (!ids)
+        return;
+    Oim__V1__Principal system = OIM__V1__PRINCIPAL__INIT;
+    system.key_id = "system";
+    registry_actor_t actor = { .principal = &system, .request_id = "sweep", .system = true };
+    for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++)
+        if (s_expire (self, &actor, ids->element [i]->str, now))
+            break;
+    freeReplyObject (ids);
+}

@@ -1,0 +1,129 @@
+/*  registry_unit_test — the registry's pure modules: business-number check digits, region
+    codes, tag normalisation, text limits, taxonomy. No Redis, no sockets.
+*/
+#include "registry.h"
+
+#include <stdio.h>
+
+static int s_failures;
+
+#define CHECK(cond) do { if (!(cond)) { \
+    fprintf (stderr, "FAIL %s:%d %s\n", __FILE__, __LINE__, #cond); s_failures++; } } while (0)
+
+static void
+s_test_business_number (void)
+{
+    char out [11];
+    //  Check digit: weights 1,3,7,1,3,7,1,3,5 plus floor(d9*5/10).
+    CHECK (registry_validate_business_number ("220-81-62517", out));
+    CHECK (strcmp (out, "2208162517") == 0);
+    CHECK (registry_validate_business_number ("1248100998", out));
+    CHECK (!registry_validate_business_number ("1248100997", out));
+    CHECK (!registry_validate_business_number ("12481009981", out));
+    CHECK (!registry_validate_business_number ("-1248100998", out));
+    CHECK (!registry_validate_business_number ("124810099", out));
+    CHECK (!registry_validate_business_number ("12a8100998", out));
+}
+
+static void
+s_test_regions (void)
+{
+    CHECK (registry_validate_region ("KR-11"));
+    CHECK (registry_validate_region ("KR-50"));
+    CHECK (!registry_validate_region ("KR-99"));
+    CHECK (!registry_validate_region ("KR-1"));
+    CHECK (registry_validate_region ("US-CA"));
+    CHECK (registry_validate_region ("JP-13"));
+    CHECK (!registry_validate_region ("us-ca"));
+    CHECK (!registry_validate_region ("USA-CA"));
+    CHECK (!registry_validate_region ("US-CALI"));
+    CHECK (!registry_validate_region (""));
+}
+
+static void
+s_test_tags (void)
+{
+    char **tags = malloc (5 * sizeof *tags);
+    tags [0] = strdup ("  AI ");
+    tags [1] = strdup ("ai");
+    tags [2] = strdup ("Cafe\xcc\x81");         //  e + combining acute: NFC folds to "café"
+    tags [3] = strdup ("   ");
+    tags [4] = strdup ("caf\xc3\xa9");
+    size_t n = 5;
+    registry_err_t err;
+    CHECK (registry_validate_tags (&tags, &n, "tags", &err) == 0);
+    CHECK (n == 2);
+    CHECK (n == 2 && strcmp (tags [0], "ai") == 0 && strcmp (tags [1], "caf\xc3\xa9") == 0);
+    for (size_t i = 0; i < n; i++)
+        free (tags [i]);
+    free (tags);
+    tags = malloc (sizeof *tags);
+    tags [0] = strdup ("\xff\xfe");
+    n = 1;
+    CHECK (registry_validate_tags (&tags, &n, "tags", &err) == -1 && err.status == 400);
+    CHECK (strcmp (err.field, "tags[0]") == 0);
+    free (tags [0]);
+    free (tags);
+}
+
+static void
+s_test_text (void)
+{
+    registry_err_t err;
+    char *text = strdup ("  name  ");
+    CHECK (registry_validate_text (&text, "name", 10, true, false, &err) == 0);
+    CHECK (strcmp (text, "name") == 0);
+    free (text);
+    text = strdup ("한국어 이름");
+    CHECK (registry_validate_text (&text, "name", 6, true, false, &err) == 0);
+    free (text);
+    text = strdup ("한국어 이름!");
+    CHECK (registry_validate_text (&text, "name", 6, true, false, &err) == -1 && err.status == 422);
+    free (text);
+    text = (char *) protobuf_c_empty_string;
+    CHECK (registry_validate_text (&text, "name", 6, true, false, &err) == -1);
+    CHECK (registry_validate_text (&text, "name", 6, false, false, &err) == 0);
+    free (text);
+    text = strdup ("a\x01");
+    CHECK (registry_validate_text (&text, "x", 6, false, true, &err) == -1);
+    free (text);
+}
+
+static void
+s_test_taxonomy (void)
+{
+    CHECK (registry_taxonomy_valid ("C"));
+    CHECK (registry_taxonomy_valid ("C26"));
+    CHECK (registry_taxonomy_valid ("J62"));
+    CHECK (!registry_taxonomy_valid ("J26"));
+    CHECK (!registry_taxonomy_valid ("V"));
+    CHECK (!registry_taxonomy_valid ("c"));
+    json_t *json = registry_taxonomy_json ();
+    CHECK (json_array_size (json_object_get (json, "sections")) == 21);
+    json_decref (json);
+}
+
+static void
+s_test_keys (void)
+{
+    char key [REGISTRY_API_KEY_CHARS + 1], hash [65], again [65];
+    registry_keys_new (key, hash);
+    CHECK (strlen (key) == REGISTRY_API_KEY_CHARS && strncmp (key, "oimk_", 5) == 0);
+    registry_keys_hash (key, again);
+    CHECK (strcmp (hash, again) == 0 && strlen (hash) == 64);
+    registry_keys_hash ("abc", again);
+    CHECK (strcmp (again, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+}
+
+int
+main (void)
+{
+    s_test_business_number ();
+    s_test_regions ();
+    s_test_tags ();
+    s_test_text ();
+    s_test_taxonomy ();
+    s_test_keys ();
+    printf ("registry_unit_test: %s\n", s_failures? "FAILED": "OK");
+    return s_failures? 1: 0;
+}
