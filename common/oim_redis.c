@@ -120,31 +120,29 @@ oim_redis_destroy (oim_redis_t **self_p)
     *self_p = NULL;
 }
 
+//  One setup command on a new connection. Returns 0 or -1 (error recorded).
+static int
+s_setup (oim_redis_t *self, const char *format, const char *arg)
+{
+    redisReply *reply = redisCommand (self->context, format, arg);
+    bool ok = reply && reply->type != REDIS_REPLY_ERROR;
+    snprintf (self->error, sizeof self->error, "%s",
+              reply && !ok? reply->str: ok? "": self->context->errstr);
+    if (reply)
+        freeReplyObject (reply);
+    return ok? 0: -1;
+}
+
 //  AUTH and SELECT on a new connection. Returns 0 or -1 (error recorded).
 static int
 s_handshake (oim_redis_t *self)
 {
-    redisReply *reply;
-    if (*self->password) {
-        reply = redisCommand (self->context, "AUTH %s", self->password);
-        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-        snprintf (self->error, sizeof self->error, "%s",
-                  reply && !ok? reply->str: ok? "": self->context->errstr);
-        if (reply)
-            freeReplyObject (reply);
-        if (!ok)
-            return -1;
-    }
-    if (self->db) {
-        reply = redisCommand (self->context, "SELECT %d", self->db);
-        bool ok = reply && reply->type != REDIS_REPLY_ERROR;
-        snprintf (self->error, sizeof self->error, "%s",
-                  reply && !ok? reply->str: ok? "": self->context->errstr);
-        if (reply)
-            freeReplyObject (reply);
-        if (!ok)
-            return -1;
-    }
+    char db [16];
+    snprintf (db, sizeof db, "%d", self->db);
+    if (*self->password && s_setup (self, "AUTH %s", self->password))
+        return -1;
+    if (self->db && s_setup (self, "SELECT %s", db))
+        return -1;
     return 0;
 }
 

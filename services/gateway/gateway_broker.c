@@ -118,6 +118,28 @@ s_service (broker_t *self, const char *name)
     return service;
 }
 
+static void
+s_pending_delete (broker_t *self, pending_t *p)
+{
+    char key [24];
+    snprintf (key, sizeof key, "%" PRIu64, p->id);
+    zhashx_delete (self->pending, key);
+}
+
+//  Receives one message from a ROUTER socket. Returns 0 with msg filled, or -1 (garbage,
+//  counted and logged, or nothing to read).
+static int
+s_recv (broker_t *self, zsock_t *socket, const char *source, oim_wire_msg_t *msg)
+{
+    const char *reason;
+    int rc = oim_wire_recv (zsock_resolve (socket), true, msg, &reason);
+    if (rc == -1) {
+        oim_metric_add (self->m_garbage, 1);
+        oim_warn ("event=garbage source=%s reason=\"%s\"", source, reason);
+    }
+    return rc? -1: 0;
+}
+
 //  ---------------------------------------------------------------------------------------
 //  Answers to clients
 
@@ -181,12 +203,10 @@ s_reply (broker_t *self, pending_t *p, uint32_t status, const void *body, size_t
 static void
 s_fail (broker_t *self, pending_t *p, uint32_t status)
 {
-    char key [24];
-    snprintf (key, sizeof key, "%" PRIu64, p->id);
     if (p->worker)
         p->worker->in_flight--;
     s_reply (self, p, status, NULL, 0);
-    zhashx_delete (self->pending, key);
+    s_pending_delete (self, p);
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -259,7 +279,7 @@ s_worker_reply (broker_t *self, worker_t *worker, oim_wire_msg_t *msg)
         return;             //  late (already timed out) or not this worker's: drop
     worker->in_flight--;
     s_reply (self, p, msg->header->status, msg->body, msg->body_size);
-    zhashx_delete (self->pending, key);
+    s_pending_delete (self, p);
 }
 
 static int
@@ -268,13 +288,7 @@ s_on_backend (zloop_t *loop, zsock_t *socket, void *arg)
     (void) loop;
     broker_t *self = arg;
     oim_wire_msg_t msg = { 0 };
-    const char *reason;
-    int rc = oim_wire_recv (zsock_resolve (socket), true, &msg, &reason);
-    if (rc == -1) {
-        oim_metric_add (self->m_garbage, 1);
-        oim_warn ("event=garbage source=backend reason=\"%s\"", reason);
-    }
-    if (rc)
+    if (s_recv (self, socket, "backend", &msg))
         return 0;
     char key [2 * OIM_WIRE_MAX_ROUTING_BYTES + 1];
     s_hex (msg.routing, msg.routing_size, key);
@@ -405,9 +419,7 @@ s_answer_workers (broker_t *self, pending_t *p)
     free (body);
     free (pointers);
     free (infos);
-    char key [24];
-    snprintf (key, sizeof key, "%" PRIu64, p->id);
-    zhashx_delete (self->pending, key);
+    s_pending_delete (self, p);
 }
 
 static int
@@ -416,13 +428,7 @@ s_on_frontend (zloop_t *loop, zsock_t *socket, void *arg)
     (void) loop;
     broker_t *self = arg;
     oim_wire_msg_t msg = { 0 };
-    const char *reason;
-    int rc = oim_wire_recv (zsock_resolve (socket), true, &msg, &reason);
-    if (rc == -1) {
-        oim_metric_add (self->m_garbage, 1);
-        oim_warn ("event=garbage source=frontend reason=\"%s\"", reason);
-    }
-    if (rc)
+    if (s_recv (self, socket, "frontend", &msg))
         return 0;
     Oim__V1__Header *h = msg.header;
     pending_t *p = s_pending_new (self, CLIENT_WIRE, msg.routing, msg.routing_size,

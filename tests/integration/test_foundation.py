@@ -152,6 +152,30 @@ class FailureTest(unittest.TestCase):
                      "daemon reconnected to Redis")
 
 
+class RedisUrlTest(unittest.TestCase):
+    def test_password_and_db_in_the_url(self):
+        with Cluster() as c:
+            c.redis_extra = ["--requirepass", "s3cret"]
+            c.redis_cli = lambda *a: subprocess_cli(c, "s3cret", *a)
+            c.start_redis()
+            c.redis_url = f"unix://{c.redis_sock}?db=3&password=s3cret"
+            c.start_gateway()
+            c.start("registry")
+            c.start("matcher", OIM_REDIS_URL=f"unix://{c.redis_sock}?password=wrong")
+            c.wait_registered({"registry": 1, "matcher": 1})
+            self.assertTrue(c.http("GET", "/v1/status/registry")[1]["redis_ok"])
+            status, body, _ = c.http("GET", "/v1/status/matcher")
+            self.assertFalse(body["redis_ok"])
+            self.assertIn("WRONGPASS", body["redis_error"])
+
+
+def subprocess_cli(c, password, *args):
+    import subprocess
+    out = subprocess.run(["redis-cli", "-s", c.redis_sock, "-a", password, "--no-auth-warning"]
+                         + [str(a) for a in args], capture_output=True, timeout=10)
+    return out.stdout.decode().strip()
+
+
 class BadInputTest(unittest.TestCase):
     def test_http_errors_have_the_spec_shape(self):
         with Cluster() as c:

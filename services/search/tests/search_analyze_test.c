@@ -99,6 +99,11 @@ s_test_korean (search_test_t *t, search_analyzer_t *a, search_tokens_t *toks)
                     && memcmp (text + tok->byte_start, "터리", 6) == 0;
     }
     CHECK (t, found, "bigram offsets");
+    s_run (a, "배터리를 재활용에서", toks);
+    CHECK (t, s_has (toks, "배터리를", SEARCH_TOKEN_WORD) && s_has (toks, "배터리", SEARCH_TOKEN_STEM)
+              && s_has (toks, "재활용", SEARCH_TOKEN_STEM), "particles stripped");
+    s_run (a, "나는", toks);
+    CHECK (t, !s_has (toks, "나", -1), "no one-syllable stem");
     s_run (a, "한국", toks);
     CHECK (t, search_tokens_size (toks) == 1 && s_has (toks, "한국", 0), "2-syllable word once");
     //  NFD input == composed input
