@@ -16,6 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 #define s_BREAKER_MAX_COOLDOWN_MSEC (10 * 60 * 1000LL)
@@ -63,8 +67,10 @@ struct _s_endpoint_t {
 struct _notify_webhook_engine_t {
     notify_webhook_config_t config;
     char *user_agent;
-    bool has_loop;
-    notify_webhook_loop_t loop;
+    bool has_loop;                     //  the owner's reactor drives us (adapter)
+    notify_webhook_loop_t loop;        //  the owner's, or our own epoll glue below
+    int epoll_fd;                      //  own mode: curl's sockets, -1 with an adapter
+    int64_t timer_at_usec;             //  own mode: curl's timer, -1 = disarmed
     notify_webhook_result_fn *on_result;
     void *arg;
     CURLM *multi;
@@ -446,6 +452,12 @@ s_dispatch (notify_webhook_engine_t *self)
         s_endpoint_t *endpoint = s_ready_pop (self);
         if (!endpoint)
             break;
+        //  Its state may have changed since it queued up (the circuit opened, the queue
+        //  was flushed): check again.
+        if (!s_endpoint_can_start (self, endpoint)) {
+            s_endpoint_release_if_idle (self, endpoint);
+            continue;
+        }
         s_delivery_t *delivery = endpoint->head;
         endpoint->head = delivery->next;
         if (!endpoint->head)
@@ -543,6 +555,37 @@ s_curl_timer (CURLM *multi, long msec, void *arg)
     return self->loop.timer (self->loop.loop, msec) == 0 ? 0 : -1;
 }
 
+
+//  Own mode: curl's sockets in an epoll set of the engine's, its timer as a deadline.
+
+static int
+s_epoll_watch (void *arg, int fd, int events)
+{
+    notify_webhook_engine_t *self = (notify_webhook_engine_t *) arg;
+    if (events == 0) {
+        //  curl may have closed fd already, which removed it from the set: ignore errors
+        epoll_ctl (self->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+        return 0;
+    }
+    struct epoll_event event = {
+        .events = ((events & NOTIFY_WEBHOOK_POLLIN) ? EPOLLIN : 0)
+                | ((events & NOTIFY_WEBHOOK_POLLOUT) ? EPOLLOUT : 0),
+        .data.fd = fd
+    };
+    if (epoll_ctl (self->epoll_fd, EPOLL_CTL_MOD, fd, &event) == 0)
+        return 0;
+    return errno == ENOENT && epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fd, &event) == 0
+         ? 0 : -1;
+}
+
+static int
+s_epoll_timer (void *arg, long msec)
+{
+    notify_webhook_engine_t *self = (notify_webhook_engine_t *) arg;
+    self->timer_at_usec = msec < 0 ? -1 : s_now_usec () + (int64_t) msec * 1000;
+    return 0;
+}
+
 //  --------------------------------------------------------------------------
 //  Public API
 
@@ -576,14 +619,26 @@ notify_webhook_engine_new (const notify_webhook_config_t *config,
     }
     //  Keep one idle connection per possible transfer, so endpoints stay warm.
     curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) self->config.max_in_flight);
+    self->epoll_fd = -1;
+    self->timer_at_usec = -1;
     if (loop) {
         self->has_loop = true;
         self->loop = *loop;
-        curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_curl_socket);
-        curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
-        curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_curl_timer);
-        curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
     }
+    else {
+        self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+        self->loop = (notify_webhook_loop_t) {
+            .watch = s_epoll_watch, .timer = s_epoll_timer, .loop = self
+        };
+        if (self->epoll_fd < 0) {
+            notify_webhook_engine_destroy (&self);
+            return NULL;
+        }
+    }
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_curl_socket);
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_curl_timer);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
     return self;
 }
 
@@ -617,6 +672,8 @@ notify_webhook_engine_destroy (notify_webhook_engine_t **self_p)
     }
     if (self->multi)
         curl_multi_cleanup (self->multi);
+    if (self->epoll_fd >= 0)
+        close (self->epoll_fd);
     for (size_t i = 0; i < self->spare_count; i++)
         curl_easy_cleanup (self->spare [i]);
     free (self->spare);
@@ -655,7 +712,7 @@ notify_webhook_engine_submit (notify_webhook_engine_t *self,
         s_breaker_tick (found);
         if (found->breaker == s_OPEN)
             return NOTIFY_WEBHOOK_CIRCUIT_OPEN;
-        if (found->queued >= self->config.max_queued_per_endpoint)
+        if (found->queued + found->in_flight >= self->config.max_queued_per_endpoint)
             return NOTIFY_WEBHOOK_BUSY;
     }
     s_delivery_t *delivery = s_delivery_new (request);
@@ -712,18 +769,62 @@ notify_webhook_engine_on_timer (notify_webhook_engine_t *self)
     s_check_done (self);
 }
 
+int
+notify_webhook_engine_fd (const notify_webhook_engine_t *self)
+{
+    assert (self);
+    return self->epoll_fd;
+}
+
+long
+notify_webhook_engine_timeout_msec (const notify_webhook_engine_t *self)
+{
+    assert (self);
+    assert (!self->has_loop);
+    if (self->timer_at_usec < 0)
+        return -1;
+    int64_t left = self->timer_at_usec - s_now_usec ();
+    return left <= 0 ? 0 : (long) ((left + 999) / 1000);
+}
+
+//  Acts on up to one batch of ready sockets (waiting at most timeout_msec), then the timer.
+static void
+s_own_turn (notify_webhook_engine_t *self, int timeout_msec)
+{
+    struct epoll_event events [256];
+    int count = epoll_wait (self->epoll_fd, events, 256, timeout_msec);
+    for (int i = 0; i < count; i++) {
+        uint32_t ready = events [i].events;
+        //  On an error or hang-up let curl try both directions: it reads the reason.
+        if (ready & (EPOLLERR | EPOLLHUP))
+            ready |= EPOLLIN | EPOLLOUT;
+        notify_webhook_engine_on_fd (self, events [i].data.fd,
+                                     ((ready & EPOLLIN) ? NOTIFY_WEBHOOK_POLLIN : 0)
+                                   | ((ready & EPOLLOUT) ? NOTIFY_WEBHOOK_POLLOUT : 0));
+    }
+    if (self->timer_at_usec >= 0 && s_now_usec () >= self->timer_at_usec) {
+        self->timer_at_usec = -1;
+        notify_webhook_engine_on_timer (self);
+    }
+}
+
+void
+notify_webhook_engine_perform (notify_webhook_engine_t *self)
+{
+    assert (self);
+    assert (!self->has_loop);
+    s_own_turn (self, 0);
+}
+
 size_t
 notify_webhook_engine_wait (notify_webhook_engine_t *self, int timeout_msec)
 {
     assert (self);
     assert (!self->has_loop);
-    int running, ready;
-    curl_multi_perform (self->multi, &running);
-    s_check_done (self);
-    if (self->in_flight)
-        curl_multi_poll (self->multi, NULL, 0, timeout_msec, &ready);
-    curl_multi_perform (self->multi, &running);
-    s_check_done (self);
+    long timer = notify_webhook_engine_timeout_msec (self);
+    if (timer >= 0 && timer < timeout_msec)
+        timeout_msec = (int) timer;
+    s_own_turn (self, self->pending ? timeout_msec : 0);
     return self->pending;
 }
 

@@ -19,17 +19,28 @@
       callback with attempted = false, so they cost no attempt and hold no slot.
     An endpoint is identified by the caller's endpoint_id (the organization id), else the URL.
 
-    Event-loop integration — the choice made here: no thread inside. The engine is driven by
-    its owner's reactor through libcurl's socket interface, in the manner of hiredis'
-    adapters: pass a notify_webhook_loop_t whose watch() starts/stops polling a file
-    descriptor and whose timer() arms one one-shot timer, and call
-    notify_webhook_engine_on_fd() / _on_timer() when they fire. For czmq that is a
-    zloop_poller on a raw fd plus a zloop_timer (about 40 lines in the daemon). Without a
-    loop (NULL), notify_webhook_engine_wait() drives the engine with curl_multi_poll — used by
-    tests, benchmarks and tools. Why not a worker thread: every result would have to cross a
-    queue back into the reactor that writes Redis, and the engine's work per attempt
-    (signing, a few syscalls) is small; TLS-heavy deployments can still run the whole engine
-    inside a zactor of its own, as nothing here is shared.
+    Event-loop integration — no thread inside; two ways to drive the engine:
+    * own mode (loop = NULL; recommended for zloop): the engine keeps curl's sockets in an
+      epoll set of its own and exposes one descriptor, notify_webhook_engine_fd(), that
+      polls readable whenever any transfer has work. The reactor polls that one fd (a
+      zloop_poller on a raw fd) and, when it fires or after notify_webhook_engine_
+      timeout_msec(), calls notify_webhook_engine_perform(). One registration for any number
+      of connections, so zloop never rebuilds a large poll set as connections come and go.
+      notify_webhook_engine_wait() does the same in a blocking call (tests, tools).
+      A new transfer starts from the timer (timeout_msec() turns 0 after a submit), so
+      re-arm after every submit and every perform. With czmq:
+          zmq_pollitem_t item = { NULL, notify_webhook_engine_fd (engine), ZMQ_POLLIN, 0 };
+          zloop_poller (loop, &item, s_engine_ready, self);   //  perform, then s_rearm
+          s_rearm: end the previous one-shot timer; msec = notify_webhook_engine_
+          timeout_msec (engine); if msec >= 0: zloop_timer (loop, msec, 1, s_engine_due,
+          self) where s_engine_due performs and re-arms.
+    * adapter mode (loop given): libcurl's socket interface forwarded to the owner's
+      reactor, in the manner of hiredis' adapters — watch() starts/stops polling each
+      socket, timer() arms one one-shot timer, and the reactor calls _on_fd() / _on_timer().
+    Why not a worker thread: every result would have to cross a queue back into the
+    reactor that writes Redis, and the engine's work per attempt (signing, a few syscalls)
+    is small; TLS-heavy deployments can still run the whole engine inside a zactor of its
+    own, as nothing here is shared.
 
     Threading: an engine belongs to one thread. curl_global_init (CURL_GLOBAL_DEFAULT) and
     sodium_init must be called once at program start, before any engine exists (libcurl's
@@ -127,8 +138,8 @@ typedef enum {
 
 typedef struct _notify_webhook_engine_t notify_webhook_engine_t;
 
-//  Creates an engine. config is copied (NULL = defaults); loop is copied (NULL = driven by
-//  notify_webhook_engine_wait). Returns NULL if curl or memory fails; nothing is left behind.
+//  Creates an engine. config is copied (NULL = defaults); loop is copied (NULL = own mode).
+//  Returns NULL if curl, epoll or memory fails; nothing is left behind.
 notify_webhook_engine_t *
     notify_webhook_engine_new (const notify_webhook_config_t *config,
                                const notify_webhook_loop_t *loop,
@@ -146,15 +157,28 @@ notify_webhook_submit_t
     notify_webhook_engine_submit (notify_webhook_engine_t *self,
                                   const notify_webhook_request_t *request);
 
-//  For the reactor: fd became ready for events (NOTIFY_WEBHOOK_POLLIN/POLLOUT, or 0 for
-//  an error condition); and the engine's timer fired. Results are reported from inside.
+//  Adapter mode: fd became ready for events (NOTIFY_WEBHOOK_POLLIN/POLLOUT, or 0 for an
+//  error condition); and the engine's timer fired. Results are reported from inside.
 void
     notify_webhook_engine_on_fd (notify_webhook_engine_t *self, int fd, int events);
 void
     notify_webhook_engine_on_timer (notify_webhook_engine_t *self);
 
-//  Without a loop: waits at most timeout_msec for network activity, progresses every
-//  transfer and reports results. Returns the number of requests still pending.
+//  Own mode: the descriptor to poll for reading (-1 in adapter mode). Do not read or close it.
+int
+    notify_webhook_engine_fd (const notify_webhook_engine_t *self);
+
+//  Own mode: milliseconds until the engine needs notify_webhook_engine_perform even if its
+//  fd stays quiet (timeouts, connection set-up); -1 = only when the fd fires.
+long
+    notify_webhook_engine_timeout_msec (const notify_webhook_engine_t *self);
+
+//  Own mode: progresses every transfer that can move without blocking and reports results.
+void
+    notify_webhook_engine_perform (notify_webhook_engine_t *self);
+
+//  Own mode, blocking: waits at most timeout_msec for activity, progresses and reports.
+//  Returns the number of requests still pending (0: returns at once).
 size_t
     notify_webhook_engine_wait (notify_webhook_engine_t *self, int timeout_msec);
 

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@ notify_test_spawn (notify_test_proc_t *proc, char *const argv [])
         return -1;
     }
     if (pid == 0) {
+        //  The helper dies with the test, even when the test crashes.
+        prctl (PR_SET_PDEATHSIG, SIGTERM);
         dup2 (fds [1], STDOUT_FILENO);
         execv (argv [0], argv);
         _exit (127);
