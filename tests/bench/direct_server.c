@@ -2,11 +2,14 @@
     own threading model (a thread per connection), answering every request at once with a
     JSON body of the size /v1/status/<service> returns. What the gateway adds on top of this
     is the whole round trip: broker, daemon, Redis PING, and back.
-    Usage: direct_server <port-file>   (binds 127.0.0.1 on a free port, writes it there)
+    Usage: direct_server <port-file> [--epoll]   (binds 127.0.0.1 on a free port, writes it
+    there; --epoll: one epoll thread per core instead, libmicrohttpd's fastest mode, to show
+    what the threading model itself costs)
 */
 #include <microhttpd.h>
 #include <arpa/inet.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,16 +36,22 @@ s_answer (void *cls, struct MHD_Connection *connection, const char *url, const c
 int
 main (int argc, char **argv)
 {
-    if (argc != 2 || strcmp (argv [1], "--help") == 0) {
-        fprintf (stderr, "usage: direct_server <port-file>\n");
+    if (argc < 2 || strcmp (argv [1], "--help") == 0) {
+        fprintf (stderr, "usage: direct_server <port-file> [--epoll]\n");
         return argc == 2? 0: 2;
     }
+    bool epoll = argc > 2 && strcmp (argv [2], "--epoll") == 0;
     struct sockaddr_in address = { .sin_family = AF_INET };
     inet_pton (AF_INET, "127.0.0.1", &address.sin_addr);
-    struct MHD_Daemon *mhd = MHD_start_daemon (
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
-        0, NULL, NULL, s_answer, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 4096, MHD_OPTION_END);
+    struct MHD_Daemon *mhd = epoll
+        ? MHD_start_daemon (MHD_USE_EPOLL_INTERNAL_THREAD, 0, NULL, NULL, s_answer, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) sysconf (_SC_NPROCESSORS_ONLN),
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 4096, MHD_OPTION_END)
+        : MHD_start_daemon (MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL,
+                            0, NULL, NULL, s_answer, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 4096, MHD_OPTION_END);
     if (!mhd)
         return 1;
     FILE *file = fopen (argv [1], "w");
