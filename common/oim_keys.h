@@ -49,4 +49,37 @@
 #define OIM_KEY_ORG_SAVED_SEARCHES "oim:org:%s:ss"      //  zset (score 0, by id): an org's
 #define OIM_KEY_STATS           "oim:stats"             //  hash: counters, e.g. "org:startup:active"
 
+//  oim-notify (services/notify/notify_store.c; written only by oim-notify unless said otherwise).
+//  A notification and its inbox entries, feed entry and deliveries are written by one Lua
+//  script per event, so a replayed event (oim:ntf:<id> exists) changes nothing.
+#define OIM_KEY_NTF             "oim:ntf:%s"            //  string: Notification (notify.proto), feed_sequence set; "read" lives in the unread zset
+#define OIM_KEY_ORG_INBOX       "oim:org:%s:inbox"      //  zset: ntf id, score feed_sequence (newest = highest)
+#define OIM_KEY_ORG_UNREAD      "oim:org:%s:unread"     //  zset: unread ntf ids, same scores
+#define OIM_KEY_ORG_NTF_SEQ     "oim:org:%s:ntf_seq"    //  counter: the org's last feed_sequence (gap-free)
+#define OIM_KEY_WEBHOOK         "oim:webhook:%s"        //  hash: url, events (comma list, "" = all), secret, disabled ("1"), created_at, updated_at
+#define OIM_KEY_PREFS           "oim:prefs:%s"          //  hash: event type (or "*") -> "<channels comma list>|<instant|daily>"; "_updated_at"
+#define OIM_KEY_DLV             "oim:dlv:%s"            //  hash: id, notification_id, org_id, url, status, attempts, failed (this round), next_attempt_ms, created_at, updated_at
+#define OIM_KEY_DLV_LOG         "oim:dlv:%s:log"        //  list: DeliveryAttempt (notify.proto), oldest first, last 100 kept
+#define OIM_KEY_ORG_DLVS        "oim:org:%s:dlvs"       //  zset: an org's delivery ids, score 0 (ids sort by time: ZREVRANGEBYLEX pages)
+#define OIM_KEY_DLVS            "oim:dlvs"              //  zset: every delivery id, score 0 (agency view)
+#define OIM_KEY_DLV_DUE         "oim:dlv:due"           //  zset: pending delivery ids, score = next attempt (unix ms); a claim moves it to now + lease
+#define OIM_KEY_MAIL_DUE        "oim:mail:due"          //  zset: e-mail jobs "i:<ntf id>" (instant) or "d:<job>" (digest), score = due unix ms (leased like deliveries)
+#define OIM_KEY_MAIL_TRIES      "oim:mail:tries"        //  hash: e-mail job -> failed sends so far
+#define OIM_KEY_MAIL_DIGEST     "oim:mail:digest:%s"    //  list: a cut digest job's ntf ids; first element = org id
+#define OIM_KEY_ORG_DIGEST      "oim:org:%s:digest"     //  list: ntf ids waiting for the org's next digest
+#define OIM_KEY_DIGEST_ORGS     "oim:digest:orgs"       //  set: orgs with a non-empty digest list
+#define OIM_KEY_DIGEST_LOCK     "oim:digest:lock"       //  string, PX = digest interval: the replica that SET NX it cuts this period's digests
+
+//  Matcher (services/matcher; written only by the matcher, each in the same MULTI/EXEC as the
+//  match it describes and the oim:events entries that change causes).
+#define OIM_GROUP_MATCHER       "matcher"               //  consumer group on oim:changelog
+#define OIM_KEY_DEMAND_MATCHES  "oim:demand:%s:matches" //  hash: startup id -> match id (all
+                                                        //  states, withdrawn included)
+#define OIM_KEY_DEMAND_TOP      "oim:demand:%s:top"     //  zset: startup id, score = match score
+                                                        //  in units of 1e-4: the current top K
+#define OIM_KEY_ORG_MATCHES     "oim:org:%s:matches"    //  set: match ids of an org (as startup
+                                                        //  or as the demand's owner)
+#define OIM_KEY_SS_HITS         "oim:ss:%s:hits"        //  hash: entity id -> last version that
+                                                        //  produced a saved_search.hit
+
 #endif

@@ -39,7 +39,6 @@ typedef struct {
     oim_redis_t *redis;
     int64_t next_sweep_ms;          //  when the closes_at sweep runs next (monotonic)
     oim_metric_t *m_events [8];     //  ingest results by status (registry_ingest.c order)
-    oim_metric_t *m_rejected;       //  requests refused with a 4xx
 } registry_t;
 
 //  Who makes a change: the principal the gateway resolved (or the publisher's key, or the
@@ -87,6 +86,13 @@ registry_tx_t *registry_tx_new (void);
 void registry_tx_destroy (registry_tx_t **self_p);
 //  Appends one command of null-terminated strings, the list ended by NULL (copied).
 void registry_tx_strs (registry_tx_t *self, const char *arg, ...);
+//  Appends members to the latest "op key ..." command of the transaction when the latest
+//  command on key is that same grouped op, else starts one: ZADD/ZREM/HSET/MSET of many
+//  members become one command each, and the order of operations on any key is kept.
+void registry_tx_group (registry_tx_t *self, const char *op, const char *key, int argc,
+                        const char **argv, const size_t *lens);
+//  ZADD key 0 member (add) or ZREM key member, grouped.
+void registry_tx_zset (registry_tx_t *self, bool add, const char *key, const char *member);
 //  SET key <message packed>.
 void registry_tx_put (registry_tx_t *self, const char *key, const ProtobufCMessage *message);
 //  XADD oim:changelog * e <ChangeEntry>: the new state of the entity (entity_type "org",
@@ -97,7 +103,7 @@ void registry_tx_change (registry_tx_t *self, const registry_actor_t *actor, Oim
 //  XADD oim:audit * e <AuditEntry>.
 void registry_tx_audit (registry_tx_t *self, const registry_actor_t *actor, const char *action,
                         const char *entity_type, const char *entity_id, const char *detail);
-//  HINCRBY oim:stats field delta.
+//  HINCRBY oim:stats field delta, summed per field and written at exec.
 void registry_tx_count (registry_tx_t *self, const char *field, int delta);
 size_t registry_tx_size (registry_tx_t *self);
 //  Sends MULTI, the commands, EXEC in one pipeline and reads every reply. Returns 0 when
@@ -160,10 +166,10 @@ int registry_orgs_require_active (registry_t *self, const registry_actor_t *acto
                                   oim_api_reply_t *reply);
 //  Adds a demand write to tx: state, indexes (oim:demands, oim:org:<id>:demands,
 //  oim:demands:closing), counters, change-log entry (create/update/delete from old and
-//  demand) and audit entry. old is the stored state before (NULL for a new demand).
+//  demand) and, when audit is set, an audit entry (ingest writes one per batch). old is the stored state before (NULL for a new demand).
 void registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
                           const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
-                          const char *action);
+                          const char *action, bool audit);
 //  Closes open demands whose closes_at has passed (at most a bounded number per call).
 void registry_demands_sweep (registry_t *self);
 //  Parses an If-Match value: 0 when absent, the version, or -1 when malformed.

@@ -16,7 +16,8 @@
 #define LIST_MAX 100
 #define LIST_SCAN_CHUNK 200         //  ids read per round while filtering a page
 #define LIST_SCAN_ROUNDS 5          //  bound on the work of one page
-#define SWEEP_MAX 100               //  demands closed per sweep
+#define SWEEP_MAX 100               //  demands read per sweep round
+#define SWEEP_BUDGET_MSEC 50        //  time one sweep may take
 
 typedef enum { VIEW_NONE, VIEW_TEASER, VIEW_FULL } view_t;
 
@@ -108,7 +109,7 @@ s_count (registry_tx_t *tx, const char *status, int delta)
 void
 registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
                      const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
-                     const char *action)
+                     const char *action, bool audit)
 {
     char key [OIM_KEY_SIZE], org_key [OIM_KEY_SIZE];
     bool was_live = old && !old->deleted;
@@ -118,14 +119,14 @@ registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
     if (was_live)
         s_count (tx, old->status, -1);
     if (demand->deleted) {
-        registry_tx_strs (tx, "ZREM", OIM_KEY_DEMANDS, demand->id, NULL);
-        registry_tx_strs (tx, "ZREM", org_key, demand->id, NULL);
+        registry_tx_zset (tx, false, OIM_KEY_DEMANDS, demand->id);
+        registry_tx_zset (tx, false, org_key, demand->id);
     }
     else {
         s_count (tx, demand->status, 1);
         if (!was_live) {
-            registry_tx_strs (tx, "ZADD", OIM_KEY_DEMANDS, "0", demand->id, NULL);
-            registry_tx_strs (tx, "ZADD", org_key, "0", demand->id, NULL);
+            registry_tx_zset (tx, true, OIM_KEY_DEMANDS, demand->id);
+            registry_tx_zset (tx, true, org_key, demand->id);
         }
     }
     int64_t closes_ms;
@@ -133,16 +134,19 @@ registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
     &&  oim_clock_parse_rfc3339 (demand->closes_at, &closes_ms) == 0) {
         char score [24];
         snprintf (score, sizeof score, "%lld", (long long) closes_ms);
-        registry_tx_strs (tx, "ZADD", OIM_KEY_DEMANDS_CLOSING, score, demand->id, NULL);
+        const char *argv [2] = { score, demand->id };
+        size_t lens [2] = { strlen (score), strlen (demand->id) };
+        registry_tx_group (tx, "ZADD", OIM_KEY_DEMANDS_CLOSING, 2, argv, lens);
     }
     else
     if (old && *old->closes_at)
-        registry_tx_strs (tx, "ZREM", OIM_KEY_DEMANDS_CLOSING, demand->id, NULL);
+        registry_tx_zset (tx, false, OIM_KEY_DEMANDS_CLOSING, demand->id);
     Oim__V1__ChangeOp op = demand->deleted? OIM__V1__CHANGE_OP__CHANGE_OP_DELETE
                          : was_live? OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE
                          : OIM__V1__CHANGE_OP__CHANGE_OP_CREATE;
     registry_tx_change (tx, actor, op, action, "demand", demand->id, &demand->base);
-    registry_tx_audit (tx, actor, action, "demand", demand->id, demand->status);
+    if (audit)
+        registry_tx_audit (tx, actor, action, "demand", demand->id, demand->status);
 }
 
 //  Runs one demand write as its own transaction. Returns registry_tx_exec's result.
@@ -151,7 +155,7 @@ s_write (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand 
          const Oim__V1__Demand *demand, const char *action)
 {
     registry_tx_t *tx = registry_tx_new ();
-    registry_demands_tx (tx, actor, old, demand, action);
+    registry_demands_tx (tx, actor, old, demand, action, true);
     int rc = registry_tx_exec (tx, self->redis);
     registry_tx_destroy (&tx);
     return rc;
@@ -486,26 +490,35 @@ s_list_chunk (registry_t *self, const registry_actor_t *actor, const char *index
         snprintf (key, sizeof key, OIM_KEY_DEMAND, ids->element [i]->str);
         oim_redis_append (self->redis, "GET %s", key);
     }
-    for (size_t i = 0; i < ids->elements; i++) {
+    //  Every pipelined reply is read before s_view may send a command of its own.
+    Oim__V1__Demand **demands = calloc (ids->elements + 1, sizeof *demands);
+    for (size_t i = 0; i < ids->elements && rc >= 0; i++) {
         redisReply *r = oim_redis_reply (self->redis);
-        if (!r) {
+        if (!r)
             rc = -1;
-            break;
-        }
-        Oim__V1__Demand *d = r->type == REDIS_REPLY_STRING
-            ? oim__v1__demand__unpack (NULL, r->len, (uint8_t *) r->str): NULL;
-        freeReplyObject (r);
+        else
+        if (r->type == REDIS_REPLY_STRING)
+            demands [i] = oim__v1__demand__unpack (NULL, r->len, (uint8_t *) r->str);
+        if (r)
+            freeReplyObject (r);
+    }
+    for (size_t i = 0; i < ids->elements && rc >= 0; i++) {
+        Oim__V1__Demand *d = demands [i];
         bool full = json_array_size (page->items) >= page->limit;
         if (full && !*page->next)
             snprintf (page->next, sizeof page->next, "%s", ids->element [i - 1]->str);
         bool failed = false;
         view_t view = d && !full && (!page->status || strcmp (d->status, page->status) == 0)
                     ? s_view (self, actor, d, &failed): VIEW_NONE;
+        if (failed)
+            rc = -1;
         if (view != VIEW_NONE)
             json_array_append_new (page->items, s_json (d, view));
-        if (d)
-            oim__v1__demand__free_unpacked (d, NULL);
     }
+    for (size_t i = 0; i < ids->elements; i++)
+        if (demands [i])
+            oim__v1__demand__free_unpacked (demands [i], NULL);
+    free (demands);
     if (rc > 0)
         snprintf (from, OIM_ID_SIZE + 1, "(%s", ids->element [ids->elements - 1]->str);
     freeReplyObject (ids);
@@ -601,16 +614,25 @@ s_expire (registry_t *self, const registry_actor_t *actor, const char *id, int64
 void
 registry_demands_sweep (registry_t *self)
 {
-    int64_t now = oim_clock_wall_ms ();
-    redisReply *ids = oim_redis_command (self->redis, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
-                                         OIM_KEY_DEMANDS_CLOSING, (long long) now, SWEEP_MAX);
-    if (!ids)
-        return;
     Oim__V1__Principal system = OIM__V1__PRINCIPAL__INIT;
     system.key_id = "system";
     registry_actor_t actor = { .principal = &system, .request_id = "sweep", .system = true };
-    for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++)
-        if (s_expire (self, &actor, ids->element [i]->str, now))
-            break;
-    freeReplyObject (ids);
+    //  Chunks of SWEEP_MAX until none is left or the time budget of one tick is spent, so a
+    //  mass expiry is worked off over a few ticks without holding up requests.
+    int64_t deadline = oim_clock_mono_ms () + SWEEP_BUDGET_MSEC;
+    bool more = true;
+    while (more && oim_clock_mono_ms () < deadline) {
+        int64_t now = oim_clock_wall_ms ();
+        redisReply *ids = oim_redis_command (self->redis, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
+                                             OIM_KEY_DEMANDS_CLOSING, (long long) now, SWEEP_MAX);
+        if (!ids)
+            return;
+        more = ids->type == REDIS_REPLY_ARRAY && ids->elements == SWEEP_MAX;
+        for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++)
+            if (s_expire (self, &actor, ids->element [i]->str, now)) {
+                more = false;
+                break;
+            }
+        freeReplyObject (ids);
+    }
 }

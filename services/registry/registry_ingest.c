@@ -13,6 +13,8 @@
     that cannot be applied is "invalid" with a reason and changes nothing; the others are
     unaffected. The reply (ack) is built only after EXEC returned, i.e. once every applied
     event is durable. A WATCH conflict (a concurrent writer) reruns steps 1-3, bounded.
+    Audit: one entry per batch ("events.ingest": publisher, counts per result); each applied
+    event is in the change log with its actor, so the audit stays one write per batch.
     Decisions: "close"/"delete" of an unknown external_id is invalid; an "upsert" after a
     "delete" with a higher sequence brings the demand back (same id, reported "created");
     org_ref must name an active company and may not change the owner of an existing demand.
@@ -327,11 +329,13 @@ s_apply (batch_t *batch, size_t index, registry_tx_t *tx, const char *now)
     snprintf (item->demand_id, sizeof item->demand_id, "%s", d->id);
     char action [48];
     snprintf (action, sizeof action, "demand.ingest.%s", e->op);
-    registry_demands_tx (tx, batch->actor, cur, d, action);
+    registry_demands_tx (tx, batch->actor, cur, d, action, false);
     if (!cur) {
         char key [OIM_KEY_SIZE];
         s_source_key (key, e);
-        registry_tx_strs (tx, "HSET", key, e->external_id, d->id, NULL);
+        const char *argv [2] = { e->external_id, d->id };
+        size_t lens [2] = { strlen (e->external_id), strlen (d->id) };
+        registry_tx_group (tx, "HSET", key, 2, argv, lens);
     }
     item->after = d;
 }
@@ -366,9 +370,24 @@ s_attempt (batch_t *batch)
     char now [OIM_RFC3339_SIZE];
     oim_clock_rfc3339 (oim_clock_wall_ms (), now);
     registry_tx_t *tx = registry_tx_new ();
-    for (size_t i = 0; i < batch->count; i++)
+    int counts [ST_INVALID + 1] = { 0 };
+    for (size_t i = 0; i < batch->count; i++) {
         if (batch->items [i].status < 0)
             s_apply (batch, i, tx, now);
+        counts [batch->items [i].status]++;
+    }
+    if (registry_tx_size (tx)) {
+        //  One audit entry per batch: who published how many of what (each applied event
+        //  is in the change log with its actor).
+        char detail [200];
+        snprintf (detail, sizeof detail, "events=%zu created=%d updated=%d closed=%d "
+                  "deleted=%d duplicate=%d stale=%d invalid=%d", batch->count,
+                  counts [ST_CREATED], counts [ST_UPDATED], counts [ST_CLOSED],
+                  counts [ST_DELETED], counts [ST_DUPLICATE], counts [ST_STALE],
+                  counts [ST_INVALID]);
+        registry_tx_audit (tx, batch->actor, "events.ingest", "demand_events",
+                           batch->actor->principal->source_system, detail);
+    }
     int rc = 0;
     if (registry_tx_size (tx))
         rc = registry_tx_exec (tx, batch->self->redis);
@@ -525,7 +544,7 @@ s_ack (const char *batch_id, uint32_t status, const char *error, item_t *items, 
        uint8_t **body, size_t *size)
 {
     Oim__V1__IngestAck ack = OIM__V1__INGEST_ACK__INIT;
-    ack.batch_id = (char *) (batch_id? batch_id: "");
+    ack.batch_id = (char *) (batch_id && oim_utf8_valid (batch_id, strlen (batch_id))? batch_id: "");
     ack.status = status;
     ack.error = (char *) (error? error: "");
     Oim__V1__IngestResult *results = calloc (count + 1, sizeof *results);
@@ -571,12 +590,65 @@ s_authenticate (registry_t *self, const char *key, Oim__V1__ApiKeyRecord **recor
     return 0;
 }
 
+//  Reads a protobuf varint at *p (bounded by end). Returns 0, or -1 when malformed.
+static int
+s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    *value = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t byte = *(*p)++;
+        *value |= (uint64_t) (byte & 0x7F) << shift;
+        if (!(byte & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
+//  Counts the top-level `events` fields (3) of an IngestBatch without unpacking it, so an
+//  oversized batch is refused before it costs memory; copies its batch_id (field 1, cut to
+//  the buffer) into batch_id. Returns the count, or -1 when the bytes are not a protobuf
+//  message.
+static long
+s_count_events (const uint8_t *data, size_t size, char *batch_id, size_t id_size)
+{
+    batch_id [0] = 0;
+    const uint8_t *p = data, *end = data + size;
+    long events = 0;
+    while (p < end) {
+        uint64_t key, length;
+        if (s_varint (&p, end, &key))
+            return -1;
+        switch (key & 7) {
+            case 0: if (s_varint (&p, end, &length)) return -1; break;
+            case 1: if (end - p < 8) return -1; p += 8; break;
+            case 5: if (end - p < 4) return -1; p += 4; break;
+            case 2:
+                if (s_varint (&p, end, &length) || length > (uint64_t) (end - p))
+                    return -1;
+                if ((key >> 3) == 1)
+                    snprintf (batch_id, id_size, "%.*s", (int) (length < id_size? length: id_size - 1),
+                              (const char *) p);
+                p += length;
+                events += (key >> 3) == 3;
+                break;
+            default: return -1;
+        }
+    }
+    return events;
+}
+
 uint32_t
 registry_ingest_batch (oim_service_t *service, const oim_wire_msg_t *request,
                        uint8_t **body, size_t *size)
 {
     registry_t *self = registry_of (service);
-    Oim__V1__IngestBatch *batch = request->body_size
+    char batch_id [256];
+    long events = s_count_events (request->body, request->body_size, batch_id, sizeof batch_id);
+    if (events > REGISTRY_MAX_BATCH_EVENTS) {
+        s_ack (batch_id, 413, "at most 1000 events per batch", NULL, 0, body, size);
+        return 200;
+    }
+    Oim__V1__IngestBatch *batch = request->body_size && events >= 0
         ? oim__v1__ingest_batch__unpack (NULL, request->body_size, request->body): NULL;
     //  The wire status is always 200: the ack itself carries the verdict (the broker relays
     //  a 200 body as it is, and would replace anything else with a generic ack).
@@ -588,21 +660,23 @@ registry_ingest_batch (oim_service_t *service, const oim_wire_msg_t *request,
     Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
     uint32_t status = batch->n_events > REGISTRY_MAX_BATCH_EVENTS? 413
                     : s_authenticate (self, batch->api_key, &record, &principal);
-    item_t *items = s_items_new (batch->n_events);
-    for (size_t i = 0; i < batch->n_events; i++)
+    //  Items only for a batch within bounds (an 8 MiB frame could hold millions of events).
+    size_t count = status == 0? batch->n_events: 0;
+    item_t *items = s_items_new (count);
+    for (size_t i = 0; i < count; i++)
         items [i].event = batch->events [i];
     registry_actor_t actor = { .principal = &principal,
                                .request_id = request->header->request_id };
     if (status == 0 && s_run (self, &actor, principal.role == OIM__V1__ROLE__ROLE_AGENCY
                                             ? NULL: principal.source_system,
-                              items, batch->n_events))
+                              items, count))
         status = 503;
     const char *error = status == 413? "at most 1000 events per batch"
                       : status == 401? "unknown API key"
                       : status == 403? "the key may not publish demand events"
                       : status == 503? "the registry cannot reach Redis": NULL;
-    s_ack (batch->batch_id, status? status: 200, error, items, batch->n_events, body, size);
-    s_items_free (items, batch->n_events);
+    s_ack (batch->batch_id, status? status: 200, error, items, count, body, size);
+    s_items_free (items, count);
     if (record)
         oim__v1__api_key_record__free_unpacked (record, NULL);
     oim__v1__ingest_batch__free_unpacked (batch, NULL);

@@ -292,6 +292,32 @@ s_write_update (registry_t *self, const registry_actor_t *actor, const Oim__V1__
     return rc;
 }
 
+//  Stamps the next version of copy (the merged org) and writes it; sets the reply.
+static void
+s_commit_update (registry_t *self, const registry_actor_t *actor,
+                 const Oim__V1__Organization *org, Oim__V1__Organization *copy,
+                 oim_api_reply_t *reply)
+{
+    char now [OIM_RFC3339_SIZE];
+    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+    registry_set_string (&copy->updated_at, now);
+    copy->version = org->version + 1;
+    int taken = strcmp (copy->business_number, org->business_number) && *copy->business_number
+              ? s_bizno_taken (self->redis, copy->business_number, org->id): 0;
+    int rc = taken? taken: s_write_update (self, actor, org, copy);
+    if (taken == 1)
+        oim_api_error (reply, 409, "conflict", "business_number",
+                       "an organization with this business_number exists");
+    else
+    if (rc == 1)
+        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
+    else
+    if (rc)
+        registry_reply_unavailable (reply);
+    else
+        s_reply_org (reply, 200, copy, true, NULL);
+}
+
 void
 registry_org_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
                      oim_api_reply_t *reply)
@@ -308,7 +334,6 @@ registry_org_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
     Oim__V1__Organization *org = s_load (self, request, true, reply), *copy = NULL;
     if (!org)
         return;
-    int rc = 0;
     if (strcmp (org->status, "suspended") == 0 && !registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY))
         oim_api_error (reply, 403, "org_not_active", NULL, "the organization is suspended");
     else
@@ -317,24 +342,7 @@ registry_org_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
                        "%lld, not %lld", (long long) org->version, (long long) if_match);
     else
     if ((copy = s_merge_update (request, org, reply))) {
-        char now [OIM_RFC3339_SIZE];
-        oim_clock_rfc3339 (oim_clock_wall_ms (), now);
-        registry_set_string (&copy->updated_at, now);
-        copy->version = org->version + 1;
-        int taken = strcmp (copy->business_number, org->business_number) && *copy->business_number
-                  ? s_bizno_taken (self->redis, copy->business_number, org->id): 0;
-        rc = taken? taken: s_write_update (self, &actor, org, copy);
-        if (taken == 1)
-            oim_api_error (reply, 409, "conflict", "business_number",
-                           "an organization with this business_number exists");
-        else
-        if (rc == 1)
-            oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
-        else
-        if (rc)
-            registry_reply_unavailable (reply);
-        else
-            s_reply_org (reply, 200, copy, true, NULL);
+        s_commit_update (self, &actor, org, copy, reply);
         protobuf_c_message_free_unpacked (&copy->base, NULL);
     }
     if (reply->status != 200)

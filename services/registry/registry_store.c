@@ -14,16 +14,37 @@
 
 #define TX_MAX_COMMANDS 20000       //  a batch of 1,000 events needs ~10 per event
 
+#define TX_MAX_COUNTERS 32          //  distinct oim:stats fields per transaction
+#define TX_MAX_GROUP_ARGS 4096      //  arguments of one grouped command
+
 typedef struct {
     int argc;
+    int capacity;
     char **argv;
     size_t *lens;
 } tx_cmd_t;
+
+typedef struct {
+    char field [64];
+    int delta;
+} tx_counter_t;
+
+#define TX_MAX_GROUPS 16            //  open grouped commands remembered per transaction
+
+typedef struct {
+    char key [OIM_KEY_SIZE];
+    size_t index;                   //  the grouped command's position in cmds
+} tx_group_t;
 
 struct _registry_tx_t {
     tx_cmd_t *cmds;
     size_t count;
     size_t capacity;
+    tx_counter_t counters [TX_MAX_COUNTERS];
+    size_t n_counters;
+    tx_group_t groups [TX_MAX_GROUPS];  //  the latest grouped command per key
+    size_t n_groups;
+    char at [OIM_RFC3339_SIZE];     //  the time of every change and audit entry in it
 };
 
 int
@@ -92,6 +113,7 @@ registry_tx_new (void)
 {
     registry_tx_t *self = calloc (1, sizeof *self);
     assert (self);
+    oim_clock_rfc3339 (oim_clock_wall_ms (), self->at);
     return self;
 }
 
@@ -115,8 +137,11 @@ registry_tx_destroy (registry_tx_t **self_p)
 size_t
 registry_tx_size (registry_tx_t *self)
 {
-    return self->count;
+    return self->count + self->n_counters;
 }
+
+static void s_cmd_append (tx_cmd_t *cmd, int argc, const char **argv, const size_t *lens);
+static tx_group_t *s_group_of (registry_tx_t *self, const char *key);
 
 //  Appends a command of argc binary arguments (copied).
 static void
@@ -129,17 +154,78 @@ s_tx_add (registry_tx_t *self, int argc, const char **argv, const size_t *lens)
         assert (self->cmds);
     }
     tx_cmd_t *cmd = &self->cmds [self->count++];
-    cmd->argc = argc;
-    cmd->argv = malloc (argc * sizeof *cmd->argv);
-    cmd->lens = malloc (argc * sizeof *cmd->lens);
-    assert (cmd->argv && cmd->lens);
-    for (int i = 0; i < argc; i++) {
-        cmd->argv [i] = malloc (lens [i] + 1);
-        assert (cmd->argv [i]);
-        memcpy (cmd->argv [i], argv [i], lens [i]);
-        cmd->argv [i][lens [i]] = 0;
-        cmd->lens [i] = lens [i];
+    memset (cmd, 0, sizeof *cmd);
+    s_cmd_append (cmd, argc, argv, lens);
+    //  A command on a grouped key ends that group (registry_tx_group starts a new one).
+    tx_group_t *group = argc > 1? s_group_of (self, cmd->argv [1]): NULL;
+    if (group)
+        *group = self->groups [--self->n_groups];
+}
+
+//  Appends arguments (copied) to a command, growing it.
+static void
+s_cmd_append (tx_cmd_t *cmd, int argc, const char **argv, const size_t *lens)
+{
+    if (cmd->argc + argc > cmd->capacity) {
+        cmd->capacity = (cmd->argc + argc) * 2;
+        cmd->argv = realloc (cmd->argv, cmd->capacity * sizeof *cmd->argv);
+        cmd->lens = realloc (cmd->lens, cmd->capacity * sizeof *cmd->lens);
+        assert (cmd->argv && cmd->lens);
     }
+    for (int i = 0; i < argc; i++) {
+        char *copy = malloc (lens [i] + 1);
+        assert (copy);
+        memcpy (copy, argv [i], lens [i]);
+        copy [lens [i]] = 0;
+        cmd->argv [cmd->argc] = copy;
+        cmd->lens [cmd->argc++] = lens [i];
+    }
+}
+
+//  The remembered group of key, or NULL.
+static tx_group_t *
+s_group_of (registry_tx_t *self, const char *key)
+{
+    for (size_t i = 0; i < self->n_groups; i++)
+        if (strcmp (self->groups [i].key, key) == 0)
+            return &self->groups [i];
+    return NULL;
+}
+
+void
+registry_tx_group (registry_tx_t *self, const char *op, const char *key, int argc,
+                   const char **argv, const size_t *lens)
+{
+    //  Extend the latest command on this key if it is the same grouped operation (a plain
+    //  command on the key forgets the group), so the order of operations on a key is kept.
+    tx_group_t *group = s_group_of (self, key);
+    if (group) {
+        tx_cmd_t *cmd = &self->cmds [group->index];
+        if (strcmp (cmd->argv [0], op) == 0 && cmd->argc + argc <= TX_MAX_GROUP_ARGS) {
+            s_cmd_append (cmd, argc, argv, lens);
+            return;
+        }
+    }
+    const char *head [2] = { op, key };
+    size_t head_lens [2] = { strlen (op), strlen (key) };
+    s_tx_add (self, 2, head, head_lens);
+    s_cmd_append (&self->cmds [self->count - 1], argc, argv, lens);
+    group = s_group_of (self, key);         //  s_tx_add forgot the old one
+    if (!group && self->n_groups < TX_MAX_GROUPS)
+        group = &self->groups [self->n_groups++];
+    if (group) {
+        snprintf (group->key, sizeof group->key, "%s", key);
+        group->index = self->count - 1;
+    }
+}
+
+void
+registry_tx_zset (registry_tx_t *self, bool add, const char *key, const char *member)
+{
+    const char *argv [2] = { "0", member };
+    size_t lens [2] = { 1, strlen (member) };
+    registry_tx_group (self, add? "ZADD": "ZREM", key, add? 2: 1, add? argv: argv + 1,
+                       add? lens: lens + 1);
 }
 
 void
@@ -159,25 +245,29 @@ registry_tx_strs (registry_tx_t *self, const char *arg, ...)
     s_tx_add (self, argc, argv, lens);
 }
 
-//  Appends a command whose last argument is a packed message.
+//  Appends a command whose last argument is a packed message. The packed bytes are handed
+//  to the command as they are (no copy: this is the hot path of ingest).
 static void
 s_tx_packed (registry_tx_t *self, const char *a0, const char *a1, const char *a2,
              const char *a3, const ProtobufCMessage *message)
 {
+    const char *argv [4] = { a0, a1, a2, a3 };
+    size_t lens [4] = { strlen (a0), strlen (a1), a2? strlen (a2): 0, a3? strlen (a3): 0 };
+    s_tx_add (self, a2? 4: 2, argv, lens);
+    tx_cmd_t *cmd = &self->cmds [self->count - 1];
     size_t size = protobuf_c_message_get_packed_size (message);
-    uint8_t *packed = malloc (size + 1);
+    char *packed = malloc (size + 1);
     assert (packed);
-    protobuf_c_message_pack (message, packed);
-    const char *argv [5] = { a0, a1, a2, a3, (const char *) packed };
-    size_t lens [5] = { strlen (a0), strlen (a1), a2? strlen (a2): 0, a3? strlen (a3): 0, size };
-    if (a2)
-        s_tx_add (self, 5, argv, lens);
-    else {
-        argv [2] = argv [4];
-        lens [2] = lens [4];
-        s_tx_add (self, 3, argv, lens);
+    protobuf_c_message_pack (message, (uint8_t *) packed);
+    packed [size] = 0;
+    if (cmd->argc == cmd->capacity) {
+        cmd->capacity++;
+        cmd->argv = realloc (cmd->argv, cmd->capacity * sizeof *cmd->argv);
+        cmd->lens = realloc (cmd->lens, cmd->capacity * sizeof *cmd->lens);
+        assert (cmd->argv && cmd->lens);
     }
-    free (packed);
+    cmd->argv [cmd->argc] = packed;
+    cmd->lens [cmd->argc++] = size;
 }
 
 void
@@ -191,10 +281,8 @@ registry_tx_change (registry_tx_t *self, const registry_actor_t *actor, Oim__V1_
                     const char *action, const char *entity_type, const char *entity_id,
                     const ProtobufCMessage *entity)
 {
-    char at [OIM_RFC3339_SIZE];
-    oim_clock_rfc3339 (oim_clock_wall_ms (), at);
     Oim__V1__ChangeEntry entry = OIM__V1__CHANGE_ENTRY__INIT;
-    entry.at = at;
+    entry.at = self->at;
     entry.op = op;
     entry.entity_type = (char *) entity_type;
     entry.entity_id = (char *) entity_id;
@@ -227,12 +315,11 @@ void
 registry_tx_audit (registry_tx_t *self, const registry_actor_t *actor, const char *action,
                    const char *entity_type, const char *entity_id, const char *detail)
 {
-    char at [OIM_RFC3339_SIZE], id [OIM_ID_SIZE];
-    oim_clock_rfc3339 (oim_clock_wall_ms (), at);
+    char id [OIM_ID_SIZE];
     oim_id_new ("aud", id);
     Oim__V1__AuditEntry entry = OIM__V1__AUDIT_ENTRY__INIT;
     entry.id = id;
-    entry.at = at;
+    entry.at = self->at;
     entry.actor_org_id = actor->principal->org_id? actor->principal->org_id: "";
     entry.actor_role = (char *) (actor->system? "system": oim_api_role_name (actor->principal->role));
     entry.action = (char *) action;
@@ -246,14 +333,35 @@ registry_tx_audit (registry_tx_t *self, const registry_actor_t *actor, const cha
 void
 registry_tx_count (registry_tx_t *self, const char *field, int delta)
 {
-    char number [16];
-    snprintf (number, sizeof number, "%d", delta);
-    registry_tx_strs (self, "HINCRBY", OIM_KEY_STATS, field, number, NULL);
+    for (size_t i = 0; i < self->n_counters; i++)
+        if (strcmp (self->counters [i].field, field) == 0) {
+            self->counters [i].delta += delta;
+            return;
+        }
+    assert (self->n_counters < TX_MAX_COUNTERS);
+    tx_counter_t *counter = &self->counters [self->n_counters++];
+    snprintf (counter->field, sizeof counter->field, "%s", field);
+    counter->delta = delta;
+}
+
+//  Turns the summed counters into HINCRBY commands (once, at exec).
+static void
+s_tx_flush_counters (registry_tx_t *self)
+{
+    for (size_t i = 0; i < self->n_counters; i++)
+        if (self->counters [i].delta) {
+            char number [16];
+            snprintf (number, sizeof number, "%d", self->counters [i].delta);
+            registry_tx_strs (self, "HINCRBY", OIM_KEY_STATS, self->counters [i].field,
+                              number, NULL);
+        }
+    self->n_counters = 0;
 }
 
 int
 registry_tx_exec (registry_tx_t *self, oim_redis_t *redis)
 {
+    s_tx_flush_counters (self);
     if (oim_redis_append (redis, "MULTI"))
         return -1;
     for (size_t i = 0; i < self->count; i++)

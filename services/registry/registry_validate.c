@@ -72,6 +72,29 @@ s_trim (char *text)
     memmove (text, text + start, len - start + 1);
 }
 
+//  True when text (valid UTF-8) is certainly NFC already: only ASCII, precomposed Hangul
+//  syllables and CJK ideographs, none of which decompose or compose with a neighbour in
+//  this set. Most Korean and English text passes, and skips utf8proc (the hot spot of
+//  ingest); anything else is normalised.
+static bool
+s_nfc_stable (const char *text)
+{
+    const unsigned char *p = (const unsigned char *) text;
+    while (*p) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        if ((*p & 0xF0) != 0xE0)
+            return false;
+        unsigned cp = ((p [0] & 0x0Fu) << 12) | ((p [1] & 0x3Fu) << 6) | (p [2] & 0x3Fu);
+        if (!((cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x4E00 && cp <= 0x9FFF)))
+            return false;
+        p += 3;
+    }
+    return true;
+}
+
 int
 registry_validate_text (char **slot, const char *field, size_t max_chars, bool required,
                         bool multiline, registry_err_t *err)
@@ -87,7 +110,7 @@ registry_validate_text (char **slot, const char *field, size_t max_chars, bool r
         return registry_fail (err, 422, field, "%s must be one line", field);
     if (oim_utf8_has_controls (text))
         return registry_fail (err, 422, field, "%s contains control characters", field);
-    char *nfc = oim_utf8_nfc (text);
+    char *nfc = s_nfc_stable (text)? strdup (text): oim_utf8_nfc (text);
     if (!nfc)
         return registry_fail (err, 400, field, "%s is not valid UTF-8", field);
     if (!multiline)

@@ -64,11 +64,12 @@ def resp(sock_path, *args):
 class RegistryCluster(oimtest.Cluster):
     """Redis + gateway + registry, with registry-specific readers."""
 
-    def up(self):
-        self.start_redis()
+    def up(self, *redis_args):
+        self.start_redis(*redis_args)
         self.start_gateway()
         self.start("registry")
         self.wait_registered({"registry": 1})
+        os.makedirs(os.path.join(self.dir, "pb"), exist_ok=True)
         self.pb = oimtest.proto_modules(os.path.join(self.dir, "pb"))
         return self
 

@@ -1,0 +1,547 @@
+/*  oimctl — the OI Market command-line client, for the agency and for scripts.
+
+    HTTP commands go to the gateway's API (libcurl) and print the reply's JSON on stdout;
+    `publish` sends demand events over the ZeroMQ ingest endpoint in batches, with a progress
+    line on stderr, and returns only when every batch is acknowledged (re-sending a batch
+    whose ack did not come within the timeout: the registry's processing is idempotent).
+    Exit codes: 0 success, 1 the server refused or failed, 2 usage error.
+
+    Configuration: OIM_URL (http://127.0.0.1:8080), OIM_API_KEY, OIM_INGEST_ENDPOINT
+    (tcp://127.0.0.1:5570), each also a flag (--url, --key, --ingest-endpoint).
+*/
+#include <curl/curl.h>
+#include <czmq.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest.pb-c.h"
+#include "oim_clock.h"
+#include "oim_pbjson.h"
+
+#define MAX_BODY_BYTES (16 * 1024 * 1024)
+#define MAX_LINE_BYTES (1024 * 1024)
+#define MAX_EVENTS 1000000
+
+typedef struct {
+    const char *url;
+    const char *key;
+    const char *ingest;
+    int batch_size;             //  publish: events per batch (<= 1000)
+    int window;                 //  publish: batches in flight
+    int timeout_msec;           //  publish: re-send a batch without an ack after this
+} ctl_t;
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+        "usage: oimctl [--url URL] [--key KEY] [--ingest-endpoint EP] COMMAND ...\n"
+        "\n"
+        "  org create --kind startup|company|agency --name NAME [--json '{...}']\n"
+        "  org get ORG_ID\n"
+        "  org approve|suspend|delete ORG_ID\n"
+        "  key rotate ORG_ID                 new API key for an organization (old one revoked)\n"
+        "  demand create --title TITLE [--org ORG_ID] [--visibility V] [--json '{...}']\n"
+        "  demand list [--org ORG_ID] [--status S] [--limit N] [--cursor C]\n"
+        "  demand get DEMAND_ID\n"
+        "  demand close DEMAND_ID\n"
+        "  publisher create --source-system SYS --name NAME\n"
+        "  publish FILE.jsonl [--batch 100] [--window 4] [--timeout-ms 5000]\n"
+        "                                    demand events (one JSON object a line) over ZeroMQ\n"
+        "  status                            the gateway's view of every daemon\n"
+        "\n"
+        "environment: OIM_URL (http://127.0.0.1:8080), OIM_API_KEY, OIM_INGEST_ENDPOINT\n"
+        "(tcp://127.0.0.1:5570). --json adds any other fields of the entity (SPEC §2).\n"
+        "Exit codes: 0 ok, 1 refused or failed, 2 usage.\n");
+}
+
+//  ---------------------------------------------------------------------------------------
+//  HTTP
+
+typedef struct {
+    char *data;
+    size_t size;
+} buffer_t;
+
+static size_t
+s_collect (char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    buffer_t *buffer = arg;
+    size_t n = size * nmemb;
+    if (buffer->size + n > MAX_BODY_BYTES)
+        return 0;
+    char *grown = realloc (buffer->data, buffer->size + n + 1);
+    if (!grown)
+        return 0;
+    buffer->data = grown;
+    memcpy (buffer->data + buffer->size, ptr, n);
+    buffer->size += n;
+    buffer->data [buffer->size] = 0;
+    return n;
+}
+
+//  Sends one request; prints the reply body (stdout on 2xx, stderr otherwise).
+//  body may be NULL. Returns 0 on a 2xx reply, else 1.
+static int
+s_http (const ctl_t *ctl, const char *method, const char *path, json_t *body)
+{
+    CURL *curl = curl_easy_init ();
+    if (!curl)
+        return 1;
+    char url [2048], auth [512];
+    snprintf (url, sizeof url, "%s%s", ctl->url, path);
+    struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
+    if (ctl->key && *ctl->key) {
+        snprintf (auth, sizeof auth, "Authorization: Bearer %s", ctl->key);
+        headers = curl_slist_append (headers, auth);
+    }
+    char *text = body? json_dumps (body, JSON_COMPACT): NULL;
+    buffer_t reply = { NULL, 0 };
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &reply);
+    if (text)
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, text);
+    else
+    if (strcmp (method, "POST") == 0)
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
+    CURLcode rc = curl_easy_perform (curl);
+    long status = 0;
+    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK)
+        fprintf (stderr, "oimctl: %s %s: %s\n", method, url, curl_easy_strerror (rc));
+    else
+        fprintf (status / 100 == 2? stdout: stderr, "%s\n", reply.data? reply.data: "");
+    if (rc == CURLE_OK && status / 100 != 2)
+        fprintf (stderr, "oimctl: HTTP %ld\n", status);
+    free (reply.data);
+    free (text);
+    curl_slist_free_all (headers);
+    curl_easy_cleanup (curl);
+    return rc == CURLE_OK && status / 100 == 2? 0: 1;
+}
+
+//  ---------------------------------------------------------------------------------------
+//  Argument helpers
+
+//  The value of "--name VALUE" in argv, or NULL.
+static const char *
+s_flag (int argc, char **argv, const char *name)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (strcmp (argv [i], name) == 0)
+            return argv [i + 1];
+    return NULL;
+}
+
+//  The first argument that is neither a flag nor a flag's value, or NULL.
+static const char *
+s_positional (int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strncmp (argv [i], "--", 2) == 0) {
+            i++;
+            continue;
+        }
+        return argv [i];
+    }
+    return NULL;
+}
+
+//  A JSON object from --json (or empty), with extra string fields set. NULL on bad JSON.
+static json_t *
+s_body (int argc, char **argv, const char *const *names, const char *const *fields)
+{
+    const char *extra = s_flag (argc, argv, "--json");
+    json_error_t error;
+    json_t *body = extra? json_loads (extra, 0, &error): json_object ();
+    if (!json_is_object (body)) {
+        fprintf (stderr, "oimctl: --json must be a JSON object\n");
+        if (body)
+            json_decref (body);
+        return NULL;
+    }
+    for (int i = 0; names [i]; i++) {
+        const char *value = s_flag (argc, argv, names [i]);
+        if (value)
+            json_object_set_new (body, fields [i], json_string (value));
+    }
+    return body;
+}
+
+static int
+s_with_body (const ctl_t *ctl, const char *method, const char *path, json_t *body)
+{
+    if (!body)
+        return 2;
+    int rc = s_http (ctl, method, path, body);
+    json_decref (body);
+    return rc;
+}
+
+//  ---------------------------------------------------------------------------------------
+//  Commands
+
+static int
+s_cmd_org (const ctl_t *ctl, int argc, char **argv)
+{
+    const char *verb = argc > 0? argv [0]: "";
+    const char *id = s_positional (argc - 1, argv + 1);
+    char path [256];
+    if (strcmp (verb, "create") == 0) {
+        static const char *const names [] = { "--kind", "--name", NULL };
+        static const char *const fields [] = { "kind", "name", NULL };
+        return s_with_body (ctl, "POST", "/v1/orgs", s_body (argc, argv, names, fields));
+    }
+    if (!id)
+        return 2;
+    if (strcmp (verb, "get") == 0 || strcmp (verb, "delete") == 0) {
+        snprintf (path, sizeof path, "/v1/orgs/%s", id);
+        return s_http (ctl, *verb == 'g'? "GET": "DELETE", path, NULL);
+    }
+    if (strcmp (verb, "approve") == 0 || strcmp (verb, "suspend") == 0) {
+        snprintf (path, sizeof path, "/v1/orgs/%s/%s", id, verb);
+        return s_http (ctl, "POST", path, NULL);
+    }
+    return 2;
+}
+
+static int
+s_cmd_demand (const ctl_t *ctl, int argc, char **argv)
+{
+    const char *verb = argc > 0? argv [0]: "";
+    const char *id = s_positional (argc - 1, argv + 1);
+    char path [1024];
+    if (strcmp (verb, "create") == 0) {
+        static const char *const names [] = { "--title", "--org", "--visibility",
+                                              "--description", "--closes-at", NULL };
+        static const char *const fields [] = { "title", "org_id", "visibility",
+                                               "description", "closes_at", NULL };
+        return s_with_body (ctl, "POST", "/v1/demands", s_body (argc, argv, names, fields));
+    }
+    if (strcmp (verb, "list") == 0) {
+        static const char *const names [] = { "--org", "--status", "--limit", "--cursor", NULL };
+        static const char *const params [] = { "org_id", "status", "limit", "cursor", NULL };
+        size_t used = (size_t) snprintf (path, sizeof path, "/v1/demands");
+        for (int i = 0; names [i] && used < sizeof path; i++) {
+            const char *value = s_flag (argc, argv, names [i]);
+            if (!value)
+                continue;
+            char *escaped = curl_easy_escape (NULL, value, 0);
+            used += (size_t) snprintf (path + used, sizeof path - used, "%c%s=%s",
+                                       strchr (path, '?')? '&': '?', params [i], escaped);
+            curl_free (escaped);
+        }
+        return s_http (ctl, "GET", path, NULL);
+    }
+    if (!id)
+        return 2;
+    if (strcmp (verb, "get") == 0) {
+        snprintf (path, sizeof path, "/v1/demands/%s", id);
+        return s_http (ctl, "GET", path, NULL);
+    }
+    if (strcmp (verb, "close") == 0) {
+        snprintf (path, sizeof path, "/v1/demands/%s/close", id);
+        return s_http (ctl, "POST", path, NULL);
+    }
+    return 2;
+}
+
+//  ---------------------------------------------------------------------------------------
+//  publish: JSON lines -> IngestBatch frames over a DEALER socket
+
+typedef struct {
+    Oim__V1__IngestBatch batch;
+    uint8_t *packed;
+    size_t size;
+    int64_t sent_ms;            //  0 = not in flight
+    bool acked;
+} outgoing_t;
+
+typedef struct {
+    outgoing_t *batches;
+    size_t n_batches;
+    size_t acked;
+    size_t events;
+    size_t counts [8];          //  by result status
+    size_t resends;
+} publish_t;
+
+static const char *s_results [] = { "created", "updated", "closed", "deleted", "duplicate",
+                                    "stale", "invalid", NULL };
+
+//  Reads the events of a JSON-lines file. Returns the count, or -1 (message printed).
+static long
+s_read_events (const char *file, Oim__V1__DemandEvent ***events)
+{
+    FILE *in = strcmp (file, "-")? fopen (file, "r"): stdin;
+    if (!in) {
+        fprintf (stderr, "oimctl: cannot open %s\n", file);
+        return -1;
+    }
+    size_t count = 0, capacity = 0, line_no = 0;
+    char *line = malloc (MAX_LINE_BYTES);
+    long rc = 0;
+    while (rc == 0 && fgets (line, MAX_LINE_BYTES, in)) {
+        line_no++;
+        if (strspn (line, " \t\r\n") == strlen (line))
+            continue;
+        json_error_t jerr;
+        oim_pbjson_error_t perr = { "", "" };
+        json_t *json = json_loads (line, 0, &jerr);
+        Oim__V1__DemandEvent *event = json_is_object (json)
+            ? (Oim__V1__DemandEvent *) oim_pbjson_decode (&oim__v1__demand_event__descriptor,
+                                                          json, NULL, &perr): NULL;
+        if (json)
+            json_decref (json);
+        if (!event || count == MAX_EVENTS) {
+            fprintf (stderr, "oimctl: %s:%zu: %s %s\n", file, line_no,
+                     json? perr.field: "not JSON:", json? perr.message: jerr.text);
+            rc = -1;
+            if (event)
+                protobuf_c_message_free_unpacked (&event->base, NULL);
+            break;
+        }
+        if (count == capacity) {
+            capacity = capacity? capacity * 2: 1024;
+            *events = realloc (*events, capacity * sizeof **events);
+        }
+        (*events) [count++] = event;
+    }
+    free (line);
+    if (in != stdin)
+        fclose (in);
+    return rc? -1: (long) count;
+}
+
+static void
+s_make_batches (const ctl_t *ctl, publish_t *pub, Oim__V1__DemandEvent **events, size_t count)
+{
+    size_t size = (size_t) ctl->batch_size;
+    pub->n_batches = (count + size - 1) / size;
+    pub->batches = calloc (pub->n_batches + 1, sizeof *pub->batches);
+    pub->events = count;
+    int64_t stamp = oim_clock_wall_ms ();
+    for (size_t b = 0; b < pub->n_batches; b++) {
+        outgoing_t *out = &pub->batches [b];
+        oim__v1__ingest_batch__init (&out->batch);
+        char batch_id [64];
+        snprintf (batch_id, sizeof batch_id, "oimctl-%lld-%zu", (long long) stamp, b);
+        out->batch.batch_id = strdup (batch_id);
+        out->batch.api_key = (char *) ctl->key;
+        out->batch.events = events + b * size;
+        out->batch.n_events = b + 1 < pub->n_batches? size: count - b * size;
+        out->packed = malloc (protobuf_c_message_get_packed_size (&out->batch.base));
+        out->size = protobuf_c_message_pack (&out->batch.base, out->packed);
+    }
+}
+
+//  Handles one ack. Returns -1 when the batch was refused for good (401/403/413/400).
+static int
+s_on_ack (publish_t *pub, const uint8_t *data, size_t size)
+{
+    Oim__V1__IngestAck *ack = oim__v1__ingest_ack__unpack (NULL, size, data);
+    if (!ack)
+        return 0;
+    int rc = 0;
+    for (size_t b = 0; b < pub->n_batches; b++) {
+        outgoing_t *out = &pub->batches [b];
+        if (strcmp (out->batch.batch_id, ack->batch_id) || out->acked)
+            continue;
+        if (ack->status == 200) {
+            out->acked = true;
+            pub->acked++;
+            for (size_t i = 0; i < ack->n_results; i++) {
+                for (int s = 0; s_results [s]; s++)
+                    if (strcmp (ack->results [i]->status, s_results [s]) == 0)
+                        pub->counts [s]++;
+                if (strcmp (ack->results [i]->status, "invalid") == 0)
+                    fprintf (stderr, "\ninvalid: %s: %s\n", ack->results [i]->external_id,
+                             ack->results [i]->reason);
+            }
+        }
+        else
+        if (ack->status == 503 || ack->status == 504)
+            out->sent_ms = 0;           //  send again
+        else {
+            fprintf (stderr, "\noimctl: batch %s refused: %u %s\n", ack->batch_id,
+                     ack->status, ack->error);
+            rc = -1;
+        }
+        break;
+    }
+    oim__v1__ingest_ack__free_unpacked (ack, NULL);
+    return rc;
+}
+
+static void
+s_progress (const publish_t *pub)
+{
+    fprintf (stderr, "\rpublish: %zu/%zu batches acked (%zu events): created %zu, updated %zu, "
+             "closed %zu, deleted %zu, duplicate %zu, stale %zu, invalid %zu, resent %zu  ",
+             pub->acked, pub->n_batches, pub->events, pub->counts [0], pub->counts [1],
+             pub->counts [2], pub->counts [3], pub->counts [4], pub->counts [5],
+             pub->counts [6], pub->resends);
+}
+
+//  Sends every batch, window at a time, until all are acked. Returns 0 or 1.
+static int
+s_stream (const ctl_t *ctl, publish_t *pub)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    zsock_set_linger (dealer, 0);
+    zsock_set_rcvtimeo (dealer, 100);
+    if (zsock_connect (dealer, "%s", ctl->ingest)) {
+        fprintf (stderr, "oimctl: cannot connect to %s\n", ctl->ingest);
+        zsock_destroy (&dealer);
+        return 1;
+    }
+    int rc = 0;
+    int64_t last_progress = 0;
+    while (rc == 0 && pub->acked < pub->n_batches) {
+        int64_t now = oim_clock_mono_ms ();
+        int in_flight = 0;
+        for (size_t b = 0; b < pub->n_batches; b++) {
+            outgoing_t *out = &pub->batches [b];
+            if (out->acked)
+                continue;
+            if (out->sent_ms && now - out->sent_ms > ctl->timeout_msec) {
+                out->sent_ms = 0;           //  no ack in time: send again
+                pub->resends++;
+            }
+            if (!out->sent_ms && in_flight < ctl->window) {
+                zframe_t *frame = zframe_new (out->packed, out->size);
+                if (zframe_send (&frame, dealer, ZFRAME_DONTWAIT) == 0)
+                    out->sent_ms = now;
+                zframe_destroy (&frame);
+            }
+            in_flight += out->sent_ms != 0;
+        }
+        zframe_t *reply = zframe_recv (dealer);
+        if (reply)
+            rc = s_on_ack (pub, zframe_data (reply), zframe_size (reply));
+        zframe_destroy (&reply);
+        if (zsys_interrupted)
+            rc = -1;
+        if (now - last_progress > 200 || pub->acked == pub->n_batches) {
+            s_progress (pub);
+            last_progress = now;
+        }
+    }
+    fprintf (stderr, "\n");
+    zsock_destroy (&dealer);
+    return rc? 1: 0;
+}
+
+static int
+s_cmd_publish (const ctl_t *ctl, int argc, char **argv)
+{
+    const char *file = s_positional (argc, argv);
+    if (!file)
+        return 2;
+    if (!ctl->key || !*ctl->key) {
+        fprintf (stderr, "oimctl: publish needs an API key (OIM_API_KEY or --key)\n");
+        return 2;
+    }
+    Oim__V1__DemandEvent **events = NULL;
+    long count = s_read_events (file, &events);
+    if (count < 0)
+        return 1;
+    publish_t pub = { 0 };
+    s_make_batches (ctl, &pub, events, (size_t) count);
+    int rc = s_stream (ctl, &pub);
+    for (size_t b = 0; b < pub.n_batches; b++) {
+        free (pub.batches [b].batch.batch_id);
+        free (pub.batches [b].packed);
+    }
+    free (pub.batches);
+    for (long i = 0; i < count; i++)
+        protobuf_c_message_free_unpacked (&events [i]->base, NULL);
+    free (events);
+    return rc;
+}
+
+static int
+s_dispatch (const ctl_t *ctl, int argc, char **argv)
+{
+    const char *command = argv [0];
+    char path [256];
+    if (strcmp (command, "org") == 0)
+        return s_cmd_org (ctl, argc - 1, argv + 1);
+    if (strcmp (command, "demand") == 0)
+        return s_cmd_demand (ctl, argc - 1, argv + 1);
+    if (strcmp (command, "publish") == 0)
+        return s_cmd_publish (ctl, argc - 1, argv + 1);
+    if (strcmp (command, "status") == 0)
+        return s_http (ctl, "GET", "/v1/status", NULL);
+    if (strcmp (command, "key") == 0 && argc == 3 && strcmp (argv [1], "rotate") == 0) {
+        snprintf (path, sizeof path, "/v1/orgs/%s/api-keys", argv [2]);
+        return s_http (ctl, "POST", path, NULL);
+    }
+    if (strcmp (command, "publisher") == 0 && argc > 1 && strcmp (argv [1], "create") == 0) {
+        static const char *const names [] = { "--source-system", "--name", NULL };
+        static const char *const fields [] = { "source_system", "name", NULL };
+        return s_with_body (ctl, "POST", "/v1/publishers", s_body (argc, argv, names, fields));
+    }
+    return 2;
+}
+
+//  Takes the global options off the front of argv. Returns the index of the command.
+static int
+s_options (ctl_t *ctl, int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && strncmp (argv [i], "--", 2) == 0; i += 2) {
+        if (strcmp (argv [i], "--help") == 0)
+            return -1;
+        if (i + 1 >= argc)
+            return 0;
+        if (strcmp (argv [i], "--url") == 0)
+            ctl->url = argv [i + 1];
+        else
+        if (strcmp (argv [i], "--key") == 0)
+            ctl->key = argv [i + 1];
+        else
+        if (strcmp (argv [i], "--ingest-endpoint") == 0)
+            ctl->ingest = argv [i + 1];
+        else
+            return 0;
+    }
+    return i < argc? i: 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    const char *url = getenv ("OIM_URL"), *ingest = getenv ("OIM_INGEST_ENDPOINT");
+    ctl_t ctl = { .url = url && *url? url: "http://127.0.0.1:8080", .key = getenv ("OIM_API_KEY"),
+                  .ingest = ingest && *ingest? ingest: "tcp://127.0.0.1:5570",
+                  .batch_size = 100, .window = 4, .timeout_msec = 5000 };
+    int first = s_options (&ctl, argc, argv);
+    if (first < 0) {
+        s_usage (stdout);
+        return 0;
+    }
+    const char *batch = first? s_flag (argc - first, argv + first, "--batch"): NULL;
+    const char *window = first? s_flag (argc - first, argv + first, "--window"): NULL;
+    const char *timeout = first? s_flag (argc - first, argv + first, "--timeout-ms"): NULL;
+    ctl.batch_size = batch? atoi (batch): ctl.batch_size;
+    ctl.window = window? atoi (window): ctl.window;
+    ctl.timeout_msec = timeout? atoi (timeout): ctl.timeout_msec;
+    if (first == 0 || ctl.batch_size < 1 || ctl.batch_size > 1000 || ctl.window < 1
+    ||  ctl.window > 64 || ctl.timeout_msec < 100) {
+        s_usage (stderr);
+        return 2;
+    }
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    int rc = s_dispatch (&ctl, argc - first, argv + first);
+    curl_global_cleanup ();
+    if (rc == 2)
+        s_usage (stderr);
+    return rc;
+}

@@ -1,0 +1,90 @@
+"""oimctl against real processes: org create/get, key rotation, demand create/list/close,
+publisher create, publish of a JSON-lines file over ZeroMQ (progress line, every batch
+acknowledged, re-run reports duplicates), status, usage errors."""
+import json
+import os
+import subprocess
+import unittest
+
+from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
+
+
+class Oimctl(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.c = RegistryCluster().__enter__()
+        try:
+            cls.c.up()
+            cls.bin = oimtest.binary("oimctl")
+        except Exception:
+            cls.c.__exit__(None, None, None)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.__exit__(None, None, None)
+
+    def ctl(self, *args, key=AGENCY, expect=0):
+        env = dict(os.environ, OIM_URL=f"http://127.0.0.1:{self.c.ports['http_port']}",
+                   OIM_API_KEY=key or "",
+                   OIM_INGEST_ENDPOINT=f"tcp://127.0.0.1:{self.c.ports['ingest_port']}")
+        out = subprocess.run([self.bin] + list(args), env=env, capture_output=True, timeout=120)
+        self.assertEqual(out.returncode, expect, out.stderr.decode())
+        text = out.stdout.decode().strip()
+        return (json.loads(text) if text.startswith("{") else text), out.stderr.decode()
+
+    def test_help_and_usage(self):
+        text, _ = self.ctl("--help")
+        self.assertIn("publish FILE.jsonl", text)
+        self.ctl("frobnicate", expect=2)
+        self.ctl(expect=2)
+
+    def test_orgs_keys_demands(self):
+        bn = business_number()
+        org, _ = self.ctl("org", "create", "--kind", "company", "--name", "CLI Co",
+                          "--json", json.dumps({"business_number": bn, "region": "KR-11"}))
+        self.assertEqual((org["status"], org["region"]), ("active", "KR-11"))
+        got, _ = self.ctl("org", "get", org["id"])
+        self.assertEqual(got["id"], org["id"])
+        rotated, _ = self.ctl("key", "rotate", org["id"], key=org["api_key"])
+        self.ctl("org", "get", org["id"], key=org["api_key"], expect=1)    # old key revoked
+        key = rotated["api_key"]
+        d, _ = self.ctl("demand", "create", "--title", "CLI demand", "--visibility", "members", key=key)
+        page, _ = self.ctl("demand", "list", "--org", org["id"], key=key)
+        self.assertEqual([x["id"] for x in page["items"]], [d["id"]])
+        closed, _ = self.ctl("demand", "close", d["id"], key=key)
+        self.assertEqual(closed["status"], "closed")
+        _, err = self.ctl("demand", "close", d["id"], key=key, expect=1)
+        self.assertIn("409", err)
+        self.ctl("org", "create", "--kind", "company", expect=1)            # 422: no name
+        status, _ = self.ctl("status")
+        self.assertIn("registry", json.dumps(status))
+
+    def test_publish_jsonl(self):
+        bn = business_number()
+        self.ctl("org", "create", "--kind", "company", "--name", "Pub target",
+                 "--json", json.dumps({"business_number": bn}))
+        pub, _ = self.ctl("publisher", "create", "--source-system", "cli-src", "--name", "CLI")
+        path = os.path.join(self.c.dir, "events.jsonl")
+        with open(path, "w") as f:
+            for i in range(250):
+                f.write(json.dumps({"external_id": f"cli-{i}", "sequence": 1, "op": "upsert",
+                                    "org_ref": bn, "demand": {"title": f"외부 수요 {i}"}},
+                                   ensure_ascii=False) + "\n")
+            f.write(json.dumps({"external_id": "cli-bad", "sequence": 1, "op": "upsert",
+                                "org_ref": bn, "demand": {"title": ""}}) + "\n")
+        _, err = self.ctl("publish", path, "--batch", "100", key=pub["api_key"])
+        self.assertIn("3/3 batches acked (251 events): created 250", err)
+        self.assertIn("invalid 1", err)
+        self.assertEqual(self.c.rcmd("HLEN", "oim:source:cli-src:demands"), 250)
+        _, err = self.ctl("publish", path, key=pub["api_key"])
+        self.assertIn("duplicate 250", err)
+        _, err = self.ctl("publish", path, key="oimk_wrong", expect=1)
+        self.assertIn("401", err)
+        with open(path, "a") as f:
+            f.write("{not json\n")
+        self.ctl("publish", path, key=pub["api_key"], expect=1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
