@@ -1,5 +1,6 @@
 /*  gateway_http — see gateway_http.h. */
 #include "gateway_http.h"
+#include "gateway_limit.h"
 #include "gateway_link.h"
 #include "gateway_routes.h"
 #include "gateway_sse.h"
@@ -19,6 +20,7 @@
 struct _gateway_http_t {
     struct MHD_Daemon *mhd;
     gateway_pool_t *pool;
+    gateway_limit_t *limit;
     oim_metrics_t *metrics;
     int request_timeout_msec;
     char required [256];
@@ -48,6 +50,7 @@ typedef struct {
     char allow [64];
     Oim__V1__ApiReply *api;
     struct MHD_Response *stream;    //  a streaming response (SSE) instead of body
+    int retry_after;                //  429: seconds
 } response_t;
 
 static const char *
@@ -525,6 +528,41 @@ s_body_ok (request_t *request, response_t *response)
     return true;
 }
 
+//  Who a request counts against for rate limiting: its API key (hashed: the key itself is
+//  not kept) or, without one, the client's address.
+static void
+s_client (struct MHD_Connection *connection, char *out, size_t size)
+{
+    const char *auth = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Authorization");
+    if (auth && *auth) {
+        unsigned char digest [16];
+        crypto_generichash (digest, sizeof digest, (const unsigned char *) auth, strlen (auth), NULL, 0);
+        strcpy (out, "k:");
+        sodium_bin2hex (out + 2, size - 2, digest, sizeof digest);
+        return;
+    }
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info (connection,
+                                                                    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char host [INET6_ADDRSTRLEN] = "?";
+    if (info && info->client_addr && info->client_addr->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((struct sockaddr_in *) info->client_addr)->sin_addr, host, sizeof host);
+    snprintf (out, size, "a:%s", host);
+}
+
+//  True when the request may go on; otherwise a 429 is in response.
+static bool
+s_rate_ok (gateway_http_t *self, struct MHD_Connection *connection, response_t *response)
+{
+    char client [64];
+    s_client (connection, client, sizeof client);
+    int retry_after = 1;
+    if (gateway_limit_take (self->limit, client, &retry_after))
+        return true;
+    s_error (response, 429, NULL, "too many requests: slow down and retry after the Retry-After seconds");
+    response->retry_after = retry_after;
+    return false;
+}
+
 static void
 s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *method,
           const char *url, request_t *request, const char *request_id, response_t *response)
@@ -549,6 +587,10 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
         s_json (response, 200, json_pack ("{s:s}", "status", "ok"));
         return;
     }
+    bool operational = strcmp (route->service, "gateway") == 0
+                    && strcmp (route->operation, "notification.stream") != 0;
+    if (!operational && !s_rate_ok (self, connection, response))
+        return;
     if (!s_body_ok (request, response))
         return;
     gateway_link_t *link = gateway_pool_get (self->pool);
@@ -588,6 +630,11 @@ s_send (gateway_http_t *self, struct MHD_Connection *connection, response_t *res
     MHD_add_response_header (reply, "X-Request-Id", request_id);
     if (*response->allow)
         MHD_add_response_header (reply, "Allow", response->allow);
+    if (response->retry_after) {
+        char seconds [16];
+        snprintf (seconds, sizeof seconds, "%d", response->retry_after);
+        MHD_add_response_header (reply, "Retry-After", seconds);
+    }
     for (size_t i = 0; response->api && i < response->api->n_headers; i++)
         MHD_add_response_header (reply, response->api->headers [i]->key,
                                  response->api->headers [i]->value);
@@ -703,6 +750,7 @@ gateway_http_new (const gateway_http_args_t *args)
     snprintf (self->redis_url, sizeof self->redis_url, "%s", args->redis_url);
     self->redis_timeout_msec = args->redis_timeout_msec;
     self->pool = gateway_pool_new (args->frontend, args->redis_url, args->redis_timeout_msec);
+    self->limit = gateway_limit_new (args->rate_limit, args->rate_burst);
     self->m_latency = oim_metrics_histogram (self->metrics, "oim_http_request_seconds", NULL,
                                              "HTTP request latency at the gateway");
     self->m_bad_requests = oim_metrics_counter (self->metrics, "oim_http_client_errors_total", NULL,
@@ -742,6 +790,7 @@ gateway_http_destroy (gateway_http_t **self_p)
     if (self->mhd)
         MHD_stop_daemon (self->mhd);
     gateway_pool_destroy (&self->pool);
+    gateway_limit_destroy (&self->limit);
     free (self);
     *self_p = NULL;
 }

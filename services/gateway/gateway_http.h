@@ -24,6 +24,8 @@ typedef struct {
     int redis_timeout_msec;
     int request_timeout_msec;       //  how long the broker waits for a daemon (then 504)
     const char *required_services;  //  comma-separated, for /readyz
+    double rate_limit;              //  requests/s per API key or client address; 0 = off
+    double rate_burst;
     oim_metrics_t *metrics;
 } gateway_http_args_t;
 

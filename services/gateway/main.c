@@ -25,6 +25,9 @@ static const oim_option_t s_options [] = {
     { "request-timeout-ms", "OIM_REQUEST_TIMEOUT_MS", "10000", "504 after this long without a daemon's reply", false },
     { "required-services", "OIM_REQUIRED_SERVICES", "registry,search,matcher,notify",
       "services that must have a live worker for /readyz", false },
+    { "rate-limit", "OIM_RATE_LIMIT", "50", "API requests per second per API key (or client "
+      "address when anonymous); 0 = no limit. Operational endpoints are never limited", false },
+    { "rate-burst", "OIM_RATE_BURST", "100", "requests a client may make at once before the limit applies", false },
     { "ports-file", "OIM_PORTS_FILE", "", "write the bound ports here as JSON (for tests)", false },
     { "log-level", "OIM_LOG_LEVEL", "info", "debug, info, warn or error", false },
     OIM_OPTION_END
@@ -98,7 +101,9 @@ s_run (oim_config_t *config)
         .frontend = frontend, .redis_url = oim_config_get (config, "redis-url"),
         .redis_timeout_msec = timeout,
         .request_timeout_msec = (int) oim_config_int (config, "request-timeout-ms", 10000),
-        .required_services = oim_config_get (config, "required-services"), .metrics = metrics };
+        .required_services = oim_config_get (config, "required-services"), .metrics = metrics,
+        .rate_limit = (double) oim_config_int (config, "rate-limit", 50),
+        .rate_burst = (double) oim_config_int (config, "rate-burst", 100) };
     gateway_http_t *http = gateway_http_new (&http_args);
     int rc = 0;
     if (http) {

@@ -152,6 +152,24 @@ class FailureTest(unittest.TestCase):
                      "daemon reconnected to Redis")
 
 
+class RateLimitTest(unittest.TestCase):
+    def test_429_with_retry_after_per_client(self):
+        with Cluster(env={"OIM_RATE_LIMIT": "5", "OIM_RATE_BURST": "10"}) as c:
+            c.start_all()
+            statuses = [c.http("GET", "/v1/search?q=x")[0] for _ in range(30)]
+            self.assertIn(429, statuses)
+            self.assertLessEqual(statuses.count(200), 12)     # the burst, and a token or two
+            status, body, headers = c.http("GET", "/v1/search?q=x")
+            self.assertEqual((status, body["error"]["code"]), (429, "rate_limited"))
+            self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+            # operational endpoints are never limited; another client has its own bucket
+            self.assertEqual(c.http("GET", "/readyz")[0], 200)
+            self.assertEqual(c.http("GET", "/v1/status")[0], 200)
+            status = c.http("GET", "/v1/search?q=x", key="some-other-key")[0]
+            self.assertEqual(status, 401)                     # limited separately: reaches auth
+            wait_for(lambda: c.http("GET", "/v1/search?q=x")[0] == 200, 5, "tokens to refill")
+
+
 class RedisUrlTest(unittest.TestCase):
     def test_password_and_db_in_the_url(self):
         with Cluster() as c:
