@@ -1,9 +1,28 @@
-/*  notify_server — the oim-notify daemon: its options, methods and hooks for the template. */
+/*  notify_server — the oim-notify daemon: its options, methods and hooks for the template
+    (notify_server.c: the pipeline; notify_api.c: the API handlers). The daemon's state is
+    shared by both files through notify_state_t; it belongs to the loop's thread.
+*/
 #ifndef NOTIFY_SERVER_H_INCLUDED
 #define NOTIFY_SERVER_H_INCLUDED
 
 #include "oim_service.h"
+#include "notify_ssrf.h"
+#include "notify_store.h"
 
 extern const oim_service_def_t notify_service;
+
+typedef struct _notify_state_t notify_state_t;
+
+//  What the API handlers need from the daemon.
+notify_store_t *notify_server_store (oim_service_t *service);
+const notify_ssrf_t *notify_server_ssrf (oim_service_t *service);
+
+//  API handlers (notify_api.c), one per gateway operation.
+oim_api_fn notify_api_notification_list;
+oim_api_fn notify_api_notification_read;
+oim_api_fn notify_api_webhook_put;
+oim_api_fn notify_api_preferences_put;
+oim_api_fn notify_api_delivery_list;
+oim_api_fn notify_api_delivery_retry;
 
 #endif

@@ -135,6 +135,7 @@ class Cluster:
         env.update({
             "OIM_REDIS_URL": self.redis_url,
             "OIM_LOG_LEVEL": "info",
+            "OIM_FEED_PORT": "0",           # any free port: clusters run side by side
             "OIM_RATE_LIMIT": "0",          # tests hammer the API; test_rate_limit turns it on
             "OIM_HEARTBEAT_MS": str(self.heartbeat_ms),
             "OIM_BOOTSTRAP_AGENCY_KEY": AGENCY_KEY,
