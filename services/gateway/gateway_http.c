@@ -17,6 +17,9 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+extern const unsigned char gateway_console_html [];
+extern const size_t gateway_console_html_size;
+
 struct _gateway_http_t {
     struct MHD_Daemon *mhd;
     gateway_pool_t *pool;
@@ -473,6 +476,27 @@ s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *co
     }
 }
 
+//  GET /v1/whoami: who the API key belongs to (the console asks this first).
+static void
+s_whoami (gateway_link_t *link, struct MHD_Connection *connection, response_t *response)
+{
+    Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
+    unsigned auth = s_authenticate (link, connection, &principal);
+    if (auth == 503)
+        s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
+    else
+    if (auth != 1)
+        s_error (response, 401, NULL, auth == 401? "unknown API key": "an API key is required");
+    else {
+        s_json (response, 200, json_pack ("{s:s,s:s,s:s}", "role", oim_api_role_name (principal.role),
+                                          "org_id", principal.org_id,
+                                          "source_system", principal.source_system));
+        free (principal.org_id);
+        free (principal.source_system);
+        free (principal.key_id);
+    }
+}
+
 //  GET /v1/notifications/stream: authenticate, then stream the org's feed (gateway_sse.h).
 static void
 s_stream (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *connection,
@@ -587,6 +611,14 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
         s_json (response, 200, json_pack ("{s:s}", "status", "ok"));
         return;
     }
+    if (strcmp (route->operation, "console") == 0) {
+        response->status = 200;
+        response->body = memcpy (malloc (gateway_console_html_size + 1), gateway_console_html,
+                                 gateway_console_html_size + 1);
+        response->size = gateway_console_html_size;
+        response->content_type = "text/html; charset=utf-8";
+        return;
+    }
     bool operational = strcmp (route->service, "gateway") == 0
                     && strcmp (route->operation, "notification.stream") != 0;
     if (!operational && !s_rate_ok (self, connection, response))
@@ -612,6 +644,9 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
     else
     if (strcmp (route->operation, "notification.stream") == 0)
         s_stream (self, link, connection, response);
+    else
+    if (strcmp (route->operation, "whoami") == 0)
+        s_whoami (link, connection, response);
     else
         s_forward (self, link, connection, route, &params, method, url, request, request_id, response);
     gateway_pool_put (self->pool, link);

@@ -8,6 +8,9 @@
 
 static const gateway_route_t s_routes [] = {
     //  The gateway's own endpoints (answered in gateway_http.c)
+    { "GET",    "/",                                "gateway",  "console",              false },
+    { "GET",    "/console",                         "gateway",  "console",              false },
+    { "GET",    "/v1/whoami",                       "gateway",  "whoami",               true  },
     { "GET",    "/healthz",                         "gateway",  "healthz",              false },
     { "GET",    "/readyz",                          "gateway",  "readyz",               false },
     { "GET",    "/metrics",                         "gateway",  "metrics",              false },

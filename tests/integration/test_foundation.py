@@ -34,6 +34,20 @@ class StatusTest(unittest.TestCase):
             status, body, _ = c.http("GET", "/readyz")
             self.assertEqual((status, body["status"]), (200, "ready"), body)
 
+    def test_console_and_whoami(self):
+        from oimtest import AGENCY_KEY
+        with Cluster() as c:
+            c.start_all()
+            status, page, headers = c.http("GET", "/")
+            self.assertEqual(status, 200)
+            self.assertEqual(headers["Content-Type"], "text/html; charset=utf-8")
+            self.assertIn("OI 마켓", page)
+            self.assertEqual(c.http("GET", "/v1/whoami")[0], 401)
+            wait_for(lambda: c.http("GET", "/v1/whoami", key=AGENCY_KEY)[0] == 200, 5, "the bootstrap agency")
+            status, body, _ = c.http("GET", "/v1/whoami", key=AGENCY_KEY)
+            self.assertEqual(body["role"], "agency")
+            self.assertTrue(body["org_id"].startswith("org_"))
+
     def test_readyz_names_what_is_missing(self):
         with Cluster() as c:
             c.start_all(services=("registry", "search", "matcher"))
