@@ -13,7 +13,7 @@
 #   OIM_TEST_IMAGE    test this already built image instead of building oim-market:test
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 log() { echo "compose-test: $*" >&2; }
 t0=$SECONDS t_phase=$SECONDS
 phase_done() { log "phase '$1' took $((SECONDS - t_phase)) s"; t_phase=$SECONDS; }
@@ -146,6 +146,30 @@ docker does not restart a container stopped by 'docker kill' (counts as a manual
 dc up -d --no-build --scale search=3 --scale matcher=2 --scale notify=2 >/dev/null 2>&1
 wait_healthy 120 || fail "stack not healthy again after restarting the killed replica"
 phase_done "kill a search replica"
+
+# --- SIGKILL the process inside each service's container: the restart policy brings it back
+# (`docker kill` would not: Docker counts it as a manual stop), it turns healthy again and the
+# stack is ready again without anything else being restarted.
+kill_inside() { # $1 service, $2 process name
+  local id before deadline
+  id=$(dc ps -q "$1" | head -n1)
+  before=$(docker inspect -f '{{.RestartCount}}' "$id")
+  docker exec "$id" bash -c 'for p in /proc/[0-9]*; do [[ $(cat $p/comm 2>/dev/null) == '"$2"' ]] && kill -KILL ${p#/proc/}; done; true'
+  deadline=$((SECONDS + 60))
+  until [[ $(docker inspect -f '{{.RestartCount}} {{.State.Health.Status}}' "$id") == "$((before + 1)) healthy" ]]; do
+    ((SECONDS > deadline)) && { log "$1 not restarted and healthy 60 s after SIGKILL"; return 1; }
+    sleep 0.5
+  done
+}
+for svc in registry search matcher notify gateway redis; do
+  t_kill=$SECONDS
+  proc="oim-$svc"; [[ $svc == redis ]] && proc=redis-server
+  kill_inside "$svc" "$proc" || fail "SIGKILL $svc"
+  port=$(dc port gateway "${OIM_HTTP_PORT:-8080}" | sed 's/.*://'); base="http://127.0.0.1:$port"
+  wait_ready 60 || fail "not ready again after SIGKILL of $svc"
+  log "SIGKILL $proc: restarted, healthy and ready again in $((SECONDS - t_kill)) s"
+done
+phase_done "SIGKILL each daemon"
 
 # --- persistence: down (keeping volumes), up, data still there
 marker="m$$-$RANDOM"
