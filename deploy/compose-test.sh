@@ -7,7 +7,7 @@
 #
 # Usage: deploy/compose-test.sh            exit 0 pass, 1 fail, 77 no Docker engine (skipped)
 # Environment:
-#   OIM_COMPOSE_FILE  default docker-compose.yml at the root, else deploy/docker-compose.draft.yml
+#   OIM_COMPOSE_FILE  default docker-compose.yml at the root
 #   OIM_COMPOSE       compose command (default `docker compose` when v2 is there, else docker-compose)
 #   OIM_KEEP=1        leave the stack running on failure (for debugging)
 #   OIM_TEST_IMAGE    test this already built image instead of building oim-market:test
@@ -28,7 +28,7 @@ elif docker compose version >/dev/null 2>&1; then compose_cmd=(docker compose)
 elif command -v docker-compose >/dev/null; then compose_cmd=(docker-compose)
 else log "SKIPPED: neither 'docker compose' nor docker-compose is installed"; exit 77; fi
 file=${OIM_COMPOSE_FILE:-}
-[[ -n $file ]] || { [[ -f docker-compose.yml ]] && file=docker-compose.yml || file=deploy/docker-compose.draft.yml; }
+[[ -n $file ]] || file=docker-compose.yml
 
 project="oimtest$$"
 image=${OIM_TEST_IMAGE:-oim-market:test}

@@ -17,7 +17,7 @@ elif docker compose version >/dev/null 2>&1; then compose_cmd=(docker compose)
 elif command -v docker-compose >/dev/null; then compose_cmd=(docker-compose)
 else log "neither 'docker compose' nor docker-compose is installed"; exit 1; fi
 file=${OIM_COMPOSE_FILE:-}
-[[ -n $file ]] || { [[ -f docker-compose.yml ]] && file=docker-compose.yml || file=deploy/docker-compose.draft.yml; }
+[[ -n $file ]] || file=docker-compose.yml
 dc() { "${compose_cmd[@]}" -f "$file" --project-directory "$repo" "$@"; }
 # The values compose substitutes: from the environment, else .env, else the defaults.
 envval() { local v=${!1:-}; [[ -n $v || ! -f .env ]] || v=$(sed -n "s/^$1=//p" .env | tail -n1); echo "${v:-$2}"; }
@@ -28,7 +28,7 @@ case $cmd in
     t0=$SECONDS
     if [[ -z $(envval OIM_BOOTSTRAP_AGENCY_KEY "") ]]; then
       # First start: the registry needs the agency's key. Make one and keep it in .env.
-      [[ -f .env ]] || { for ex in .env.example deploy/.env.example; do [[ -f $ex ]] && { cp "$ex" .env; break; }; done; }
+      [[ -f .env ]] || { for ex in .env.example; do [[ -f $ex ]] && { cp "$ex" .env; break; }; done; }
       touch .env && chmod 600 .env
       key="oim_agency_$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
       sed -i '/^OIM_BOOTSTRAP_AGENCY_KEY=/d' .env && echo "OIM_BOOTSTRAP_AGENCY_KEY=$key" >>.env
