@@ -56,7 +56,10 @@ s_add_table (oim_config_t *self, const oim_option_t *table)
         assert (self->count < MAX_OPTIONS);
         int i = self->count++;
         self->options [i] = o;
+        //  An empty variable counts as unset (compose files pass "${VAR:-}" through).
         const char *env = o->env? getenv (o->env): NULL;
+        if (env && !*env)
+            env = NULL;
         s_set (self, i, env? env: o->default_value? o->default_value: "",
                env? "env": "default");
     }

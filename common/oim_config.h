@@ -2,7 +2,7 @@
 
     Each binary declares a table of options; every option has a flag (--redis-url), an
     environment variable (OIM_REDIS_URL), a default and a help line. A flag beats the variable,
-    the variable beats the default. `--help` prints the table with current values' sources;
+    the variable beats the default; an empty variable counts as unset. `--help` prints the table with current values' sources;
     `--version` prints the version. Flags take `--name=value` or `--name value`; a flag whose
     option has `boolean` set takes no value ("1" when given).
 */

@@ -109,6 +109,10 @@ test_config (void)
     char *bad [] = { "prog", "--nope", NULL };
     config = oim_config_new ("prog", "test", options, NULL, 2, bad, &code);
     CHECK (!config && code == 2);
+    setenv ("OIM_TEST_ALPHA", "", 1);       //  empty = unset: the default applies
+    config = oim_config_new ("prog", "test", options, NULL, 1, argv, &code);
+    CHECK (config && oim_config_int (config, "alpha", 0) == 1);
+    oim_config_destroy (&config);
     unsetenv ("OIM_TEST_ALPHA");
     unsetenv ("OIM_TEST_BETA");
 }
