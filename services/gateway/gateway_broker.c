@@ -50,6 +50,8 @@ typedef struct {
     zsock_t *backend;
     zsock_t *frontend;
     zsock_t *ingest;
+    zsock_t *feed_in;               //  XSUB (notify replicas connect their PUB here)
+    zsock_t *feed_out;              //  XPUB (subscribers)
     zloop_t *loop;
     zhashx_t *workers;              //  key -> worker_t, owned
     zhashx_t *services;             //  name -> service_t, owned
@@ -493,6 +495,26 @@ s_on_ingest (zloop_t *loop, zsock_t *socket, void *arg)
 }
 
 //  ---------------------------------------------------------------------------------------
+//  Feed proxy: notifications one way, subscriptions the other, whole messages
+
+static int
+s_forward_all (zloop_t *loop, zsock_t *from, void *arg)
+{
+    (void) loop;
+    zsock_t *to = arg;
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    while (zmq_msg_recv (&part, zsock_resolve (from), ZMQ_DONTWAIT) >= 0) {
+        int more = zmq_msg_more (&part);
+        zmq_msg_send (&part, zsock_resolve (to), more? ZMQ_SNDMORE: 0);
+        if (!more)
+            break;
+    }
+    zmq_msg_close (&part);
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------------
 //  Housekeeping and lifecycle
 
 static int
@@ -539,7 +561,8 @@ s_bind (int type, const char *endpoint, char *bound, size_t bound_size)
     zsock_t *socket = zsock_new (type);
     if (!socket)
         return NULL;
-    zsock_set_router_mandatory (socket, 1);
+    if (type == ZMQ_ROUTER)
+        zsock_set_router_mandatory (socket, 1);
     zsock_set_sndhwm (socket, 100000);
     zsock_set_rcvhwm (socket, 100000);
     zsock_set_linger (socket, 100);
@@ -562,6 +585,8 @@ s_destroy (broker_t *self)
     zhashx_destroy (&self->services);
     zhashx_destroy (&self->workers);
     zsock_destroy (&self->ingest);
+    zsock_destroy (&self->feed_in);
+    zsock_destroy (&self->feed_out);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
 }
@@ -600,6 +625,18 @@ gateway_broker_actor (zsock_t *pipe, void *arg)
         s_destroy (&self);
         return;
     }
+    char feed [256] = "", intake [256] = "";
+    if (args->feed_intake_bind && *args->feed_intake_bind) {
+        self.feed_in = s_bind (ZMQ_XSUB, args->feed_intake_bind, intake, sizeof intake);
+        self.feed_out = s_bind (ZMQ_XPUB, args->feed_bind, feed, sizeof feed);
+        if (!self.feed_in || !self.feed_out) {
+            zsock_signal (pipe, 0);
+            zstr_sendf (pipe, "ERROR cannot bind the feed %s / %s", args->feed_intake_bind, args->feed_bind);
+            s_destroy (&self);
+            return;
+        }
+        oim_info ("event=feed_proxy intake=%s feed=%s", intake, feed);
+    }
     s_init_metrics (&self, args->metrics);
     self.workers = zhashx_new ();
     zhashx_set_destructor (self.workers, s_worker_free);
@@ -613,10 +650,14 @@ gateway_broker_actor (zsock_t *pipe, void *arg)
     zloop_reader (self.loop, self.frontend, s_on_frontend, &self);
     if (self.ingest)
         zloop_reader (self.loop, self.ingest, s_on_ingest, &self);
+    if (self.feed_in) {
+        zloop_reader (self.loop, self.feed_in, s_forward_all, self.feed_out);
+        zloop_reader (self.loop, self.feed_out, s_forward_all, self.feed_in);
+    }
     zloop_timer (self.loop, TICK_MSEC, 0, s_on_tick, &self);
     zloop_set_nonstop (self.loop, true);        //  stop on $TERM, not on a signal
     zsock_signal (pipe, 0);
-    zstr_sendx (pipe, "READY", backend, frontend, ingest, NULL);
+    zstr_sendx (pipe, "READY", backend, frontend, ingest, feed, intake, NULL);
     zloop_start (self.loop);
     s_destroy (&self);
 }

@@ -8,6 +8,8 @@
     with requests in flight: those requests get 503.
     Frontend (ROUTER, inproc): the gateway's HTTP threads (oim_wire clients). The internal
     service "broker" answers "broker.workers" with a WorkerList.
+    Feed (optional): an XSUB/XPUB proxy, so that any number of notify replicas publish into one
+    public feed port (:5571) and a subscriber sees every replica's notifications.
     Ingest (ROUTER, tcp :5570, SPEC §4): one frame, an IngestBatch, from a REQ or DEALER peer;
     it is forwarded to the registry's "ingest.batch" and the registry's IngestAck goes back.
 
@@ -23,6 +25,9 @@
 typedef struct {
     const char *backend_bind;       //  e.g. "tcp://*:5555", "tcp://127.0.0.1:*"
     const char *ingest_bind;        //  e.g. "tcp://*:5570"; NULL or "" = no ingest endpoint
+    const char *feed_intake_bind;   //  XSUB the notify replicas publish into, e.g. "tcp://*:5572";
+                                    //  NULL or "" = the gateway hosts no feed
+    const char *feed_bind;          //  XPUB subscribers connect to, e.g. "tcp://*:5571"
     int heartbeat_msec;
     int default_timeout_msec;       //  when a client request has timeout_ms 0
     oim_metrics_t *metrics;         //  shared with the HTTP side; thread-safe

@@ -15,6 +15,10 @@ static const oim_option_t s_options [] = {
     { "http-address", "OIM_HTTP_ADDRESS", "0.0.0.0", "address the HTTP API listens on", false },
     { "http-port", "OIM_HTTP_PORT", "8080", "HTTP API port (0 = any free port)", false },
     { "ingest-port", "OIM_INGEST_PORT", "5570", "ZeroMQ demand-event ingest port (0 = any, -1 = off)", false },
+    { "feed-proxy", "OIM_FEED_PROXY", "", "host the ZeroMQ feed: bind this XSUB intake (e.g. "
+      "tcp://*:5572) for notify replicas (their OIM_FEED_ENDPOINT) and publish on OIM_FEED_PORT; "
+      "empty = notify binds the feed itself", false },
+    { "feed-port", "OIM_FEED_PORT", "5571", "public ZeroMQ feed port when hosting the feed", false },
     { "broker-endpoint", "OIM_BROKER_ENDPOINT", "tcp://127.0.0.1:5555",
       "where the broker binds (daemons connect to the same; tcp://*:5555 in containers)", false },
     { "broker-bind", "OIM_BROKER_BIND", "", "bind address when it differs from broker-endpoint "
@@ -49,7 +53,8 @@ s_ingest_bind (oim_config_t *config, const char *address, char *out, size_t size
 }
 
 static int
-s_write_ports (const char *path, int http_port, const char *broker, const char *ingest)
+s_write_ports (const char *path, int http_port, const char *broker, const char *ingest,
+               const char *feed, const char *intake)
 {
     char temp [512];
     snprintf (temp, sizeof temp, "%s.tmp", path);
@@ -57,8 +62,10 @@ s_write_ports (const char *path, int http_port, const char *broker, const char *
     if (!file)
         return -1;
     const char *colon = strrchr (ingest, ':');
-    fprintf (file, "{\"http_port\": %d, \"broker_endpoint\": \"%s\", \"ingest_port\": %s}\n",
-             http_port, broker, colon && *ingest? colon + 1: "null");
+    const char *feed_colon = strrchr (feed, ':');
+    fprintf (file, "{\"http_port\": %d, \"broker_endpoint\": \"%s\", \"ingest_port\": %s, "
+             "\"feed_port\": %s, \"feed_intake\": \"%s\"}\n", http_port, broker,
+             colon && *ingest? colon + 1: "null", feed_colon && *feed? feed_colon + 1: "null", intake);
     fclose (file);
     return rename (temp, path);
 }
@@ -77,9 +84,18 @@ s_run (oim_config_t *config)
     char ingest [256];
     s_ingest_bind (config, address, ingest, sizeof ingest);
     const char *bind = oim_config_get (config, "broker-bind");
+    char feed_bind [64];
+    int64_t feed_port = oim_config_int (config, "feed-port", 5571);
+    snprintf (feed_bind, sizeof feed_bind, "tcp://%s:", strcmp (address, "0.0.0.0") == 0? "*": address);
+    if (feed_port > 0)
+        snprintf (feed_bind + strlen (feed_bind), sizeof feed_bind - strlen (feed_bind), "%lld", (long long) feed_port);
+    else
+        strcat (feed_bind, "*");
     gateway_broker_args_t broker_args = {
         .backend_bind = *bind? bind: oim_config_get (config, "broker-endpoint"),
         .ingest_bind = ingest,
+        .feed_intake_bind = oim_config_get (config, "feed-proxy"),
+        .feed_bind = feed_bind,
         .heartbeat_msec = (int) oim_config_int (config, "heartbeat-ms", 1000),
         .default_timeout_msec = (int) oim_config_int (config, "request-timeout-ms", 10000),
         .metrics = metrics };
@@ -93,8 +109,8 @@ s_run (oim_config_t *config)
         return 1;
     }
     zstr_free (&status);
-    char *backend, *frontend, *ingest_bound;
-    zstr_recvx (broker, &backend, &frontend, &ingest_bound, NULL);
+    char *backend, *frontend, *ingest_bound, *feed_bound, *intake_bound;
+    zstr_recvx (broker, &backend, &frontend, &ingest_bound, &feed_bound, &intake_bound, NULL);
     int timeout = (int) oim_config_int (config, "redis-timeout-ms", 2000);
     gateway_http_args_t http_args = {
         .address = address, .port = (int) oim_config_int (config, "http-port", 8080),
@@ -111,7 +127,8 @@ s_run (oim_config_t *config)
         oim_info ("event=listening url=http://%s:%d/ broker=%s ingest=%s", address, port, backend,
                   *ingest_bound? ingest_bound: "off");
         const char *ports_file = oim_config_get (config, "ports-file");
-        if (*ports_file && s_write_ports (ports_file, port, backend, ingest_bound))
+        if (*ports_file && s_write_ports (ports_file, port, backend, ingest_bound, feed_bound,
+                                         intake_bound))
             oim_error ("event=ports_file_failed path=%s", ports_file);
         while (!zsys_interrupted)
             pause ();       //  czmq's SIGTERM/SIGINT handler sets zsys_interrupted
@@ -124,6 +141,8 @@ s_run (oim_config_t *config)
     zstr_free (&backend);
     zstr_free (&frontend);
     zstr_free (&ingest_bound);
+    zstr_free (&feed_bound);
+    zstr_free (&intake_bound);
     oim_metrics_destroy (&metrics);
     oim_info ("event=stopped");
     return rc;

@@ -1,15 +1,505 @@
-/*  matcher_server — the oim-matcher daemon (scores demands against startups both ways and
-    keeps explained matches). Its logic arrives with the matcher issue; until then it runs on
-    the template: connects, registers, answers oim.status and oim.metrics.
+/*  matcher_server — the oim-matcher daemon: follows the registry's change log, keeps the
+    model (matcher_model) current, turns changes into matches and events (matcher_store), and
+    answers the match endpoints.
+
+    Two readers of oim:changelog, both polled from the tick (non-blocking, so requests keep
+    being answered between batches):
+      * the follower (XREAD from its own position, every replica): applies every entry's
+        entity to the model, so each replica holds all startups, demands and saved searches.
+        At start it takes a snapshot (Clone pattern): the stream's last id first, then every
+        live entity from the registry's indexes (oim:orgs, oim:demands, oim:saved_searches),
+        then the log from that id; entries the snapshot already reflects are ignored by
+        version.
+      * the worker (consumer group "matcher", XREADGROUP): exactly one replica handles each
+        entry's effects (reconcile the demand, percolate the startup, saved-search hits) and
+        XACKs it only after they are written. Before handling entry X it makes sure the
+        follower has applied everything up to X, so of two related changes the later one's
+        handler sees both. An entry whose effects failed (Redis down) stays pending and is
+        retried; entries pending on a dead consumer are taken over with XAUTOCLAIM after
+        match-claim-idle-ms. Effects are idempotent (see matcher_store.h), so a retried or
+        claimed entry never repeats an event.
 */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
 #include "matcher_server.h"
+#include "matcher_model.h"
+#include "matcher_store.h"
+#include "oim_api.h"
+#include "oim_clock.h"
+#include "oim_keys.h"
+#include "oim_log.h"
+#include "changelog.pb-c.h"
+
+#define FOLLOW_BATCH        1000
+#define WORK_BATCH          32
+#define WORK_BUDGET_MSEC    50
+#define SNAPSHOT_CHUNK      1000
+
+static const oim_option_t s_options [] = {
+    { "match-weights", "OIM_MATCH_WEIGHTS", "text=0.4,tags=0.25,industry=0.15,region=0.1,stage=0.1",
+      "factor weights (normalised to sum 1)", false },
+    { "match-min-score", "OIM_MATCH_MIN_SCORE", "0.2", "minimum score of a match, 0..1", false },
+    { "match-top-k", "OIM_MATCH_TOP_K", "20", "matches kept per demand", false },
+    { "match-update-threshold", "OIM_MATCH_UPDATE_THRESHOLD", "0.05",
+      "match.updated when a score moves by more than this", false },
+    { "match-claim-idle-ms", "OIM_MATCH_CLAIM_IDLE_MS", "5000",
+      "take over change-log entries pending this long on another (dead) consumer", false },
+    OIM_OPTION_END
+};
+
+typedef struct {
+    uint64_t ms, seq;
+} s_pos_t;
+
+typedef struct {
+    oim_service_t *service;
+    oim_redis_t *redis;
+    matcher_model_t *model;
+    matcher_store_t *store;
+    bool snapshot_done;
+    char follow_pos [64];           //  last stream id applied to the model
+    const char *consumer;
+    bool retry_own;                 //  re-read our own pending entries (after a failure)
+    int64_t claim_idle_ms;
+    int64_t next_claim_ms;
+    oim_metric_t *m_entries, *m_failed, *m_events, *m_startups, *m_demands, *m_latency;
+    uint64_t events_seen;
+} matcher_t;
+
+static matcher_t *
+s_self (oim_service_t *service)
+{
+    return oim_service_state (service);
+}
+
+static s_pos_t
+s_parse_pos (const char *text)
+{
+    s_pos_t pos = { 0, 0 };
+    char *end;
+    pos.ms = strtoull (text, &end, 10);
+    if (*end == '-')
+        pos.seq = strtoull (end + 1, NULL, 10);
+    return pos;
+}
+
+static int
+s_pos_cmp (const char *a, const char *b)
+{
+    s_pos_t x = s_parse_pos (a), y = s_parse_pos (b);
+    if (x.ms != y.ms)
+        return x.ms < y.ms? -1: 1;
+    return x.seq < y.seq? -1: x.seq > y.seq;
+}
+
+static bool
+s_is (const Oim__V1__ChangeEntry *entry, Oim__V1__ChangeEntry__EntityCase which)
+{
+    return entry && entry->entity_case == which && entry->org;
+}
+
+//  Applies a ChangeEntry's entity to the model. Returns the unpacked entry (caller frees) or
+//  NULL when the bytes are not a ChangeEntry (logged, skipped).
+static Oim__V1__ChangeEntry *
+s_apply (matcher_t *self, const redisReply *fields)
+{
+    const redisReply *value = NULL;
+    for (size_t i = 0; fields && fields->type == REDIS_REPLY_ARRAY && i + 1 < fields->elements;
+         i += 2)
+        if (streq (fields->element [i]->str, "e"))
+            value = fields->element [i + 1];
+    if (!value || value->type != REDIS_REPLY_STRING)
+        return NULL;
+    Oim__V1__ChangeEntry *entry =
+        oim__v1__change_entry__unpack (NULL, value->len, (const uint8_t *) value->str);
+    if (!entry) {
+        oim_warn ("event=bad_changelog_entry");
+        return NULL;
+    }
+    //  entity is a oneof: the members share one pointer, entity_case says which it is
+    if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_ORG))
+        matcher_model_apply_org (self->model, entry->org);
+    else
+    if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND))
+        matcher_model_apply_demand (self->model, entry->demand);
+    else
+    if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_SAVED_SEARCH))
+        matcher_model_apply_saved_search (self->model, entry->saved_search);
+    return entry;
+}
+
+//  Reads the log from follow_pos and applies it, up to max_batches batches. Returns the
+//  number of entries applied, -1 when Redis failed.
+static int
+s_follow (matcher_t *self, int max_batches)
+{
+    int applied = 0;
+    for (int batch = 0; batch < max_batches; batch++) {
+        redisReply *r = oim_redis_command (self->redis, "XREAD COUNT %d STREAMS %s %s",
+                                           FOLLOW_BATCH, OIM_STREAM_CHANGELOG, self->follow_pos);
+        if (!r)
+            return -1;
+        size_t got = 0;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+            redisReply *entries = r->element [0]->element [1];
+            got = entries->elements;
+            for (size_t i = 0; i < got; i++) {
+                redisReply *e = entries->element [i];
+                Oim__V1__ChangeEntry *entry = s_apply (self, e->element [1]);
+                if (entry)
+                    oim__v1__change_entry__free_unpacked (entry, NULL);
+                snprintf (self->follow_pos, sizeof self->follow_pos, "%s", e->element [0]->str);
+            }
+        }
+        freeReplyObject (r);
+        applied += (int) got;
+        if (got < FOLLOW_BATCH)
+            break;
+    }
+    return applied;
+}
+
+//  Reads every key of a registry index (zset) and applies the entities. -1 on failure.
+static int
+s_snapshot_index (matcher_t *self, const char *index, const char *key_format, int kind)
+{
+    redisReply *ids = oim_redis_command (self->redis, "ZRANGE %s 0 -1", index);
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids) freeReplyObject (ids);
+        return -1;
+    }
+    int rc = 0;
+    for (size_t start = 0; start < ids->elements && rc == 0; start += SNAPSHOT_CHUNK) {
+        size_t end = start + SNAPSHOT_CHUNK < ids->elements? start + SNAPSHOT_CHUNK: ids->elements;
+        for (size_t i = start; i < end; i++) {
+            char key [OIM_KEY_SIZE];
+            snprintf (key, sizeof key, key_format, ids->element [i]->str);
+            oim_redis_append (self->redis, "GET %s", key);
+        }
+        for (size_t i = start; i < end; i++) {
+            redisReply *r = oim_redis_reply (self->redis);
+            if (!r) {
+                rc = -1;
+                break;
+            }
+            if (r->type == REDIS_REPLY_STRING) {
+                const uint8_t *data = (const uint8_t *) r->str;
+                if (kind == 0) {
+                    Oim__V1__Organization *m = oim__v1__organization__unpack (NULL, r->len, data);
+                    if (m) matcher_model_apply_org (self->model, m);
+                    if (m) oim__v1__organization__free_unpacked (m, NULL);
+                }
+                else
+                if (kind == 1) {
+                    Oim__V1__Demand *m = oim__v1__demand__unpack (NULL, r->len, data);
+                    if (m) matcher_model_apply_demand (self->model, m);
+                    if (m) oim__v1__demand__free_unpacked (m, NULL);
+                }
+                else {
+                    Oim__V1__SavedSearch *m = oim__v1__saved_search__unpack (NULL, r->len, data);
+                    if (m) matcher_model_apply_saved_search (self->model, m);
+                    if (m) oim__v1__saved_search__free_unpacked (m, NULL);
+                }
+            }
+            freeReplyObject (r);
+        }
+    }
+    freeReplyObject (ids);
+    return rc;
+}
+
+static int
+s_snapshot (matcher_t *self)
+{
+    int64_t started = oim_clock_mono_ms ();
+    redisReply *r = oim_redis_command (self->redis, "XGROUP CREATE %s %s 0 MKSTREAM",
+                                       OIM_STREAM_CHANGELOG, OIM_GROUP_MATCHER);
+    if (!r)
+        return -1;
+    freeReplyObject (r);            //  BUSYGROUP: it exists, fine
+    r = oim_redis_command (self->redis, "XREVRANGE %s + - COUNT 1", OIM_STREAM_CHANGELOG);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r) freeReplyObject (r);
+        return -1;
+    }
+    snprintf (self->follow_pos, sizeof self->follow_pos, "%s",
+              r->elements? r->element [0]->element [0]->str: "0-0");
+    freeReplyObject (r);
+    if (s_snapshot_index (self, OIM_KEY_ORGS, OIM_KEY_ORG, 0)
+    ||  s_snapshot_index (self, OIM_KEY_DEMANDS, OIM_KEY_DEMAND, 1)
+    ||  s_snapshot_index (self, OIM_KEY_SAVED_SEARCHES, OIM_KEY_SAVED_SEARCH, 2))
+        return -1;
+    if (s_follow (self, 1000000) < 0)
+        return -1;
+    matcher_model_stats_t stats;
+    matcher_model_stats (self->model, &stats);
+    oim_info ("event=snapshot position=%s startups=%zu open_demands=%zu saved_searches=%zu "
+              "terms=%zu bytes=%zu msec=%lld", self->follow_pos, stats.startups,
+              stats.demands_open, stats.saved_searches, stats.terms, stats.bytes,
+              (long long) (oim_clock_mono_ms () - started));
+    self->snapshot_done = true;
+    return 0;
+}
+
+static void
+s_reconcile_cb (const char *demand_id, void *arg)
+{
+    matcher_t *self = arg;
+    matcher_store_reconcile (self->store, demand_id);
+}
+
+//  Handles one group entry: its effects, then XACK. Returns 0, or -1 when the effects could
+//  not be written (the entry stays pending).
+static int
+s_handle (matcher_t *self, redisReply *e)
+{
+    const char *id = e->element [0]->str;
+    int64_t started = oim_clock_mono_us ();
+    //  the model must reflect everything up to this entry
+    for (int tries = 0; s_pos_cmp (self->follow_pos, id) < 0 && tries < 100; tries++)
+        if (s_follow (self, 1) < 0)
+            return -1;
+    if (s_pos_cmp (self->follow_pos, id) < 0)
+        return -1;
+    int rc = 0;
+    Oim__V1__ChangeEntry *entry = e->element [1]->type == REDIS_REPLY_ARRAY?
+                                  s_apply (self, e->element [1]): NULL;
+    oim_debug ("event=entry id=%s type=%s entity=%s", id, entry? entry->entity_type: "?",
+               entry? entry->entity_id: "?");
+    if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_ORG)) {
+        const Oim__V1__Organization *org = entry->org;
+        if (streq (org->kind, "startup")) {
+            rc = matcher_store_startup_changed (self->store, org->id);
+            if (rc == 0)
+                rc = matcher_store_saved_hits (self->store, org->id, org->version, entry->at);
+            oim_metric_add (self->m_startups, 1);
+        }
+        else
+        if (streq (org->kind, "company"))
+            matcher_model_org_demands (self->model, org->id, s_reconcile_cb, self);
+    }
+    else
+    if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND)) {
+        rc = matcher_store_reconcile (self->store, entry->demand->id);
+        if (rc == 0)
+            rc = matcher_store_saved_hits (self->store, entry->demand->id,
+                                           entry->demand->version, entry->at);
+        oim_metric_add (self->m_demands, 1);
+    }
+    if (entry)
+        oim__v1__change_entry__free_unpacked (entry, NULL);
+    if (rc) {
+        oim_metric_add (self->m_failed, 1);
+        self->retry_own = true;
+        return -1;
+    }
+    redisReply *ack = oim_redis_command (self->redis, "XACK %s %s %s", OIM_STREAM_CHANGELOG,
+                                         OIM_GROUP_MATCHER, id);
+    if (!ack) {
+        self->retry_own = true;
+        return -1;
+    }
+    freeReplyObject (ack);
+    oim_metric_add (self->m_entries, 1);
+    oim_metric_observe_us (self->m_latency, oim_clock_mono_us () - started);
+    return 0;
+}
+
+//  Handles every entry of a stream reply's entry array; stops at the first failure.
+static int
+s_handle_entries (matcher_t *self, redisReply *entries)
+{
+    int handled = 0;
+    for (size_t i = 0; i < entries->elements; i++) {
+        redisReply *e = entries->element [i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+            continue;               //  deleted entry (nil fields): nothing to do
+        if (s_handle (self, e))
+            return -1;
+        handled++;
+    }
+    return handled;
+}
+
+static void
+s_work (matcher_t *self)
+{
+    int64_t deadline = oim_clock_mono_ms () + WORK_BUDGET_MSEC;
+    //  our own pending entries first, after a failure
+    if (self->retry_own) {
+        redisReply *r = oim_redis_command (self->redis,
+            "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0", OIM_GROUP_MATCHER, self->consumer,
+            WORK_BATCH, OIM_STREAM_CHANGELOG);
+        if (!r)
+            return;
+        int rc = 0;
+        size_t n = 0;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+            n = r->element [0]->element [1]->elements;
+            rc = s_handle_entries (self, r->element [0]->element [1]);
+        }
+        freeReplyObject (r);
+        if (rc < 0)
+            return;
+        if (n == 0)
+            self->retry_own = false;
+        else
+            return;                 //  more may be pending: next tick
+    }
+    //  entries of dead consumers
+    int64_t now = oim_clock_mono_ms ();
+    if (now >= self->next_claim_ms) {
+        self->next_claim_ms = now + 1000;
+        redisReply *r = oim_redis_command (self->redis,
+            "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d", OIM_STREAM_CHANGELOG, OIM_GROUP_MATCHER,
+            self->consumer, (long long) self->claim_idle_ms, WORK_BATCH);
+        if (!r)
+            return;
+        int rc = 0;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2
+        &&  r->element [1]->type == REDIS_REPLY_ARRAY && r->element [1]->elements) {
+            oim_info ("event=claimed entries=%zu", r->element [1]->elements);
+            rc = s_handle_entries (self, r->element [1]);
+        }
+        freeReplyObject (r);
+        if (rc < 0)
+            return;
+    }
+    //  new entries, while the budget lasts
+    while (oim_clock_mono_ms () < deadline) {
+        redisReply *r = oim_redis_command (self->redis,
+            "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", OIM_GROUP_MATCHER, self->consumer,
+            WORK_BATCH, OIM_STREAM_CHANGELOG);
+        if (!r)
+            return;
+        if (r->type == REDIS_REPLY_ERROR && strstr (r->str, "NOGROUP")) {
+            freeReplyObject (r);    //  the stream was deleted (tests): make the group again
+            self->snapshot_done = false;
+            return;
+        }
+        int rc = 0;
+        size_t n = 0;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+            n = r->element [0]->element [1]->elements;
+            rc = s_handle_entries (self, r->element [0]->element [1]);
+        }
+        freeReplyObject (r);
+        if (rc < 0 || n < WORK_BATCH)
+            return;
+    }
+}
+
+static void
+s_tick (oim_service_t *service)
+{
+    matcher_t *self = s_self (service);
+    if (!self->snapshot_done) {
+        if (s_snapshot (self))
+            return;
+    }
+    if (s_follow (self, 10) < 0)
+        return;
+    s_work (self);
+    matcher_store_counts_t counts;
+    matcher_store_counts (self->store, &counts);
+    oim_metric_set (self->m_events, (int64_t) counts.events);
+}
+
+static int
+s_start (oim_service_t *service)
+{
+    oim_config_t *config = oim_service_config (service);
+    matcher_config_t mc;
+    matcher_config_default (&mc);
+    if (matcher_config_weights (&mc, oim_config_get (config, "match-weights"))) {
+        oim_error ("event=bad_option option=match-weights value=\"%s\"",
+                   oim_config_get (config, "match-weights"));
+        return -1;
+    }
+    double min_score = atof (oim_config_get (config, "match-min-score"));
+    if (min_score < 0 || min_score > 1) {
+        oim_error ("event=bad_option option=match-min-score");
+        return -1;
+    }
+    mc.min_units = llround (min_score * MATCHER_UNITS);
+    int64_t k = oim_config_int (config, "match-top-k", 20);
+    mc.top_k = k < 1? 1: k > 1000? 1000: (size_t) k;
+    matcher_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->service = service;
+    self->redis = oim_service_redis (service);
+    self->model = matcher_model_new (&mc);
+    if (!self->model) {
+        free (self);
+        return -1;
+    }
+    matcher_store_config_t sc = {
+        .update_units = llround (atof (oim_config_get (config, "match-update-threshold"))
+                                 * MATCHER_UNITS)
+    };
+    self->store = matcher_store_new (self->redis, self->model, &sc);
+    self->consumer = oim_service_instance (service);
+    self->claim_idle_ms = oim_config_int (config, "match-claim-idle-ms", 5000);
+    strcpy (self->follow_pos, "0-0");
+    oim_metrics_t *metrics = oim_service_metrics (service);
+    self->m_entries = oim_metrics_counter (metrics, "oim_matcher_entries_total", NULL,
+                                           "change-log entries handled and acknowledged");
+    self->m_failed = oim_metrics_counter (metrics, "oim_matcher_entry_failures_total", NULL,
+                                          "entries whose effects could not be written (retried)");
+    self->m_events = oim_metrics_gauge (metrics, "oim_matcher_events_written", NULL,
+                                        "events this replica wrote to oim:events");
+    self->m_startups = oim_metrics_counter (metrics, "oim_matcher_startup_changes_total", NULL,
+                                            "startup changes percolated");
+    self->m_demands = oim_metrics_counter (metrics, "oim_matcher_demand_changes_total", NULL,
+                                           "demand changes matched");
+    self->m_latency = oim_metrics_histogram (metrics, "oim_matcher_entry_seconds", NULL,
+                                             "time to handle one change-log entry");
+    oim_service_set_state (service, self);
+    oim_info ("event=matcher_config text=%.3f tags=%.3f industry=%.3f region=%.3f stage=%.3f "
+              "min_score=%.4f top_k=%zu consumer=%s", mc.weight [0], mc.weight [1],
+              mc.weight [2], mc.weight [3], mc.weight [4], min_score, mc.top_k, self->consumer);
+    s_snapshot (self);              //  or from the first tick, when Redis is not up yet
+    return 0;
+}
+
+static void
+s_stop (oim_service_t *service)
+{
+    matcher_t *self = s_self (service);
+    if (!self)
+        return;
+    matcher_store_destroy (&self->store);
+    matcher_model_destroy (&self->model);
+    free (self);
+    oim_service_set_state (service, NULL);
+}
+
+#define HANDLER(name, fn) \
+    static void name (oim_service_t *service, const Oim__V1__ApiRequest *request, \
+                      oim_api_reply_t *reply) \
+    { fn (s_self (service)->store, request, reply); }
+
+HANDLER (s_list_demand, matcher_store_list_demand)
+HANDLER (s_list_org, matcher_store_list_org)
+HANDLER (s_interest, matcher_store_interest)
+HANDLER (s_decline, matcher_store_decline)
 
 static const oim_method_t s_methods [] = {
+    { "match.list_demand", s_list_demand, NULL },
+    { "match.list_org", s_list_org, NULL },
+    { "match.interest", s_interest, NULL },
+    { "match.decline", s_decline, NULL },
     { NULL, NULL, NULL }
 };
 
 const oim_service_def_t matcher_service = {
     .name = "matcher",
     .summary = "two-way, explainable matching of demands and startups",
+    .options = s_options,
     .methods = s_methods,
+    .start = s_start,
+    .tick = s_tick,
+    .stop = s_stop,
+    .tick_msec = 20,
 };

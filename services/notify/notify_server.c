@@ -50,6 +50,8 @@ static const oim_option_t s_options [] = {
     { "feed-port", "OIM_FEED_PORT", "5571", "ZeroMQ notification feed (PUB); 0 = any free port "
       "(logged as event=feed_bound), -1 = off", false },
     { "feed-address", "OIM_FEED_ADDRESS", "*", "address the feed binds to", false },
+    { "feed-endpoint", "OIM_FEED_ENDPOINT", "", "publish into the gateway's feed proxy here "
+      "(e.g. tcp://gateway:5572; see the gateway's OIM_FEED_PROXY) instead of binding a port", false },
     { "webhook-retry-schedule", "OIM_WEBHOOK_RETRY_SCHEDULE", "",
       "seconds between webhook attempts, comma-separated (default " NOTIFY_RETRY_DEFAULT_SCHEDULE ")", false },
     { "webhook-allow-private", "OIM_WEBHOOK_ALLOW_PRIVATE", "0",
@@ -1041,6 +1043,20 @@ s_start (oim_service_t *service)
     self->console_url = oim_config_get (config, "console-url");
 
     int port = (int) oim_config_int (config, "feed-port", 5571);
+    const char *feed_endpoint = oim_config_get (config, "feed-endpoint");
+    if (*feed_endpoint) {
+        //  Every replica publishes into the gateway's proxy: one feed for all of them.
+        self->feed = zsock_new (ZMQ_PUB);
+        zsock_set_sndhwm (self->feed, 100000);
+        zsock_set_linger (self->feed, 0);
+        if (zsock_connect (self->feed, "%s", feed_endpoint) < 0) {
+            oim_error ("event=feed_connect_failed endpoint=%s action=feed_off", feed_endpoint);
+            zsock_destroy (&self->feed);
+        }
+        else
+            oim_info ("event=feed_connected endpoint=%s", feed_endpoint);
+    }
+    else
     if (port >= 0) {
         self->feed = zsock_new (ZMQ_PUB);
         zsock_set_sndhwm (self->feed, 100000);

@@ -1,0 +1,178 @@
+/*  matcher_model — the matcher's in-memory model and scoring (no sockets, no Redis).
+
+    The model holds every organization, demand and saved search the change log describes
+    (state transfer: apply the entity of each ChangeEntry; an entity whose version is not
+    newer than the one held is ignored, so replays and out-of-order snapshot + log are safe).
+    It keeps three indexes over one term dictionary (terms from search_analyze, the analyser
+    the search service uses: NFC + case folding, English stemming and stopwords, Hangul word +
+    syllable bigrams + particle stripping):
+      * startups:      term -> (startup, tf) postings, BM25 statistics (df, N, average length),
+                       tag keys -> startups (tag rarity);
+      * open demands:  key term / tag key -> demands (reverse index for percolation);
+      * saved searches: anchor term -> saved searches (reverse index for percolation).
+
+    Scoring a demand D against a startup S (all factor values in [0,1]):
+      text     sqrt (BM25(D's key terms, S) / BM25max(D)), BM25 with k1 0.9, b 0.4 (the search
+               defaults) over the startup corpus, counting only distinctive terms (carried by
+               at most max(50, N/100) of the N startups: a corpus-learnt stopword list, so
+               "develop", "system", "data" do not make matches). D's key terms = the distinct
+               terms of title, tags and description, title and tags first, then description
+               terms by descending frequency, at most MATCHER_MAX_KEY_TERMS; BM25max(D) = sum
+               over its distinctive key terms of idf*(k1+1), the score of an ideal profile
+               that contains each of them many times. So the value says how much of the
+               demand's specific vocabulary the profile covers, weighted by rarity, and is
+               comparable across demands; the square root spreads the small fractions. Key
+               terms depend on the demand only, so every replica picks the same ones.
+      tags     idf-weighted share of D's tags that S carries (idf over the startups' tags);
+               tags compare by their analysed form, so "Machine Learning" = "machine-learning".
+      industry same KSIC division, or S inside D's code (D "C" covers S "C26") 1.0; same
+               section only 0.5; S names none 0.
+      region   S's region among D's regions 1.0 ("KR" covers every KR-xx); else 0.
+      stage    S's stage among D's acceptable stages 1.0; an adjacent stage 0.5; else 0.
+    A factor the demand does not constrain (no tags, no industries, nationwide, any stage) is not
+    applicable: its weight is 0 and the weights of the others are scaled up to sum 1, so a
+    demand that says nothing about region is scored on what it does say (every startup would
+    fit equally, which would only lift every score by the same amount).
+    score = the sum of the factors' contributions, each round (weight * value * 10^4) / 10^4,
+    computed in integer units of 10^-4 so the explanation sums to the score exactly.
+    A pair qualifies when it is not excluded, is relevant, and its score >= min_score.
+    Relevant: it shares a distinctive key term or one of the demand's tags — a match must be about something specific;
+    region, stage, industry or words like "develop" alone never make one. Exclusions: S not
+    an active startup (pending, suspended, deleted, a company), D not open (closed, awarded,
+    deleted), S is D's owner, D's owner known and not active. Ranking: score descending, then
+    startup (or demand) id ascending, so results are deterministic.
+
+    Not thread-safe: one model per thread (the analyser keeps state).
+*/
+#ifndef MATCHER_MODEL_H_INCLUDED
+#define MATCHER_MODEL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "registry.pb-c.h"
+
+#define MATCHER_MAX_KEY_TERMS   32
+#define MATCHER_FACTORS         5
+#define MATCHER_UNITS           10000       //  score units per 1.0
+#define MATCHER_DETAIL_SIZE     320
+
+typedef enum {
+    MATCHER_TEXT = 0, MATCHER_TAGS, MATCHER_INDUSTRY, MATCHER_REGION, MATCHER_STAGE
+} matcher_factor_t;
+
+extern const char *const matcher_factor_names [MATCHER_FACTORS];
+
+typedef struct {
+    double weight [MATCHER_FACTORS];    //  normalised to sum 1
+    int64_t min_units;                  //  minimum score, in units
+    size_t top_k;
+} matcher_config_t;
+
+//  One factor of an explanation.
+typedef struct {
+    double weight;
+    double value;                       //  rounded to 4 decimals
+    int64_t units;                      //  contribution in units of 10^-4
+    char detail [MATCHER_DETAIL_SIZE];
+} matcher_factor_score_t;
+
+typedef struct {
+    int64_t units;                      //  score in units = sum of the factors' units
+    bool excluded;                      //  a hard exclusion applies (reason says which)
+    bool relevant;                      //  shares a text term or a tag
+    bool qualifies;                     //  !excluded && relevant && units >= min
+    const char *reason;                 //  exclusion reason (static string) or NULL
+    matcher_factor_score_t factors [MATCHER_FACTORS];
+} matcher_score_t;
+
+//  One ranked result (demand -> startups, or startup -> demands).
+typedef struct {
+    const char *id;                     //  startup or demand id, borrowed from the model
+    int64_t units;
+} matcher_hit_t;
+
+//  Organization contacts and names, borrowed from the model.
+typedef struct {
+    const char *name, *kind, *status, *email, *phone, *website;
+} matcher_org_info_t;
+
+typedef struct _matcher_model_t matcher_model_t;
+
+//  Fills config with the defaults: weights text .40, tags .25, industry .15, region .10,
+//  stage .10; min score 0.20; top K 20.
+void matcher_config_default (matcher_config_t *config);
+
+//  Parses "text=0.4,tags=0.25,..." into config->weight (factors not named keep their value),
+//  then normalises the weights to sum 1. Returns 0, or -1 on a malformed spec or all-zero
+//  weights (config unchanged).
+int matcher_config_weights (matcher_config_t *config, const char *spec);
+
+//  Creates an empty model. Returns NULL when the analyser cannot be made.
+matcher_model_t *matcher_model_new (const matcher_config_t *config);
+void matcher_model_destroy (matcher_model_t **self_p);
+const matcher_config_t *matcher_model_config (matcher_model_t *self);
+
+//  Apply an entity's full state (borrowed). Return 1 when applied, 0 when ignored (not newer
+//  than what the model holds), -1 on no memory.
+int matcher_model_apply_org (matcher_model_t *self, const Oim__V1__Organization *org);
+int matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *demand);
+int matcher_model_apply_saved_search (matcher_model_t *self, const Oim__V1__SavedSearch *ss);
+
+//  Version the model holds of an entity, 0 when unknown.
+int64_t matcher_model_org_version (matcher_model_t *self, const char *id);
+int64_t matcher_model_demand_version (matcher_model_t *self, const char *id);
+
+//  Lookups. Return false when unknown. Strings are borrowed until the entity changes.
+bool matcher_model_org_info (matcher_model_t *self, const char *id, matcher_org_info_t *info);
+//  The demand's owner and whether it is open; *title gets its title.
+bool matcher_model_demand_info (matcher_model_t *self, const char *id, const char **org_id,
+                                const char **title, bool *open, bool *deleted);
+
+//  Scores one pair with its explanation (details filled). Returns 0, or -1 when either
+//  entity is unknown.
+int matcher_model_score (matcher_model_t *self, const char *demand_id, const char *startup_id,
+                         matcher_score_t *score);
+
+//  The top K (config) qualifying startups of a demand, best first, into hits (capacity
+//  config top_k). Returns the count, 0 for an unknown or not open demand, -1 on no memory.
+int matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits);
+
+//  Every open demand for which the startup qualifies, in no particular order (up to
+//  capacity; the count of all is returned; matcher_hits_sort orders them best first). Uses
+//  the reverse index over open demands; -1 on no memory.
+int matcher_model_percolate (matcher_model_t *self, const char *startup_id,
+                             matcher_hit_t *hits, size_t capacity);
+
+//  Sorts hits best first: units descending, then id ascending.
+void matcher_hits_sort (matcher_hit_t *hits, size_t count);
+
+//  Saved searches matched by an entity ("org" or "demand" id): ids into ids (capacity),
+//  sorted; returns the count of all. A startup matches saved searches of type "startup", an
+//  open demand those of type "demand": every word of q (a Hangul word: its term or all of
+//  its syllable bigrams) and every filter (OR within a filter, AND across) must match.
+//  changed_at: when the entity changed (RFC 3339, the ChangeEntry's `at`); a saved search
+//  only hears of changes made at or after its own updated_at, so a replayed old change never
+//  hits a newer search. NULL = no such filter.
+int matcher_model_saved_hits (matcher_model_t *self, const char *entity_id,
+                              const char *changed_at, const char **ids, size_t capacity);
+//  A saved search's owner org, or NULL.
+const char *matcher_model_saved_owner (matcher_model_t *self, const char *ss_id);
+
+//  Calls fn for every open demand owned by org_id (used when a company changes).
+void matcher_model_org_demands (matcher_model_t *self, const char *org_id,
+                                void (*fn) (const char *demand_id, void *arg), void *arg);
+
+//  The brute-force reference: scores every startup (top) or every open demand (percolate)
+//  without the indexes. Same results as the indexed calls; for tests and the benchmark.
+int matcher_model_top_scan (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits);
+int matcher_model_percolate_scan (matcher_model_t *self, const char *startup_id,
+                                  matcher_hit_t *hits, size_t capacity);
+
+typedef struct {
+    size_t startups, demands_open, saved_searches, terms;
+    size_t bytes;                       //  heap bytes held by the model (approximate)
+} matcher_model_stats_t;
+void matcher_model_stats (matcher_model_t *self, matcher_model_stats_t *stats);
+
+#endif

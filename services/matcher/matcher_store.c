@@ -1,0 +1,1005 @@
+/*  matcher_store — matches in Redis, their workflow and their events. See the header. */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "matcher_store.h"
+#include "oim_api.h"
+#include "oim_clock.h"
+#include "oim_id.h"
+#include "oim_keys.h"
+#include "oim_log.h"
+#include "oim_pbjson.h"
+#include "matcher.pb-c.h"
+#include "notify.pb-c.h"
+#include "changelog.pb-c.h"
+
+#define MAX_RETRIES     32
+#define MAX_REASON      1000
+
+struct _matcher_store_t {
+    oim_redis_t *redis;
+    matcher_model_t *model;
+    matcher_store_config_t config;
+    matcher_store_counts_t counts;
+};
+
+typedef Oim__V1__Match match_t;
+
+//  --------------------------------------------------------------------------------------
+//  A transaction: commands collected, then sent as MULTI ... EXEC in one pipeline.
+
+typedef struct {
+    int argc;
+    char **argv;
+    size_t *len;
+} s_cmd_t;
+
+typedef struct {
+    s_cmd_t *cmds;
+    size_t count, cap;
+} s_tx_t;
+
+static void
+s_tx_add (s_tx_t *tx, int argc, const char *const *argv, const size_t *len)
+{
+    if (tx->count == tx->cap) {
+        tx->cap = tx->cap? tx->cap * 2: 16;
+        tx->cmds = realloc (tx->cmds, tx->cap * sizeof *tx->cmds);
+        assert (tx->cmds);
+    }
+    s_cmd_t *cmd = &tx->cmds [tx->count++];
+    cmd->argc = argc;
+    cmd->argv = malloc (argc * sizeof *cmd->argv);
+    cmd->len = malloc (argc * sizeof *cmd->len);
+    assert (cmd->argv && cmd->len);
+    for (int i = 0; i < argc; i++) {
+        cmd->len [i] = len? len [i]: strlen (argv [i]);
+        cmd->argv [i] = malloc (cmd->len [i] + 1);
+        assert (cmd->argv [i]);
+        memcpy (cmd->argv [i], argv [i], cmd->len [i]);
+        cmd->argv [i][cmd->len [i]] = 0;
+    }
+}
+
+static void
+s_tx_strs (s_tx_t *tx, const char *a, const char *b, const char *c, const char *d)
+{
+    const char *argv [4] = { a, b, c, d };
+    int argc = d? 4: c? 3: 2;
+    s_tx_add (tx, argc, argv, NULL);
+}
+
+static void
+s_tx_packed (s_tx_t *tx, const char *cmd, const char *key, const char *a, const char *b,
+             const ProtobufCMessage *msg)
+{
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    uint8_t *buf = malloc (size + 1);
+    assert (buf);
+    protobuf_c_message_pack (msg, buf);
+    const char *argv [5] = { cmd, key, a, b, (const char *) buf };
+    size_t len [5] = { strlen (cmd), strlen (key), a? strlen (a): 0, b? strlen (b): 0, size };
+    if (a) s_tx_add (tx, 5, argv, len);
+    else {
+        const char *argv3 [3] = { cmd, key, (const char *) buf };
+        size_t len3 [3] = { strlen (cmd), strlen (key), size };
+        s_tx_add (tx, 3, argv3, len3);
+    }
+    free (buf);
+}
+
+static void
+s_tx_clear (s_tx_t *tx)
+{
+    for (size_t i = 0; i < tx->count; i++) {
+        for (int j = 0; j < tx->cmds [i].argc; j++)
+            free (tx->cmds [i].argv [j]);
+        free (tx->cmds [i].argv);
+        free (tx->cmds [i].len);
+    }
+    free (tx->cmds);
+    memset (tx, 0, sizeof *tx);
+}
+
+//  Runs the transaction. Returns 1 when committed, 0 when a WATCHed key changed (EXEC nil),
+//  -1 when Redis failed. Clears tx either way.
+static int
+s_tx_exec (matcher_store_t *self, s_tx_t *tx)
+{
+    int rc = -1;
+    if (oim_redis_append (self->redis, "MULTI"))
+        goto done;
+    for (size_t i = 0; i < tx->count; i++)
+        if (oim_redis_appendv (self->redis, tx->cmds [i].argc, (const char **) tx->cmds [i].argv,
+                               tx->cmds [i].len))
+            goto done;
+    if (oim_redis_append (self->redis, "EXEC"))
+        goto done;
+    bool failed = false;
+    for (size_t i = 0; i < tx->count + 1; i++) {
+        redisReply *reply = oim_redis_reply (self->redis);
+        if (!reply)
+            goto done;
+        if (reply->type == REDIS_REPLY_ERROR) {
+            oim_error ("event=tx_error error=\"%s\"", reply->str);
+            failed = true;
+        }
+        freeReplyObject (reply);
+    }
+    redisReply *exec = oim_redis_reply (self->redis);
+    if (!exec)
+        goto done;
+    if (exec->type == REDIS_REPLY_NIL)
+        rc = 0;
+    else
+    if (exec->type == REDIS_REPLY_ARRAY && !failed)
+        rc = 1;
+    freeReplyObject (exec);
+done:
+    if (rc == 0)
+        self->counts.conflicts++;
+    s_tx_clear (tx);
+    return rc;
+}
+
+static void
+s_unwatch (matcher_store_t *self)
+{
+    redisReply *reply = oim_redis_command (self->redis, "UNWATCH");
+    if (reply)
+        freeReplyObject (reply);
+}
+
+//  --------------------------------------------------------------------------------------
+//  Match helpers
+
+//  Replaces a string field (value may be the field's own current string).
+static void
+s_set_str (char **field, const char *value)
+{
+    char *copy = strdup (value? value: "");
+    assert (copy);
+    if (*field && *field != protobuf_c_empty_string)
+        free (*field);
+    *field = copy;
+}
+
+static match_t *
+s_match_new (void)
+{
+    match_t *m = calloc (1, sizeof *m);
+    assert (m);
+    oim__v1__match__init (m);
+    return m;
+}
+
+static void
+s_match_free (match_t **m_p)
+{
+    if (*m_p)
+        protobuf_c_message_free_unpacked (&(*m_p)->base, NULL);
+    *m_p = NULL;
+}
+
+static match_t *
+s_match_unpack (const redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_STRING)
+        return NULL;
+    return oim__v1__match__unpack (NULL, r->len, (const uint8_t *) r->str);
+}
+
+static void
+s_clear_explanation (match_t *m)
+{
+    for (size_t i = 0; i < m->n_explanation; i++)
+        protobuf_c_message_free_unpacked (&m->explanation [i]->base, NULL);
+    free (m->explanation);
+    m->explanation = NULL;
+    m->n_explanation = 0;
+}
+
+static void
+s_set_score (match_t *m, const matcher_score_t *score)
+{
+    s_clear_explanation (m);
+    m->explanation = calloc (MATCHER_FACTORS, sizeof *m->explanation);
+    assert (m->explanation);
+    for (int f = 0; f < MATCHER_FACTORS; f++) {
+        Oim__V1__Factor *factor = calloc (1, sizeof *factor);
+        assert (factor);
+        oim__v1__factor__init (factor);
+        factor->factor = NULL;
+        s_set_str (&factor->factor, matcher_factor_names [f]);
+        factor->weight = round (score->factors [f].weight * 1e6) / 1e6;
+        factor->value = score->factors [f].value;
+        factor->contribution = (double) score->factors [f].units / MATCHER_UNITS;
+        factor->detail = NULL;
+        s_set_str (&factor->detail, score->factors [f].detail);
+        m->explanation [f] = factor;
+    }
+    m->n_explanation = MATCHER_FACTORS;
+    m->score = (double) score->units / MATCHER_UNITS;
+}
+
+//  True when the stored explanation differs from a fresh score (values or details).
+static bool
+s_score_differs (const match_t *m, const matcher_score_t *score)
+{
+    if (llround (m->score * MATCHER_UNITS) != score->units
+        || m->n_explanation != MATCHER_FACTORS)
+        return true;
+    for (int f = 0; f < MATCHER_FACTORS; f++) {
+        const Oim__V1__Factor *factor = m->explanation [f];
+        if (llround (factor->contribution * MATCHER_UNITS) != score->factors [f].units
+            || fabs (factor->value - score->factors [f].value) > 1e-9
+            || fabs (factor->weight - round (score->factors [f].weight * 1e6) / 1e6) > 1e-9
+            || strcmp (factor->detail, score->factors [f].detail))
+            return true;
+    }
+    return false;
+}
+
+//  Event id: "ntf_" + 13 base32 of the change time (µs) + 8 base32 of a 40-bit hash of
+//  (match or search id, version, type, recipient): the same change always gets the same id.
+static void
+s_event_id (const char *subject, int64_t version, const char *type, const char *org,
+            const char *updated_at, char *buf)
+{
+    static const char alphabet [] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    int64_t ms = 0;
+    oim_clock_parse_rfc3339 (updated_at, &ms);
+    uint64_t t = (uint64_t) ms * 1000;
+    char key [512];
+    snprintf (key, sizeof key, "%s|%lld|%s|%s", subject, (long long) version, type, org);
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t) *p) * 1099511628211ULL;
+    memcpy (buf, "ntf_", 4);
+    for (int i = 12; i >= 0; i--, t >>= 5)
+        buf [4 + i] = alphabet [t & 31];
+    for (int i = 7; i >= 0; i--, h >>= 5)
+        buf [17 + i] = alphabet [h & 31];
+    buf [25] = 0;
+}
+
+//  The match as the API shows it to a viewer (org id, or agency).
+static json_t *
+s_render (matcher_store_t *self, const match_t *m, const char *viewer, bool agency)
+{
+    json_t *json = oim_pbjson_encode (&m->base, 0);
+    json_object_del (json, "notified_score");
+    json_object_del (json, "in_top");
+    if (streq (m->state, "connected")) {
+        json_t *contacts = json_object ();
+        const char *sides [2][2] = { { "company", m->company_id }, { "startup", m->startup_id } };
+        for (int i = 0; i < 2; i++) {
+            const char *org = sides [i][1];
+            if (!agency && viewer && streq (viewer, org))
+                continue;           //  you see the other side's contacts
+            matcher_org_info_t info;
+            if (!matcher_model_org_info (self->model, org, &info))
+                continue;
+            json_object_set_new (contacts, sides [i][0], json_pack ("{s:s,s:s,s:s,s:s}",
+                "name", info.name, "email", info.email, "phone", info.phone,
+                "website", info.website));
+        }
+        json_object_set_new (json, "contacts", contacts);
+    }
+    return json;
+}
+
+//  Appends one event for recipient org about match m (rendered as org sees it).
+static void
+s_tx_event (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type,
+            const char *org)
+{
+    char id [OIM_ID_SIZE];
+    s_event_id (m->id, m->version, type, org, m->updated_at, id);
+    json_t *data = s_render (self, m, org, false);
+    char *text = json_dumps (data, JSON_COMPACT);
+    json_decref (data);
+    Oim__V1__Event event = OIM__V1__EVENT__INIT;
+    event.id = id;
+    event.type = (char *) type;
+    event.org_id = (char *) org;
+    event.created_at = m->updated_at;
+    event.data_json = text;
+    s_tx_packed (tx, "XADD", OIM_STREAM_EVENTS, "*", "e", &event.base);
+    free (text);
+    self->counts.events++;
+}
+
+//  Queues SET of the match plus its index entries.
+static void
+s_tx_match (matcher_store_t *self, s_tx_t *tx, const match_t *m)
+{
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_MATCH, m->id);
+    s_tx_packed (tx, "SET", key, NULL, NULL, &m->base);
+    snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, m->demand_id);
+    const char *hset [4] = { "HSET", key, m->startup_id, m->id };
+    s_tx_add (tx, 4, hset, NULL);
+    snprintf (key, sizeof key, OIM_KEY_DEMAND_TOP, m->demand_id);
+    if (m->in_top && !streq (m->state, "withdrawn")) {
+        char units [32];
+        snprintf (units, sizeof units, "%lld", (long long) llround (m->score * MATCHER_UNITS));
+        s_tx_strs (tx, "ZADD", key, units, m->startup_id);
+    }
+    else
+        s_tx_strs (tx, "ZREM", key, m->startup_id, NULL);
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->company_id);
+    s_tx_strs (tx, "SADD", key, m->id, NULL);
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->startup_id);
+    s_tx_strs (tx, "SADD", key, m->id, NULL);
+    self->counts.writes++;
+}
+
+static void
+s_touch (match_t *m)
+{
+    char now [OIM_RFC3339_SIZE];
+    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+    s_set_str (&m->updated_at, now);
+    m->version++;
+}
+
+//  Reads the matches named by an array reply of ids (after WATCHing them). Returns a new
+//  array of n (entries NULL when missing), or NULL on failure.
+static match_t **
+s_read_matches (matcher_store_t *self, char **ids, size_t n, bool watch)
+{
+    match_t **out = calloc (n + 1, sizeof *out);
+    assert (out);
+    if (n == 0)
+        return out;
+    const char **argv = calloc (n + 1, sizeof *argv);
+    char **keys = calloc (n, sizeof *keys);
+    assert (argv && keys);
+    for (size_t i = 0; i < n; i++) {
+        keys [i] = malloc (OIM_KEY_SIZE);
+        assert (keys [i]);
+        snprintf (keys [i], OIM_KEY_SIZE, OIM_KEY_MATCH, ids [i]);
+        argv [i + 1] = keys [i];
+    }
+    bool ok = true;
+    if (watch) {
+        argv [0] = "WATCH";
+        redisReply *r = oim_redis_commandv (self->redis, (int) n + 1, argv, NULL);
+        ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r) freeReplyObject (r);
+    }
+    if (ok) {
+        argv [0] = "MGET";
+        redisReply *r = oim_redis_commandv (self->redis, (int) n + 1, argv, NULL);
+        ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == n;
+        for (size_t i = 0; ok && i < n; i++)
+            out [i] = s_match_unpack (r->element [i]);
+        if (r) freeReplyObject (r);
+    }
+    for (size_t i = 0; i < n; i++)
+        free (keys [i]);
+    free (keys);
+    free (argv);
+    if (!ok) {
+        for (size_t i = 0; i < n; i++)
+            s_match_free (&out [i]);
+        free (out);
+        return NULL;
+    }
+    return out;
+}
+
+static void
+s_free_matches (match_t **ms, size_t n)
+{
+    if (!ms)
+        return;
+    for (size_t i = 0; i < n; i++)
+        s_match_free (&ms [i]);
+    free (ms);
+}
+
+//  --------------------------------------------------------------------------------------
+//  Reconcile
+
+matcher_store_t *
+matcher_store_new (oim_redis_t *redis, matcher_model_t *model,
+                   const matcher_store_config_t *config)
+{
+    matcher_store_t *self = calloc (1, sizeof *self);
+    assert (self);
+    self->redis = redis;
+    self->model = model;
+    self->config = *config;
+    return self;
+}
+
+void
+matcher_store_destroy (matcher_store_t **self_p)
+{
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+matcher_store_counts (matcher_store_t *self, matcher_store_counts_t *counts)
+{
+    *counts = self->counts;
+}
+
+//  One attempt. Returns 1 done, 0 conflict (retry), -1 Redis failure.
+static int
+s_reconcile_once (matcher_store_t *self, const char *demand_id)
+{
+    const char *org_id, *title;
+    bool open, deleted;
+    if (!matcher_model_demand_info (self->model, demand_id, &org_id, &title, &open, &deleted))
+        return 1;
+    if (!open && !deleted)
+        return 1;                   //  closed or awarded: its matches stop changing
+    char dkey [OIM_KEY_SIZE];
+    snprintf (dkey, sizeof dkey, OIM_KEY_DEMAND_MATCHES, demand_id);
+    redisReply *r = oim_redis_command (self->redis, "WATCH %s", dkey);
+    if (!r)
+        return -1;
+    freeReplyObject (r);
+    redisReply *pairs = oim_redis_command (self->redis, "HGETALL %s", dkey);
+    if (!pairs || pairs->type != REDIS_REPLY_ARRAY) {
+        if (pairs) freeReplyObject (pairs);
+        return -1;
+    }
+    size_t n = pairs->elements / 2;
+    char **ids = calloc (n + 1, sizeof *ids);
+    assert (ids);
+    for (size_t i = 0; i < n; i++)
+        ids [i] = pairs->element [2 * i + 1]->str;
+    match_t **ms = s_read_matches (self, ids, n, true);
+    free (ids);
+    freeReplyObject (pairs);
+    if (!ms)
+        return -1;
+
+    size_t k = matcher_model_config (self->model)->top_k;
+    matcher_hit_t *top = calloc (k + 1, sizeof *top);
+    assert (top);
+    int ntop = open? matcher_model_top (self->model, demand_id, top): 0;
+    if (ntop < 0)
+        ntop = 0;
+    oim_debug ("event=reconcile demand=%s open=%d existing=%zu top=%d", demand_id, open, n, ntop);
+    bool *seen = calloc (ntop + 1, sizeof *seen);
+    assert (seen);
+    s_tx_t tx = { 0 };
+    size_t changes = 0;
+    matcher_score_t score;
+
+    for (size_t i = 0; i < n; i++) {
+        match_t *m = ms [i];
+        if (!m)
+            continue;
+        bool in_top = false;
+        for (int t = 0; t < ntop; t++)
+            if (streq (top [t].id, m->startup_id)) {
+                in_top = true;
+                seen [t] = true;
+            }
+        matcher_model_score (self->model, demand_id, m->startup_id, &score);
+        char state [24];            //  a copy: m->state is replaced below
+        snprintf (state, sizeof state, "%s", m->state);
+        const char *new_state = state;
+        if (deleted)
+            new_state = streq (state, "connected")? state: "withdrawn";
+        else
+        if (streq (state, "withdrawn") && in_top)
+            new_state = "suggested";
+        else
+        if (streq (state, "suggested") && !in_top)
+            new_state = "withdrawn";
+        else
+        if (streq (state, "interested") && !score.qualifies)
+            new_state = "withdrawn";
+        bool revived = streq (state, "withdrawn") && streq (new_state, "suggested");
+        bool frozen = streq (state, "declined") || (streq (new_state, "withdrawn")
+                                                    && streq (state, "withdrawn"));
+        if (frozen)
+            continue;
+        bool score_changed = !score.excluded && s_score_differs (m, &score);
+        if (!score_changed && streq (new_state, state) && m->in_top == in_top)
+            continue;
+        if (!score.excluded)
+            s_set_score (m, &score);
+        m->in_top = in_top;
+        if (revived) {
+            m->company_interested = m->startup_interested = false;
+        }
+        s_set_str (&m->state, new_state);
+        s_set_str (&m->demand_title, title);
+        s_touch (m);
+        bool notify_created = revived;
+        bool notify_updated = !revived && !streq (new_state, "withdrawn")
+            && llabs (llround ((m->score - m->notified_score) * MATCHER_UNITS))
+               > self->config.update_units;
+        if (notify_created || notify_updated)
+            m->notified_score = m->score;
+        s_tx_match (self, &tx, m);
+        if (notify_created || notify_updated) {
+            const char *type = notify_created? "match.created": "match.updated";
+            s_tx_event (self, &tx, m, type, m->company_id);
+            s_tx_event (self, &tx, m, type, m->startup_id);
+        }
+        changes++;
+    }
+    for (int t = 0; t < ntop; t++) {
+        if (seen [t])
+            continue;
+        matcher_model_score (self->model, demand_id, top [t].id, &score);
+        match_t *m = s_match_new ();
+        char id [OIM_ID_SIZE], now [OIM_RFC3339_SIZE];
+        oim_id_new ("mat", id);
+        oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+        m->id = NULL; s_set_str (&m->id, id);
+        m->demand_id = NULL; s_set_str (&m->demand_id, demand_id);
+        m->startup_id = NULL; s_set_str (&m->startup_id, top [t].id);
+        m->company_id = NULL; s_set_str (&m->company_id, org_id);
+        m->state = NULL; s_set_str (&m->state, "suggested");
+        m->created_at = NULL; s_set_str (&m->created_at, now);
+        m->updated_at = NULL; s_set_str (&m->updated_at, now);
+        m->declined_by = NULL; s_set_str (&m->declined_by, "");
+        m->reason = NULL; s_set_str (&m->reason, "");
+        m->demand_title = NULL; s_set_str (&m->demand_title, title);
+        matcher_org_info_t info;
+        m->startup_name = NULL;
+        s_set_str (&m->startup_name, matcher_model_org_info (self->model, top [t].id, &info)?
+                                     info.name: "");
+        m->version = 1;
+        m->in_top = true;
+        s_set_score (m, &score);
+        m->notified_score = m->score;
+        s_tx_match (self, &tx, m);
+        s_tx_event (self, &tx, m, "match.created", m->company_id);
+        s_tx_event (self, &tx, m, "match.created", m->startup_id);
+        s_match_free (&m);
+        changes++;
+    }
+    free (seen);
+    free (top);
+    s_free_matches (ms, n);
+    if (changes == 0) {
+        s_tx_clear (&tx);
+        s_unwatch (self);
+        return 1;
+    }
+    return s_tx_exec (self, &tx);
+}
+
+int
+matcher_store_reconcile (matcher_store_t *self, const char *demand_id)
+{
+    for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        int rc = s_reconcile_once (self, demand_id);
+        if (rc != 0)
+            return rc > 0? 0: -1;
+    }
+    oim_warn ("event=reconcile_gave_up demand=%s", demand_id);
+    return -1;
+}
+
+int
+matcher_store_startup_changed (matcher_store_t *self, const char *startup_id)
+{
+    zhashx_t *affected = zhashx_new ();
+    zlistx_t *order = zlistx_new ();
+    zlistx_set_destructor (order, (czmq_destructor *) zstr_free);
+    zlistx_set_duplicator (order, (czmq_duplicator *) strdup);
+    int rc = 0;
+    //  demands it already has matches with
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, startup_id);
+    redisReply *r = oim_redis_command (self->redis, "SMEMBERS %s", key);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r) freeReplyObject (r);
+        rc = -1;
+        goto done;
+    }
+    char **ids = calloc (r->elements + 1, sizeof *ids);
+    assert (ids);
+    for (size_t i = 0; i < r->elements; i++)
+        ids [i] = r->element [i]->str;
+    size_t n = r->elements;
+    match_t **ms = s_read_matches (self, ids, n, false);
+    free (ids);
+    freeReplyObject (r);
+    if (!ms) {
+        rc = -1;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (ms [i] && streq (ms [i]->startup_id, startup_id)
+        &&  !zhashx_lookup (affected, ms [i]->demand_id)) {
+            zhashx_insert (affected, ms [i]->demand_id, (void *) 1);
+            zlistx_add_end (order, ms [i]->demand_id);
+        }
+    s_free_matches (ms, n);
+
+    //  open demands it qualifies for and may enter the top K of
+    matcher_model_stats_t stats;
+    matcher_model_stats (self->model, &stats);
+    size_t cap = stats.demands_open + 1;
+    matcher_hit_t *hits = calloc (cap, sizeof *hits);
+    assert (hits);
+    int nhits = matcher_model_percolate (self->model, startup_id, hits, cap);
+    size_t k = matcher_model_config (self->model)->top_k;
+    for (int i = 0; i < nhits; i++) {
+        snprintf (key, sizeof key, OIM_KEY_DEMAND_TOP, hits [i].id);
+        oim_redis_append (self->redis, "ZCARD %s", key);
+        oim_redis_append (self->redis, "ZRANGE %s 0 0 WITHSCORES", key);
+    }
+    for (int i = 0; i < nhits; i++) {
+        redisReply *card = oim_redis_reply (self->redis);
+        redisReply *low = card? oim_redis_reply (self->redis): NULL;
+        if (!card || !low) {
+            if (card) freeReplyObject (card);
+            free (hits);
+            rc = -1;
+            goto done;
+        }
+        bool enters = card->type != REDIS_REPLY_INTEGER || (size_t) card->integer < k
+            || low->type != REDIS_REPLY_ARRAY || low->elements < 2
+            || hits [i].units >= atoll (low->element [1]->str);
+        if (enters && !zhashx_lookup (affected, hits [i].id)) {
+            zhashx_insert (affected, hits [i].id, (void *) 1);
+            zlistx_add_end (order, (void *) hits [i].id);
+        }
+        freeReplyObject (card);
+        freeReplyObject (low);
+    }
+    free (hits);
+    for (char *demand = zlistx_first (order); demand; demand = zlistx_next (order))
+        if (matcher_store_reconcile (self, demand))
+            rc = -1;
+done:
+    zlistx_destroy (&order);
+    zhashx_destroy (&affected);
+    return rc;
+}
+
+int
+matcher_store_saved_hits (matcher_store_t *self, const char *entity_id, int64_t version,
+                          const char *changed_at)
+{
+    const char *ids [256];
+    int count = matcher_model_saved_hits (self->model, entity_id, changed_at, ids, 256);
+    if (count > 256)
+        count = 256;
+    const char *title = NULL, *type = "demand";
+    matcher_org_info_t info;
+    if (matcher_model_org_info (self->model, entity_id, &info)) {
+        title = info.name;
+        type = "startup";
+    }
+    else
+        matcher_model_demand_info (self->model, entity_id, NULL, &title, NULL, NULL);
+    char ver [32];
+    snprintf (ver, sizeof ver, "%lld", (long long) version);
+    for (int i = 0; i < count; i++) {
+        const char *owner = matcher_model_saved_owner (self->model, ids [i]);
+        char key [OIM_KEY_SIZE];
+        snprintf (key, sizeof key, OIM_KEY_SS_HITS, ids [i]);
+        for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+            redisReply *r = oim_redis_command (self->redis, "WATCH %s", key);
+            if (!r)
+                return -1;
+            freeReplyObject (r);
+            r = oim_redis_command (self->redis, "HGET %s %s", key, entity_id);
+            if (!r)
+                return -1;
+            int64_t have = r->type == REDIS_REPLY_STRING? atoll (r->str): 0;
+            freeReplyObject (r);
+            if (have >= version) {
+                s_unwatch (self);
+                break;
+            }
+            s_tx_t tx = { 0 };
+            s_tx_strs (&tx, "HSET", key, entity_id, ver);
+            char now [OIM_RFC3339_SIZE], id [OIM_ID_SIZE];
+            oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+            char subject [256];
+            snprintf (subject, sizeof subject, "%s|%s", ids [i], entity_id);
+            s_event_id (subject, version, "saved_search.hit", owner, now, id);
+            json_t *data = json_pack ("{s:s,s:s,s:s,s:I,s:s}", "saved_search_id", ids [i],
+                                      "type", type, "id", entity_id, "version",
+                                      (json_int_t) version, "title", title? title: "");
+            char *text = json_dumps (data, JSON_COMPACT);
+            json_decref (data);
+            Oim__V1__Event event = OIM__V1__EVENT__INIT;
+            event.id = id;
+            event.type = "saved_search.hit";
+            event.org_id = (char *) owner;
+            event.created_at = now;
+            event.data_json = text;
+            s_tx_packed (&tx, "XADD", OIM_STREAM_EVENTS, "*", "e", &event.base);
+            free (text);
+            int rc = s_tx_exec (self, &tx);
+            if (rc < 0)
+                return -1;
+            if (rc == 1) {
+                self->counts.events++;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------------------
+//  API
+
+static int
+s_match_cmp (const void *a, const void *b)
+{
+    const match_t *x = *(match_t *const *) a, *y = *(match_t *const *) b;
+    if (x->score != y->score)
+        return x->score > y->score? -1: 1;
+    int c = strcmp (x->demand_id, y->demand_id);
+    return c? c: strcmp (x->startup_id, y->startup_id);
+}
+
+static void
+s_reply_list (matcher_store_t *self, match_t **ms, size_t n, const Oim__V1__ApiRequest *request,
+              oim_api_reply_t *reply)
+{
+    const Oim__V1__Principal *p = request->principal;
+    bool agency = p && p->role == OIM__V1__ROLE__ROLE_AGENCY;
+    const char *viewer = p? p->org_id: NULL;
+    const char *state = oim_api_query (request, "state");
+    match_t **keep = calloc (n + 1, sizeof *keep);
+    assert (keep);
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ms [i] && !streq (ms [i]->state, "withdrawn")
+        &&  (!state || !*state || streq (state, ms [i]->state)))
+            keep [count++] = ms [i];
+    qsort (keep, count, sizeof *keep, s_match_cmp);
+    json_t *items = json_array ();
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new (items, s_render (self, keep [i], viewer, agency));
+    free (keep);
+    oim_api_ok (reply, 200, json_pack ("{s:o,s:I}", "items", items, "total",
+                                       (json_int_t) json_array_size (items)));
+}
+
+void
+matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                           oim_api_reply_t *reply)
+{
+    const char *id = oim_api_param (request, "id");
+    const Oim__V1__Principal *p = request->principal;
+    const char *owner;
+    bool deleted;
+    if (!id || !matcher_model_demand_info (self->model, id, &owner, NULL, NULL, &deleted)
+        || deleted) {
+        oim_api_error (reply, 404, "not_found", NULL, "no such demand");
+        return;
+    }
+    if (!p || (p->role != OIM__V1__ROLE__ROLE_AGENCY && !streq (p->org_id, owner))) {
+        oim_api_error (reply, 403, "forbidden", NULL,
+                       "only the demand's owner and the agency see its matches");
+        return;
+    }
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, id);
+    redisReply *r = oim_redis_command (self->redis, "HVALS %s", key);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r) freeReplyObject (r);
+        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+        return;
+    }
+    char **ids = calloc (r->elements + 1, sizeof *ids);
+    assert (ids);
+    for (size_t i = 0; i < r->elements; i++)
+        ids [i] = r->element [i]->str;
+    size_t n = r->elements;
+    match_t **ms = s_read_matches (self, ids, n, false);
+    free (ids);
+    freeReplyObject (r);
+    if (!ms) {
+        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+        return;
+    }
+    s_reply_list (self, ms, n, request, reply);
+    s_free_matches (ms, n);
+}
+
+void
+matcher_store_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                        oim_api_reply_t *reply)
+{
+    const char *id = oim_api_param (request, "id");
+    const Oim__V1__Principal *p = request->principal;
+    if (!id || !p || (p->role != OIM__V1__ROLE__ROLE_AGENCY && !streq (p->org_id, id))) {
+        oim_api_error (reply, 403, "forbidden", NULL,
+                       "only the organization itself and the agency see its matches");
+        return;
+    }
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, id);
+    redisReply *r = oim_redis_command (self->redis, "SMEMBERS %s", key);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r) freeReplyObject (r);
+        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+        return;
+    }
+    char **ids = calloc (r->elements + 1, sizeof *ids);
+    assert (ids);
+    for (size_t i = 0; i < r->elements; i++)
+        ids [i] = r->element [i]->str;
+    size_t n = r->elements;
+    match_t **ms = s_read_matches (self, ids, n, false);
+    free (ids);
+    freeReplyObject (r);
+    if (!ms) {
+        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+        return;
+    }
+    s_reply_list (self, ms, n, request, reply);
+    s_free_matches (ms, n);
+}
+
+//  The workflow: interest (decline = false) or decline.
+static void
+s_workflow (matcher_store_t *self, const Oim__V1__ApiRequest *request, oim_api_reply_t *reply,
+            bool decline)
+{
+    const char *id = oim_api_param (request, "id");
+    const Oim__V1__Principal *p = request->principal;
+    char *reason = NULL;
+    if (decline && request->body.len) {
+        json_t *body = oim_api_body (request, reply);
+        if (!body)
+            return;
+        json_t *value = json_object_get (body, "reason");
+        if (value && !json_is_string (value) && !json_is_null (value)) {
+            oim_api_error (reply, 400, "invalid", "reason", "must be a string");
+            json_decref (body);
+            return;
+        }
+        if (json_is_string (value)) {
+            if (strlen (json_string_value (value)) > MAX_REASON) {
+                oim_api_error (reply, 400, "invalid", "reason", "at most %d bytes", MAX_REASON);
+                json_decref (body);
+                return;
+            }
+            reason = strdup (json_string_value (value));
+        }
+        json_decref (body);
+    }
+    if (!id || !oim_id_valid (id, "mat")) {
+        oim_api_error (reply, 404, "not_found", NULL, "no such match");
+        free (reason);
+        return;
+    }
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_MATCH, id);
+    for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        char *ids [1] = { (char *) id };
+        match_t **ms = s_read_matches (self, ids, 1, true);
+        if (!ms) {
+            oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+            break;
+        }
+        match_t *m = ms [0];
+        bool is_company = m && p && streq (p->org_id, m->company_id);
+        bool is_startup = m && p && streq (p->org_id, m->startup_id);
+        bool agency = p && p->role == OIM__V1__ROLE__ROLE_AGENCY;
+        bool open = false;
+        if (m)
+            matcher_model_demand_info (self->model, m->demand_id, NULL, NULL, &open, NULL);
+        int rc = 1;
+        if (!m || streq (m->state, "withdrawn") || (!is_company && !is_startup && !agency)) {
+            s_unwatch (self);
+            oim_api_error (reply, 404, "not_found", NULL, "no such match");
+        }
+        else
+        if (!is_company && !is_startup) {
+            s_unwatch (self);
+            oim_api_error (reply, 403, "forbidden", NULL,
+                           "only the matched organizations take part in the workflow");
+        }
+        else
+        if (!open) {
+            s_unwatch (self);
+            oim_api_error (reply, 409, "demand_closed", NULL,
+                           "the demand is closed: its matches no longer change");
+        }
+        else
+        if (!decline && streq (m->state, "declined")) {
+            s_unwatch (self);
+            oim_api_error (reply, 409, "conflict", NULL, "the match was declined");
+        }
+        else
+        if (decline && streq (m->state, "connected")) {
+            s_unwatch (self);
+            oim_api_error (reply, 409, "conflict", NULL, "the match is already connected");
+        }
+        else
+        if (decline? streq (m->state, "declined"):
+                     (is_company? m->company_interested: m->startup_interested)) {
+            s_unwatch (self);           //  repeated request: nothing changes
+            oim_api_ok (reply, 200, s_render (self, m, p->org_id, false));
+        }
+        else {
+            s_tx_t tx = { 0 };
+            s_touch (m);
+            if (decline) {
+                s_set_str (&m->state, "declined");
+                s_set_str (&m->declined_by, is_company? "company": "startup");
+                s_set_str (&m->reason, reason? reason: "");
+                s_tx_match (self, &tx, m);
+            }
+            else {
+                if (is_company)
+                    m->company_interested = true;
+                else
+                    m->startup_interested = true;
+                bool both = m->company_interested && m->startup_interested;
+                s_set_str (&m->state, both? "connected": "interested");
+                s_tx_match (self, &tx, m);
+                if (both) {
+                    char ckey [OIM_KEY_SIZE];
+                    snprintf (ckey, sizeof ckey, OIM_KEY_DEMAND_CONNECTED, m->demand_id);
+                    s_tx_strs (&tx, "SADD", ckey, m->startup_id, NULL);
+                    //  the connection widens who may read a confidential demand: readers
+                    //  that enforce visibility learn of it from the change log
+                    Oim__V1__Connection conn = OIM__V1__CONNECTION__INIT;
+                    conn.demand_id = m->demand_id;
+                    conn.startup_id = m->startup_id;
+                    conn.company_id = m->company_id;
+                    conn.match_id = m->id;
+                    Oim__V1__ChangeEntry entry = OIM__V1__CHANGE_ENTRY__INIT;
+                    entry.at = m->updated_at;
+                    entry.op = OIM__V1__CHANGE_OP__CHANGE_OP_CREATE;
+                    entry.entity_type = "connection";
+                    entry.entity_id = m->id;
+                    entry.actor = (Oim__V1__Principal *) p;
+                    entry.request_id = request->request_id;
+                    entry.action = "match.connect";
+                    entry.entity_case = OIM__V1__CHANGE_ENTRY__ENTITY_CONNECTION;
+                    entry.connection = &conn;
+                    s_tx_packed (&tx, "XADD", OIM_STREAM_CHANGELOG, "*", "e", &entry.base);
+                    s_tx_event (self, &tx, m, "match.connected", m->company_id);
+                    s_tx_event (self, &tx, m, "match.connected", m->startup_id);
+                }
+                else
+                    s_tx_event (self, &tx, m, "interest.received",
+                                is_company? m->startup_id: m->company_id);
+            }
+            rc = s_tx_exec (self, &tx);
+            if (rc == 1)
+                oim_api_ok (reply, 200, s_render (self, m, p->org_id, false));
+            else
+            if (rc < 0)
+                oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+        }
+        s_free_matches (ms, 1);
+        if (rc != 0)
+            break;
+    }
+    if (reply->status == 0)
+        oim_api_error (reply, 503, "unavailable", NULL, "the match keeps changing: try again");
+    free (reason);
+}
+
+void
+matcher_store_interest (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                        oim_api_reply_t *reply)
+{
+    s_workflow (self, request, reply, false);
+}
+
+void
+matcher_store_decline (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                       oim_api_reply_t *reply)
+{
+    s_workflow (self, request, reply, true);
+}

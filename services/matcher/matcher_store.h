@@ -1,0 +1,68 @@
+/*  matcher_store — matches in Redis: reconciling a demand's matches with the model, the
+    workflow (interest, decline), the lists, and the events every real change produces.
+
+    Every change is optimistic: WATCH the keys read (the demand's pair index, the matches),
+    compute, then MULTI { SET matches, indexes, XADD oim:events ... } EXEC; a concurrent change
+    (another replica, a workflow request) aborts the EXEC and the step is recomputed. So a
+    match and its events are written together or not at all, and re-running a step whose
+    effects are already stored finds nothing to change and writes nothing: replaying a change
+    log entry (after SIGKILL, XAUTOCLAIM) never repeats an event. Event ids are derived from
+    (match id, match version, type, recipient), so even a repeated write would carry the same id.
+
+    Workflow: suggested -> interested (one side) -> connected (both; contacts revealed, and
+    the startup joins oim:demand:<id>:connected) | declined (either side, with a reason).
+    Not in the top K any more: a "suggested" match becomes "withdrawn" (hidden from lists, no
+    event); an "interested" one stays while it still qualifies, else it is withdrawn; a
+    connected or declined match is never withdrawn by scoring. A withdrawn match that
+    qualifies again is suggested again (match.created). A closed or awarded demand's matches
+    stop changing (scoring and workflow); a deleted demand's matches are withdrawn, except
+    connected ones.
+*/
+#ifndef MATCHER_STORE_H_INCLUDED
+#define MATCHER_STORE_H_INCLUDED
+
+#include "oim_service.h"
+#include "matcher_model.h"
+
+typedef struct _matcher_store_t matcher_store_t;
+
+typedef struct {
+    int64_t update_units;           //  match.updated when the score moved by more (units)
+} matcher_store_config_t;
+
+//  Borrows redis and model (both outlive the store).
+matcher_store_t *matcher_store_new (oim_redis_t *redis, matcher_model_t *model,
+                                    const matcher_store_config_t *config);
+void matcher_store_destroy (matcher_store_t **self_p);
+
+//  Brings a demand's stored matches in line with the model. Returns 0 (done, or nothing to
+//  do), -1 when Redis failed (nothing or everything of the step was written: retry later).
+int matcher_store_reconcile (matcher_store_t *self, const char *demand_id);
+
+//  A startup changed: percolates it through the open demands and reconciles every demand it
+//  may now enter, plus every demand it already has a match with. 0 or -1 as above.
+int matcher_store_startup_changed (matcher_store_t *self, const char *startup_id);
+
+//  Saved searches hit by an entity at a version (changed at changed_at, RFC 3339): one
+//  saved_search.hit per (search, entity, version), written with the hit record. 0 or -1.
+int matcher_store_saved_hits (matcher_store_t *self, const char *entity_id, int64_t version,
+                              const char *changed_at);
+
+//  API handlers' bodies (operations match.list_demand, match.list_org, match.interest,
+//  match.decline).
+void matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                                oim_api_reply_t *reply);
+void matcher_store_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                             oim_api_reply_t *reply);
+void matcher_store_interest (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                             oim_api_reply_t *reply);
+void matcher_store_decline (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                            oim_api_reply_t *reply);
+
+//  Counters for metrics: events written, matches written, EXEC conflicts retried.
+typedef struct {
+    uint64_t events, writes, conflicts;
+} matcher_store_counts_t;
+void matcher_store_counts (matcher_store_t *self, matcher_store_counts_t *counts);
+
+#endif
