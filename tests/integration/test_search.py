@@ -40,7 +40,9 @@ class SearchTest(unittest.TestCase):
             # Korean: a bigram inside a compound, a spaced query against a compound
             wait_for(lambda: battery["id"] in ids(search(c, q="배터리")), 5, "배터리 finds 이차전지배터리재활용")
             self.assertIn(battery["id"], ids(search(c, q="배터리 재활용")))
-            # English with stemming, and a typo
+            # English with stemming, and a typo (the change log is applied in order: once the
+            # company, written last, is searchable, so are the others)
+            wait_for(lambda: company["id"] in ids(search(c, q="한국전력")), 5, "every org indexed")
             self.assertIn(robot["id"], ids(search(c, q="farm robot")))
             self.assertIn(robot["id"], ids(search(c, q="autonomus")))
             # facets and filters
