@@ -140,6 +140,15 @@ search_normalize (const char *text, size_t len)
     return (char *) out;
 }
 
+char *
+search_normalize_nfc (const char *text, size_t len)
+{
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t n = utf8proc_map ((const utf8proc_uint8_t *) text, (utf8proc_ssize_t) len,
+                                       &out, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    return n < 0 ? NULL : (char *) out;
+}
+
 static search_script_t
 s_script_of (int32_t cp)
 {

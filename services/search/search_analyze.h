@@ -85,6 +85,10 @@ int search_analyze (search_analyzer_t *self, const char *text, size_t len,
 //  Used for facet values, tags and suggestion keys.
 char *search_normalize (const char *text, size_t len);
 
+//  NFC only (no case folding), same contract as search_normalize: facet values
+//  and codes keep their spelling ("KR-11", "J62").
+char *search_normalize_nfc (const char *text, size_t len);
+
 //  True when `word` (already case-folded) is an English stopword.
 bool search_is_stopword (const char *word, size_t len);
 

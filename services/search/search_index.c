@@ -92,6 +92,9 @@ search_index_destroy (search_index_t **self_p)
     free (self->flags);
     free (self->dtype);
     free (self->norms);
+    free (self->multi);
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        free (self->single[f]);
     free (self->ext);
     free (self->owner);
     free (self->acl_off);
@@ -101,6 +104,9 @@ search_index_destroy (search_index_t **self_p)
     free (self->acl);
     search_suggest_free (&self->sugg_titles);
     search_suggest_free (&self->sugg_tags);
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        for (int v = 0; v < S_DENSE_VALUES; v++)
+            free (self->vbits[f][v]);
     free (self);
     *self_p = NULL;
 }
@@ -141,6 +147,9 @@ s_doc_reserve (search_index_t *self)
     S_GROW (self->flags, cap, uint8_t);
     S_GROW (self->dtype, cap, uint8_t);
     S_GROW (self->norms, (size_t) cap * SEARCH_FIELD_COUNT, uint8_t);
+    S_GROW (self->multi, cap, uint8_t);
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        S_GROW (self->single[f], cap, uint16_t);
     S_GROW (self->ext, cap, uint32_t);
     S_GROW (self->owner, cap, uint32_t);
     S_GROW (self->acl_off, cap, uint32_t);
@@ -148,7 +157,40 @@ s_doc_reserve (search_index_t *self)
     S_GROW (self->text, cap, char *);
     if (self->doc_cap == 0)
         self->foff[0] = 0;
+    size_t words = ((size_t) cap + 63) / 64;
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        for (int v = 0; v < S_DENSE_VALUES; v++) {
+            if (!self->vbits[f][v])
+                continue;
+            uint64_t *bits = realloc (self->vbits[f][v], words * sizeof *bits);
+            if (!bits)
+                return -1;              //  some bitsets grown: harmless, retried next time
+            memset (bits + self->vbits_words, 0, (words - self->vbits_words) * sizeof *bits);
+            self->vbits[f][v] = bits;
+        }
+    self->vbits_words = words;
     self->doc_cap = cap;
+    return 0;
+}
+
+int
+search_vbits_update (search_index_t *self, uint32_t doc, bool on)
+{
+    uint64_t bit = (uint64_t) 1 << (doc & 63);
+    for (uint32_t k = self->foff[doc]; k < self->foff[doc + 1]; k++) {
+        uint32_t f = self->fvals[k] >> S_FACET_SHIFT, v = self->fvals[k] & S_FACET_VALUE_MASK;
+        if (v >= S_DENSE_VALUES)
+            continue;
+        uint64_t **bits = &self->vbits[f][v];
+        if (!*bits && on && !(*bits = calloc (self->vbits_words, sizeof **bits)))
+            return -1;
+        if (!*bits)
+            continue;
+        if (on)
+            (*bits)[doc >> 6] |= bit;
+        else
+            (*bits)[doc >> 6] &= ~bit;
+    }
     return 0;
 }
 
@@ -189,14 +231,16 @@ s_terms_reserve (search_index_t *self)
     return 0;
 }
 
+//  Room in the id arrays for one more external id (called before interning it).
 static int
 s_ids_reserve (search_index_t *self)
 {
-    if (self->id_cap >= self->ids.cap)
+    if (self->id_cap > self->ids.count)
         return 0;
-    S_GROW (self->id_doc, self->ids.cap, uint32_t);
-    S_GROW (self->id_version, self->ids.cap, uint64_t);
-    self->id_cap = self->ids.cap;
+    uint32_t cap = self->id_cap ? self->id_cap + self->id_cap / 2 : 1024;
+    S_GROW (self->id_doc, cap, uint32_t);
+    S_GROW (self->id_version, cap, uint64_t);
+    self->id_cap = cap;
     return 0;
 }
 
@@ -309,7 +353,7 @@ s_cmp_u32 (const void *a, const void *b)
 static int
 s_facet_push (search_index_t *self, int field, const char *value, uint32_t *vals, size_t *n)
 {
-    char *norm = search_normalize (value, strlen (value));
+    char *norm = search_normalize_nfc (value, strlen (value));
     if (!norm)
         return 0;                       //  invalid UTF-8: the value is skipped
     uint32_t id = SEARCH_STRTAB_NONE;
@@ -394,6 +438,7 @@ s_kill (search_index_t *self, uint32_t doc)
     const char *title, *tags, *body;
     search_doc_text (self, doc, &title, &tags, &body);
     search_suggest_update (self, (search_doc_type_t) self->dtype[doc], title, tags, -1);
+    search_vbits_update (self, doc, false);
     self->flags[doc] &= (uint8_t) ~S_DOC_LIVE;
     self->live--;
     self->dead++;
@@ -460,6 +505,21 @@ s_doc_attrs (search_index_t *self, uint32_t d, const search_doc_t *doc)
     char *blob = s_text_blob (doc, &text_size);
     if (!blob)
         return -1;
+    //  single-valued fields are counted from a dense per-field array
+    self->multi[d] = 0;
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        self->single[f][d] = 0;
+    for (size_t i = 0; i < uniq;) {
+        uint32_t f = vals[i] >> S_FACET_SHIFT, id = vals[i] & S_FACET_VALUE_MASK;
+        size_t j = i;
+        while (j < uniq && vals[j] >> S_FACET_SHIFT == f)
+            j++;
+        if (j - i == 1 && id < UINT16_MAX)
+            self->single[f][d] = (uint16_t) (id + 1);
+        else
+            self->multi[d] |= (uint8_t) (1u << f);
+        i = j;
+    }
     memcpy (self->fvals + self->fvals_len, vals, uniq * sizeof vals[0]);
     self->fvals_len += uniq;
     self->foff[d + 1] = (uint32_t) self->fvals_len;
@@ -508,13 +568,11 @@ search_index_add (search_index_t *self, const search_doc_t *doc)
     if (s_doc_reserve (self))
         return -1;
     if (idid == SEARCH_STRTAB_NONE) {
+        if (s_ids_reserve (self))
+            return -1;
         idid = search_strtab_intern (&self->ids, doc->id, strlen (doc->id), NULL);
         if (idid == SEARCH_STRTAB_NONE)
             return -1;
-        if (s_ids_reserve (self)) {
-            //  the id stays known as deleted at version 0: harmless
-            return -1;
-        }
         self->id_doc[idid] = S_DOC_NONE;
         self->id_version[idid] = 0;
     }
@@ -539,10 +597,15 @@ search_index_add (search_index_t *self, const search_doc_t *doc)
         self->dead++;
         return -1;
     }
+    if (search_vbits_update (self, d, true)) {
+        search_vbits_update (self, d, false);
+        self->dead++;
+        return -1;
+    }
     uint32_t old = self->id_doc[idid];
     if (old != S_DOC_NONE && (self->flags[old] & S_DOC_LIVE))
         s_kill (self, old);
-    self->flags[d] = (uint8_t) (S_DOC_LIVE | (doc->confidential ? S_DOC_CONFIDENTIAL : 0));
+    self->flags[d] |= (uint8_t) (S_DOC_LIVE | (doc->confidential ? S_DOC_CONFIDENTIAL : 0));
     self->live++;
     for (int f = 0; f < SEARCH_FIELD_COUNT; f++)
         self->len_sum[f] += (uint64_t) self->norm_len[self->norms[(size_t) d * SEARCH_FIELD_COUNT + f]];
@@ -563,8 +626,10 @@ search_index_remove (search_index_t *self, const char *id, uint64_t version)
         return 1;
     uint32_t idid = search_strtab_find (&self->ids, id, strlen (id));
     if (idid == SEARCH_STRTAB_NONE) {
+        if (s_ids_reserve (self))
+            return -1;
         idid = search_strtab_intern (&self->ids, id, strlen (id), NULL);
-        if (idid == SEARCH_STRTAB_NONE || s_ids_reserve (self))
+        if (idid == SEARCH_STRTAB_NONE)
             return -1;
         self->id_doc[idid] = S_DOC_NONE;
         self->id_version[idid] = version;
@@ -624,9 +689,13 @@ search_index_stats (search_index_t *self, search_stats_t *stats)
     for (int f = 0; f < SEARCH_FACET_COUNT; f++)
         bytes += search_strtab_bytes (&self->facet_dict[f]);
     bytes += (uint64_t) self->id_cap * 12;
-    bytes += (uint64_t) self->doc_cap * (1 + 1 + SEARCH_FIELD_COUNT + 4 * 4 + sizeof (char *));
+    bytes += (uint64_t) self->doc_cap * (1 + 1 + 1 + SEARCH_FIELD_COUNT + 2 * SEARCH_FACET_COUNT
+                                         + 4 * 4 + sizeof (char *));
     bytes += (self->fvals_cap + self->acl_cap) * 4;
     bytes += search_suggest_bytes (&self->sugg_titles) + search_suggest_bytes (&self->sugg_tags);
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        for (int v = 0; v < S_DENSE_VALUES; v++)
+            bytes += self->vbits[f][v] ? self->vbits_words * 8 : 0;
     stats->index_bytes = bytes;
     stats->text_bytes = self->text_bytes;
     for (int f = 0; f < SEARCH_FIELD_COUNT; f++)
@@ -694,6 +763,9 @@ search_index_compact (search_index_t *self)
         }
         self->flags[nd] = self->flags[d];
         self->dtype[nd] = self->dtype[d];
+        self->multi[nd] = self->multi[d];
+        for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+            self->single[f][nd] = self->single[f][d];
         memcpy (self->norms + (size_t) nd * SEARCH_FIELD_COUNT,
                 self->norms + (size_t) d * SEARCH_FIELD_COUNT, SEARCH_FIELD_COUNT);
         self->ext[nd] = self->ext[d];
@@ -720,6 +792,13 @@ search_index_compact (search_index_t *self)
     self->acl_len = apos;
     self->dead = 0;
     self->generation++;
+    //  renumbered: rebuild the value bitsets (allocated ones stay, so no failure)
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        for (int v = 0; v < S_DENSE_VALUES; v++)
+            if (self->vbits[f][v])
+                memset (self->vbits[f][v], 0, self->vbits_words * sizeof (uint64_t));
+    for (uint32_t d = 0; d < self->ndocs; d++)
+        search_vbits_update (self, d, true);
     free (map);
     return 0;
 }

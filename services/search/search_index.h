@@ -7,7 +7,11 @@
       bytes per posting; no positions (phrases are verified on the stored text);
     * per document: a 1-byte quantised length per field (norms), flags, packed
       facet value ids, visibility (owner org, allowed orgs) and the stored text
-      (id, title, tags, body) used for snippets, phrases and compaction.
+      (id, title, tags, body) used for snippets, phrases and compaction;
+    * facets: a doc-id bitset per value (the first 256 values of each field)
+      so a filter costs one bit test per candidate; counts come from a dense
+      2-byte per-doc array per field for single-valued fields (read almost
+      sequentially while scoring) and from the packed values otherwise.
     Internal doc ids are dense and grow with each add; an update is a delete of
     the old doc id plus an add, idempotent by version. Deleted ids are
     tombstones until search_index_compact (call it from a housekeeping tick).
@@ -19,8 +23,9 @@
     score; longer queries (natural-language questions, the matcher's demand
     text) are ranked by BM25F alone over any matching term. A word matches
     through its exact term, a typo variant (1 edit from 5 code points, 2 from
-    9; only for words the index does not know, see typo_below_df), a prefix (last word, when asked) or — for Hangul/CJK — all of its
-    syllable bigrams (ignoring a trailing particle such as 을/를/이/가/에서).
+    9; only for words the index does not know, see typo_below_df), a prefix
+    (last word, when asked), or — for Hangul/CJK — the word without its
+    trailing particle (을/를/이/가/에서...) or all of its syllable bigrams.
     "Quoted phrases" in short queries are required and verified on the stored
     text; in long queries their words simply score (pasted prose has quotes).
 
@@ -98,7 +103,8 @@ typedef struct {
     const char *body;                   //  description; may be NULL
     const char *const *tags;
     size_t tag_count;
-    //  facet values per field (TYPE and TAG entries are ignored)
+    //  facet values per field (TYPE and TAG entries are ignored); kept as given
+    //  (NFC), so filters and facet counts use the same spelling, case included
     const char *const *facets[SEARCH_FACET_COUNT];
     size_t facet_counts[SEARCH_FACET_COUNT];
     bool confidential;
@@ -126,6 +132,8 @@ typedef struct {
     bool no_snippets;
     bool pure_bm25;                     //  no all-words-first tiers (matcher)
     size_t facet_limit;                 //  values per facet field (0 = 20)
+    unsigned facet_mask;                //  bit (1 << search_facet_t) per field to count;
+                                        //  0 = all fields
 } search_query_t;
 
 typedef struct {
@@ -223,8 +231,9 @@ void search_suggestions_free (search_suggestion_t **items_p, size_t count);
 
 //  BM25F score of a free-text query against one document, with each query
 //  term's contribution (pure BM25F: the score search uses with pure_bm25).
-//  Returns 0 and fills *out (free with search_explain_free), 1 when the doc is
-//  unknown or hidden from the viewer, -1 on no memory.
+//  Returns 0 and fills *out (free with search_explain_free; for a viewer who
+//  may not see a confidential body only title/tags terms count), 1 when the
+//  doc is unknown, -1 on no memory.
 int search_index_explain (search_index_t *self, const char *query,
                           const char *doc_id, const search_viewer_t *viewer,
                           search_explain_t *out);
@@ -235,7 +244,7 @@ void search_explain_free (search_explain_t *explain);
 uint32_t search_index_df (search_index_t *self, const char *term);
 void search_index_stats (search_index_t *self, search_stats_t *stats);
 
-//  Drops tombstoned documents and renumbers doc ids; shrinks buffers to fit.
+//  Drops tombstoned documents and renumbers doc ids; shrinks posting lists to fit.
 //  O(index size). Bumps the generation (outstanding cursors become invalid).
 //  Returns 0, or -1 on no memory (the index is then unchanged).
 int search_index_compact (search_index_t *self);

@@ -12,6 +12,7 @@
 
 #define S_DOC_LIVE 1u
 #define S_DOC_CONFIDENTIAL 2u
+#define S_DENSE_VALUES 256              //  per facet field, ids below have a doc bitset
 #define S_DOC_NONE UINT32_MAX           //  id map: deleted
 #define S_FACET_SHIFT 24                //  packed facet value: field << 24 | value id
 #define S_FACET_VALUE_MASK 0xFFFFFFu
@@ -68,6 +69,10 @@ struct search_index_t {
     uint8_t *flags;
     uint8_t *dtype;
     uint8_t *norms;                     //  SEARCH_FIELD_COUNT per doc
+    uint16_t *single[SEARCH_FACET_COUNT];   //  per doc: 1 + the field's only value id,
+                                            //  0 = none or several (then in `multi`)
+    uint8_t *multi;                     //  per doc: bit per facet field whose values
+                                        //  are counted from fvals
     uint32_t *ext;                      //  doc → external id
     uint32_t *owner;                    //  org id or SEARCH_STRTAB_NONE
     uint32_t *acl_off;                  //  into acl: count, ids...; 0 = none
@@ -85,7 +90,16 @@ struct search_index_t {
 
     search_suggest_t sugg_titles;
     search_suggest_t sugg_tags;
+
+    //  facet value bitsets over doc ids (live docs only), for the first
+    //  S_DENSE_VALUES values of each field: a filter tests one bit per doc.
+    uint64_t *vbits[SEARCH_FACET_COUNT][S_DENSE_VALUES];
+    size_t vbits_words;                 //  words per bitset (covers doc_cap)
 };
+
+//  Sets (on = true) or clears doc's bits in its values' bitsets. Returns -1
+//  on no memory (some bits unset).
+int search_vbits_update (search_index_t *self, uint32_t doc, bool on);
 
 //  Stored text accessors (title, tags, body) of a doc.
 void search_doc_text (const search_index_t *self, uint32_t doc, const char **title,

@@ -15,9 +15,10 @@
 #include <time.h>
 
 #define S_TYPO_VARIANTS 4
-#define S_PREFIX_VARIANTS 16
-#define S_SNIPPET_WORDS 30
-#define S_SNIPPET_MAX_TOKENS 20000
+#define S_PREFIX_VARIANTS 8
+#define S_SNIPPET_BYTES 320
+#define S_SNIPPET_TERMS 16
+#define S_SNIPPET_MAX_TOKENS 4096
 #define S_PHRASE_MAX_LEN 16
 
 typedef struct {
@@ -365,7 +366,10 @@ typedef struct {
     //  filters: wanted packed values per facet field
     uint32_t *want[SEARCH_FACET_COUNT];
     size_t want_n[SEARCH_FACET_COUNT];
+    const uint64_t *want_bits[SEARCH_FACET_COUNT][SEARCH_MAX_FACET_VALUES];
+    bool want_dense[SEARCH_FACET_COUNT];        //  all wanted values have bitsets
     bool filtered;
+    uint8_t counted;                    //  bit per facet field being counted
     //  scoring
     double idf[SEARCH_MAX_QUERY_TERMS];
     float inv_b[SEARCH_FIELD_COUNT][256];
@@ -401,6 +405,14 @@ s_filters_ok (const s_run_t *run, uint32_t d)
     for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
         if (!run->want_n[f])
             continue;
+        if (run->want_dense[f]) {
+            bool hit = false;
+            for (size_t k = 0; k < run->want_n[f] && !hit; k++)
+                hit = run->want_bits[f][k][d >> 6] >> (d & 63) & 1;
+            if (!hit)
+                return false;
+            continue;
+        }
         bool hit = false;
         for (const uint32_t *p = v; p < end && !hit; p++)
             for (size_t k = 0; k < run->want_n[f] && !hit; k++)
@@ -411,23 +423,41 @@ s_filters_ok (const s_run_t *run, uint32_t d)
     return true;
 }
 
+//  Counts doc's facet values in the counted fields: single values from the
+//  dense per-field arrays (near-sequential reads), the rest from fvals.
 static void
 s_count_facets (s_run_t *run, uint32_t d)
 {
     const search_index_t *self = run->self;
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+        uint16_t v = run->fcount[f] ? self->single[f][d] : 0;
+        if (v)
+            run->fcount[f][v - 1]++;
+    }
+    uint8_t multi = self->multi[d] & run->counted;
+    if (!multi)
+        return;
     uint32_t end = self->foff[d + 1];
     for (uint32_t k = self->foff[d]; k < end; k++) {
-        uint32_t v = self->fvals[k];
-        run->fcount[v >> S_FACET_SHIFT][v & S_FACET_VALUE_MASK]++;
+        uint32_t v = self->fvals[k], f = v >> S_FACET_SHIFT;
+        if (multi >> f & 1)
+            run->fcount[f][v & S_FACET_VALUE_MASK]++;
     }
 }
 
-static double
+//  BM25F share of one term: idf * t / (k1 + t), t = sum of weighted,
+//  length-normalised field frequencies (most postings have one field only).
+static inline double
 s_term_score (const s_run_t *run, uint32_t d, uint8_t tf, double idf)
 {
     const uint8_t *norm = run->self->norms + (size_t) d * SEARCH_FIELD_COUNT;
-    double t = S_TF_TITLE (tf) * run->inv_b[0][norm[0]] + S_TF_TAGS (tf) * run->inv_b[1][norm[1]]
-               + S_TF_BODY (tf) * run->inv_b[2][norm[2]];
+    float t = 0;
+    if (tf & 0x0F)
+        t += (float) S_TF_BODY (tf) * run->inv_b[2][norm[2]];
+    if (tf & 0xF0) {
+        t += (float) S_TF_TITLE (tf) * run->inv_b[0][norm[0]];
+        t += (float) S_TF_TAGS (tf) * run->inv_b[1][norm[1]];
+    }
     return idf * t / (run->k1 + t);
 }
 
@@ -437,7 +467,7 @@ static void
 s_collect (s_run_t *run, uint32_t d, uint32_t tier, double score)
 {
     run->total++;
-    if (run->fcount[0])
+    if (run->counted)
         s_count_facets (run, d);
     s_entry_t e = { d, tier, score };
     if (run->has_cursor && !s_before (&run->cursor, &e))
@@ -461,6 +491,8 @@ s_score_all (s_run_t *run)
     search_index_t *self = run->self;
     s_plan_t *plan = &run->plan;
     size_t nt = plan->nterms;
+    if (nt == 0)
+        return;                         //  no query word is in the index
     s_cursor_t cur[SEARCH_MAX_QUERY_TERMS];
     uint8_t tfs[SEARCH_MAX_QUERY_TERMS];
     uint16_t hits[SEARCH_MAX_QUERY_TERMS];
@@ -474,8 +506,8 @@ s_score_all (s_run_t *run)
         if (plan->words[w].phrase)
             required |= plan->words[w].all;
     for (;;) {
-        uint32_t d = UINT32_MAX;
-        for (size_t t = 0; t < nt; t++)
+        uint32_t d = cur[0].doc;        //  nt ≥ 1 here
+        for (size_t t = 1; t < nt; t++)
             if (cur[t].doc < d)
                 d = cur[t].doc;
         if (d == UINT32_MAX)
@@ -637,80 +669,101 @@ s_plan_has (const search_index_t *self, const s_plan_t *plan, const search_token
     return false;
 }
 
-//  Escaped copy of text with matched tokens in <em>…</em>. With `window`, only
-//  the S_SNIPPET_WORDS-word window holding the most matches (… marks cuts).
-//  Offsets come from the analyser, so cuts fall on code point boundaries.
+//  Escaped copy of text[from, to) with matched tokens in <em>…</em>, and "…"
+//  where the range cuts the text. Offsets come from the analyser, and from/to
+//  are code point boundaries, so the output is valid UTF-8.
 static char *
-s_highlight (search_index_t *self, const s_plan_t *plan, const char *text, bool window)
+s_highlight (search_index_t *self, const s_plan_t *plan, const char *text, size_t len,
+             size_t from, size_t to)
 {
-    size_t len = strlen (text);
-    int n = search_analyze (self->analyzer, text, len, S_SNIPPET_MAX_TOKENS, self->tokens2);
+    const char *slice = text + from;
+    int n = search_analyze (self->analyzer, slice, to - from, S_SNIPPET_MAX_TOKENS, self->tokens2);
     const search_tokens_t *toks = self->tokens2;
-    bool *hit = n > 0 ? calloc ((size_t) n, sizeof *hit) : NULL;
-    if (n > 0 && !hit)
-        return NULL;
-    for (int i = 0; i < n; i++)
-        hit[i] = s_plan_has (self, plan, search_tokens_get (toks, (size_t) i));
-    size_t from = 0, to = len;
-    if (window && n > 0) {
-        //  the window start (a token) with the most matched tokens
-        int best = 0, best_count = -1, j = 0, count = 0;
-        for (int i = 0; i < n; i++) {
-            uint32_t pos_i = search_tokens_get (toks, (size_t) i)->pos;
-            while (j < n && search_tokens_get (toks, (size_t) j)->pos < pos_i + S_SNIPPET_WORDS)
-                count += hit[j++];
-            if (count > best_count && (hit[i] || best_count < 0)) {
-                best_count = count;
-                best = i;
-            }
-            count -= hit[i];
-        }
-        uint32_t pos0 = search_tokens_get (toks, (size_t) best)->pos;
-        pos0 = pos0 > 3 && best_count > 0 ? pos0 - 3 : (best_count > 0 ? 0 : pos0);
-        int first = best, last = best;
-        while (first > 0 && search_tokens_get (toks, (size_t) first - 1)->pos >= pos0)
-            first--;
-        while (last + 1 < n && search_tokens_get (toks, (size_t) last + 1)->pos < pos0 + S_SNIPPET_WORDS)
-            last++;
-        from = first == 0 ? 0 : search_tokens_get (toks, (size_t) first)->byte_start;
-        to = last == n - 1 ? len : search_tokens_get (toks, (size_t) last)->byte_end;
-    }
     s_buf_t b = { 0 };
     s_put (&b, "", 0);
     if (from > 0)
         s_put (&b, "\xE2\x80\xA6", 3);          //  …
-    size_t at = from;
+    size_t at = 0;
     for (int i = 0; i < n; i++) {
-        if (!hit[i])
-            continue;
         const search_token_t *tok = search_tokens_get (toks, (size_t) i);
+        if (!s_plan_has (self, plan, tok))
+            continue;
         size_t s = tok->byte_start, e = tok->byte_end;
-        while (i + 1 < n && hit[i + 1] && search_tokens_get (toks, (size_t) i + 1)->byte_start <= e) {
+        while (i + 1 < n && search_tokens_get (toks, (size_t) i + 1)->byte_start < e) {
+            const search_token_t *next = search_tokens_get (toks, (size_t) i + 1);
+            if (!s_plan_has (self, plan, next))
+                break;
             i++;                                //  merge overlapping bigrams
-            size_t e2 = search_tokens_get (toks, (size_t) i)->byte_end;
-            e = e2 > e ? e2 : e;
+            e = next->byte_end > e ? next->byte_end : e;
         }
-        if (e <= at || s >= to)
+        if (e <= at)
             continue;
         if (s < at)
             s = at;
-        if (e > to)
-            e = to;
-        s_put_escaped (&b, text + at, s - at);
+        s_put_escaped (&b, slice + at, s - at);
         s_put (&b, "<em>", 4);
-        s_put_escaped (&b, text + s, e - s);
+        s_put_escaped (&b, slice + s, e - s);
         s_put (&b, "</em>", 5);
         at = e;
     }
-    s_put_escaped (&b, text + at, to - at);
+    s_put_escaped (&b, slice + at, to - from - at);
     if (to < len)
         s_put (&b, "\xE2\x80\xA6", 3);
-    free (hit);
     if (b.oom) {
         free (b.s);
         return NULL;
     }
     return b.s;
+}
+
+static size_t
+s_cp_start (const char *text, size_t at)
+{
+    while (at > 0 && ((unsigned char) text[at] & 0xC0) == 0x80)
+        at--;
+    return at;
+}
+
+//  The snippet window: S_SNIPPET_BYTES around the spot where most query terms
+//  occur close together. Candidate spots come from a case-insensitive search
+//  for each term's first bytes (a stem is nearly a prefix of its words), so
+//  only the window is analysed, however long the body.
+static char *
+s_snippet (search_index_t *self, const s_plan_t *plan, const char *text)
+{
+    size_t len = strlen (text);
+    size_t offs[S_SNIPPET_TERMS];
+    size_t n = 0;
+    for (size_t t = 0; t < plan->nterms && n < S_SNIPPET_TERMS; t++) {
+        uint32_t tid = plan->terms[t].tid;
+        size_t tl = self->terms.lens[tid];
+        size_t probe = tl > 5 ? tl - 2 : tl;
+        char key[SEARCH_TERM_MAX_BYTES + 1];
+        memcpy (key, search_strtab_str (&self->terms, tid), probe);
+        key[probe] = 0;
+        const char *hit = strcasestr (text, key);
+        if (hit)
+            offs[n++] = (size_t) (hit - text);
+    }
+    size_t anchor = 0;
+    int best = -1;
+    for (size_t i = 0; i < n; i++) {
+        int count = 0;
+        for (size_t k = 0; k < n; k++)
+            count += offs[k] >= offs[i] && offs[k] < offs[i] + S_SNIPPET_BYTES * 2 / 3;
+        if (count > best || (count == best && offs[i] < anchor)) {
+            best = count;
+            anchor = offs[i];
+        }
+    }
+    size_t from = anchor > S_SNIPPET_BYTES / 6 ? anchor - S_SNIPPET_BYTES / 6 : 0;
+    for (size_t k = 0; from > 0 && k < 24 && text[from - 1] != ' '; k++)
+        from--;                                 //  start at a word when one is near
+    from = s_cp_start (text, from);
+    size_t to = from + S_SNIPPET_BYTES >= len ? len : s_cp_start (text, from + S_SNIPPET_BYTES);
+    for (size_t k = 0; to < len && to > from && k < 24 && text[to] != ' '; k++)
+        to = s_cp_start (text, to - 1);
+    return s_highlight (self, plan, text, len, from, to);
 }
 
 //  --------------------------------------------------------------- search
@@ -772,12 +825,18 @@ s_run_filters (s_run_t *run)
             return false;
         for (size_t i = 0; i < n; i++) {
             const char *v = q->filters[f][i];
-            char *norm = v ? search_normalize (v, strlen (v)) : NULL;
+            char *norm = v ? search_normalize_nfc (v, strlen (v)) : NULL;
             uint32_t id = norm ? search_strtab_find (&self->facet_dict[f], norm, strlen (norm))
                                : SEARCH_STRTAB_NONE;
             free (norm);
             if (id != SEARCH_STRTAB_NONE)
                 run->want[f][run->want_n[f]++] = (uint32_t) f << S_FACET_SHIFT | id;
+        }
+        run->want_dense[f] = true;
+        for (size_t k = 0; k < run->want_n[f]; k++) {
+            uint32_t id = run->want[f][k] & S_FACET_VALUE_MASK;
+            run->want_bits[f][k] = id < S_DENSE_VALUES ? self->vbits[f][id] : NULL;
+            run->want_dense[f] &= run->want_bits[f][k] != NULL;
         }
         if (run->want_n[f] == 0)
             possible = false;
@@ -828,12 +887,16 @@ s_run_init (s_run_t *run, search_index_t *self, const search_query_t *query)
             return -2;
         run->has_cursor = true;
     }
-    if (!query->no_facets)
+    if (!query->no_facets) {
         for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
+            if (query->facet_mask && !(query->facet_mask & 1u << f))
+                continue;
             run->fcount[f] = calloc (self->facet_dict[f].count + 1, sizeof (uint32_t));
             if (!run->fcount[f])
                 return -1;
+            run->counted |= (uint8_t) (1u << f);
         }
+    }
     if (s_parse (self, query->q, query->prefix_last, query->pure_bm25, &run->plan))
         return -1;
     if (!s_run_filters (run))
@@ -895,8 +958,8 @@ s_hit_fill (s_run_t *run, search_hit_t *hit, const s_entry_t *e)
     if (run->query->no_snippets)
         return 0;
     bool body_visible = search_doc_visible (self, e->doc, run->viewer_org, run->query->viewer.agency);
-    hit->title_html = s_highlight (self, &run->plan, title, false);
-    hit->snippet_html = s_highlight (self, &run->plan, body_visible && *body ? body : tags, true);
+    hit->title_html = s_highlight (self, &run->plan, title, strlen (title), 0, strlen (title));
+    hit->snippet_html = s_snippet (self, &run->plan, body_visible && *body ? body : tags);
     return hit->title_html && hit->snippet_html ? 0 : -1;
 }
 

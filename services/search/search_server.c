@@ -216,16 +216,9 @@ s_result_json (const search_result_t *result)
     json_t *facets = json_object ();
     for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
         json_t *counts = json_object ();
-        for (size_t i = 0; i < result->facet_sizes [f]; i++) {
-            //  The index compares facet values case-folded; KSIC and ISO 3166-2 codes are
-            //  shown in their canonical upper case ("C28", "KR-11").
-            char value [128];
-            snprintf (value, sizeof value, "%s", result->facets [f][i].value);
-            if (f == SEARCH_FACET_INDUSTRY || f == SEARCH_FACET_REGION)
-                for (char *c = value; *c; c++)
-                    *c = (char) toupper ((unsigned char) *c);
-            json_object_set_new (counts, value, json_integer (result->facets [f][i].count));
-        }
+        for (size_t i = 0; i < result->facet_sizes [f]; i++)
+            json_object_set_new (counts, result->facets [f][i].value,
+                                 json_integer (result->facets [f][i].count));
         json_object_set_new (facets, s_facet_names [f], counts);
     }
     return json_pack ("{s:I,s:o,s:o,s:s?,s:f}", "total", (json_int_t) result->total, "hits", hits,

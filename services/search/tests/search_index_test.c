@@ -91,6 +91,12 @@ s_test_ranking (search_test_t *t)
     CHECK (t, res && strstr (res->hits[1].snippet_html, "<em>battery</em> <em>recycling</em>"),
            "snippet %s", res ? res->hits[1].snippet_html : "");
     CHECK (t, res && res->facet_sizes[SEARCH_FACET_INDUSTRY] == 3, "industry facet values");
+    search_result_t *masked = NULL;
+    search_query_t mq = { .q = "battery recycling", .facet_mask = 1u << SEARCH_FACET_REGION };
+    search_index_search (idx, &mq, &masked);
+    CHECK (t, masked && masked->facet_sizes[SEARCH_FACET_INDUSTRY] == 0
+              && masked->facet_sizes[SEARCH_FACET_REGION] == 3, "facet mask");
+    search_result_destroy (&masked);
     CHECK (t, res && res->took_ms >= 0, "took");
     search_result_destroy (&res);
     CHECK (t, res == NULL, "destroy nulls");
@@ -99,12 +105,22 @@ s_test_ranking (search_test_t *t)
     CHECK (t, s_rank (res, "c") == 0, "c has both: %d", s_rank (res, "c"));
     search_result_destroy (&res);
     //  filters
-    const char *kr11 = "KR-11";
+    const char *kr11 = "KR-11", *lower = "kr-11";
+    search_query_t ql = { .q = "battery", .limit = 10 };
+    ql.filters[SEARCH_FACET_REGION] = &lower;
+    ql.filter_counts[SEARCH_FACET_REGION] = 1;
+    search_index_search (idx, &ql, &res);
+    CHECK (t, res && res->total == 0, "codes are case-sensitive");
+    search_result_destroy (&res);
     search_query_t q = { .q = "battery", .limit = 10 };
     q.filters[SEARCH_FACET_REGION] = &kr11;
     q.filter_counts[SEARCH_FACET_REGION] = 1;
     search_index_search (idx, &q, &res);
     CHECK (t, res && res->total == 2 && s_rank (res, "b") < 0, "filtered");
+    bool spelled = false;
+    for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_REGION]; i++)
+        spelled |= strcmp (res->facets[SEARCH_FACET_REGION][i].value, "KR-11") == 0;
+    CHECK (t, spelled, "facet values keep their spelling");
     search_result_destroy (&res);
     const char *demand = "demand";
     search_query_t qt = { .q = "", .limit = 10 };
@@ -317,7 +333,7 @@ s_test_updates (search_test_t *t)
     search_result_destroy (&res);
     res = s_search (idx, "drones");
     CHECK (t, res && res->total == 1 && res->facet_sizes[SEARCH_FACET_INDUSTRY] == 1
-              && strcmp (res->facets[SEARCH_FACET_INDUSTRY][0].value, "h") == 0, "new text + facets");
+              && strcmp (res->facets[SEARCH_FACET_INDUSTRY][0].value, "H") == 0, "new text + facets");
     search_result_destroy (&res);
     CHECK (t, search_index_remove (idx, "x", 1) == 1, "stale delete");
     CHECK (t, search_index_remove (idx, "x", 3) == 0, "delete");
@@ -360,7 +376,7 @@ s_test_generated (search_test_t *t)
     search_analyzer_t *an = search_analyzer_new (NULL);
     search_tokens_t *toks = search_tokens_new ();
     static bool has[N][NW];
-    static int ind[N], reg[N], tag[N];
+    static int ind[N], reg[N], tag[N], xtag[N];
     static bool conf[N];
     srand (7);
     for (int d = 0; d < N; d++) {
@@ -378,9 +394,12 @@ s_test_generated (search_test_t *t)
         tag[d] = rand () % NW;
         conf[d] = rand () % 10 == 0;
         snprintf (id, sizeof id, "g%d", d);
-        const char *tagv = words[tag[d]];
+        char xt[16];
+        xtag[d] = rand () % 400;            //  more values than get bitsets
+        snprintf (xt, sizeof xt, "x%d", xtag[d]);
+        const char *tagv[2] = { words[tag[d]], xt };
         search_doc_t doc = { .id = id, .version = 1, .type = SEARCH_TYPE_DEMAND, .title = title, .body = body,
-                             .tags = &tagv, .tag_count = 1, .confidential = conf[d], .owner_org = "org_o" };
+                             .tags = tagv, .tag_count = 2, .confidential = conf[d], .owner_org = "org_o" };
         doc.facets[SEARCH_FACET_INDUSTRY] = &industries[ind[d]];
         doc.facet_counts[SEARCH_FACET_INDUSTRY] = 1;
         doc.facets[SEARCH_FACET_REGION] = &regions[reg[d]];
@@ -388,7 +407,7 @@ s_test_generated (search_test_t *t)
         search_index_add (idx, &doc);
         //  brute force: what an outsider can match (title + tags, + body when public)
         char visible[800];
-        snprintf (visible, sizeof visible, "%s %s %s", title, tagv, conf[d] ? "" : body);
+        snprintf (visible, sizeof visible, "%s %s %s", title, tagv[0], conf[d] ? "" : body);
         search_analyze (an, visible, strlen (visible), 0, toks);
         for (int w = 0; w < NW; w++) {
             search_analyze (an, words[w], strlen (words[w]), 0, toks);
@@ -407,7 +426,7 @@ s_test_generated (search_test_t *t)
         search_index_remove (idx, id, 2);
     }
     for (int w = 0; w < NW; w++) {
-        search_query_t q = { .q = words[w], .limit = 10, .facet_limit = 50 };
+        search_query_t q = { .q = words[w], .limit = 10, .facet_limit = 100 };
         const char *r = "KR-41";
         if (w % 3 == 0) {
             q.filters[SEARCH_FACET_REGION] = &r;
@@ -415,19 +434,30 @@ s_test_generated (search_test_t *t)
         }
         search_result_t *res = NULL;
         search_index_search (idx, &q, &res);
-        unsigned exp_total = 0, exp_ind[5] = { 0 };
+        unsigned exp_total = 0, exp_ind[5] = { 0 }, exp_x[400] = { 0 };
         for (int d = 0; d < N; d++)
             if (d % 17 && has[d][w] && (w % 3 || reg[d] == 1)) {
                 exp_total++;
                 exp_ind[ind[d]]++;
+                exp_x[xtag[d]]++;
             }
+        bool xtags_ok = true;
+        size_t xseen = 0;
+        for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_TAG]; i++) {
+            const search_facet_value_t *fv = &res->facets[SEARCH_FACET_TAG][i];
+            if (fv->value[0] == 'x') {
+                xtags_ok &= fv->count == exp_x[atoi (fv->value + 1)];
+                xseen++;
+            }
+        }
+        CHECK (t, xtags_ok && xseen > 0, "tag facets (dense and sparse values) of %s", words[w]);
         CHECK (t, res && res->total == exp_total, "word %s total %llu vs %u", words[w],
                res ? (unsigned long long) res->total : 0ULL, exp_total);
         bool facets_ok = true;
         for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_INDUSTRY]; i++) {
             const search_facet_value_t *fv = &res->facets[SEARCH_FACET_INDUSTRY][i];
             int k = 0;
-            while (k < 5 && strcmp (fv->value, (char[2]) { (char) (industries[k][0] + 32), 0 }))
+            while (k < 5 && strcmp (fv->value, industries[k]))
                 k++;
             facets_ok &= k < 5 && fv->count == exp_ind[k];
         }
@@ -435,6 +465,23 @@ s_test_generated (search_test_t *t)
         for (int k = 0; k < 5; k++)
             nonzero += exp_ind[k] > 0;
         CHECK (t, facets_ok && res->facet_sizes[SEARCH_FACET_INDUSTRY] == nonzero, "facets of %s", words[w]);
+        search_result_destroy (&res);
+    }
+    //  filters on values with and without bitsets
+    for (int x = 0; x < 400; x += 57) {
+        char xt[16];
+        snprintf (xt, sizeof xt, "x%d", x);
+        const char *xv = xt;
+        search_query_t q = { .q = "", .limit = 5, .no_snippets = true };
+        q.filters[SEARCH_FACET_TAG] = &xv;
+        q.filter_counts[SEARCH_FACET_TAG] = 1;
+        search_result_t *res = NULL;
+        search_index_search (idx, &q, &res);
+        unsigned expected = 0;
+        for (int d = 0; d < N; d++)
+            expected += d % 17 && xtag[d] == x;
+        CHECK (t, res && res->total == expected, "filter tag %s: %llu vs %u", xt,
+               res ? (unsigned long long) res->total : 0ULL, expected);
         search_result_destroy (&res);
     }
     //  cursor paging returns each hit exactly once, in order
@@ -473,12 +520,65 @@ s_test_generated (search_test_t *t)
         CHECK (t, !dup && count == total && total > 0 && ordered, "paging %d: %llu of %llu dup=%d", w,
                (unsigned long long) count, (unsigned long long) total, dup);
     }
+    //  compaction renumbers docs: value bitsets and counts follow
+    search_query_t before = { .q = "battery", .limit = 5, .facet_limit = 100 };
+    search_result_t *r1 = NULL, *r2 = NULL;
+    search_index_search (idx, &before, &r1);
+    CHECK (t, search_index_compact (idx) == 0, "compact generated");
+    search_index_search (idx, &before, &r2);
+    bool same = r1 && r2 && r1->total == r2->total;
+    for (int f = 0; same && f < SEARCH_FACET_COUNT; f++) {
+        same &= r1->facet_sizes[f] == r2->facet_sizes[f];
+        for (size_t i = 0; same && i < r1->facet_sizes[f]; i++)
+            same &= r1->facets[f][i].count == r2->facets[f][i].count;
+    }
+    CHECK (t, same, "facets after compaction");
+    search_result_destroy (&r1);
+    search_result_destroy (&r2);
     search_stats_t st;
     search_index_stats (idx, &st);
     CHECK (t, st.index_bytes / st.docs_live < 2048, "index bytes per doc %llu",
            (unsigned long long) (st.index_bytes / st.docs_live));
     search_tokens_destroy (&toks);
     search_analyzer_destroy (&an);
+    search_index_destroy (&idx);
+}
+
+//  Random and hostile query strings: never crash, always a valid answer.
+static void
+s_test_hostile (search_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    s_spec_t docs[] = {
+        { "h1", SEARCH_TYPE_STARTUP, "배터리 \"재활용\" <b>Lab</b> & co", "Ünïcödé café 배터리재활용 🚀 \"quoted\" text", { "ai" }, NULL, NULL },
+        { "h2", SEARCH_TYPE_DEMAND, "Quantum sensing", "Superconducting qubit readout.", { 0 }, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        s_add (idx, &docs[i], 1);
+    static const char *pieces[] = { "\"", "배터", "리", "\xff", "\xe1\x84", "quant", "um ", " ", "🚀", "<",
+                                    "&", "café", "e\xcc\x81", "the", "qubit", "\"\"", "\t" };
+    srand (11);
+    bool ok = true, valid = true;
+    for (int round = 0; round < 3000; round++) {
+        char q[256] = "";
+        int n = rand () % 12;
+        for (int k = 0; k < n; k++)
+            strncat (q, pieces[rand () % (sizeof pieces / sizeof pieces[0])], sizeof q - strlen (q) - 1);
+        search_query_t query = { .q = q, .limit = 1 + (size_t) (rand () % 5), .prefix_last = round % 2 };
+        search_result_t *res = NULL;
+        int rc = search_index_search (idx, &query, &res);
+        ok &= rc == 0 && res != NULL;
+        for (size_t i = 0; res && i < res->hit_count; i++)
+            valid &= s_valid_utf8 (res->hits[i].snippet_html) && s_valid_utf8 (res->hits[i].title_html)
+                     && !strstr (res->hits[i].title_html, "<b>");
+        search_result_destroy (&res);
+        search_suggestion_t *sg = NULL;
+        int ns = search_index_suggest (idx, q, -1, 5, &sg);
+        ok &= ns >= 0;
+        search_suggestions_free (&sg, ns > 0 ? (size_t) ns : 0);
+    }
+    CHECK (t, ok, "hostile queries answered");
+    CHECK (t, valid, "snippets valid UTF-8 and escaped");
     search_index_destroy (&idx);
 }
 
@@ -492,5 +592,6 @@ main (void)
     s_test_visibility (&t);
     s_test_updates (&t);
     s_test_generated (&t);
+    s_test_hostile (&t);
     return search_test_done (&t);
 }
