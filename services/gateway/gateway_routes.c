@@ -50,7 +50,9 @@ static const gateway_route_t s_routes [] = {
     { "POST",   "/v1/notifications/{id}/read",      "notify",   "notification.read",    true  },
     { "GET",    "/v1/notifications/stream",         "gateway",  "notification.stream",  true  },
     { "PUT",    "/v1/orgs/{id}/webhook",            "notify",   "webhook.put",          true  },
+    { "GET",    "/v1/orgs/{id}/webhook",            "notify",   "webhook.get",          true  },
     { "PUT",    "/v1/orgs/{id}/preferences",        "notify",   "preferences.put",      true  },
+    { "GET",    "/v1/orgs/{id}/preferences",        "notify",   "preferences.get",      true  },
     { "GET",    "/v1/deliveries",                   "notify",   "delivery.list",        true  },
     { "POST",   "/v1/deliveries/{id}/retry",        "notify",   "delivery.retry",       true  },
     { NULL, NULL, NULL, NULL, false }

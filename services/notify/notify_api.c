@@ -284,6 +284,30 @@ s_webhook_json (const char *org, redisReply *h)
                       "created_at", v [4], "updated_at", v [5]);
 }
 
+//  GET /v1/orgs/{id}/webhook — the endpoint as PUT left it (secret included: the org and
+//  the agency may need it again to verify), 404 when none is configured.
+void
+notify_api_webhook_get (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                        oim_api_reply_t *reply)
+{
+    const char *org = s_path_org (request, reply);
+    if (!org)
+        return;
+    char hkey [OIM_KEY_SIZE];
+    snprintf (hkey, sizeof hkey, OIM_KEY_WEBHOOK, org);
+    redisReply *r = oim_redis_command (oim_service_redis (service),
+                                       "HMGET %s url events secret disabled created_at updated_at", hkey);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 6)
+        s_unavailable (reply);
+    else
+    if (r->element [0]->type != REDIS_REPLY_STRING)
+        oim_api_error (reply, 404, "not_found", NULL, "no webhook is configured for this organization");
+    else
+        oim_api_ok (reply, 200, s_webhook_json (org, r));
+    if (r)
+        freeReplyObject (r);
+}
+
 void
 notify_api_webhook_put (oim_service_t *service, const Oim__V1__ApiRequest *request,
                         oim_api_reply_t *reply)
@@ -383,6 +407,29 @@ notify_api_webhook_put (oim_service_t *service, const Oim__V1__ApiRequest *reque
 //  type ({"match.created":{"channels":["email"],"digest":"daily"}}). Type "*" sets the
 //  default for types not listed; without it they get inbox + webhook, instant. digest
 //  applies to e-mail (webhooks, inbox and feeds are always instant).
+
+//  The Preferences JSON for stored "channels|digest" values of n types.
+static json_t *
+s_preferences_json (const char *org, const char *const *types, const char *const *values, size_t n,
+                    const char *updated_at)
+{
+    json_t *list = json_array ();
+    for (size_t i = 0; i < n; i++) {
+        char copy [256];
+        snprintf (copy, sizeof copy, "%s", values [i]);
+        char *bar = strchr (copy, '|');
+        if (!bar)
+            continue;       //  written by this daemon as "channels|digest"; skip anything else
+        *bar = 0;
+        json_t *channels = json_array ();
+        char *save = NULL;
+        for (char *c = strtok_r (copy, ",", &save); c; c = strtok_r (NULL, ",", &save))
+            json_array_append_new (channels, json_string (c));
+        json_array_append_new (list, json_pack ("{s:s, s:o, s:s}", "type", types [i],
+                                                "channels", channels, "digest", bar + 1));
+    }
+    return json_pack ("{s:s, s:o, s:s}", "org_id", org, "types", list, "updated_at", updated_at);
+}
 
 //  Checks one type's preference and writes "channels|digest" into out. Returns 0 or -1
 //  with a 400 set (field names the offender under path).
@@ -525,25 +572,43 @@ notify_api_preferences_put (oim_service_t *service, const Oim__V1__ApiRequest *r
         s_unavailable (reply);
         return;
     }
-    json_t *list = json_array ();
-    for (size_t i = 0; i < n; i++) {
-        char copy [sizeof values [i]];
-        memcpy (copy, values [i], sizeof copy);
-        char *bar = strchr (copy, '|');
-        if (!bar)
-            continue;       //  written by this daemon as "channels|digest"; skip anything else
-        *bar = 0;
-        json_t *channels = json_array ();
-        char *save = NULL;
-        for (char *c = strtok_r (copy, ",", &save); c; c = strtok_r (NULL, ",", &save))
-            json_array_append_new (channels, json_string (c));
-        json_array_append_new (list, json_pack ("{s:s, s:o, s:s}", "type", types [i],
-                                                "channels", channels, "digest", bar + 1));
-    }
     json_decref (body);
     oim_info ("event=preferences_put org=%s types=%zu", org, n);
-    oim_api_ok (reply, 200, json_pack ("{s:s, s:o, s:s}", "org_id", org, "types", list,
-                                       "updated_at", now));
+    const char *stored [MAX_TYPES];
+    for (size_t i = 0; i < n; i++)
+        stored [i] = values [i];
+    oim_api_ok (reply, 200, s_preferences_json (org, types, stored, n, now));
+}
+
+//  GET /v1/orgs/{id}/preferences — what PUT stored (an org that never set any gets the
+//  defaults: an empty list, i.e. inbox + webhook, instant, for every type).
+void
+notify_api_preferences_get (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                            oim_api_reply_t *reply)
+{
+    const char *org = s_path_org (request, reply);
+    if (!org)
+        return;
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_PREFS, org);
+    redisReply *r = oim_redis_command (oim_service_redis (service), "HGETALL %s", key);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject (r);
+        s_unavailable (reply);
+        return;
+    }
+    const char *types [64], *values [64], *updated = "";
+    size_t n = 0;
+    for (size_t i = 0; i + 1 < r->elements && n < 64; i += 2)
+        if (strcmp (r->element [i]->str, "_updated_at") == 0)
+            updated = r->element [i + 1]->str;
+        else {
+            types [n] = r->element [i]->str;
+            values [n++] = r->element [i + 1]->str;
+        }
+    oim_api_ok (reply, 200, s_preferences_json (org, types, values, n, updated));
+    freeReplyObject (r);
 }
 
 //  ---------------------------------------------------------------------------------------

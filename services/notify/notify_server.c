@@ -1138,7 +1138,9 @@ static const oim_method_t s_methods [] = {
     { "notification.list", notify_api_notification_list, NULL },
     { "notification.read", notify_api_notification_read, NULL },
     { "webhook.put", notify_api_webhook_put, NULL },
+    { "webhook.get", notify_api_webhook_get, NULL },
     { "preferences.put", notify_api_preferences_put, NULL },
+    { "preferences.get", notify_api_preferences_get, NULL },
     { "delivery.list", notify_api_delivery_list, NULL },
     { "delivery.retry", notify_api_delivery_retry, NULL },
     { NULL, NULL, NULL }

@@ -21,7 +21,9 @@ const notify_ssrf_t *notify_server_ssrf (oim_service_t *service);
 oim_api_fn notify_api_notification_list;
 oim_api_fn notify_api_notification_read;
 oim_api_fn notify_api_webhook_put;
+oim_api_fn notify_api_webhook_get;
 oim_api_fn notify_api_preferences_put;
+oim_api_fn notify_api_preferences_get;
 oim_api_fn notify_api_delivery_list;
 oim_api_fn notify_api_delivery_retry;
 

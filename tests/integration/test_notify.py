@@ -256,6 +256,15 @@ class PreferencesTest(NotifyCase):
         self.assertEqual(status, 200, body)
         self.assertEqual({t["type"]: t["channels"] for t in body["types"]},
                          {"match.created": ["inbox"], "demand.closed": ["webhook"]})
+        status, got, _ = c.http("GET", f"/v1/orgs/{org}/preferences", key=key)
+        self.assertEqual((status, {t["type"]: (t["channels"], t["digest"]) for t in got["types"]}),
+                         (200, {t["type"]: (t["channels"], t["digest"]) for t in body["types"]}))
+        status, hook, _ = c.http("GET", f"/v1/orgs/{org}/webhook", key=key)
+        self.assertEqual((status, hook["url"]), (200, rec.url("/ok/p")))
+        self.assertTrue(hook["secret"].startswith("whsec_"))
+        other, other_key = n.org()
+        self.assertEqual(c.http("GET", f"/v1/orgs/{other}/webhook", key=other_key)[0], 404)
+        self.assertEqual(c.http("GET", f"/v1/orgs/{org}/webhook", key=other_key)[0], 403)
         bad = c.http("PUT", f"/v1/orgs/{org}/preferences", {"match.created": {"channels": ["sms"]}}, key=key)
         self.assertEqual((bad[0], bad[1]["error"]["field"]), (400, "match.created.channels[0]"))
         bad = c.http("PUT", f"/v1/orgs/{org}/preferences",
