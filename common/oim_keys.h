@@ -82,4 +82,8 @@
 #define OIM_KEY_SS_HITS         "oim:ss:%s:hits"        //  hash: entity id -> last version that
                                                         //  produced a saved_search.hit
 
+//  The demand version whose closing was announced (demand.closed events), written by the
+//  matcher in the same MULTI/EXEC as those events, so a replayed entry announces nothing.
+#define OIM_KEY_DEMAND_CLOSED   "oim:demand:%s:closed"
+
 #endif

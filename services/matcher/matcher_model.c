@@ -8,6 +8,11 @@
     Caches (a term's idf, a demand's BM25max) carry the corpus generation they were computed
     at; the generation moves whenever a startup enters or leaves the corpus, so a cached value
     is always the value a fresh computation would give.
+
+    Entry scores: each matcher_model_top records the demand's K-th score (and, densely per
+    demand slot, the smallest text sum whose score bound reaches it) at the current
+    generation; matcher_model_percolate_entering skips demands whose bound is below it. They
+    are never used at another generation, so the skip stays exact.
 */
 #include <assert.h>
 #include <ctype.h>
@@ -80,7 +85,19 @@ typedef struct {
     s_org_t *owner;                                     //  resolved lazily (orgs live on)
     uint32_t slot, epoch;
     uint64_t norm_gen; int64_t norm_units;
+    //  entry score: the K-th score of its last top K (min score when fewer than K), valid
+    //  while the corpus is at entry_gen and the demand unchanged (UINT64_MAX: none)
+    uint64_t entry_gen; int64_t entry_units;
 } s_demand_t;
+
+//  Per demand slot, dense (percolation reads it without touching the demand): the smallest
+//  text sum (units of 10^-6) whose score upper bound reaches the demand's entry score,
+//  without [0] and with [1] a shared tag; INT64_MAX when none does. Valid at corpus
+//  generation gen only (UINT64_MAX: none).
+typedef struct {
+    uint64_t gen;
+    int64_t need [2];
+} s_need_t;
 
 typedef struct {
     uint32_t *any; uint32_t nany;   //  word / stem terms: one present is enough
@@ -113,6 +130,7 @@ struct _matcher_model_t {
     zhashx_t *orgs;                 //  id -> s_org_t
     zhashx_t *demands;              //  id -> s_demand_t
     s_demand_t **dslots; uint32_t ndslots, dslots_cap;
+    s_need_t *dneed; uint32_t dneed_cap;        //  per demand slot: text sums needed to enter
     uint32_t *dstate; uint32_t dstate_cap;      //  per demand slot: its epoch while open, else
                                                 //  0 (dense: postings check it without a deref)
     uint32_t *doc_len; uint32_t doc_len_cap;    //  per doc slot: length, 0 when not live
@@ -576,6 +594,7 @@ matcher_model_destroy (matcher_model_t **self_p)
     zhashx_destroy (&self->sss);
     free (self->dslots);
     free (self->dstate);
+    free (self->dneed);
     free (self->doc_len);
     free (self->sslots);
     free (self->acc); free (self->mark); free (self->touched);
@@ -910,6 +929,7 @@ s_demand_index (matcher_model_t *self, s_demand_t *d, const Oim__V1__Demand *msg
     d->col = s_strv (msg->collaboration, msg->n_collaboration);
     d->ncol = msg->n_collaboration;
     d->norm_gen = UINT64_MAX;
+    d->entry_gen = UINT64_MAX;
     self->bytes += sizeof *d + d->nkey * 24 + d->nall * 4 + d->ntags * 24 + 128;
 }
 
@@ -949,6 +969,7 @@ matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *msg)
         self->dstate = s_grow (self->dstate, &self->dstate_cap, self->ndslots,
                                sizeof (uint32_t));
         self->dstate [d->slot] = 0;
+        self->dneed = s_grow (self->dneed, &self->dneed_cap, self->ndslots, sizeof (s_need_t));
         zhashx_insert (self->demands, msg->id, d);
     }
     if (d->open)
@@ -964,6 +985,7 @@ matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *msg)
     if (d->open)
         self->open_demands++;
     s_demand_index (self, d, msg);
+    self->dneed [d->slot].gen = UINT64_MAX;     //  its entry score is unknown again
     s_demand_post (self, d);
     return 1;
 }
@@ -1310,6 +1332,49 @@ s_bound_units (matcher_model_t *self, s_demand_t *d, int64_t text_bound, bool ta
     return ub * MATCHER_UNITS + 2;      //  + 2 units: rounding of the exact factors
 }
 
+//  Records a demand's entry score from its top K just computed at the current generation:
+//  the K-th score, or the minimum score while fewer than K qualify. A startup that does not
+//  reach it cannot be in the top K at this corpus state (ties are let through).
+static void
+s_entry_set (matcher_model_t *self, s_demand_t *d, const matcher_hit_t *hits, size_t count)
+{
+    size_t k = self->config.top_k;
+    d->entry_units = k > 0 && count >= k? hits [k - 1].units: self->config.min_units;
+    if (d->entry_units < self->config.min_units)
+        d->entry_units = self->config.min_units;
+    d->entry_gen = self->gen;
+    //  the text sums needed: the bound is non-decreasing in the text sum and reaches its
+    //  maximum at BM25max (text value 1), so a binary search over [0, BM25max] finds the
+    //  smallest; percolation then skips a demand whose sum is below it, and that is exactly
+    //  the demands whose bound is below the entry score
+    s_need_t *need = &self->dneed [d->slot];
+    int64_t norm = s_norm_units (self, d);
+    for (int tag = 0; tag < 2; tag++) {
+        int64_t lo = 0, hi = norm > 0? norm: 0;
+        if (s_bound_units (self, d, hi, tag) < d->entry_units)
+            need->need [tag] = INT64_MAX;
+        else {
+            while (lo < hi) {           //  smallest t in [lo, hi] with bound (t) >= entry
+                int64_t mid = lo + (hi - lo) / 2;
+                if (s_bound_units (self, d, mid, tag) >= d->entry_units)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            need->need [tag] = lo;
+        }
+    }
+    need->gen = self->gen;
+}
+
+//  The score a startup must reach to enter the demand's top K, as far as the model knows
+//  it now: the recorded entry score while valid, else the minimum score.
+static int64_t
+s_entry_units (matcher_model_t *self, s_demand_t *d)
+{
+    return d->entry_gen == self->gen? d->entry_units: self->config.min_units;
+}
+
 #define BUCKETS 1024
 
 int
@@ -1386,6 +1451,7 @@ matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *
             s_top_insert (hits, &count, k, doc->id, score.units);
     }
     free (counts); free (order); free (bucket); free (bound); free (text);
+    s_entry_set (self, d, hits, count);
     return (int) count;
 }
 
@@ -1405,6 +1471,7 @@ matcher_model_top_scan (matcher_model_t *self, const char *demand_id, matcher_hi
         if (score.qualifies)
             s_top_insert (hits, &count, self->config.top_k, doc->id, score.units);
     }
+    s_entry_set (self, d, hits, count);
     return (int) count;
 }
 
@@ -1438,9 +1505,9 @@ s_collect_hits (matcher_hit_t *all, size_t count, matcher_hit_t *hits, size_t ca
 //  tags. The startup's BM25 weight for a term is the same for every demand, so walking the
 //  postings accumulates each candidate's exact text sum; a candidate is scored fully only
 //  when its upper bound (as in matcher_model_top) reaches the minimum score.
-int
-matcher_model_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
-                         size_t capacity)
+static int
+s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
+             size_t capacity, bool entering)
 {
     s_org_t *org = zhashx_lookup (self->orgs, startup_id);
     if (!org || org->doc < 0)
@@ -1471,23 +1538,42 @@ matcher_model_percolate (matcher_model_t *self, const char *startup_id, matcher_
     matcher_score_t score;
     for (size_t i = 0; i < ntouched; i++) {
         uint32_t slot = self->touched [i];
-        s_demand_t *d = self->dslots [slot];
         int64_t text = self->acc [slot];
-        double bound = s_bound_units (self, d, text, self->mark [slot] & 2);
+        bool tag_hit = self->mark [slot] & 2;
         self->acc [slot] = 0;
         self->mark [slot] = 0;
-        if (bound < self->config.min_units)
-            continue;
+        if (entering && self->dneed [slot].gen == self->gen
+        &&  text < self->dneed [slot].need [tag_hit])
+            continue;               //  its bound is below its entry score (dense check)
+        s_demand_t *d = self->dslots [slot];
+        double bound = s_bound_units (self, d, text, tag_hit);
+        int64_t floor = entering? s_entry_units (self, d): self->config.min_units;
+        if (bound < floor)
+            continue;               //  bound >= score: it cannot qualify, or cannot enter
         s_score (self, d, org, doc, text, false, &score);
-        if (score.qualifies)
+        if (score.qualifies && score.units >= floor)
             all [count++] = (matcher_hit_t) { d->id, score.units };
     }
     return s_collect_hits (all, count, hits, capacity);
 }
 
 int
-matcher_model_percolate_scan (matcher_model_t *self, const char *startup_id,
-                              matcher_hit_t *hits, size_t capacity)
+matcher_model_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
+                         size_t capacity)
+{
+    return s_percolate (self, startup_id, hits, capacity, false);
+}
+
+int
+matcher_model_percolate_entering (matcher_model_t *self, const char *startup_id,
+                                  matcher_hit_t *hits, size_t capacity)
+{
+    return s_percolate (self, startup_id, hits, capacity, true);
+}
+
+static int
+s_percolate_scan (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
+                  size_t capacity, bool entering)
 {
     s_org_t *org = zhashx_lookup (self->orgs, startup_id);
     if (!org || org->doc < 0)
@@ -1502,10 +1588,25 @@ matcher_model_percolate_scan (matcher_model_t *self, const char *startup_id,
         if (!d->open)
             continue;
         s_score (self, d, org, doc, -1, false, &score);
-        if (score.qualifies)
+        if (score.qualifies
+        &&  (!entering || score.units >= s_entry_units (self, d)))
             all [count++] = (matcher_hit_t) { d->id, score.units };
     }
     return s_collect_hits (all, count, hits, capacity);
+}
+
+int
+matcher_model_percolate_scan (matcher_model_t *self, const char *startup_id,
+                              matcher_hit_t *hits, size_t capacity)
+{
+    return s_percolate_scan (self, startup_id, hits, capacity, false);
+}
+
+int
+matcher_model_percolate_entering_scan (matcher_model_t *self, const char *startup_id,
+                                       matcher_hit_t *hits, size_t capacity)
+{
+    return s_percolate_scan (self, startup_id, hits, capacity, true);
 }
 
 //  --------------------------------------------------------------------------------------

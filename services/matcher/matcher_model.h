@@ -144,6 +144,17 @@ int matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit
 int matcher_model_percolate (matcher_model_t *self, const char *startup_id,
                              matcher_hit_t *hits, size_t capacity);
 
+//  Like matcher_model_percolate, but only the open demands whose top K the startup can
+//  enter: it qualifies and its score reaches the demand's entry score, the K-th score of
+//  the demand's last matcher_model_top (or _top_scan) when that ran at the current corpus
+//  state (no startup entered or left since, the demand unchanged), else the minimum score
+//  (then every qualifying demand is returned). Ties with the K-th score are returned.
+//  Demands whose score upper bound is below their entry score are never scored, which is
+//  what makes this fast for broad profiles; same results as matcher_model_percolate_scan
+//  filtered by the same entry scores (matcher_model_percolate_entering_scan).
+int matcher_model_percolate_entering (matcher_model_t *self, const char *startup_id,
+                                      matcher_hit_t *hits, size_t capacity);
+
 //  Sorts hits best first: units descending, then id ascending.
 void matcher_hits_sort (matcher_hit_t *hits, size_t count);
 
@@ -168,6 +179,8 @@ void matcher_model_org_demands (matcher_model_t *self, const char *org_id,
 int matcher_model_top_scan (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits);
 int matcher_model_percolate_scan (matcher_model_t *self, const char *startup_id,
                                   matcher_hit_t *hits, size_t capacity);
+int matcher_model_percolate_entering_scan (matcher_model_t *self, const char *startup_id,
+                                           matcher_hit_t *hits, size_t capacity);
 
 typedef struct {
     size_t startups, demands_open, saved_searches, terms;

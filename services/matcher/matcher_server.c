@@ -11,8 +11,10 @@
         then the log from that id; entries the snapshot already reflects are ignored by
         version.
       * the worker (consumer group "matcher", XREADGROUP): exactly one replica handles each
-        entry's effects (reconcile the demand, percolate the startup, saved-search hits) and
-        XACKs it only after they are written. Before handling entry X it makes sure the
+        entry's effects (reconcile the demand, percolate the startup, saved-search hits,
+        demand.closed) and XACKs it only after they are written. Entries are handled in
+        batches (one XREADGROUP reply): the demands of a batch are reconciled in one
+        optimistic MULTI/EXEC and the batch is XACKed in one command. Before handling entry X it makes sure the
         follower has applied everything up to X, so of two related changes the later one's
         handler sees both. An entry whose effects failed (Redis down) stays pending and is
         retried; entries pending on a dead consumer are taken over with XAUTOCLAIM after
@@ -32,8 +34,8 @@
 #include "changelog.pb-c.h"
 
 #define FOLLOW_BATCH        1000
-#define WORK_BATCH          32
-#define WORK_BUDGET_MSEC    50
+#define WORK_BATCH          64
+#define WORK_BUDGET_MSEC    100
 #define SNAPSHOT_CHUNK      1000
 
 static const oim_option_t s_options [] = {
@@ -249,24 +251,13 @@ s_reconcile_cb (const char *demand_id, void *arg)
     matcher_store_reconcile (self->store, demand_id);
 }
 
-//  Handles one group entry: its effects, then XACK. Returns 0, or -1 when the effects could
-//  not be written (the entry stays pending).
+//  Writes one entry's effects, except a demand's reconcile and saved-search hits: its id is
+//  added to batch (s_handle_entries reconciles the batch's demands together, then writes
+//  their hits). Returns 0, or -1 when the effects could not be written.
 static int
-s_handle (matcher_t *self, redisReply *e)
+s_effects (matcher_t *self, const Oim__V1__ChangeEntry *entry, zlistx_t *batch)
 {
-    const char *id = e->element [0]->str;
-    int64_t started = oim_clock_mono_us ();
-    //  the model must reflect everything up to this entry
-    for (int tries = 0; s_pos_cmp (self->follow_pos, id) < 0 && tries < 100; tries++)
-        if (s_follow (self, 1) < 0)
-            return -1;
-    if (s_pos_cmp (self->follow_pos, id) < 0)
-        return -1;
     int rc = 0;
-    Oim__V1__ChangeEntry *entry = e->element [1]->type == REDIS_REPLY_ARRAY?
-                                  s_apply (self, e->element [1]): NULL;
-    oim_debug ("event=entry id=%s type=%s entity=%s", id, entry? entry->entity_type: "?",
-               entry? entry->entity_id: "?");
     if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_ORG)) {
         const Oim__V1__Organization *org = entry->org;
         if (streq (org->kind, "startup")) {
@@ -281,45 +272,98 @@ s_handle (matcher_t *self, redisReply *e)
     }
     else
     if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND)) {
-        rc = matcher_store_reconcile (self->store, entry->demand->id);
+        //  closed or awarded: demand.closed to the startups with live matches (else nothing)
+        rc = matcher_store_demand_closed (self->store, entry->demand, entry->at);
         if (rc == 0)
-            rc = matcher_store_saved_hits (self->store, entry->demand->id,
-                                           entry->demand->version, entry->at);
+            zlistx_add_end (batch, entry->demand->id);
         oim_metric_add (self->m_demands, 1);
     }
-    if (entry)
-        oim__v1__change_entry__free_unpacked (entry, NULL);
+    return rc;
+}
+
+//  Handles a stream reply's entry array as one batch: brings the model up to the last entry,
+//  writes every entry's effects (the demands' reconciles together: matcher_store_reconcile_batch),
+//  then XACKs them all in one command. Effects are idempotent, so after a failure (entries
+//  stay pending, retried) or a SIGKILL anywhere in between, handling an entry again writes
+//  nothing twice. Returns the number handled, or -1 when effects could not be written.
+static int
+s_handle_entries (matcher_t *self, redisReply *entries)
+{
+    size_t n = 0;
+    const char *last = NULL;
+    for (size_t i = 0; i < entries->elements; i++) {
+        redisReply *e = entries->element [i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 2)
+            last = e->element [0]->str;
+    }
+    if (!last)
+        return 0;                   //  deleted entries (nil fields) only: nothing to do
+    int64_t started = oim_clock_mono_us ();
+    //  the model must reflect everything up to the last entry
+    for (int tries = 0; s_pos_cmp (self->follow_pos, last) < 0 && tries < 100; tries++)
+        if (s_follow (self, 1) < 0)
+            break;
+    if (s_pos_cmp (self->follow_pos, last) < 0) {
+        self->retry_own = true;
+        return -1;
+    }
+    Oim__V1__ChangeEntry **parsed = calloc (entries->elements + 1, sizeof *parsed);
+    const char **acks = calloc (entries->elements + 3, sizeof *acks);
+    zlistx_t *batch = zlistx_new ();
+    assert (parsed && acks && batch);
+    acks [0] = "XACK";
+    acks [1] = OIM_STREAM_CHANGELOG;
+    acks [2] = OIM_GROUP_MATCHER;
+    int rc = 0;
+    for (size_t i = 0; i < entries->elements && rc == 0; i++) {
+        redisReply *e = entries->element [i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+            continue;
+        const char *id = e->element [0]->str;
+        Oim__V1__ChangeEntry *entry = e->element [1]->type == REDIS_REPLY_ARRAY?
+                                      s_apply (self, e->element [1]): NULL;
+        oim_debug ("event=entry id=%s type=%s entity=%s", id, entry? entry->entity_type: "?",
+                   entry? entry->entity_id: "?");
+        parsed [i] = entry;
+        acks [3 + n++] = id;
+        rc = s_effects (self, entry, batch);
+    }
+    if (rc == 0 && zlistx_size (batch)) {
+        const char **ids = calloc (zlistx_size (batch) + 1, sizeof *ids);
+        assert (ids);
+        size_t nids = 0;
+        for (const char *id = zlistx_first (batch); id; id = zlistx_next (batch))
+            ids [nids++] = id;
+        rc = matcher_store_reconcile_batch (self->store, ids, nids);
+        free (ids);
+        for (size_t i = 0; i < entries->elements && rc == 0; i++)
+            if (s_is (parsed [i], OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND))
+                rc = matcher_store_saved_hits (self->store, parsed [i]->demand->id,
+                                               parsed [i]->demand->version, parsed [i]->at);
+    }
+    for (size_t i = 0; i < entries->elements; i++)
+        if (parsed [i])
+            oim__v1__change_entry__free_unpacked (parsed [i], NULL);
+    free (parsed);
+    zlistx_destroy (&batch);
+    if (rc == 0) {
+        redisReply *ack = oim_redis_commandv (self->redis, (int) n + 3, acks, NULL);
+        if (ack)
+            freeReplyObject (ack);
+        else
+            rc = -1;
+    }
+    free (acks);
     if (rc) {
         oim_metric_add (self->m_failed, 1);
         self->retry_own = true;
         return -1;
     }
-    redisReply *ack = oim_redis_command (self->redis, "XACK %s %s %s", OIM_STREAM_CHANGELOG,
-                                         OIM_GROUP_MATCHER, id);
-    if (!ack) {
-        self->retry_own = true;
-        return -1;
-    }
-    freeReplyObject (ack);
-    oim_metric_add (self->m_entries, 1);
-    oim_metric_observe_us (self->m_latency, oim_clock_mono_us () - started);
-    return 0;
-}
-
-//  Handles every entry of a stream reply's entry array; stops at the first failure.
-static int
-s_handle_entries (matcher_t *self, redisReply *entries)
-{
-    int handled = 0;
-    for (size_t i = 0; i < entries->elements; i++) {
-        redisReply *e = entries->element [i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-            continue;               //  deleted entry (nil fields): nothing to do
-        if (s_handle (self, e))
-            return -1;
-        handled++;
-    }
-    return handled;
+    oim_metric_add (self->m_entries, n);
+    int64_t per_entry = (oim_clock_mono_us () - started) / (int64_t) n;
+    for (size_t i = 0; i < n; i++)
+        oim_metric_observe_us (self->m_latency, per_entry);
+    return (int) n;
 }
 
 static void
@@ -501,5 +545,5 @@ const oim_service_def_t matcher_service = {
     .start = s_start,
     .tick = s_tick,
     .stop = s_stop,
-    .tick_msec = 20,
+    .tick_msec = 10,
 };

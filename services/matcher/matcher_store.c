@@ -290,25 +290,136 @@ s_render (matcher_store_t *self, const match_t *m, const char *viewer, bool agen
     return json;
 }
 
-//  Appends one event for recipient org about match m (rendered as org sees it).
+//  A growing text buffer (aborts on no memory, like the rest of this file's allocations).
+typedef struct {
+    char *data;
+    size_t len, cap;
+} s_text_t;
+
 static void
-s_tx_event (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type,
-            const char *org)
+s_text_add (s_text_t *t, const char *data, size_t len)
+{
+    if (t->len + len + 1 > t->cap) {
+        t->cap = (t->len + len + 1) * 2;
+        t->data = realloc (t->data, t->cap);
+        assert (t->data);
+    }
+    memcpy (t->data + t->len, data, len);
+    t->len += len;
+    t->data [t->len] = 0;
+}
+
+//  Appends "key":"value" (with a leading comma unless first), value escaped as JSON (UTF-8
+//  passes through; quote, backslash and control characters are escaped).
+static void
+s_text_field (s_text_t *t, const char *key, const char *value)
+{
+    s_text_add (t, t->len > 1? ",\"": "\"", t->len > 1? 2: 1);
+    s_text_add (t, key, strlen (key));
+    s_text_add (t, "\":\"", 3);
+    const char *run = value? value: "";
+    for (const char *p = run; ; p++) {
+        unsigned char c = (unsigned char) *p;
+        if (c && c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        s_text_add (t, run, (size_t) (p - run));
+        if (!c)
+            break;
+        char esc [8];
+        if (c == '"' || c == '\\')
+            snprintf (esc, sizeof esc, "\\%c", c);
+        else
+            snprintf (esc, sizeof esc, "\\u%04x", c);
+        s_text_add (t, esc, strlen (esc));
+        run = p + 1;
+    }
+    s_text_add (t, "\"", 1);
+}
+
+//  Appends "key":raw (a number or a literal), with a leading comma.
+static void
+s_text_raw (s_text_t *t, const char *key, const char *raw)
+{
+    s_text_add (t, ",\"", 2);
+    s_text_add (t, key, strlen (key));
+    s_text_add (t, "\":", 2);
+    s_text_add (t, raw, strlen (raw));
+}
+
+//  The data of a match.created / match.updated event: the match without its explanation
+//  (the match endpoints show that), written directly: events are most of a demand's cost.
+//  Caller frees.
+static char *
+s_summary_json (const match_t *m)
+{
+    s_text_t t = { 0 };
+    char num [64];
+    s_text_add (&t, "{", 1);
+    s_text_field (&t, "id", m->id);
+    s_text_field (&t, "demand_id", m->demand_id);
+    s_text_field (&t, "demand_title", m->demand_title);
+    s_text_field (&t, "startup_id", m->startup_id);
+    s_text_field (&t, "startup_name", m->startup_name);
+    s_text_field (&t, "company_id", m->company_id);
+    snprintf (num, sizeof num, "%.4f", m->score);
+    s_text_raw (&t, "score", num);
+    s_text_field (&t, "state", m->state);
+    s_text_raw (&t, "company_interested", m->company_interested? "true": "false");
+    s_text_raw (&t, "startup_interested", m->startup_interested? "true": "false");
+    s_text_field (&t, "created_at", m->created_at);
+    s_text_field (&t, "updated_at", m->updated_at);
+    snprintf (num, sizeof num, "%lld", (long long) m->version);
+    s_text_raw (&t, "version", num);
+    s_text_add (&t, "}", 1);
+    return t.data;
+}
+
+//  Appends one event for recipient org about match m; data_json is the match rendered as
+//  org sees it, or text when given (the same for every viewer).
+static void
+s_tx_event_text (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type,
+                 const char *org, const char *text)
 {
     char id [OIM_ID_SIZE];
     s_event_id (m->id, m->version, type, org, m->updated_at, id);
-    json_t *data = s_render (self, m, org, false);
-    char *text = json_dumps (data, JSON_COMPACT);
-    json_decref (data);
+    char *own = NULL;
+    if (!text) {
+        json_t *data = s_render (self, m, org, false);
+        text = own = json_dumps (data, JSON_COMPACT);
+        json_decref (data);
+    }
     Oim__V1__Event event = OIM__V1__EVENT__INIT;
     event.id = id;
     event.type = (char *) type;
     event.org_id = (char *) org;
     event.created_at = m->updated_at;
-    event.data_json = text;
+    event.data_json = (char *) text;
     s_tx_packed (tx, "XADD", OIM_STREAM_EVENTS, "*", "e", &event.base);
-    free (text);
+    free (own);
     self->counts.events++;
+}
+
+static void
+s_tx_event (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type,
+            const char *org)
+{
+    s_tx_event_text (self, tx, m, type, org, NULL);
+}
+
+//  The same event for both sides of m: a summary of the match, rendered once (the full
+//  match, as each side sees it, when connected: the other side's contacts).
+static void
+s_tx_event_both (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type)
+{
+    if (streq (m->state, "connected")) {
+        s_tx_event (self, tx, m, type, m->company_id);
+        s_tx_event (self, tx, m, type, m->startup_id);
+        return;
+    }
+    char *text = s_summary_json (m);
+    s_tx_event_text (self, tx, m, type, m->company_id, text);
+    s_tx_event_text (self, tx, m, type, m->startup_id, text);
+    free (text);
 }
 
 //  Queues SET of the match plus its index entries.
@@ -334,6 +445,114 @@ s_tx_match (matcher_store_t *self, s_tx_t *tx, const match_t *m)
     snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->startup_id);
     s_tx_strs (tx, "SADD", key, m->id, NULL);
     self->counts.writes++;
+}
+
+//  An argument vector being built (one command with many arguments): strings copied.
+typedef struct {
+    int argc, cap;
+    char **argv;
+    size_t *len;
+} s_argv_t;
+
+static void
+s_argv_add (s_argv_t *a, const char *data, size_t len)
+{
+    if (a->argc == a->cap) {
+        a->cap = a->cap? a->cap * 2: 16;
+        a->argv = realloc (a->argv, a->cap * sizeof *a->argv);
+        a->len = realloc (a->len, a->cap * sizeof *a->len);
+        assert (a->argv && a->len);
+    }
+    a->argv [a->argc] = malloc (len + 1);
+    assert (a->argv [a->argc]);
+    memcpy (a->argv [a->argc], data, len);
+    a->argv [a->argc][len] = 0;
+    a->len [a->argc++] = len;
+}
+
+static void
+s_argv_str (s_argv_t *a, const char *text)
+{
+    s_argv_add (a, text, strlen (text));
+}
+
+//  Queues the command when it has more than its first `head` arguments, then empties a.
+static void
+s_argv_flush (s_tx_t *tx, s_argv_t *a, int head)
+{
+    if (a->argc > head)
+        s_tx_add (tx, a->argc, (const char *const *) a->argv, a->len);
+    for (int i = 0; i < a->argc; i++)
+        free (a->argv [i]);
+    free (a->argv);
+    free (a->len);
+    memset (a, 0, sizeof *a);
+}
+
+//  One demand's match writes, merged: MSET of the matches, one HSET of its pair index, one
+//  ZADD and one ZREM of its top set, one SADD of the company's matches, and an SADD per
+//  startup; the same keys and values as s_tx_match for each, in a few commands.
+typedef struct {
+    s_argv_t mset, hset, zadd, zrem, sadd;
+    s_tx_t startups;                //  SADD oim:org:<startup>:matches, one per match
+} s_writes_t;
+
+static void
+s_writes_match (matcher_store_t *self, s_writes_t *w, const match_t *m)
+{
+    char key [OIM_KEY_SIZE];
+    if (w->mset.argc == 0) {
+        s_argv_str (&w->mset, "MSET");
+        s_argv_str (&w->hset, "HSET");
+        snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, m->demand_id);
+        s_argv_str (&w->hset, key);
+        snprintf (key, sizeof key, OIM_KEY_DEMAND_TOP, m->demand_id);
+        s_argv_str (&w->zadd, "ZADD");
+        s_argv_str (&w->zadd, key);
+        s_argv_str (&w->zrem, "ZREM");
+        s_argv_str (&w->zrem, key);
+        snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->company_id);
+        s_argv_str (&w->sadd, "SADD");
+        s_argv_str (&w->sadd, key);
+    }
+    snprintf (key, sizeof key, OIM_KEY_MATCH, m->id);
+    s_argv_str (&w->mset, key);
+    size_t size = protobuf_c_message_get_packed_size (&m->base);
+    uint8_t *buf = malloc (size + 1);
+    assert (buf);
+    protobuf_c_message_pack (&m->base, buf);
+    s_argv_add (&w->mset, (const char *) buf, size);
+    free (buf);
+    s_argv_str (&w->hset, m->startup_id);
+    s_argv_str (&w->hset, m->id);
+    if (m->in_top && !streq (m->state, "withdrawn")) {
+        char units [32];
+        snprintf (units, sizeof units, "%lld", (long long) llround (m->score * MATCHER_UNITS));
+        s_argv_str (&w->zadd, units);
+        s_argv_str (&w->zadd, m->startup_id);
+    }
+    else
+        s_argv_str (&w->zrem, m->startup_id);
+    s_argv_str (&w->sadd, m->id);
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->startup_id);
+    s_tx_strs (&w->startups, "SADD", key, m->id, NULL);
+    self->counts.writes++;
+}
+
+//  Moves the merged writes into tx (after the events queued so far: one MULTI, so the
+//  order inside it does not matter) and empties w.
+static void
+s_writes_flush (s_tx_t *tx, s_writes_t *w)
+{
+    s_argv_flush (tx, &w->mset, 1);
+    s_argv_flush (tx, &w->hset, 2);
+    s_argv_flush (tx, &w->zadd, 2);
+    s_argv_flush (tx, &w->zrem, 2);
+    s_argv_flush (tx, &w->sadd, 2);
+    for (size_t i = 0; i < w->startups.count; i++)
+        s_tx_add (tx, w->startups.cmds [i].argc, (const char *const *) w->startups.cmds [i].argv,
+                  w->startups.cmds [i].len);
+    s_tx_clear (&w->startups);
 }
 
 static void
@@ -429,38 +648,14 @@ matcher_store_counts (matcher_store_t *self, matcher_store_counts_t *counts)
     *counts = self->counts;
 }
 
-//  One attempt. Returns 1 done, 0 conflict (retry), -1 Redis failure.
-static int
-s_reconcile_once (matcher_store_t *self, const char *demand_id)
+//  Computes the changes that bring one demand's stored matches (ms, n: read and WATCHed by
+//  the caller) in line with the model, appending them to tx. Returns the number of matches
+//  changed or created (0: nothing to write).
+static size_t
+s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *org_id,
+                     const char *title, bool open, bool deleted, match_t **ms, size_t n,
+                     s_tx_t *tx)
 {
-    const char *org_id, *title;
-    bool open, deleted;
-    if (!matcher_model_demand_info (self->model, demand_id, &org_id, &title, &open, &deleted))
-        return 1;
-    if (!open && !deleted)
-        return 1;                   //  closed or awarded: its matches stop changing
-    char dkey [OIM_KEY_SIZE];
-    snprintf (dkey, sizeof dkey, OIM_KEY_DEMAND_MATCHES, demand_id);
-    redisReply *r = oim_redis_command (self->redis, "WATCH %s", dkey);
-    if (!r)
-        return -1;
-    freeReplyObject (r);
-    redisReply *pairs = oim_redis_command (self->redis, "HGETALL %s", dkey);
-    if (!pairs || pairs->type != REDIS_REPLY_ARRAY) {
-        if (pairs) freeReplyObject (pairs);
-        return -1;
-    }
-    size_t n = pairs->elements / 2;
-    char **ids = calloc (n + 1, sizeof *ids);
-    assert (ids);
-    for (size_t i = 0; i < n; i++)
-        ids [i] = pairs->element [2 * i + 1]->str;
-    match_t **ms = s_read_matches (self, ids, n, true);
-    free (ids);
-    freeReplyObject (pairs);
-    if (!ms)
-        return -1;
-
     size_t k = matcher_model_config (self->model)->top_k;
     matcher_hit_t *top = calloc (k + 1, sizeof *top);
     assert (top);
@@ -470,8 +665,9 @@ s_reconcile_once (matcher_store_t *self, const char *demand_id)
     oim_debug ("event=reconcile demand=%s open=%d existing=%zu top=%d", demand_id, open, n, ntop);
     bool *seen = calloc (ntop + 1, sizeof *seen);
     assert (seen);
-    s_tx_t tx = { 0 };
     size_t changes = 0;
+    s_writes_t w;
+    memset (&w, 0, sizeof w);
     matcher_score_t score;
 
     for (size_t i = 0; i < n; i++) {
@@ -522,11 +718,10 @@ s_reconcile_once (matcher_store_t *self, const char *demand_id)
                > self->config.update_units;
         if (notify_created || notify_updated)
             m->notified_score = m->score;
-        s_tx_match (self, &tx, m);
+        s_writes_match (self, &w, m);
         if (notify_created || notify_updated) {
             const char *type = notify_created? "match.created": "match.updated";
-            s_tx_event (self, &tx, m, type, m->company_id);
-            s_tx_event (self, &tx, m, type, m->startup_id);
+            s_tx_event_both (self, tx, m, type);
         }
         changes++;
     }
@@ -556,32 +751,246 @@ s_reconcile_once (matcher_store_t *self, const char *demand_id)
         m->in_top = true;
         s_set_score (m, &score);
         m->notified_score = m->score;
-        s_tx_match (self, &tx, m);
-        s_tx_event (self, &tx, m, "match.created", m->company_id);
-        s_tx_event (self, &tx, m, "match.created", m->startup_id);
+        s_writes_match (self, &w, m);
+        s_tx_event_both (self, tx, m, "match.created");
         s_match_free (&m);
         changes++;
     }
     free (seen);
     free (top);
-    s_free_matches (ms, n);
+    s_writes_flush (tx, &w);
+    return changes;
+}
+
+//  Reconciles a batch of demands in one optimistic step: WATCH every demand's pair index,
+//  read them and their matches (two pipelined round trips), compute every demand's changes,
+//  and write them all in one MULTI/EXEC. Closed or awarded demands (frozen) and unknown ones
+//  are skipped. Returns 1 done, 0 conflict (retry), -1 Redis failure.
+static int
+s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, size_t count)
+{
+    typedef struct {
+        const char *id, *org_id, *title;
+        bool open, deleted;
+        size_t first, n;            //  its matches in all [first, first + n)
+    } s_item_t;
+    s_item_t *items = calloc (count + 1, sizeof *items);
+    assert (items);
+    size_t nitems = 0;
+    for (size_t i = 0; i < count; i++) {
+        s_item_t *it = &items [nitems];
+        if (!matcher_model_demand_info (self->model, demand_ids [i], &it->org_id, &it->title,
+                                        &it->open, &it->deleted))
+            continue;
+        if (!it->open && !it->deleted)
+            continue;               //  closed or awarded: its matches stop changing
+        bool dup = false;
+        for (size_t j = 0; j < nitems && !dup; j++)
+            dup = streq (items [j].id, demand_ids [i]);
+        if (dup)
+            continue;
+        it->id = demand_ids [i];
+        nitems++;
+    }
+    if (nitems == 0) {
+        free (items);
+        return 1;
+    }
+    //  round trip 1: WATCH the pair indexes, HGETALL each
+    const char **argv = calloc (nitems + 1, sizeof *argv);
+    char (*dkeys) [OIM_KEY_SIZE] = calloc (nitems, sizeof *dkeys);
+    assert (argv && dkeys);
+    argv [0] = "WATCH";
+    for (size_t i = 0; i < nitems; i++) {
+        snprintf (dkeys [i], OIM_KEY_SIZE, OIM_KEY_DEMAND_MATCHES, items [i].id);
+        argv [i + 1] = dkeys [i];
+    }
+    int rc = -1;
+    redisReply **pairs = calloc (nitems + 1, sizeof *pairs);
+    char **ids = NULL;
+    match_t **all = NULL;
+    size_t nall = 0;
+    s_tx_t tx = { 0 };
+    assert (pairs);
+    bool ok = oim_redis_appendv (self->redis, (int) nitems + 1, argv, NULL) == 0;
+    for (size_t i = 0; ok && i < nitems; i++)
+        ok = oim_redis_append (self->redis, "HGETALL %s", dkeys [i]) == 0;
+    if (ok) {
+        redisReply *w = oim_redis_reply (self->redis);
+        bool alive = w != NULL;
+        ok = w && w->type != REDIS_REPLY_ERROR;
+        if (w) freeReplyObject (w);
+        //  read every reply even after a failure, so the connection stays in step
+        for (size_t i = 0; i < nitems && alive; i++) {
+            pairs [i] = oim_redis_reply (self->redis);
+            if (!pairs [i] || pairs [i]->type != REDIS_REPLY_ARRAY)
+                ok = false;
+            if (!pairs [i])
+                break;
+        }
+    }
+    if (!ok) {
+        s_unwatch (self);
+        goto done;
+    }
+    for (size_t i = 0; i < nitems; i++)
+        nall += pairs [i]->elements / 2;
+    ids = calloc (nall + 1, sizeof *ids);
+    assert (ids);
+    nall = 0;
+    for (size_t i = 0; i < nitems; i++) {
+        items [i].first = nall;
+        items [i].n = pairs [i]->elements / 2;
+        for (size_t j = 0; j < items [i].n; j++)
+            ids [nall++] = pairs [i]->element [2 * j + 1]->str;
+    }
+    //  round trip 2 (when any exist): WATCH + MGET the matches
+    all = s_read_matches (self, ids, nall, true);
+    if (!all)
+        goto done;
+    size_t changes = 0;
+    for (size_t i = 0; i < nitems; i++)
+        changes += s_reconcile_compute (self, items [i].id, items [i].org_id, items [i].title,
+                                        items [i].open, items [i].deleted,
+                                        all + items [i].first, items [i].n, &tx);
+    oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu commands=%zu",
+               nitems, nall, changes, tx.count);
     if (changes == 0) {
         s_tx_clear (&tx);
         s_unwatch (self);
-        return 1;
+        rc = 1;
     }
-    return s_tx_exec (self, &tx);
+    else
+        rc = s_tx_exec (self, &tx);
+done:
+    if (rc < 0)
+        s_tx_clear (&tx);
+    s_free_matches (all, nall);
+    free (ids);
+    for (size_t i = 0; i < nitems; i++)
+        if (pairs [i])
+            freeReplyObject (pairs [i]);
+    free (pairs);
+    free (dkeys);
+    free (argv);
+    free (items);
+    return rc;
+}
+
+int
+matcher_store_reconcile_batch (matcher_store_t *self, const char *const *demand_ids,
+                               size_t count)
+{
+    //  a batch that keeps conflicting (busy demands): one demand at a time
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int rc = s_reconcile_batch_once (self, demand_ids, count);
+        if (rc != 0)
+            return rc > 0? 0: -1;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (matcher_store_reconcile (self, demand_ids [i]))
+            return -1;
+    return 0;
 }
 
 int
 matcher_store_reconcile (matcher_store_t *self, const char *demand_id)
 {
     for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
-        int rc = s_reconcile_once (self, demand_id);
+        int rc = s_reconcile_batch_once (self, &demand_id, 1);
         if (rc != 0)
             return rc > 0? 0: -1;
     }
     oim_warn ("event=reconcile_gave_up demand=%s", demand_id);
+    return -1;
+}
+
+//  One attempt. Returns 1 done, 0 conflict (retry), -1 Redis failure.
+static int
+s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
+                      const char *changed_at)
+{
+    char ckey [OIM_KEY_SIZE], dkey [OIM_KEY_SIZE];
+    snprintf (ckey, sizeof ckey, OIM_KEY_DEMAND_CLOSED, demand->id);
+    snprintf (dkey, sizeof dkey, OIM_KEY_DEMAND_MATCHES, demand->id);
+    redisReply *r = oim_redis_command (self->redis, "WATCH %s %s", ckey, dkey);
+    if (!r)
+        return -1;
+    freeReplyObject (r);
+    r = oim_redis_command (self->redis, "GET %s", ckey);
+    if (!r)
+        return -1;
+    int64_t done = r->type == REDIS_REPLY_STRING? atoll (r->str): 0;
+    freeReplyObject (r);
+    if (done >= demand->version) {
+        s_unwatch (self);
+        return 1;                   //  announced already (a replay): nothing to write
+    }
+    redisReply *pairs = oim_redis_command (self->redis, "HGETALL %s", dkey);
+    if (!pairs || pairs->type != REDIS_REPLY_ARRAY) {
+        if (pairs) freeReplyObject (pairs);
+        return -1;
+    }
+    size_t n = pairs->elements / 2;
+    char **ids = calloc (n + 1, sizeof *ids);
+    assert (ids);
+    for (size_t i = 0; i < n; i++)
+        ids [i] = pairs->element [2 * i + 1]->str;
+    match_t **ms = s_read_matches (self, ids, n, true);
+    free (ids);
+    freeReplyObject (pairs);
+    if (!ms)
+        return -1;
+    s_tx_t tx = { 0 };
+    char ver [32];
+    snprintf (ver, sizeof ver, "%lld", (long long) demand->version);
+    s_tx_strs (&tx, "SET", ckey, ver, NULL);
+    for (size_t i = 0; i < n; i++) {
+        match_t *m = ms [i];
+        if (!m || !streq (m->demand_id, demand->id)
+        ||  !(streq (m->state, "suggested") || streq (m->state, "interested")
+              || streq (m->state, "connected")))
+            continue;
+        char id [OIM_ID_SIZE];
+        s_event_id (demand->id, demand->version, "demand.closed", m->startup_id, changed_at, id);
+        s_text_t t = { 0 };
+        s_text_add (&t, "{", 1);
+        s_text_field (&t, "demand_id", demand->id);
+        s_text_field (&t, "title", demand->title);
+        s_text_field (&t, "status", demand->status);
+        snprintf (ver, sizeof ver, "%lld", (long long) demand->version);
+        s_text_raw (&t, "version", ver);
+        s_text_field (&t, "company_id", m->company_id);
+        s_text_field (&t, "match_id", m->id);
+        s_text_field (&t, "match_state", m->state);
+        s_text_add (&t, "}", 1);
+        Oim__V1__Event event = OIM__V1__EVENT__INIT;
+        event.id = id;
+        event.type = "demand.closed";
+        event.org_id = m->startup_id;
+        event.created_at = (char *) changed_at;
+        event.data_json = t.data;
+        s_tx_packed (&tx, "XADD", OIM_STREAM_EVENTS, "*", "e", &event.base);
+        free (t.data);
+        self->counts.events++;
+    }
+    s_free_matches (ms, n);
+    return s_tx_exec (self, &tx);
+}
+
+int
+matcher_store_demand_closed (matcher_store_t *self, const Oim__V1__Demand *demand,
+                             const char *changed_at)
+{
+    if (!demand || !demand->id || demand->deleted
+    ||  !(streq (demand->status, "closed") || streq (demand->status, "awarded")))
+        return 0;
+    for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        int rc = s_demand_closed_once (self, demand, changed_at? changed_at: "");
+        if (rc != 0)
+            return rc > 0? 0: -1;
+    }
+    oim_warn ("event=demand_closed_gave_up demand=%s", demand->id);
     return -1;
 }
 
@@ -628,7 +1037,7 @@ matcher_store_startup_changed (matcher_store_t *self, const char *startup_id)
     size_t cap = stats.demands_open + 1;
     matcher_hit_t *hits = calloc (cap, sizeof *hits);
     assert (hits);
-    int nhits = matcher_model_percolate (self->model, startup_id, hits, cap);
+    int nhits = matcher_model_percolate_entering (self->model, startup_id, hits, cap);
     size_t k = matcher_model_config (self->model)->top_k;
     for (int i = 0; i < nhits; i++) {
         snprintf (key, sizeof key, OIM_KEY_DEMAND_TOP, hits [i].id);

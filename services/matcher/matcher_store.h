@@ -15,8 +15,8 @@
     event); an "interested" one stays while it still qualifies, else it is withdrawn; a
     connected or declined match is never withdrawn by scoring. A withdrawn match that
     qualifies again is suggested again (match.created). A closed or awarded demand's matches
-    stop changing (scoring and workflow); a deleted demand's matches are withdrawn, except
-    connected ones.
+    stop changing (scoring and workflow), and every startup with a live match on it hears
+    demand.closed; a deleted demand's matches are withdrawn, except connected ones.
 */
 #ifndef MATCHER_STORE_H_INCLUDED
 #define MATCHER_STORE_H_INCLUDED
@@ -38,6 +38,23 @@ void matcher_store_destroy (matcher_store_t **self_p);
 //  Brings a demand's stored matches in line with the model. Returns 0 (done, or nothing to
 //  do), -1 when Redis failed (nothing or everything of the step was written: retry later).
 int matcher_store_reconcile (matcher_store_t *self, const char *demand_id);
+
+//  matcher_store_reconcile for several demands (change-log entries handled together): one
+//  optimistic step for all (WATCH, two pipelined reads, one MULTI/EXEC), so a batch costs a
+//  few round trips instead of a few per demand; a batch that keeps conflicting falls back to
+//  one demand at a time. Same effects, events and idempotence as reconciling each. 0 or -1.
+int matcher_store_reconcile_batch (matcher_store_t *self, const char *const *demand_ids,
+                                   size_t count);
+
+//  A demand became closed or awarded (a change-log entry carrying it at that version,
+//  made at changed_at): one demand.closed event to every startup with a live (suggested,
+//  interested or connected) match on it, written with the record that this version was
+//  announced (oim:demand:<id>:closed) in one MULTI/EXEC, WATCHing its matches. Its matches
+//  stop changing from then on (matcher_store_reconcile leaves closed demands alone). A
+//  replay finds the record and writes nothing; the event ids are derived from (demand,
+//  version, type, startup) anyway. Any other demand: nothing to do. 0 or -1 as above.
+int matcher_store_demand_closed (matcher_store_t *self, const Oim__V1__Demand *demand,
+                                 const char *changed_at);
 
 //  A startup changed: percolates it through the open demands and reconciles every demand it
 //  may now enter, plus every demand it already has a match with. 0 or -1 as above.

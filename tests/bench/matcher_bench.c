@@ -28,7 +28,11 @@ typedef struct {
 static int64_t
 s_now_us (void)
 {
-    return zclock_usecs ();
+    //  thread CPU time, not wall time: the shared box runs other engineers' work, and the
+    //  queries are single-threaded computation (no I/O), so CPU time is what they cost
+    struct timespec ts;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static const char *
@@ -409,6 +413,55 @@ main (int argc, char **argv)
     s_report ("brute force (score every open demand)", scan_us, scans, &sp50, &sp99);
     printf ("  ratio p50 %.0fx, p99 %.0fx; index == brute force on %zu startups: %s; "
             "qualifying demands per startup: %.1f on average\n", sp50 / p50, sp99 / p99, scans,
+            mismatches? "NO": "yes", (double) total_hits / samples);
+
+    //  The daemon reconciles every open demand (its top K) before a startup changes, so each
+    //  demand has an entry score (its K-th score); percolation then skips the demands whose
+    //  score upper bound is below it. Same corpus state here: no startup changed since.
+    int64_t a0 = s_now_us ();
+    size_t full = 0;
+    for (size_t i = 0; i < nd; i++)
+        for (size_t c = 0; c < scale_d; c++) {
+            char id [64];
+            snprintf (id, sizeof id, "%s_%02zu", ds [i].id, c);
+            full += matcher_model_top (model, id, hits) == 20;
+        }
+    printf ("\nPercolate one startup, only the demands whose top 20 it enters (entry score "
+            "known for every demand: top 20 of all %zu demands computed in %.1f s, %zu full):\n",
+            stats.demands_open, (s_now_us () - a0) / 1e6, full);
+    total_hits = 0;
+    for (size_t k = 0; k < samples; k++) {
+        size_t i = (k * 104729) % ns, c = k % scale_s;
+        char id [64];
+        snprintf (id, sizeof id, "%s_%02zu", ss [i].id, c);
+        int64_t a = s_now_us ();
+        int n = matcher_model_percolate_entering (model, id, ph, cap);
+        us [k] = s_now_us () - a;
+        total_hits += n;
+    }
+    s_report ("indexed + entry scores (skips demands it cannot enter)", us, samples, &p50, &p99);
+    mismatches = 0;
+    for (size_t k = 0; k < scans; k++) {
+        size_t i = (k * 104729) % ns, c = k % scale_s;
+        char id [64];
+        snprintf (id, sizeof id, "%s_%02zu", ss [i].id, c);
+        int n1 = matcher_model_percolate_entering (model, id, ph, cap);
+        int64_t a = s_now_us ();
+        int n2 = matcher_model_percolate_entering_scan (model, id, ph2, cap);
+        scan_us [k] = s_now_us () - a;
+        matcher_hits_sort (ph, n1);
+        matcher_hits_sort (ph2, n2);
+        if (n1 != n2)
+            mismatches++;
+        else
+            for (int j = 0; j < n1; j++)
+                if (!streq (ph [j].id, ph2 [j].id) || ph [j].units != ph2 [j].units)
+                    mismatches++;
+    }
+    s_report ("brute force (score every open demand, same entry scores)", scan_us, scans,
+              &sp50, &sp99);
+    printf ("  ratio p50 %.0fx, p99 %.0fx; index == brute force on %zu startups: %s; "
+            "demands entered per startup: %.1f on average\n", sp50 / p50, sp99 / p99, scans,
             mismatches? "NO": "yes", (double) total_hits / samples);
     free (ph); free (ph2); free (us); free (scan_us);
     matcher_model_destroy (&model);

@@ -22,6 +22,16 @@ STARTUPS = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
 REPLICAS = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 VOCAB = [f"w{i:04d}" for i in range(3000)] + "battery drone lidar robot sensor cloud".split()
 
+def cpu_seconds(pids):
+    """utime + stime of the processes (a pid or a list of pids), in seconds."""
+    total = 0.0
+    for pid in pids if isinstance(pids, list) else [pids]:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
     pb = proto_modules(tmp)
     start_matcher_cluster(c, OIM_LOG_LEVEL=os.environ.get("E2E_LOG", "warn"))
@@ -38,14 +48,23 @@ with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
     specs = [(f"dem_{i:06d}", " ".join(rnd.sample(VOCAB, 4)), " ".join(rnd.choices(VOCAB, k=60)))
              for i in range(EVENTS)]
     events_before = int(f.r("XLEN", "oim:events"))
+    procs = {"redis": c.redis.proc.pid, "matcher": [p.proc.pid for p in c.daemons["matcher"]]}
+    cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
     t0 = time.monotonic()
     for did, title, desc in specs:
         f.demand(did, "org_co", title=title, description=desc)
     t_written = time.monotonic() - t0
     wait_for(f.settled, 600, "matcher drained", interval=0.005)
     took = time.monotonic() - t0
+    cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in procs.items()}
     events = int(f.r("XLEN", "oim:events")) - events_before
     print(f"{EVENTS} demand events over {STARTUPS} startups, {REPLICAS} matcher replica(s): "
           f"written in {t_written:.2f} s, all matched + acknowledged after {took:.2f} s -> "
           f"{EVENTS / took:.0f} demand events/s end to end; {events} match events written")
+    # CPU time per demand event (user + system): comparable on a shared, noisy box where the
+    # wall-clock rate depends on what else runs
+    both = cpu["matcher"] + cpu["redis"]
+    print(f"CPU per demand event: matcher {cpu['matcher'] / EVENTS * 1e6:.0f} us + redis "
+          f"{cpu['redis'] / EVENTS * 1e6:.0f} us -> ~{EVENTS / both:.0f} demand events/s for one "
+          f"replica given the CPU (it waits for Redis between batches)")
     f.close()

@@ -6,6 +6,7 @@ installed the way the registry installs them (oim:apikey:<sha256>), so the match
 exercised through the gateway with real principals.
 """
 import hashlib
+import json
 import os
 import socket
 import sys
@@ -314,6 +315,17 @@ class MatcherTest(unittest.TestCase):
             wait_for(f.settled, 5, "matcher settled")
             after = {k: (v["state"], v["score"]) for k, v in matches().items()}
             self.assertEqual(before, after)
+            # ... and every startup with a live match on it hears demand.closed, once
+            live = {sid for sid, (state, _) in before.items()
+                    if state in ("suggested", "interested", "connected")}
+            self.assertIn("org_fit", live)                          # connected
+            self.assertNotIn("org_korean", live)                    # declined
+            closed = [e for _, e in f.events() if e.type == "demand.closed"]
+            self.assertEqual(sorted(e.org_id for e in closed), sorted(live))
+            for e in closed:
+                data = json.loads(e.data_json)
+                self.assertEqual((data["demand_id"], data["status"]), ("dem_1", "closed"))
+            self.assertEqual(c.redis_cli("GET", "oim:demand:dem_1:closed"), "2")
             self.assertEqual(c.http("POST", f"/v1/matches/{matches()['org_late']['id']}/interest",
                                     key=STARTUP2_KEY)[0], 409)
 

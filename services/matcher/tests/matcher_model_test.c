@@ -387,6 +387,44 @@ test_index_and_determinism (void)
         }
     }
     CHECK (compared > 500 && nonempty > 100);
+    //  entry scores (every demand's top K computed above, corpus unchanged since): the
+    //  demands a startup can enter = the brute force with the same entry scores, and include
+    //  every demand whose top K holds it
+    int entered = 0;
+    for (int i = 0; i < 300; i += 7) {
+        char id [32];
+        snprintf (id, sizeof id, "org_s%04d", i);
+        int n1 = matcher_model_percolate_entering (a, id, p1, 200);
+        int n2 = matcher_model_percolate_entering_scan (a, id, p2, 200);
+        int all = matcher_model_percolate (a, id, p3, 200);
+        CHECK (n1 == n2 && n1 <= all);
+        matcher_hits_sort (p1, n1); matcher_hits_sort (p2, n2);
+        for (int j = 0; j < n1 && j < n2; j++)
+            CHECK (streq (p1 [j].id, p2 [j].id) && p1 [j].units == p2 [j].units);
+        for (int d = 0; d < 120; d++) {
+            char did [32];
+            snprintf (did, sizeof did, "dem_%04d", d);
+            int n = matcher_model_top (a, did, h1);
+            for (int j = 0; j < n; j++)
+                if (streq (h1 [j].id, id)) {
+                    bool found = false;
+                    for (int k = 0; k < n1; k++)
+                        found |= streq (p1 [k].id, did);
+                    CHECK (found);
+                    entered++;
+                }
+        }
+    }
+    CHECK (entered > 0);
+    //  a startup entering the corpus moves it on: entry scores no longer apply (every
+    //  qualifying demand is returned again)
+    s_org (a, (org_spec_t) { .id = "org_new", .name = "New", .description = "x" });
+    for (int i = 0; i < 300; i += 7) {
+        char id [32];
+        snprintf (id, sizeof id, "org_s%04d", i);
+        CHECK (matcher_model_percolate_entering (a, id, p1, 200)
+               == matcher_model_percolate (a, id, p2, 200));
+    }
     //  updating a demand re-indexes it: the old text no longer percolates
     s_demand (a, (demand_spec_t) { .id = "dem_0000", .title = "zzqx unique",
                                    .version = 2 });
