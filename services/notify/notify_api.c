@@ -572,12 +572,13 @@ notify_api_preferences_put (oim_service_t *service, const Oim__V1__ApiRequest *r
         s_unavailable (reply);
         return;
     }
-    json_decref (body);
     oim_info ("event=preferences_put org=%s types=%zu", org, n);
     const char *stored [MAX_TYPES];
     for (size_t i = 0; i < n; i++)
         stored [i] = values [i];
+    //  types point into body: render before letting it go.
     oim_api_ok (reply, 200, s_preferences_json (org, types, stored, n, now));
+    json_decref (body);
 }
 
 //  GET /v1/orgs/{id}/preferences — what PUT stored (an org that never set any gets the
