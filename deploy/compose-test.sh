@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Container test of the docker-compose deployment: builds the image offline, brings the stack
-# up under a throw-away project name, checks health/readiness and a round trip, scales
-# search/matcher/notify, kills a search replica while searching, checks that Redis data
-# survives `down` + `up`, and tears everything down (no containers, networks or volumes left).
+# up under a throw-away project name (plus a webhook receiver container, from
+# deploy/compose-test.override.yml), checks health/readiness and a round trip, runs the whole
+# flow across containers (tests/containers/flow.py: company + startup + webhook + demand →
+# match → signed webhook verified in the receiver container), scales search/matcher/notify,
+# kills a search replica while searching, `docker kill`s each daemon and Redis in turn during a
+# stream of demand events (nothing acknowledged lost, every match's webhook delivered),
+# SIGKILLs each daemon inside its container (restart policy), checks that data survives
+# `down` + `up`, and tears everything down (no containers, networks or volumes left).
 # Prints how long each phase took.
 #
 # Usage: deploy/compose-test.sh            exit 0 pass, 1 fail, 77 no Docker engine (skipped)
@@ -11,6 +16,7 @@
 #   OIM_COMPOSE       compose command (default `docker compose` when v2 is there, else docker-compose)
 #   OIM_KEEP=1        leave the stack running on failure (for debugging)
 #   OIM_TEST_IMAGE    test this already built image instead of building oim-market:test
+#   OIM_STREAM_ARGS   options for the stream phase (tests/containers/flow.py stream --help)
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo" || exit 1
@@ -29,6 +35,7 @@ elif command -v docker-compose >/dev/null; then compose_cmd=(docker-compose)
 else log "SKIPPED: neither 'docker compose' nor docker-compose is installed"; exit 77; fi
 file=${OIM_COMPOSE_FILE:-}
 [[ -n $file ]] || file=docker-compose.yml
+override=deploy/compose-test.override.yml # the receiver service
 
 project="oimtest$$"
 image=${OIM_TEST_IMAGE:-oim-market:test}
@@ -40,17 +47,21 @@ OIM_BOOTSTRAP_AGENCY_KEY=compose-test-agency-key-$$
 OIM_WEBHOOK_ALLOW_PRIVATE=1
 OIM_WEBHOOK_RETRY_SCHEDULE=1,1,2
 OIM_LOG_LEVEL=info
+OIM_TEST_RECEIVER_DIR=$tmp/receiver
+OIM_RATE_LIMIT=100000
+OIM_RATE_BURST=100000
+OIM_REDIS_APPENDFSYNC=always
 OIM_PUBLISH_ADDR=127.0.0.1
 OIM_PUBLISH_HTTP_PORT=
 OIM_PUBLISH_INGEST_PORT=
 EOF
-dc() { "${compose_cmd[@]}" -p "$project" -f "$file" --project-directory "$repo" --env-file "$tmp/test.env" "$@"; }
+dc() { "${compose_cmd[@]}" -p "$project" -f "$file" -f "$override" --project-directory "$repo" --env-file "$tmp/test.env" "$@"; }
 log "using ${compose_cmd[*]} ($("${compose_cmd[@]}" version --short 2>/dev/null || echo '?')), $file, project $project"
 
 teardown() {
   local rc=$?
   if [[ ${OIM_KEEP:-0} == 1 && $rc -ne 0 ]]; then
-    log "OIM_KEEP=1: stack $project left running; remove with: ${compose_cmd[*]} -p $project -f $file down -v"
+    log "OIM_KEEP=1: stack $project left running; remove with: ${compose_cmd[*]} -p $project -f $file -f $override down -v"
   else
     dc down -v --remove-orphans -t 10 >/dev/null 2>&1
     local left
@@ -99,6 +110,14 @@ if [[ -n ${OIM_TEST_IMAGE:-} ]]; then
 else
   OIM_IMAGE=$image deploy/docker-build.sh -q >/dev/null || fail "image build"
 fi
+# The webhook receiver (tests/containers/receiver.c), compiled in the build base image and
+# mounted into a container of the runtime image: no image here has python3 and nothing can be
+# pulled, so services/notify/tests/receiver.py cannot run in a container (see receiver.c).
+mkdir -p "$tmp/receiver"
+docker run --rm --network none --user "$(id -u):$(id -g)" -v "$repo/tests/containers:/src:ro" \
+  -v "$tmp/receiver:/out" "${OIM_BUILD_BASE_IMAGE:-oim-base:bookworm-build}" \
+  gcc -std=gnu11 -O2 -Wall -Werror -o /out/oim-test-receiver /src/receiver.c -lmicrohttpd -lpthread \
+  || fail "compiling the webhook receiver"
 phase_done "build"
 
 # --- up
@@ -117,6 +136,12 @@ for s in registry search matcher notify; do
   grep -q "$s" "$tmp/body" || fail "/v1/status does not mention $s: $(head -c 300 "$tmp/body")"
 done
 log "/v1/status round trip through every daemon: ok"
+
+# --- the whole flow, across containers
+flow() { python3 "$repo/tests/containers/flow.py" "$1" --project "$project" \
+           --key "compose-test-agency-key-$$" --state "$tmp/flow.json" "${@:2}"; }
+flow flow || fail "flow: company + startup + webhook + demand -> match -> signed webhook"
+phase_done "flow (match + signed webhook in the receiver container)"
 
 # --- scale, then kill one search replica while searching
 dc up -d --no-build --no-recreate --scale search=3 --scale matcher=2 --scale notify=2 || fail "scale"
@@ -146,6 +171,13 @@ docker does not restart a container stopped by 'docker kill' (counts as a manual
 dc up -d --no-build --scale search=3 --scale matcher=2 --scale notify=2 >/dev/null 2>&1
 wait_healthy 120 || fail "stack not healthy again after restarting the killed replica"
 phase_done "kill a search replica"
+
+# --- `docker kill` each daemon and Redis in turn during a stream of demand events. `docker
+# kill` SIGKILLs the container's init and with it the daemon; Docker records it as a manual
+# stop, so the restart policy does not apply: flow.py brings it back with `docker start` (the
+# same container, as an operator would). The next phase covers the restart policy.
+flow stream ${OIM_STREAM_ARGS:-} || fail "stream with docker kill of each daemon"
+phase_done "docker kill each daemon during a demand stream"
 
 # --- SIGKILL the process inside each service's container: the restart policy brings it back
 # (`docker kill` would not: Docker counts it as a manual stop), it turns healthy again and the
@@ -192,6 +224,7 @@ if [[ -n $org ]]; then
   code=$(http -H "Authorization: Bearer compose-test-agency-key-$$" "$base/v1/orgs/$org")
   [[ $code == 200 ]] || fail "organization $org lost across down/up ($code)"
   log "organization $org survived down/up"
+  flow persisted || fail "the flow's data lost across down/up"
 else
   log "POST /v1/orgs not available yet: persistence checked with a Redis key only"
 fi
