@@ -179,7 +179,8 @@ class Cluster:
         wait_for(lambda: os.path.exists(ports_file) or not self.gateway.alive(), 10,
                  "the gateway's ports file")
         if not self.gateway.alive():
-            raise AssertionError("gateway exited:\n" + self.gateway.log())
+            raise AssertionError(f"gateway exited with {self.gateway.proc.returncode}:\n"
+                                 + self.gateway.log())
         with open(ports_file) as f:
             self.ports = json.load(f)
         return self.gateway
@@ -190,8 +191,17 @@ class Cluster:
         self.gateway.signal(sig)
         self.gateway.wait()
         broker_port = old["broker_endpoint"].rsplit(":", 1)[1]
-        return self.start_gateway(http_port=old["http_port"], ingest_port=old["ingest_port"],
-                                  broker=f"tcp://127.0.0.1:{broker_port}")
+        # The old ports are ephemeral ones: while they were free, a client socket of another
+        # test running in parallel may have been given one as its local port. Try again
+        # briefly before calling it a failure.
+        for attempt in range(20):
+            try:
+                return self.start_gateway(http_port=old["http_port"], ingest_port=old["ingest_port"],
+                                          broker=f"tcp://127.0.0.1:{broker_port}")
+            except AssertionError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.25)
 
     def start(self, service, **env):
         """Starts one (more) replica of a daemon."""
