@@ -78,6 +78,14 @@ int registry_store_get (oim_redis_t *redis, const char *key,
 //  WATCH key (optimistic lock for the next exec). Returns 0 or -1.
 int registry_store_watch (oim_redis_t *redis, const char *key);
 void registry_store_unwatch (oim_redis_t *redis);
+//  Loads the live (not deleted) entity named by the request's "id" path parameter: an id with
+//  id_prefix stored at key_format, WATCHed first when watch is set. Returns it, or NULL with
+//  a 404 (naming `what`) or 503 set and the WATCH released.
+ProtobufCMessage *registry_load_live (registry_t *self, const Oim__V1__ApiRequest *request,
+                                      const char *id_prefix, const char *key_format,
+                                      const ProtobufCMessageDescriptor *descriptor,
+                                      const char *what, bool watch, oim_api_reply_t *reply);
+
 //  Convenience getters; same returns as registry_store_get.
 int registry_store_org (oim_redis_t *redis, const char *id, Oim__V1__Organization **org);
 int registry_store_demand (oim_redis_t *redis, const char *id, Oim__V1__Demand **demand);

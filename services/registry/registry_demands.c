@@ -261,26 +261,7 @@ registry_demand_create (oim_service_t *service, const Oim__V1__ApiRequest *reque
 static Oim__V1__Demand *
 s_load (registry_t *self, const Oim__V1__ApiRequest *request, bool watch, oim_api_reply_t *reply)
 {
-    const char *id = oim_api_param (request, "id");
-    Oim__V1__Demand *demand = NULL;
-    char key [OIM_KEY_SIZE];
-    int rc = 0;
-    if (id && oim_id_valid (id, "dem")) {
-        snprintf (key, sizeof key, OIM_KEY_DEMAND, id);
-        rc = watch && registry_store_watch (self->redis, key)? -1
-           : registry_store_demand (self->redis, id, &demand);
-    }
-    if (rc == 1 && !demand->deleted)
-        return demand;
-    if (demand)
-        protobuf_c_message_free_unpacked (&demand->base, NULL);
-    if (watch)
-        registry_store_unwatch (self->redis);
-    if (rc == -1)
-        registry_reply_unavailable (reply);
-    else
-        oim_api_error (reply, 404, "not_found", "id", "no such demand");
-    return NULL;
+    return (Oim__V1__Demand *) registry_load_live (self, request, "dem", OIM_KEY_DEMAND, &oim__v1__demand__descriptor, "demand", watch, reply);
 }
 
 void

@@ -203,26 +203,7 @@ registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
 static Oim__V1__Organization *
 s_load (registry_t *self, const Oim__V1__ApiRequest *request, bool watch, oim_api_reply_t *reply)
 {
-    const char *id = oim_api_param (request, "id");
-    Oim__V1__Organization *org = NULL;
-    char key [OIM_KEY_SIZE];
-    int rc = 0;
-    if (id && oim_id_valid (id, "org")) {
-        snprintf (key, sizeof key, OIM_KEY_ORG, id);
-        rc = watch && registry_store_watch (self->redis, key)? -1
-           : registry_store_org (self->redis, id, &org);
-    }
-    if (rc == 1 && !org->deleted)
-        return org;
-    if (org)
-        protobuf_c_message_free_unpacked (&org->base, NULL);
-    if (watch)
-        registry_store_unwatch (self->redis);
-    if (rc == -1)
-        registry_reply_unavailable (reply);
-    else
-        oim_api_error (reply, 404, "not_found", "id", "no such organization");
-    return NULL;
+    return (Oim__V1__Organization *) registry_load_live (self, request, "org", OIM_KEY_ORG, &oim__v1__organization__descriptor, "organization", watch, reply);
 }
 
 void

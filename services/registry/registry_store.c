@@ -69,6 +69,35 @@ registry_store_get (oim_redis_t *redis, const char *key,
     return rc;
 }
 
+ProtobufCMessage *
+registry_load_live (registry_t *self, const Oim__V1__ApiRequest *request, const char *id_prefix,
+                    const char *key_format, const ProtobufCMessageDescriptor *descriptor,
+                    const char *what, bool watch, oim_api_reply_t *reply)
+{
+    const char *id = oim_api_param (request, "id");
+    ProtobufCMessage *entity = NULL;
+    int rc = 0;
+    if (id && oim_id_valid (id, id_prefix)) {
+        char key [OIM_KEY_SIZE];
+        snprintf (key, sizeof key, key_format, id);
+        rc = watch && registry_store_watch (self->redis, key)? -1
+           : registry_store_get (self->redis, key, descriptor, &entity);
+    }
+    const ProtobufCFieldDescriptor *deleted =
+        protobuf_c_message_descriptor_get_field_by_name (descriptor, "deleted");
+    if (rc == 1 && !*(protobuf_c_boolean *) ((char *) entity + deleted->offset))
+        return entity;
+    if (entity)
+        protobuf_c_message_free_unpacked (entity, NULL);
+    if (watch)
+        registry_store_unwatch (self->redis);
+    if (rc == -1)
+        registry_reply_unavailable (reply);
+    else
+        oim_api_error (reply, 404, "not_found", "id", "no such %s", what);
+    return NULL;
+}
+
 int
 registry_store_watch (oim_redis_t *redis, const char *key)
 {
