@@ -20,6 +20,7 @@
 #define S_SNIPPET_TERMS 16
 #define S_SNIPPET_MAX_TOKENS 4096
 #define S_PHRASE_MAX_LEN 16
+#define S_PREFETCH 16                   //  docs ahead in the facet count loop
 
 typedef struct {
     uint32_t tid;
@@ -374,8 +375,11 @@ typedef struct {
     double idf[SEARCH_MAX_QUERY_TERMS];
     float inv_b[SEARCH_FIELD_COUNT][256];
     double k1;
+    double ub[256];             //  per postings byte: bound of t / (k1 + t), for pruning
     //  facets
     uint32_t *fcount[SEARCH_FACET_COUNT];
+    uint32_t *fdocs;                    //  the matches, counted once scoring is done
+    size_t fdocs_n;
     //  paging
     bool has_cursor;
     s_entry_t cursor;
@@ -423,25 +427,61 @@ s_filters_ok (const s_run_t *run, uint32_t d)
     return true;
 }
 
-//  Counts doc's facet values in the counted fields: single values from the
-//  dense per-field arrays (near-sequential reads), the rest from fvals.
+//  Facet counts over the collected matches, one field at a time: near-
+//  sequential reads of the per-doc single-value arrays, with four lanes of
+//  counters for small fields (the increments of the few values do not wait
+//  on each other); the docs with several values from fvals.
 static void
-s_count_facets (s_run_t *run, uint32_t d)
+s_count_facets (s_run_t *run)
 {
     const search_index_t *self = run->self;
+    const uint32_t *docs = run->fdocs;
+    size_t n = run->fdocs_n;
     for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
-        uint16_t v = run->fcount[f] ? self->single[f][d] : 0;
-        if (v)
-            run->fcount[f][v - 1]++;
+        if (!run->fcount[f])
+            continue;
+        const uint16_t *single = self->single[f];
+        uint32_t *count = run->fcount[f];
+        uint32_t nv = self->facet_dict[f].count;
+        if (nv < 256) {
+            uint32_t lane[4][256];
+            memset (lane, 0, sizeof lane);
+            size_t i = 0;
+            for (; i + 4 <= n; i += 4) {
+                lane[0][single[docs[i]]]++;
+                lane[1][single[docs[i + 1]]]++;
+                lane[2][single[docs[i + 2]]]++;
+                lane[3][single[docs[i + 3]]]++;
+            }
+            for (; i < n; i++)
+                lane[0][single[docs[i]]]++;
+            for (uint32_t v = 1; v <= nv; v++)
+                count[v - 1] += lane[0][v] + lane[1][v] + lane[2][v] + lane[3][v];
+        }
+        else
+            for (size_t i = 0; i < n; i++) {
+                uint16_t v = single[docs[i]];
+                if (v)
+                    count[v - 1]++;
+            }
     }
-    uint8_t multi = self->multi[d] & run->counted;
-    if (!multi)
-        return;
-    uint32_t end = self->foff[d + 1];
-    for (uint32_t k = self->foff[d]; k < end; k++) {
-        uint32_t v = self->fvals[k], f = v >> S_FACET_SHIFT;
-        if (multi >> f & 1)
-            run->fcount[f][v & S_FACET_VALUE_MASK]++;
+    //  The docs' fvals are scattered over a large array (a cache miss each):
+    //  prefetched S_PREFETCH docs ahead, their offsets twice as far.
+    for (size_t i = 0; i < n; i++) {
+        if (i + 2 * S_PREFETCH < n)
+            __builtin_prefetch (&self->foff[docs[i + 2 * S_PREFETCH]]);
+        if (i + S_PREFETCH < n && (self->multi[docs[i + S_PREFETCH]] & run->counted))
+            __builtin_prefetch (self->fvals + self->foff[docs[i + S_PREFETCH]]);
+        uint32_t d = docs[i];
+        uint8_t multi = self->multi[d] & run->counted;
+        if (!multi)
+            continue;
+        uint32_t end = self->foff[d + 1];
+        for (uint32_t k = self->foff[d]; k < end; k++) {
+            uint32_t v = self->fvals[k], f = v >> S_FACET_SHIFT;
+            if (multi >> f & 1)
+                run->fcount[f][v & S_FACET_VALUE_MASK]++;
+        }
     }
 }
 
@@ -468,12 +508,24 @@ s_collect (s_run_t *run, uint32_t d, uint32_t tier, double score)
 {
     run->total++;
     if (run->counted)
-        s_count_facets (run, d);
+        run->fdocs[run->fdocs_n++] = d;
     s_entry_t e = { d, tier, score };
     if (run->has_cursor && !s_before (&run->cursor, &e))
         return;
     run->after_cursor++;
     s_heap_push (&run->heap, e);
+}
+
+//  A match that cannot enter the page: counted (total, facets, cursor) only.
+//  Everything kept in the heap is after the cursor, so is a doc ranked below
+//  its worst entry.
+static inline void
+s_count_only (s_run_t *run, uint32_t d)
+{
+    run->total++;
+    if (run->counted)
+        run->fdocs[run->fdocs_n++] = d;
+    run->after_cursor++;
 }
 
 static void
@@ -483,6 +535,59 @@ s_browse (s_run_t *run)
     for (uint32_t d = 0; d < self->ndocs; d++)
         if ((self->flags[d] & S_DOC_LIVE) && (!run->filtered || s_filters_ok (run, d)))
             s_collect (run, d, 0, 0.0);
+}
+
+//  True when a doc that cannot enter the page (its tier below the worst kept
+//  entry's, or its score bound below that entry's score) may skip scoring.
+static inline bool
+s_prunable (const s_run_t *run, uint32_t tier, double bound)
+{
+    if (!run->heap.max || run->heap.n < run->heap.max)
+        return false;
+    const s_entry_t *root = &run->heap.v[0];
+    return tier < root->tier || (tier == root->tier && bound * (1.0 + 1e-5) < root->score);
+}
+
+//  One query term, no phrase to check: the loop below without the merge.
+//  Every match has the same tier (the words this term satisfies). Returns
+//  false (nothing done) when a phrase needs checking.
+static bool
+s_score_one (s_run_t *run, s_cursor_t *c)
+{
+    search_index_t *self = run->self;
+    const s_plan_t *plan = &run->plan;
+    uint32_t tier = 0;
+    if (plan->tiered) {
+        for (size_t w = 0; w < plan->nwords; w++) {
+            const s_qword_t *qw = &plan->words[w];
+            bool hit = (qw->any & 1) || (qw->all && (qw->all & 1) == qw->all);
+            if (hit && qw->phrase)
+                return false;
+            tier += hit;
+        }
+        if (tier == 0)
+            return true;                //  no word matched: nothing does
+    }
+    double idf = run->idf[0];
+    while (c->doc != UINT32_MAX) {
+        uint32_t d = c->doc;
+        uint8_t tf = c->tf;
+        s_cursor_next (c);
+        uint8_t flags = self->flags[d];
+        if (!(flags & S_DOC_LIVE))
+            continue;
+        if ((flags & S_DOC_CONFIDENTIAL)
+            && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency)
+            && !(tf &= 0xF0))
+            continue;                   //  outsiders match the teaser fields only
+        if (run->filtered && !s_filters_ok (run, d))
+            continue;
+        if (s_prunable (run, tier, idf * run->ub[tf]))
+            s_count_only (run, d);
+        else
+            s_collect (run, d, tier, s_term_score (run, d, tf, idf));
+    }
+    return true;
 }
 
 static void
@@ -505,6 +610,8 @@ s_score_all (s_run_t *run)
     for (size_t w = 0; w < plan->nwords && plan->tiered; w++)
         if (plan->words[w].phrase)
             required |= plan->words[w].all;
+    if (nt == 1 && !required && s_score_one (run, &cur[0]))
+        return;
     for (;;) {
         uint32_t d = cur[0].doc;        //  nt ≥ 1 here
         for (size_t t = 1; t < nt; t++)
@@ -550,10 +657,24 @@ s_score_all (s_run_t *run)
         }
         if (!phrases_ok || (plan->tiered && matched == 0))
             continue;
+        //  Max-score pruning: once the page is full, a doc whose tier is lower
+        //  than the worst kept entry's, or whose score bound (the field lengths
+        //  at their shortest) is below it, is counted without being scored.
+        uint32_t tier = plan->tiered ? matched : 0;
+        if (run->heap.max && run->heap.n == run->heap.max) {
+            double bound = 0;
+            if (tier == run->heap.v[0].tier)
+                for (size_t k = 0; k < nm; k++)
+                    bound += run->idf[hits[k]] * run->ub[tfs[hits[k]]];
+            if (s_prunable (run, tier, bound)) {
+                s_count_only (run, d);
+                continue;
+            }
+        }
         double score = 0;
         for (size_t k = 0; k < nm; k++)
             score += s_term_score (run, d, tfs[hits[k]], run->idf[hits[k]]);
-        s_collect (run, d, plan->tiered ? matched : 0, score);
+        s_collect (run, d, tier, score);
     }
 }
 
@@ -803,6 +924,7 @@ s_run_free (s_run_t *run)
         free (run->want[f]);
         free (run->fcount[f]);
     }
+    free (run->fdocs);
     free (run->heap.v);
 }
 
@@ -865,6 +987,20 @@ s_run_weights (s_run_t *run)
         for (int i = 0; i < 256; i++)
             run->inv_b[f][i] = (float) (self->cfg.weight[f] / (1.0 - b + b * self->norm_len[i] / avg));
     }
+    //  Score bound per postings byte: each field's weight at its largest
+    //  (inv_b falls with the length; norm 0 is the shortest).
+    double top[SEARCH_FIELD_COUNT];
+    for (int f = 0; f < SEARCH_FIELD_COUNT; f++) {
+        top[f] = 0;
+        for (int i = 0; i < 256; i++)
+            if (run->inv_b[f][i] > top[f])
+                top[f] = run->inv_b[f][i];
+    }
+    for (int tf = 0; tf < 256; tf++) {
+        double t = S_TF_TITLE (tf) * top[0] + S_TF_TAGS (tf) * top[1] + S_TF_BODY (tf) * top[2];
+        double g = t / (run->k1 + t);
+        run->ub[tf] = isfinite (g) && g <= 1.0 ? g : 1.0;
+    }
 }
 
 static int
@@ -896,6 +1032,10 @@ s_run_init (s_run_t *run, search_index_t *self, const search_query_t *query)
                 return -1;
             run->counted |= (uint8_t) (1u << f);
         }
+        //  each doc is collected at most once
+        run->fdocs = run->counted ? malloc ((self->ndocs + 1) * sizeof (uint32_t)) : NULL;
+        if (run->counted && !run->fdocs)
+            return -1;
     }
     if (s_parse (self, query->q, query->prefix_last, query->pure_bm25, &run->plan))
         return -1;
@@ -1006,6 +1146,8 @@ search_index_search (search_index_t *self, const search_query_t *query,
                 s_browse (&run);
             else
                 s_score_all (&run);
+            if (run.counted)
+                s_count_facets (&run);
         }
         res = calloc (1, sizeof *res);
         if (!res || s_result_build (&run, res)) {

@@ -232,6 +232,9 @@ s_rss_kib (void)
     return kib;
 }
 
+//  --all-facets 1: every query counts every facet field, as the daemon does.
+static bool s_all_facets = false;
+
 static double
 s_ours_one (search_index_t *idx, const s_query_t *q, uint64_t *total)
 {
@@ -241,6 +244,10 @@ s_ours_one (search_index_t *idx, const s_query_t *q, uint64_t *total)
                              //  the fields FTS5 and Xapian count too
                              .facet_mask = 1u << SEARCH_FACET_INDUSTRY | 1u << SEARCH_FACET_REGION
                                            | 1u << SEARCH_FACET_STAGE | 1u << SEARCH_FACET_TYPE };
+    if (s_all_facets) {
+        query.no_facets = false;
+        query.facet_mask = 0;
+    }
     if (q->cls == 6) {
         query.filters[SEARCH_FACET_INDUSTRY] = &fv;
         query.filter_counts[SEARCH_FACET_INDUSTRY] = 1;
@@ -422,12 +429,14 @@ main (int argc, char **argv)
             fts5_max = atoi (argv[i + 1]);
         else if (strcmp (argv[i], "--fts5-reuse") == 0)
             fts5_reuse = atoi (argv[i + 1]) != 0;
+        else if (strcmp (argv[i], "--all-facets") == 0)
+            s_all_facets = atoi (argv[i + 1]) != 0;
         else if (strcmp (argv[i], "--xapian") == 0)
             xapian_path = argv[i + 1];
     }
     if (!docs_path || !queries_path) {
         fprintf (stderr, "usage: %s --docs DOCS.jsonl --queries Q.tsv [--runs R] [--fts5 DB] "
-                 "[--fts5-max N] [--xapian X.json]\n", argv[0]);
+                 "[--fts5-max N] [--xapian X.json] [--all-facets 1]\n", argv[0]);
         return 2;
     }
     size_t ndocs = 0, nq = 0;
