@@ -1178,6 +1178,33 @@ s_reply_list (matcher_store_t *self, match_t **ms, size_t n, const Oim__V1__ApiR
                                        (json_int_t) json_array_size (items)));
 }
 
+//  Answers a match list: the match ids that `command` (HVALS or SMEMBERS) reads from key.
+static void
+s_list_ids (matcher_store_t *self, const char *command, const char *key,
+            const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
+{
+    redisReply *r = oim_redis_command (self->redis, "%s %s", command, key);
+    match_t **ms = NULL;
+    size_t n = 0;
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+        char **ids = calloc (r->elements + 1, sizeof *ids);
+        assert (ids);
+        for (size_t i = 0; i < r->elements; i++)
+            ids [i] = r->element [i]->str;
+        n = r->elements;
+        ms = s_read_matches (self, ids, n, false);
+        free (ids);
+    }
+    if (r)
+        freeReplyObject (r);
+    if (!ms) {
+        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+        return;
+    }
+    s_reply_list (self, ms, n, request, reply);
+    s_free_matches (ms, n);
+}
+
 void
 matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *request,
                            oim_api_reply_t *reply)
@@ -1198,26 +1225,7 @@ matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *req
     }
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, id);
-    redisReply *r = oim_redis_command (self->redis, "HVALS %s", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r) freeReplyObject (r);
-        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
-        return;
-    }
-    char **ids = calloc (r->elements + 1, sizeof *ids);
-    assert (ids);
-    for (size_t i = 0; i < r->elements; i++)
-        ids [i] = r->element [i]->str;
-    size_t n = r->elements;
-    match_t **ms = s_read_matches (self, ids, n, false);
-    free (ids);
-    freeReplyObject (r);
-    if (!ms) {
-        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
-        return;
-    }
-    s_reply_list (self, ms, n, request, reply);
-    s_free_matches (ms, n);
+    s_list_ids (self, "HVALS", key, request, reply);
 }
 
 void
@@ -1233,26 +1241,7 @@ matcher_store_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *reques
     }
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, id);
-    redisReply *r = oim_redis_command (self->redis, "SMEMBERS %s", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r) freeReplyObject (r);
-        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
-        return;
-    }
-    char **ids = calloc (r->elements + 1, sizeof *ids);
-    assert (ids);
-    for (size_t i = 0; i < r->elements; i++)
-        ids [i] = r->element [i]->str;
-    size_t n = r->elements;
-    match_t **ms = s_read_matches (self, ids, n, false);
-    free (ids);
-    freeReplyObject (r);
-    if (!ms) {
-        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
-        return;
-    }
-    s_reply_list (self, ms, n, request, reply);
-    s_free_matches (ms, n);
+    s_list_ids (self, "SMEMBERS", key, request, reply);
 }
 
 //  The workflow: interest (decline = false) or decline.

@@ -261,7 +261,8 @@ registry_demand_create (oim_service_t *service, const Oim__V1__ApiRequest *reque
 static Oim__V1__Demand *
 s_load (registry_t *self, const Oim__V1__ApiRequest *request, bool watch, oim_api_reply_t *reply)
 {
-    return (Oim__V1__Demand *) registry_load_live (self, request, "dem", OIM_KEY_DEMAND, &oim__v1__demand__descriptor, "demand", watch, reply);
+    return (Oim__V1__Demand *) registry_load_live (self, request, "dem", OIM_KEY_DEMAND,
+                                  &oim__v1__demand__descriptor, "demand", watch, reply);
 }
 
 void

@@ -203,7 +203,8 @@ registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
 static Oim__V1__Organization *
 s_load (registry_t *self, const Oim__V1__ApiRequest *request, bool watch, oim_api_reply_t *reply)
 {
-    return (Oim__V1__Organization *) registry_load_live (self, request, "org", OIM_KEY_ORG, &oim__v1__organization__descriptor, "organization", watch, reply);
+    return (Oim__V1__Organization *) registry_load_live (self, request, "org", OIM_KEY_ORG,
+                                  &oim__v1__organization__descriptor, "organization", watch, reply);
 }
 
 void

@@ -150,6 +150,33 @@ s_parse_query (const Oim__V1__ApiRequest *request, search_query_t *query, filter
                                             filters->values [f], 16);
         query->filters [f] = filters->values [f];
     }
+    //  facets=industry,region (or "none"): which facet fields to count. By default the four
+    //  the API documents plus type; none on later pages, whose facets equal the first page's.
+    const char *wanted = oim_api_query (request, "facets");
+    if (wanted) {
+        char buf [256];
+        const char *names [SEARCH_FACET_COUNT + 1];
+        size_t n = s_split (wanted, buf, sizeof buf, names, SEARCH_FACET_COUNT + 1);
+        for (size_t i = 0; i < n; i++) {
+            int f = 0;
+            while (f < SEARCH_FACET_COUNT && strcmp (names [i], s_facet_names [f]))
+                f++;
+            if (f < SEARCH_FACET_COUNT)
+                query->facet_mask |= 1u << f;
+            else
+            if (strcmp (names [i], "none")) {
+                oim_api_error (reply, 400, "invalid", "facets", "unknown facet '%s'", names [i]);
+                return -1;
+            }
+        }
+        query->no_facets = query->facet_mask == 0;
+    }
+    else
+    if (query->cursor && *query->cursor)
+        query->no_facets = true;
+    else
+        query->facet_mask = 1u << SEARCH_FACET_TYPE | 1u << SEARCH_FACET_INDUSTRY
+                          | 1u << SEARCH_FACET_REGION | 1u << SEARCH_FACET_STAGE | 1u << SEARCH_FACET_TAG;
     const char *prefix = oim_api_query (request, "prefix");
     query->prefix_last = prefix && strcmp (prefix, "true") == 0;
     Oim__V1__Principal *p = request->principal;

@@ -51,6 +51,8 @@ class SearchTest(unittest.TestCase):
             self.assertEqual(result["facets"]["industry"].get("C"), 2)   # C28 and C29 under section C
             self.assertEqual(ids(search(c, type="startup", region="KR-41")), [battery["id"]])
             self.assertIn("took_ms", result)
+            self.assertEqual(search(c, type="startup", facets="status")["facets"]["status"], {"active": 2})
+            self.assertEqual(search(c, type="startup", facets="none")["facets"]["region"], {})
             # confidential demand: outsiders see the teaser only
             status, demand, _ = c.http("POST", "/v1/demands", {
                 "title": "스마트그리드 배터리 진단", "description": "secretword 변전소 열화 진단 알고리즘",
@@ -96,7 +98,7 @@ class SearchTest(unittest.TestCase):
             c.start_all()
             for path, field in [("/v1/search?limit=0", "limit"), ("/v1/search?limit=abc", "limit"),
                                 ("/v1/search?type=robot", "type"), ("/v1/search?cursor=zzz&q=a", "cursor"),
-                                ("/v1/suggest", "q")]:
+                                ("/v1/suggest", "q"), ("/v1/search?facets=colour", "facets")]:
                 status, body, _ = c.http("GET", path)
                 self.assertEqual(status, 400, path)
                 self.assertEqual(body["error"]["field"], field, path)
