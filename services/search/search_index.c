@@ -605,7 +605,8 @@ search_index_add (search_index_t *self, const search_doc_t *doc)
     uint32_t old = self->id_doc[idid];
     if (old != S_DOC_NONE && (self->flags[old] & S_DOC_LIVE))
         s_kill (self, old);
-    self->flags[d] |= (uint8_t) (S_DOC_LIVE | (doc->confidential ? S_DOC_CONFIDENTIAL : 0));
+    self->flags[d] |= (uint8_t) (S_DOC_LIVE | (doc->confidential ? S_DOC_CONFIDENTIAL : 0)
+                                 | (doc->members_only ? S_DOC_MEMBERS : 0));
     self->live++;
     for (int f = 0; f < SEARCH_FIELD_COUNT; f++)
         self->len_sum[f] += (uint64_t) self->norm_len[self->norms[(size_t) d * SEARCH_FIELD_COUNT + f]];

@@ -108,6 +108,9 @@ typedef struct {
     const char *const *facets[SEARCH_FACET_COUNT];
     size_t facet_counts[SEARCH_FACET_COUNT];
     bool confidential;
+    bool members_only;                  //  hidden entirely from anonymous viewers (SPEC
+                                        //  "members" visibility); signed-in viewers see it
+                                        //  as public unless it is also confidential
     const char *owner_org;              //  may be NULL
     const char *const *allowed_orgs;    //  orgs that see the confidential body
     size_t allowed_count;

@@ -12,6 +12,7 @@
 
 #define S_DOC_LIVE 1u
 #define S_DOC_CONFIDENTIAL 2u
+#define S_DOC_MEMBERS 4u       //  members-only: not for anonymous viewers
 #define S_DENSE_VALUES 256              //  per facet field, ids below have a doc bitset
 #define S_DOC_NONE UINT32_MAX           //  id map: deleted
 #define S_FACET_SHIFT 24                //  packed facet value: field << 24 | value id

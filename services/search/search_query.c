@@ -364,6 +364,7 @@ typedef struct {
     const search_query_t *query;
     s_plan_t plan;
     uint32_t viewer_org;
+    uint8_t hidden;                     //  doc flags that hide a doc from this viewer
     //  filters: wanted packed values per facet field
     uint32_t *want[SEARCH_FACET_COUNT];
     size_t want_n[SEARCH_FACET_COUNT];
@@ -533,7 +534,8 @@ s_browse (s_run_t *run)
 {
     search_index_t *self = run->self;
     for (uint32_t d = 0; d < self->ndocs; d++)
-        if ((self->flags[d] & S_DOC_LIVE) && (!run->filtered || s_filters_ok (run, d)))
+        if ((self->flags[d] & S_DOC_LIVE) && !(self->flags[d] & run->hidden)
+        &&  (!run->filtered || s_filters_ok (run, d)))
             s_collect (run, d, 0, 0.0);
 }
 
@@ -574,7 +576,7 @@ s_score_one (s_run_t *run, s_cursor_t *c)
         uint8_t tf = c->tf;
         s_cursor_next (c);
         uint8_t flags = self->flags[d];
-        if (!(flags & S_DOC_LIVE))
+        if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
             continue;
         if ((flags & S_DOC_CONFIDENTIAL)
             && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency)
@@ -627,7 +629,7 @@ s_score_all (s_run_t *run)
                 s_cursor_next (&cur[t]);
             }
         uint8_t flags = self->flags[d];
-        if (!(flags & S_DOC_LIVE))
+        if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
             continue;
         bool body_visible = true;
         if ((flags & S_DOC_CONFIDENTIAL)
@@ -1011,6 +1013,7 @@ s_run_init (s_run_t *run, search_index_t *self, const search_query_t *query)
     run->query = query;
     const char *org = query->viewer.org_id;
     run->viewer_org = org ? search_strtab_find (&self->orgs, org, strlen (org)) : SEARCH_STRTAB_NONE;
+    run->hidden = org || query->viewer.agency ? 0 : S_DOC_MEMBERS;
     size_t limit = query->limit ? query->limit : 20;
     if (limit > SEARCH_MAX_LIMIT)
         return -2;

@@ -107,7 +107,7 @@ s_connected (oim_redis_t *redis, const char *demand_id)
 static void
 s_apply_demand (search_sync_t *self, const Oim__V1__Demand *demand, oim_redis_t *redis)
 {
-    bool restricted = strcmp (demand->visibility, "public") != 0;
+    bool restricted = strcmp (demand->visibility, "confidential") == 0;
     redisReply *connected = restricted? s_connected (redis, demand->id): NULL;
     size_t n_connected = connected? connected->elements: 0;
     uint64_t version = ((uint64_t) demand->version << 16) + (n_connected > 0xFFFF? 0xFFFF: n_connected);
@@ -129,6 +129,7 @@ s_apply_demand (search_sync_t *self, const Oim__V1__Demand *demand, oim_redis_t 
         .title = demand->title, .body = demand->description,
         .tags = (const char *const *) demand->tags, .tag_count = demand->n_tags,
         .confidential = restricted, .owner_org = demand->org_id,
+        .members_only = strcmp (demand->visibility, "members") == 0,
         .allowed_orgs = allowed,
         .allowed_count = n_connected < SEARCH_MAX_ALLOWED_ORGS? n_connected: SEARCH_MAX_ALLOWED_ORGS };
     doc.facets [SEARCH_FACET_INDUSTRY] = industries;

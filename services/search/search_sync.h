@@ -8,9 +8,8 @@
     deleted organizations are removed), and every demand that is not deleted (its status is a
     facet). Confidential demands carry their owner and the startups connected with it (the
     ChangeEntry{connection} the matcher writes), who see them in full; members-only demands are
-    indexed like confidential ones, so an anonymous viewer sees only their teaser (a signed-in
-    organization that is neither owner nor connected sees the teaser too — a limitation noted in
-    the README until the index learns a members-only flag).
+    hidden entirely from anonymous viewers and shown in full to every signed-in organization,
+    as the registry's read paths do.
     The index version of a document is (entity version << 16) + connected count, so that a new
     connection re-indexes a demand whose own version did not change.
 */

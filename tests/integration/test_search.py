@@ -62,6 +62,16 @@ class SearchTest(unittest.TestCase):
             self.assertNotIn(demand["id"], ids(search(c, q="secretword")))
             self.assertIn(demand["id"], ids(search(c, key=key, q="secretword")))
             self.assertIn(demand["id"], ids(search(c, key=AGENCY_KEY, q="secretword")))
+            # members-only: invisible to anonymous viewers, in full for any signed-in org
+            status, members, _ = c.http("POST", "/v1/demands", {
+                "title": "membersonly 수소연료전지", "description": "membersbody 스택 내구성",
+                "visibility": "members"}, key=key)
+            self.assertEqual(status, 201, members)
+            wait_for(lambda: members["id"] in ids(search(c, key=robot["api_key"], q="membersbody")), 5,
+                     "a signed-in org to find a members-only demand")
+            self.assertEqual(search(c, q="membersonly")["total"], 0)
+            anon_demands = search(c, q="", type="demand")
+            self.assertNotIn(members["id"], ids(anon_demands))
             # live: a new document is searchable within 100 ms of the write's reply (p99 target)
             latencies = []
             for i in range(20):
