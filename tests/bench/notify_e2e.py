@@ -155,7 +155,7 @@ def burst(n, receiver, secret, count, events, pids):
     cpu0 = [cpu_seconds(p) for p in pids]
     start = time.time_ns()
     for i in range(0, len(batch), 500):
-        n.redis.pipeline(batch[i:i + 500])
+        n.redis.pipeline(*batch[i:i + 500])
     got, _ = collect(receiver, ids, 120)
     end = max(got.values()) if got else start
     cpu = [(cpu_seconds(p) - c0) * 1e6 / max(1, len(got)) for p, c0 in zip(pids, cpu0)]

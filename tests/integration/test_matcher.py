@@ -8,73 +8,13 @@ exercised through the gateway with real principals.
 import hashlib
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from oimtest import Cluster, proto_modules, wait_for  # noqa: E402
-
-
-class Resp:
-    """A minimal binary-safe Redis client over the cluster's unix socket."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.buf = b""
-
-    def close(self):
-        self.sock.close()
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("redis closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _read(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            return RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self.buf += self.sock.recv(65536)
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise ValueError(line)
-
-    def pipeline(self, *commands):
-        out = b""
-        for cmd in commands:
-            parts = [p if isinstance(p, bytes) else str(p).encode() for p in cmd]
-            out += b"*%d\r\n" % len(parts)
-            for p in parts:
-                out += b"$%d\r\n%s\r\n" % (len(p), p)
-        self.sock.sendall(out)
-        return [self._read() for _ in commands]
-
-    def __call__(self, *cmd):
-        reply = self.pipeline(cmd)[0]
-        if isinstance(reply, RuntimeError):
-            raise reply
-        return reply
+from oimtest import Cluster, Resp, proto_modules, wait_for  # noqa: E402
 
 
 def now():

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from oimtest import SOURCE_DIR, wait_for  # noqa: E402
+from oimtest import SOURCE_DIR, Resp, wait_for  # noqa: E402
 
 NOTIFY_TESTS = os.path.join(SOURCE_DIR, "services", "notify", "tests")
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -28,50 +27,6 @@ def new_id(prefix):
     _last_us[0] = us
     t = "".join(ALPHABET[(us >> (5 * i)) & 31] for i in range(12, -1, -1))
     return f"{prefix}_{t}" + "".join(secrets.choice(ALPHABET) for _ in range(8))
-
-
-class Resp:
-    """A minimal Redis client over the cluster's unix socket: pipelined commands, bytes."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rb")
-
-    @staticmethod
-    def _encode(args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def _read(self):
-        line = self.file.readline()[:-2]
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.file.read(n + 2)[:-2]
-            return data
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError(f"bad reply {line!r}")
-
-    def pipeline(self, commands):
-        self.sock.sendall(b"".join(self._encode(c) for c in commands))
-        return [self._read() for _ in commands]
-
-    def cmd(self, *args):
-        return self.pipeline([args])[0]
 
     def close(self):
         self.file.close()
@@ -95,7 +50,7 @@ class Notify:
         role_value = {"company": common.ROLE_COMPANY, "agency": common.ROLE_AGENCY}[role]
         rec = reg.ApiKeyRecord(key_id="key_" + org_id, role=role_value, org_id=org_id)
         digest = hashlib.sha256(key.encode()).hexdigest()
-        self.redis.pipeline([("SET", f"oim:org:{org_id}", org.SerializeToString()),
+        self.redis.pipeline(*[("SET", f"oim:org:{org_id}", org.SerializeToString()),
                              ("SET", f"oim:apikey:{digest}", rec.SerializeToString())])
         return org_id, key
 
@@ -112,7 +67,7 @@ class Notify:
         cmds = [("XADD", "oim:events", "*", "e", b) for _, b in events]
         if atomic:
             cmds = [("MULTI",)] + cmds + [("EXEC",)]
-        self.redis.pipeline(cmds)
+        self.redis.pipeline(*cmds)
         return [i for i, _ in events]
 
     def consumed(self):

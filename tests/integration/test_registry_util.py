@@ -3,7 +3,6 @@ Redis, the gateway and the registry; a tiny RESP client for binary values (chang
 audit); business-number generation; org/demand factories."""
 import itertools
 import os
-import socket
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,39 +25,11 @@ def business_number(seed=None):
 
 def resp(sock_path, *args):
     """Runs one Redis command over the unix socket; returns the parsed reply (bytes kept)."""
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(sock_path)
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    s.sendall(b"".join(out))
-    f = s.makefile("rb")
-
-    def parse():
-        line = f.readline()[:-2]
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = f.read(n + 2)[:-2]
-            return data
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [parse() for _ in range(n)]
-        raise RuntimeError(f"bad reply {line!r}")
+    r = oimtest.Resp(sock_path)
     try:
-        return parse()
+        return r.cmd(*args)
     finally:
-        f.close()
-        s.close()
+        r.close()
 
 
 class RegistryCluster(oimtest.Cluster):

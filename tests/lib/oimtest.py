@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,66 @@ def proto_modules(out_dir):
         sys.path.insert(0, out_dir)
     import importlib
     return {f[:-6]: importlib.import_module(f[:-6] + "_pb2") for f in files}
+
+
+class RedisError(Exception):
+    """An error reply from Redis."""
+
+
+class Resp:
+    """A minimal binary-safe Redis client over the cluster's unix socket, for tests that write
+    entities and stream entries exactly as the daemons do. Replies: str (status), int, bytes
+    (bulk), list (array), None (nil); an error reply is a RedisError — returned by pipeline
+    (so the replies stay in step), raised by cmd / calling the object."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rb")
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+    @staticmethod
+    def _encode(args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def _read(self):
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.file.read(n + 2)[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RedisError(f"bad reply {line!r}")
+
+    def pipeline(self, *commands):
+        """Sends every command at once; returns their replies in order."""
+        self.sock.sendall(b"".join(self._encode(c) for c in commands))
+        return [self._read() for _ in commands]
+
+    def cmd(self, *args):
+        reply = self.pipeline(args)[0]
+        if isinstance(reply, RedisError):
+            raise reply
+        return reply
+
+    __call__ = cmd
 
 
 class Process:
