@@ -253,6 +253,50 @@ s_print_match (matcher_model_t *model, const demand_t *d, const char *did, const
     }
 }
 
+typedef int (percolate_fn) (matcher_model_t *self, const char *startup_id,
+                            matcher_hit_t *hits, size_t capacity);
+
+//  Times `indexed` on `samples` startups and `scan` (the brute force it must equal) on
+//  `scans` of them, checks that both return the same demands and scores, prints the ratio.
+static void
+s_bench_percolate (matcher_model_t *model, startup_t *ss, size_t ns, size_t scale_s,
+                   size_t samples, size_t scans, int64_t *us, int64_t *scan_us,
+                   matcher_hit_t *ph, matcher_hit_t *ph2, size_t cap,
+                   percolate_fn *indexed, const char *indexed_label,
+                   percolate_fn *scan, const char *scan_label, const char *per_startup)
+{
+    double p50, p99, sp50, sp99;
+    size_t total_hits = 0, mismatches = 0;
+    char id [64];
+    for (size_t k = 0; k < samples; k++) {
+        snprintf (id, sizeof id, "%s_%02zu", ss [(k * 104729) % ns].id, k % scale_s);
+        int64_t a = s_now_us ();
+        int n = indexed (model, id, ph, cap);
+        us [k] = s_now_us () - a;
+        total_hits += n;
+    }
+    s_report (indexed_label, us, samples, &p50, &p99);
+    for (size_t k = 0; k < scans; k++) {
+        snprintf (id, sizeof id, "%s_%02zu", ss [(k * 104729) % ns].id, k % scale_s);
+        int n1 = indexed (model, id, ph, cap);
+        int64_t a = s_now_us ();
+        int n2 = scan (model, id, ph2, cap);
+        scan_us [k] = s_now_us () - a;
+        matcher_hits_sort (ph, n1);
+        matcher_hits_sort (ph2, n2);
+        if (n1 != n2)
+            mismatches++;
+        else
+            for (int j = 0; j < n1; j++)
+                if (!streq (ph [j].id, ph2 [j].id) || ph [j].units != ph2 [j].units)
+                    mismatches++;
+    }
+    s_report (scan_label, scan_us, scans, &sp50, &sp99);
+    printf ("  ratio p50 %.0fx, p99 %.0fx; index == brute force on %zu startups: %s; "
+            "%s: %.1f on average\n", sp50 / p50, sp99 / p99, scans,
+            mismatches? "NO": "yes", per_startup, (double) total_hits / samples);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -381,39 +425,10 @@ main (int argc, char **argv)
     printf ("\nPercolate one startup against %zu open demands:\n", stats.demands_open);
     size_t cap = stats.demands_open + 1;
     matcher_hit_t *ph = calloc (cap, sizeof *ph), *ph2 = calloc (cap, sizeof *ph2);
-    size_t total_hits = 0;
-    for (size_t k = 0; k < samples; k++) {
-        size_t i = (k * 104729) % ns, c = k % scale_s;
-        char id [64];
-        snprintf (id, sizeof id, "%s_%02zu", ss [i].id, c);
-        int64_t a = s_now_us ();
-        int n = matcher_model_percolate (model, id, ph, cap);
-        us [k] = s_now_us () - a;
-        total_hits += n;
-    }
-    s_report ("indexed (reverse index over open demands)", us, samples, &p50, &p99);
-    mismatches = 0;
-    for (size_t k = 0; k < scans; k++) {
-        size_t i = (k * 104729) % ns, c = k % scale_s;
-        char id [64];
-        snprintf (id, sizeof id, "%s_%02zu", ss [i].id, c);
-        int n1 = matcher_model_percolate (model, id, ph, cap);
-        int64_t a = s_now_us ();
-        int n2 = matcher_model_percolate_scan (model, id, ph2, cap);
-        scan_us [k] = s_now_us () - a;
-        matcher_hits_sort (ph, n1);
-        matcher_hits_sort (ph2, n2);
-        if (n1 != n2)
-            mismatches++;
-        else
-            for (int j = 0; j < n1; j++)
-                if (!streq (ph [j].id, ph2 [j].id) || ph [j].units != ph2 [j].units)
-                    mismatches++;
-    }
-    s_report ("brute force (score every open demand)", scan_us, scans, &sp50, &sp99);
-    printf ("  ratio p50 %.0fx, p99 %.0fx; index == brute force on %zu startups: %s; "
-            "qualifying demands per startup: %.1f on average\n", sp50 / p50, sp99 / p99, scans,
-            mismatches? "NO": "yes", (double) total_hits / samples);
+    s_bench_percolate (model, ss, ns, scale_s, samples, scans, us, scan_us, ph, ph2, cap,
+                       matcher_model_percolate, "indexed (reverse index over open demands)",
+                       matcher_model_percolate_scan, "brute force (score every open demand)",
+                       "qualifying demands per startup");
 
     //  The daemon reconciles every open demand (its top K) before a startup changes, so each
     //  demand has an entry score (its K-th score); percolation then skips the demands whose
@@ -429,40 +444,12 @@ main (int argc, char **argv)
     printf ("\nPercolate one startup, only the demands whose top 20 it enters (entry score "
             "known for every demand: top 20 of all %zu demands computed in %.1f s, %zu full):\n",
             stats.demands_open, (s_now_us () - a0) / 1e6, full);
-    total_hits = 0;
-    for (size_t k = 0; k < samples; k++) {
-        size_t i = (k * 104729) % ns, c = k % scale_s;
-        char id [64];
-        snprintf (id, sizeof id, "%s_%02zu", ss [i].id, c);
-        int64_t a = s_now_us ();
-        int n = matcher_model_percolate_entering (model, id, ph, cap);
-        us [k] = s_now_us () - a;
-        total_hits += n;
-    }
-    s_report ("indexed + entry scores (skips demands it cannot enter)", us, samples, &p50, &p99);
-    mismatches = 0;
-    for (size_t k = 0; k < scans; k++) {
-        size_t i = (k * 104729) % ns, c = k % scale_s;
-        char id [64];
-        snprintf (id, sizeof id, "%s_%02zu", ss [i].id, c);
-        int n1 = matcher_model_percolate_entering (model, id, ph, cap);
-        int64_t a = s_now_us ();
-        int n2 = matcher_model_percolate_entering_scan (model, id, ph2, cap);
-        scan_us [k] = s_now_us () - a;
-        matcher_hits_sort (ph, n1);
-        matcher_hits_sort (ph2, n2);
-        if (n1 != n2)
-            mismatches++;
-        else
-            for (int j = 0; j < n1; j++)
-                if (!streq (ph [j].id, ph2 [j].id) || ph [j].units != ph2 [j].units)
-                    mismatches++;
-    }
-    s_report ("brute force (score every open demand, same entry scores)", scan_us, scans,
-              &sp50, &sp99);
-    printf ("  ratio p50 %.0fx, p99 %.0fx; index == brute force on %zu startups: %s; "
-            "demands entered per startup: %.1f on average\n", sp50 / p50, sp99 / p99, scans,
-            mismatches? "NO": "yes", (double) total_hits / samples);
+    s_bench_percolate (model, ss, ns, scale_s, samples, scans, us, scan_us, ph, ph2, cap,
+                       matcher_model_percolate_entering,
+                       "indexed + entry scores (skips demands it cannot enter)",
+                       matcher_model_percolate_entering_scan,
+                       "brute force (score every open demand, same entry scores)",
+                       "demands entered per startup");
     free (ph); free (ph2); free (us); free (scan_us);
     matcher_model_destroy (&model);
     for (size_t i = 0; i < ns; i++) {
