@@ -366,25 +366,40 @@ s_handle_entries (matcher_t *self, redisReply *entries)
     return (int) n;
 }
 
+//  Reads up to WORK_BATCH entries of the group from `from` ("0": our own pending ones, ">":
+//  new ones) and handles them; *n gets how many were read. Returns 0, or -1 when Redis failed
+//  or an entry could not be handled (retried later). A missing group (the stream was deleted)
+//  makes the next tick take a new snapshot and create it again.
+static int
+s_read_group (matcher_t *self, const char *from, size_t *n)
+{
+    redisReply *r = oim_redis_command (self->redis,
+        "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", OIM_GROUP_MATCHER, self->consumer,
+        WORK_BATCH, OIM_STREAM_CHANGELOG, from);
+    if (!r)
+        return -1;
+    int rc = 0;
+    if (r->type == REDIS_REPLY_ERROR && strstr (r->str, "NOGROUP")) {
+        self->snapshot_done = false;
+        rc = -1;
+    }
+    else
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+        *n = r->element [0]->element [1]->elements;
+        rc = s_handle_entries (self, r->element [0]->element [1]) < 0? -1: 0;
+    }
+    freeReplyObject (r);
+    return rc;
+}
+
 static void
 s_work (matcher_t *self)
 {
     int64_t deadline = oim_clock_mono_ms () + WORK_BUDGET_MSEC;
     //  our own pending entries first, after a failure
     if (self->retry_own) {
-        redisReply *r = oim_redis_command (self->redis,
-            "XREADGROUP GROUP %s %s COUNT %d STREAMS %s 0", OIM_GROUP_MATCHER, self->consumer,
-            WORK_BATCH, OIM_STREAM_CHANGELOG);
-        if (!r)
-            return;
-        int rc = 0;
         size_t n = 0;
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-            n = r->element [0]->element [1]->elements;
-            rc = s_handle_entries (self, r->element [0]->element [1]);
-        }
-        freeReplyObject (r);
-        if (rc < 0)
+        if (s_read_group (self, "0", &n) < 0)
             return;
         if (n == 0)
             self->retry_own = false;
@@ -412,24 +427,8 @@ s_work (matcher_t *self)
     }
     //  new entries, while the budget lasts
     while (oim_clock_mono_ms () < deadline) {
-        redisReply *r = oim_redis_command (self->redis,
-            "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >", OIM_GROUP_MATCHER, self->consumer,
-            WORK_BATCH, OIM_STREAM_CHANGELOG);
-        if (!r)
-            return;
-        if (r->type == REDIS_REPLY_ERROR && strstr (r->str, "NOGROUP")) {
-            freeReplyObject (r);    //  the stream was deleted (tests): make the group again
-            self->snapshot_done = false;
-            return;
-        }
-        int rc = 0;
         size_t n = 0;
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-            n = r->element [0]->element [1]->elements;
-            rc = s_handle_entries (self, r->element [0]->element [1]);
-        }
-        freeReplyObject (r);
-        if (rc < 0 || n < WORK_BATCH)
+        if (s_read_group (self, ">", &n) < 0 || n < WORK_BATCH)
             return;
     }
 }
