@@ -33,6 +33,17 @@ def new_id(prefix):
         self.sock.close()
 
 
+
+def stop_helper(proc):
+    """Stops a helper server started with stdout=PIPE: SIGTERM, then SIGKILL after 5 s."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stdout.close()
+
 class Notify:
     """Organizations, keys and events for one cluster."""
 
@@ -107,13 +118,7 @@ class Receiver:
         return self.stats().get(path, {"received": 0, "verified": 0, "rejected": 0, "ids": [], "answered": []})
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
+        stop_helper(self.proc)
 
 
 class SmtpServer:
@@ -131,13 +136,7 @@ class SmtpServer:
         return sorted((f for f in os.listdir(self.outdir) if f.endswith(".eml")), key=lambda f: int(f[:-4]))
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stdout.close()
+        stop_helper(self.proc)
 
 
 def webhook(c, org_id, key, receiver_factory, path="/ok/", events=None):
