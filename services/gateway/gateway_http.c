@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <sodium.h>
+#include <stdatomic.h>
 
 extern const unsigned char gateway_console_html [];
 extern const size_t gateway_console_html_size;
@@ -32,6 +33,7 @@ struct _gateway_http_t {
     int port;
     oim_metric_t *m_latency;
     oim_metric_t *m_bad_requests;
+    oim_metric_t *_Atomic m_by_status [600];   //  oim_http_requests_total{code}, on first use
 };
 
 //  One HTTP request while it is being received.
@@ -675,10 +677,18 @@ s_send (gateway_http_t *self, struct MHD_Connection *connection, response_t *res
                                  response->api->headers [i]->value);
     enum MHD_Result rc = MHD_queue_response (connection, response->status, reply);
     MHD_destroy_response (reply);
-    char labels [32];
-    snprintf (labels, sizeof labels, "code=\"%u\"", response->status);
-    oim_metric_add (oim_metrics_counter (self->metrics, "oim_http_requests_total", labels,
-                                         "HTTP requests by status"), 1);
+    //  The registry's lookup takes a lock and a scan: do it once per status code. Two threads
+    //  racing here get the same metric back from the registry, so either store is right.
+    unsigned code = response->status < 600? response->status: 599;
+    oim_metric_t *counter = atomic_load (&self->m_by_status [code]);
+    if (!counter) {
+        char labels [32];
+        snprintf (labels, sizeof labels, "code=\"%u\"", code);
+        counter = oim_metrics_counter (self->metrics, "oim_http_requests_total", labels,
+                                       "HTTP requests by status");
+        atomic_store (&self->m_by_status [code], counter);
+    }
+    oim_metric_add (counter, 1);
     if (response->status >= 400 && response->status < 500)
         oim_metric_add (self->m_bad_requests, 1);
     if (response->api)
