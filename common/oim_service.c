@@ -5,7 +5,9 @@
 #include "oim_log.h"
 #include "oim_peer.h"
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +25,13 @@ const oim_option_t oim_service_common_options [] = {
     OIM_OPTION_END
 };
 
+//  A thread answering requests besides the loop's (oim_service_add_workers).
+typedef struct {
+    oim_service_t *service;
+    pthread_t thread;
+    char instance [160];
+} s_worker_t;
+
 struct _oim_service_t {
     const oim_service_def_t *def;
     oim_config_t *config;
@@ -35,7 +44,10 @@ struct _oim_service_t {
     char health_file [512];
     int64_t started_ms;
     int64_t last_health_ms;
-    uint64_t requests;
+    _Atomic uint64_t requests;
+    s_worker_t *workers;
+    int worker_count;
+    atomic_bool stopping;           //  tells the workers to return
     oim_metric_t *m_requests;
     oim_metric_t *m_errors;
     oim_metric_t *m_latency;
@@ -50,19 +62,25 @@ const char *oim_service_instance (oim_service_t *self) { return self->instance; 
 void *oim_service_state (oim_service_t *self) { return self->state; }
 void oim_service_set_state (oim_service_t *self, void *state) { self->state = state; }
 
+//  What answers one request: the loop's link, or a worker's (each thread has its own).
+typedef struct {
+    oim_peer_t *peer;
+    oim_redis_t *redis;
+    const char *instance;
+} s_link_t;
+
 //  Built-in "oim.status": who we are and whether Redis answers right now.
 static uint32_t
-s_status (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, size_t *size)
+s_status (oim_service_t *self, const s_link_t *link, uint8_t **body, size_t *size)
 {
-    (void) request;
     Oim__V1__StatusReply status = OIM__V1__STATUS_REPLY__INIT;
     status.service = (char *) self->def->name;
     status.version = OIM_VERSION;
-    status.instance = self->instance;
+    status.instance = (char *) link->instance;
     status.uptime_ms = oim_clock_mono_ms () - self->started_ms;
-    status.redis_ok = oim_redis_ping (self->redis, &status.redis_latency_us);
-    status.redis_error = (char *) oim_redis_error (self->redis);
-    status.requests = self->requests;
+    status.redis_ok = oim_redis_ping (link->redis, &status.redis_latency_us);
+    status.redis_error = (char *) oim_redis_error (link->redis);
+    status.requests = atomic_load (&self->requests);
     *body = oim_wire_pack (&status.base, size);
     return 200;
 }
@@ -115,11 +133,12 @@ s_call_api (oim_service_t *self, oim_api_fn *fn, const oim_wire_msg_t *request,
 }
 
 static uint32_t
-s_dispatch (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, size_t *size)
+s_dispatch (oim_service_t *self, const s_link_t *link, const oim_wire_msg_t *request,
+            uint8_t **body, size_t *size)
 {
     const char *method = request->header->method;
     if (strcmp (method, "oim.status") == 0)
-        return s_status (self, request, body, size);
+        return s_status (self, link, body, size);
     if (strcmp (method, "oim.metrics") == 0)
         return s_metrics (self, request, body, size);
     for (const oim_method_t *m = self->def->methods; m && m->method; m++)
@@ -130,35 +149,99 @@ s_dispatch (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, 
     return 404;
 }
 
-static int
-s_on_request (zloop_t *loop, zsock_t *socket, void *arg)
+//  Reads one message from link's peer and answers it when it is a request.
+static void
+s_handle (oim_service_t *self, const s_link_t *link)
 {
-    (void) loop; (void) socket;
-    oim_service_t *self = arg;
     oim_wire_msg_t request = { 0 };
-    int rc = oim_peer_recv (self->peer, &request);
+    int rc = oim_peer_recv (link->peer, &request);
     if (rc == -1)
         oim_metric_add (self->m_garbage, 1);
     if (rc != 1)
-        return 0;           //  never -1: that would stop the reactor (STYLE anti-pattern 5)
+        return;
     int64_t start = oim_clock_mono_us ();
     oim_log_set_request_id (request.header->request_id);
     uint8_t *body = NULL;
     size_t size = 0;
-    uint32_t status = s_dispatch (self, &request, &body, &size);
-    oim_peer_reply (self->peer, &request, status, body, size);
+    uint32_t status = s_dispatch (self, link, &request, &body, &size);
+    oim_peer_reply (link->peer, &request, status, body, size);
     int64_t micros = oim_clock_mono_us () - start;
     oim_debug ("event=request method=%s status=%u us=%lld", request.header->method, status,
                (long long) micros);
     oim_log_set_request_id (NULL);
-    self->requests++;
+    atomic_fetch_add (&self->requests, 1);
     oim_metric_add (self->m_requests, 1);
     if (status >= 500)
         oim_metric_add (self->m_errors, 1);
     oim_metric_observe_us (self->m_latency, micros);
     free (body);
     oim_wire_msg_clear (&request);
+}
+
+static int
+s_on_request (zloop_t *loop, zsock_t *socket, void *arg)
+{
+    (void) loop; (void) socket;
+    oim_service_t *self = arg;
+    s_link_t link = { self->peer, self->redis, self->instance };
+    s_handle (self, &link);
+    return 0;               //  never -1: that would stop the reactor (STYLE anti-pattern 5)
+}
+
+//  A worker: its own broker link and Redis connection, polled until the daemon stops.
+static void *
+s_worker_run (void *arg)
+{
+    s_worker_t *worker = arg;
+    oim_service_t *self = worker->service;
+    int timeout = (int) oim_config_int (self->config, "redis-timeout-ms", 2000);
+    s_link_t link = { NULL, NULL, worker->instance };
+    link.redis = oim_redis_new (oim_config_get (self->config, "redis-url"), timeout, timeout);
+    link.peer = oim_peer_new (oim_config_get (self->config, "broker-endpoint"), self->def->name,
+                              worker->instance,
+                              (int) oim_config_int (self->config, "heartbeat-ms", 1000));
+    while (link.redis && link.peer && !atomic_load (&self->stopping) && !zsys_interrupted) {
+        zmq_pollitem_t item = { zsock_resolve (oim_peer_socket (link.peer)), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, 100) > 0)
+            s_handle (self, &link);
+        if (oim_peer_tick (link.peer))
+            oim_peer_reconnect (link.peer);
+    }
+    oim_peer_destroy (&link.peer);
+    oim_redis_destroy (&link.redis);
+    return NULL;
+}
+
+int
+oim_service_add_workers (oim_service_t *self, int count)
+{
+    assert (!self->workers);
+    if (count <= 0)
+        return 0;
+    self->workers = calloc ((size_t) count, sizeof *self->workers);
+    if (!self->workers)
+        return -1;
+    for (int i = 0; i < count; i++) {
+        s_worker_t *worker = &self->workers [i];
+        worker->service = self;
+        snprintf (worker->instance, sizeof worker->instance, "%s/t%d", self->instance, i + 1);
+        if (pthread_create (&worker->thread, NULL, s_worker_run, worker))
+            return -1;
+        self->worker_count++;
+    }
+    oim_info ("event=workers_started count=%d", count);
     return 0;
+}
+
+static void
+s_stop_workers (oim_service_t *self)
+{
+    atomic_store (&self->stopping, true);
+    for (int i = 0; i < self->worker_count; i++)
+        pthread_join (self->workers [i].thread, NULL);
+    free (self->workers);
+    self->workers = NULL;
+    self->worker_count = 0;
 }
 
 //  Touches the health file while Redis answers and the broker link is live.
@@ -216,6 +299,7 @@ s_destroy (oim_service_t **self_p)
     oim_service_t *self = *self_p;
     if (!self)
         return;
+    s_stop_workers (self);
     zloop_destroy (&self->loop);
     oim_peer_destroy (&self->peer);
     oim_redis_destroy (&self->redis);
@@ -305,6 +389,7 @@ oim_service_main (const oim_service_def_t *def, int argc, char **argv)
     zloop_timer (self->loop, def->tick_msec > 0? (size_t) def->tick_msec: 100, 0, s_on_tick, self);
     zloop_start (self->loop);       //  returns on SIGTERM/SIGINT (czmq's handler)
     oim_info ("event=stopping");
+    s_stop_workers (self);
     if (def->stop)
         def->stop (self);
     unlink (self->health_file);

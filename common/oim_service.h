@@ -13,7 +13,9 @@
          (Prometheus text); unknown methods get 404, a handler's ApiReply its status,
       5. on SIGTERM/SIGINT stops the loop, calls def->stop, disconnects, frees everything.
     Handlers run on the loop's thread, one at a time: they must not block unbounded (Redis
-    calls carry timeouts).
+    calls carry timeouts). A daemon whose handlers are safe to run at once may answer from
+    more threads (oim_service_add_workers): each has its own broker link, so the broker sees
+    each thread as one more worker of the service and spreads requests over them.
 */
 #ifndef OIM_SERVICE_H_INCLUDED
 #define OIM_SERVICE_H_INCLUDED
@@ -74,6 +76,12 @@ zloop_t *oim_service_loop (oim_service_t *self);
 const char *oim_service_instance (oim_service_t *self);
 void *oim_service_state (oim_service_t *self);
 void oim_service_set_state (oim_service_t *self, void *state);
+
+//  Answers requests from count more threads besides the loop's, each with its own broker
+//  link (instance "<instance>/t<k>") and Redis connection. Every handler of the daemon must
+//  then be safe to run on several threads at once (the built-in ones are). Call from
+//  def->start; the template stops and joins them before def->stop. Returns 0 or -1.
+int oim_service_add_workers (oim_service_t *self, int count);
 
 //  The options every daemon has (see --help).
 extern const oim_option_t oim_service_common_options [];

@@ -6,12 +6,14 @@
 
 #include <assert.h>
 #include <libstemmer.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
 struct search_analyzer_t {
-    struct sb_stemmer *stemmer;
+    struct sb_stemmer *stemmer;     //  keeps its result inside: one caller at a time
+    pthread_mutex_t stem_lock;      //  (queries analyse on several threads)
 };
 
 struct search_tokens_t {
@@ -51,6 +53,7 @@ search_analyzer_new (const char *stemmer)
         free (self);
         return NULL;
     }
+    pthread_mutex_init (&self->stem_lock, NULL);
     return self;
 }
 
@@ -60,6 +63,7 @@ search_analyzer_destroy (search_analyzer_t **self_p)
     assert (self_p);
     if (*self_p) {
         sb_stemmer_delete ((*self_p)->stemmer);
+        pthread_mutex_destroy (&(*self_p)->stem_lock);
         free (*self_p);
         *self_p = NULL;
     }
@@ -271,6 +275,7 @@ s_emit_other (s_state_t *st, const char *word, size_t len)
         st->pos++;
         return 0;
     }
+    pthread_mutex_lock (&st->self->stem_lock);
     const sb_symbol *stem = sb_stemmer_stem (st->self->stemmer, (const sb_symbol *) word, (int) len);
     const char *term = word;
     size_t term_len = len;
@@ -280,6 +285,7 @@ s_emit_other (s_state_t *st, const char *word, size_t len)
     }
     int rc = s_push (st->tokens, term, term_len, st->pos++, (uint32_t) st->start,
                      (uint32_t) st->end, letters, SEARCH_TOKEN_WORD, SEARCH_SCRIPT_OTHER);
+    pthread_mutex_unlock (&st->self->stem_lock);
     return rc;
 }
 

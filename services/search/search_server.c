@@ -2,6 +2,10 @@
     registry's state by search_sync (snapshot + change log, polled every tick), answering
     GET /v1/search ("search.query") and GET /v1/suggest ("search.suggest"). Any number of
     replicas: each holds the whole index; the broker spreads queries over them.
+    Within a replica, OIM_SEARCH_THREADS threads answer queries (the loop's and more, each a
+    worker of the broker) over the one index, under a read-write lock: queries read it at
+    once, the loop's tick takes it for writing to apply the change log (writers first, so a
+    stream of queries cannot hold updates back). A new snapshot is built aside and swapped in.
 */
 #include "search_server.h"
 #include "search_sync.h"
@@ -10,11 +14,13 @@
 #include "oim_log.h"
 
 #include <ctype.h>
+#include <pthread.h>
 
 #define POLL_BATCH 1000
 #define RETRY_MSEC 1000
 
 typedef struct {
+    pthread_rwlock_t lock;          //  index, sync, ready: written by the tick, read by queries
     search_index_t *index;
     search_sync_t *sync;
     bool ready;                     //  a snapshot is in
@@ -29,25 +35,42 @@ static const char *s_facet_names [SEARCH_FACET_COUNT] = {
     "type", "industry", "region", "stage", "tag", "collaboration", "status"
 };
 
-//  Drops the index and takes a new snapshot. Returns 0 or -1 (retry later).
+//  Takes a new snapshot into a new index and swaps it in (queries keep the old one meanwhile).
+//  Returns 0 or -1 (retry later).
 static int
 s_rebuild (oim_service_t *service, state_t *state)
 {
-    search_sync_destroy (&state->sync);
-    search_index_destroy (&state->index);
-    state->index = search_index_new (NULL);
-    state->sync = search_sync_new (state->index);
-    state->ready = search_sync_snapshot (state->sync, oim_service_redis (service)) >= 0;
+    search_index_t *index = search_index_new (NULL);
+    search_sync_t *sync = search_sync_new (index);
+    bool ok = search_sync_snapshot (sync, oim_service_redis (service)) >= 0;
     oim_metric_add (state->m_snapshots, 1);
-    if (!state->ready)
+    if (!ok) {
+        search_sync_destroy (&sync);
+        search_index_destroy (&index);
         state->next_attempt_ms = oim_clock_mono_ms () + RETRY_MSEC;
-    return state->ready? 0: -1;
+        return -1;
+    }
+    pthread_rwlock_wrlock (&state->lock);
+    search_sync_t *old_sync = state->sync;
+    search_index_t *old_index = state->index;
+    state->sync = sync;
+    state->index = index;
+    state->ready = true;
+    pthread_rwlock_unlock (&state->lock);
+    search_sync_destroy (&old_sync);
+    search_index_destroy (&old_index);
+    return 0;
 }
 
 static int
 s_start (oim_service_t *service)
 {
     state_t *state = zmalloc (sizeof *state);
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init (&attr);
+    pthread_rwlockattr_setkind_np (&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init (&state->lock, &attr);
+    pthread_rwlockattr_destroy (&attr);
     oim_metrics_t *m = oim_service_metrics (service);
     state->m_docs = oim_metrics_gauge (m, "oim_search_documents", NULL, "live documents in the index");
     state->m_applied = oim_metrics_counter (m, "oim_search_changes_applied_total", NULL,
@@ -57,7 +80,8 @@ s_start (oim_service_t *service)
     oim_service_set_state (service, state);
     if (s_rebuild (service, state))
         oim_warn ("event=snapshot_failed retry_ms=%d", RETRY_MSEC);
-    return 0;
+    long threads = oim_config_int (oim_service_config (service), "threads", 2);
+    return oim_service_add_workers (service, threads > 1? (int) threads - 1: 0);
 }
 
 static void
@@ -71,7 +95,8 @@ s_tick (oim_service_t *service)
         return;
     }
     int applied;
-    while ((applied = search_sync_poll (state->sync, oim_service_redis (service), POLL_BATCH)) > 0) {
+    while ((applied = search_sync_poll (state->sync, oim_service_redis (service), POLL_BATCH,
+                                        &state->lock)) > 0) {
         oim_metric_add (state->m_applied, applied);
         if (applied < POLL_BATCH)
             break;
@@ -85,8 +110,11 @@ s_tick (oim_service_t *service)
     oim_metric_set (state->m_docs, (int64_t) stats.docs_live);
     if (now >= state->next_compact_ms) {
         state->next_compact_ms = now + 10000;
-        if (stats.docs_dead > 1000 && stats.docs_dead * 10 > stats.docs_live)
+        if (stats.docs_dead > 1000 && stats.docs_dead * 10 > stats.docs_live) {
+            pthread_rwlock_wrlock (&state->lock);
             search_index_compact (state->index);
+            pthread_rwlock_unlock (&state->lock);
+        }
     }
 }
 
@@ -96,6 +124,7 @@ s_stop (oim_service_t *service)
     state_t *state = oim_service_state (service);
     search_sync_destroy (&state->sync);
     search_index_destroy (&state->index);
+    pthread_rwlock_destroy (&state->lock);
     free (state);
 }
 
@@ -256,16 +285,17 @@ static void
 s_search (oim_service_t *service, const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
 {
     state_t *state = oim_service_state (service);
-    if (!state->ready) {
-        oim_api_error (reply, 503, "unavailable", NULL, "the search index is not loaded yet");
-        return;
-    }
     search_query_t query;
     filters_t filters;
     if (s_parse_query (request, &query, &filters, reply))
         return;
     search_result_t *result = NULL;
-    int rc = search_index_search (state->index, &query, &result);
+    pthread_rwlock_rdlock (&state->lock);
+    int rc = state->ready? search_index_search (state->index, &query, &result): -3;
+    pthread_rwlock_unlock (&state->lock);
+    if (rc == -3)
+        oim_api_error (reply, 503, "unavailable", NULL, "the search index is not loaded yet");
+    else
     if (rc == -2)
         oim_api_error (reply, 400, "invalid", "cursor", "the cursor is malformed or has expired");
     else
@@ -286,9 +316,6 @@ s_suggest (oim_service_t *service, const Oim__V1__ApiRequest *request, oim_api_r
     int type_index = !type || !*type? -1: strcmp (type, "startup") == 0? SEARCH_TYPE_STARTUP
                    : strcmp (type, "company") == 0? SEARCH_TYPE_COMPANY
                    : strcmp (type, "demand") == 0? SEARCH_TYPE_DEMAND: -2;
-    if (!state->ready)
-        oim_api_error (reply, 503, "unavailable", NULL, "the search index is not loaded yet");
-    else
     if (!q || !*q)
         oim_api_error (reply, 400, "invalid", "q", "q is required");
     else
@@ -296,7 +323,13 @@ s_suggest (oim_service_t *service, const Oim__V1__ApiRequest *request, oim_api_r
         oim_api_error (reply, 400, "invalid", "type", "type must be startup, company or demand");
     else {
         search_suggestion_t *items = NULL;
-        int n = search_index_suggest (state->index, q, type_index, 10, &items);
+        pthread_rwlock_rdlock (&state->lock);
+        int n = state->ready? search_index_suggest (state->index, q, type_index, 10, &items): -3;
+        pthread_rwlock_unlock (&state->lock);
+        if (n == -3) {
+            oim_api_error (reply, 503, "unavailable", NULL, "the search index is not loaded yet");
+            return;
+        }
         json_t *list = json_array ();
         for (int i = 0; i < n; i++)
             json_array_append_new (list, json_pack ("{s:s,s:s,s:i}", "text", items [i].text,
@@ -312,9 +345,16 @@ static const oim_method_t s_methods [] = {
     { NULL, NULL, NULL }
 };
 
+static const oim_option_t s_options [] = {
+    { "threads", "OIM_SEARCH_THREADS", "2", "threads answering queries over the one index "
+      "(each is a worker of the broker; 1 = the loop's only)", false },
+    OIM_OPTION_END
+};
+
 const oim_service_def_t search_service = {
     .name = "search",
     .summary = "bilingual full-text and faceted search over startups, companies and demands",
+    .options = s_options,
     .methods = s_methods,
     .start = s_start,
     .tick = s_tick,

@@ -267,7 +267,8 @@ s_gap (search_sync_t *self, oim_redis_t *redis)
 }
 
 int
-search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries)
+search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries,
+                  pthread_rwlock_t *lock)
 {
     redisReply *reply = oim_redis_command (redis, "XREAD COUNT %d STREAMS " OIM_STREAM_CHANGELOG " %s",
                                            max_entries, self->position);
@@ -285,6 +286,8 @@ search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries)
         freeReplyObject (reply);
         return -2;
     }
+    if (lock)
+        pthread_rwlock_wrlock (lock);
     for (size_t i = 0; i < entries->elements; i++) {
         redisReply *entry = entries->element [i];
         redisReply *fields = entry->element [1];
@@ -301,6 +304,8 @@ search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries)
             }
         snprintf (self->position, sizeof self->position, "%s", entry->element [0]->str);
     }
+    if (lock)
+        pthread_rwlock_unlock (lock);
     int count = (int) entries->elements;
     freeReplyObject (reply);
     return count;

@@ -16,6 +16,7 @@
 #ifndef SEARCH_SYNC_H_INCLUDED
 #define SEARCH_SYNC_H_INCLUDED
 
+#include <pthread.h>
 #include <stdbool.h>
 #include "oim_redis.h"
 #include "search_index.h"
@@ -30,9 +31,12 @@ void search_sync_destroy (search_sync_t **self_p);
 //  when Redis failed (the index may then hold part of the snapshot: start over).
 int search_sync_snapshot (search_sync_t *self, oim_redis_t *redis);
 
-//  Applies up to max_entries new change-log entries. Returns how many were read (0 when
-//  none), -1 when Redis failed, -2 when the log has a gap (take a new snapshot).
-int search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries);
+//  Applies up to max_entries new change-log entries, holding lock (when not NULL) for writing
+//  while it changes the index (not while it waits for the entries; a confidential demand's
+//  connections are read inside). Returns how many were read
+//  (0 when none), -1 when Redis failed, -2 when the log has a gap (take a new snapshot).
+int search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries,
+                      pthread_rwlock_t *lock);
 
 //  The stream position applied up to ("0-0" before anything).
 const char *search_sync_position (search_sync_t *self);

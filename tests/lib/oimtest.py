@@ -16,6 +16,7 @@ Runs under Debian's /usr/bin/python3 (python3-zmq and python3-protobuf come from
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -345,15 +346,17 @@ class Cluster:
         return resp.status, parsed, dict(resp.getheaders())
 
     def workers(self):
-        """{service: count} of replicas the gateway reports in /v1/status."""
+        """{service: count} of replicas (processes) the gateway reports in /v1/status; a
+        daemon answering from several threads lists each as "<instance>/t<k>"."""
         status, body, _ = self.http("GET", "/v1/status")
         if status != 200:
             return {}
-        counts = {}
+        processes = {}
         for entry in body["services"]:
             if "error_status" not in entry:
-                counts[entry["service"]] = counts.get(entry["service"], 0) + 1
-        return counts
+                instance = re.sub(r"/t\d+$", "", entry.get("instance", ""))
+                processes.setdefault(entry["service"], set()).add(instance)
+        return {service: len(instances) for service, instances in processes.items()}
 
     def wait_registered(self, expected, timeout=15):
         """Waits until /v1/status shows at least expected {service: replicas}."""
