@@ -4,7 +4,10 @@
 
     Usage: search_bench --docs DOCS.jsonl --queries Q.tsv [--runs R]
                         [--fts5 DB_PATH] [--fts5-max N] [--fts5-reuse 1]
-                        [--xapian X.json]
+                        [--xapian X.json | --xapian-db DIR [--xapian-max N]]
+    --xapian-db times Xapian in this run, right after our queries: it runs
+    search_bench_xapian.py (with /usr/bin/python3) on DIR, building the
+    database there first unless it already holds every document.
     DOCS/Q come from search_gen_corpus.py. Prints, per query class, p50/p99 in
     ms for each engine and the ratios (their p99 / our p99), then index build
     rate, memory per document and live-update latency.
@@ -401,6 +404,25 @@ s_load_xapian (const char *path, s_xres_t *x, double *rate, double *bytes_per_do
     json_decref (j);
 }
 
+//  Times Xapian now (tests/bench/search_bench_xapian.py on db_dir, reused when
+//  complete); its figures go to out (a JSON path). Returns 0 or -1.
+static int
+s_run_xapian (const char *docs, const char *queries, const char *db_dir, int runs, int max,
+              char *out, size_t size)
+{
+    snprintf (out, size, "%s.json", db_dir);
+    char cmd[8192];
+    snprintf (cmd, sizeof cmd, "/usr/bin/python3 '%s/tests/bench/search_bench_xapian.py' '%s' '%s' '%s' '%s'"
+              " --runs %d --max %d --reuse", OIM_REPO_DIR, docs, queries, db_dir, out, runs, max);
+    fprintf (stderr, "search_bench: timing xapian: %s\n", cmd);
+    fflush (NULL);
+    if (system (cmd) != 0) {
+        fprintf (stderr, "search_bench: the xapian run failed\n");
+        return -1;
+    }
+    return 0;
+}
+
 static void
 s_ratio (char *buf, size_t size, double theirs, double ours)
 {
@@ -414,7 +436,8 @@ int
 main (int argc, char **argv)
 {
     const char *docs_path = NULL, *queries_path = NULL, *fts5_path = NULL, *xapian_path = NULL;
-    int runs = 3, fts5_max = 100;
+    const char *xapian_db = NULL;
+    int runs = 3, fts5_max = 100, xapian_max = 100;
     bool fts5_reuse = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp (argv[i], "--docs") == 0)
@@ -433,10 +456,15 @@ main (int argc, char **argv)
             s_all_facets = atoi (argv[i + 1]) != 0;
         else if (strcmp (argv[i], "--xapian") == 0)
             xapian_path = argv[i + 1];
+        else if (strcmp (argv[i], "--xapian-db") == 0)
+            xapian_db = argv[i + 1];
+        else if (strcmp (argv[i], "--xapian-max") == 0)
+            xapian_max = atoi (argv[i + 1]);
     }
     if (!docs_path || !queries_path) {
         fprintf (stderr, "usage: %s --docs DOCS.jsonl --queries Q.tsv [--runs R] [--fts5 DB] "
-                 "[--fts5-max N] [--xapian X.json] [--all-facets 1]\n", argv[0]);
+                 "[--fts5-max N] [--xapian X.json | --xapian-db DIR [--xapian-max N]] [--all-facets 1]\n",
+                 argv[0]);
         return 2;
     }
     size_t ndocs = 0, nq = 0;
@@ -513,6 +541,10 @@ main (int argc, char **argv)
     (void) fts5_max;
     (void) fts5_reuse;
 #endif
+    char xapian_out[4096];
+    if (xapian_db && s_run_xapian (docs_path, queries_path, xapian_db, runs, xapian_max,
+                                   xapian_out, sizeof xapian_out) == 0)
+        xapian_path = xapian_out;
     s_xres_t xap[S_CLASSES];
     double xap_rate, xap_bytes;
     s_load_xapian (xapian_path, xap, &xap_rate, &xap_bytes);

@@ -215,6 +215,7 @@ def main():
     ap.add_argument("--search-bench", default=os.path.join(oimtest.BUILD_DIR, "services", "search",
                                                           "search_bench"))
     ap.add_argument("--no-inproc", action="store_true")
+    ap.add_argument("--replicas", type=int, default=1, help="oim-search processes")
     args = ap.parse_args()
     queries = read_queries(args.queries)
     print(time.strftime("%H:%M:%S"), "load average", os.getloadavg())
@@ -234,7 +235,8 @@ def main():
             c.start_gateway()
             c.start("registry")
             t0 = time.perf_counter()
-            c.start("search")
+            for _ in range(args.replicas):
+                c.start("search")
             #  the daemon answers nothing while it loads its snapshot (the gateway may drop it
             #  meanwhile; it registers again after): wait for the full total, however long
             c.wait_registered({"registry": 1}, timeout=60)
@@ -243,11 +245,14 @@ def main():
                 status, body, _ = c.http("GET", "/v1/search?q=&limit=1")
                 return status == 200 and body["total"] >= n
             oimtest.wait_for(ready, timeout=3600, message="the full index", interval=0.5)
+            c.wait_registered({"search": args.replicas}, timeout=3600)
+            oimtest.wait_for(lambda: all(ready() for _ in range(10 * args.replicas)), timeout=3600,
+                             message="every replica's full index", interval=0.5)
             print(f"search daemon: snapshot of {n} docs searchable after "
                   f"{time.perf_counter() - t0:.1f} s")
             run_http(c.ports["http_port"], queries[::8], args.clients, 1)       # warm-up
             lat, took, totals, qps = run_http(c.ports["http_port"], queries, args.clients, args.runs)
-            print(f"\nGET /v1/search, {args.clients} keep-alive clients, {args.runs} runs of "
+            print(f"\nGET /v1/search, {args.replicas} oim-search replica(s), {args.clients} keep-alive clients, {args.runs} runs of "
                   f"{len(queries)} queries, {qps:.0f} queries/s; ms")
             print(f"{'class':<9} {'avg hits':>9} | {'http p50':>8} {'http p99':>8} | "
                   f"{'took p50':>8} {'took p99':>8} | {'inproc p50':>10} {'inproc p99':>10} | "
