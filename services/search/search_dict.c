@@ -143,7 +143,6 @@ search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
     if (m <= 0 || max_out == 0)
         return 0;
     search_strtab_t *dict = &self->terms;
-    search_strtab_sort (dict, S_TAIL_MAX);     //  on failure the tail is just longer
     uint8_t dist_buf[16];
     uint32_t df_buf[16];
     if (max_out > 16)
@@ -213,7 +212,6 @@ search_dict_prefix (search_index_t *self, const char *prefix, size_t len,
     if (len == 0 || max_out == 0)
         return 0;
     search_strtab_t *dict = &self->terms;
-    search_strtab_sort (dict, S_TAIL_MAX);
     uint8_t dist_buf[64];
     uint32_t df_buf[64];
     if (max_out > 64)
@@ -235,6 +233,16 @@ search_dict_prefix (search_index_t *self, const char *prefix, size_t len,
 }
 
 //  ---------------------------------------------------------------- suggestions
+
+void
+search_index_settle (search_index_t *self)
+{
+    assert (self);
+    //  on failure (no memory) a tail just stays longer
+    search_strtab_sort (&self->terms, S_TAIL_MAX);
+    search_strtab_sort (&self->sugg_titles.keys, S_TAIL_MAX);
+    search_strtab_sort (&self->sugg_tags.keys, S_TAIL_MAX);
+}
 
 void
 search_suggest_free (search_suggest_t *sugg)
@@ -450,7 +458,6 @@ static void
 s_collect (search_suggest_t *sugg, const char *key, size_t len, int type, bool is_tag,
            s_cand_t *cands, size_t *n, size_t max)
 {
-    search_strtab_sort (&sugg->keys, S_TAIL_MAX);
     uint32_t pos = search_strtab_lower_bound (&sugg->keys, key, len);
     uint32_t scanned = 0;
     for (;; pos++, scanned++) {

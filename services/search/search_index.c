@@ -48,8 +48,7 @@ search_index_new (const search_config_t *config)
     self->cfg.stemmer = self->stemmer;
     self->analyzer = search_analyzer_new (self->stemmer);
     self->tokens = search_tokens_new ();
-    self->tokens2 = search_tokens_new ();
-    if (!self->analyzer || !self->tokens || !self->tokens2) {
+    if (!self->analyzer || !self->tokens) {
         search_index_destroy (&self);
         return NULL;
     }
@@ -75,7 +74,6 @@ search_index_destroy (search_index_t **self_p)
         return;
     search_analyzer_destroy (&self->analyzer);
     search_tokens_destroy (&self->tokens);
-    search_tokens_destroy (&self->tokens2);
     for (uint32_t t = 0; t < self->terms.count; t++)
         free (self->postings[t].buf);
     free (self->postings);
@@ -801,5 +799,6 @@ search_index_compact (search_index_t *self)
     for (uint32_t d = 0; d < self->ndocs; d++)
         search_vbits_update (self, d, true);
     free (map);
+    search_index_settle (self);
     return 0;
 }

@@ -34,7 +34,10 @@
     only the public teaser (title, tags) is searchable — in hits, snippets,
     facet counts and totals alike. Suggestions come from titles and tags only.
 
-    Not thread-safe: one index is driven by one thread (the daemon's actor).
+    Threads: changes (add, remove, compact, settle) need the index to
+    themselves; queries (search, suggest, explain) only read it and may run on
+    several threads at once — after search_index_settle, which the writer calls
+    once a batch of changes is in.
 */
 #ifndef SEARCH_INDEX_H_INCLUDED
 #define SEARCH_INDEX_H_INCLUDED
@@ -246,6 +249,12 @@ void search_explain_free (search_explain_t *explain);
 //  the analyser, including tombstoned docs until compaction), and totals.
 uint32_t search_index_df (search_index_t *self, const char *term);
 void search_index_stats (search_index_t *self, search_stats_t *stats);
+
+//  Sorts what the adds since the last call left unsorted in the term and
+//  suggestion dictionaries (typo, prefix and suggestion lookups scan an
+//  unsorted tail linearly). Call after a batch of changes; cheap when nothing
+//  is due. Queries never sort, so they only read.
+void search_index_settle (search_index_t *self);
 
 //  Drops tombstoned documents and renumbers doc ids; shrinks posting lists to fit.
 //  O(index size). Bumps the generation (outstanding cursors become invalid).

@@ -46,8 +46,7 @@ struct search_index_t {
     search_config_t cfg;
     char stemmer[32];
     search_analyzer_t *analyzer;
-    search_tokens_t *tokens;
-    search_tokens_t *tokens2;   //  phrase checks and snippets
+    search_tokens_t *tokens;    //  adding documents (the one writer); each query has its own
 
     //  terms
     search_strtab_t terms;

@@ -38,7 +38,14 @@ typedef struct {
     uint32_t surface_start, surface_end;        //  bytes of the query text
 } s_qword_t;
 
+//  The token buffers of one query (queries run on several threads at once):
+//  the query's own words, and a document's text (phrase checks, snippets).
 typedef struct {
+    search_tokens_t *query, *text;
+} s_scratch_t;
+
+typedef struct {
+    s_scratch_t scratch;
     s_qterm_t terms[SEARCH_MAX_QUERY_TERMS];
     size_t nterms;
     s_qword_t words[SEARCH_MAX_QUERY_WORDS];
@@ -124,8 +131,8 @@ s_parse_phrase (search_index_t *self, s_plan_t *plan, size_t seg_start)
     w->phrase = true;
     uint32_t first_pos = 0;
     uint8_t widx = (uint8_t) plan->nwords;
-    for (size_t i = 0; i < search_tokens_size (self->tokens); i++) {
-        const search_token_t *tok = search_tokens_get (self->tokens, i);
+    for (size_t i = 0; i < search_tokens_size (plan->scratch.query); i++) {
+        const search_token_t *tok = search_tokens_get (plan->scratch.query, i);
         if (tok->kind != SEARCH_TOKEN_WORD || w->seq_len == S_PHRASE_MAX_LEN)
             continue;
         uint32_t tid = s_find (self, tok->term, tok->term_len);
@@ -154,10 +161,10 @@ static size_t
 s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_start,
               size_t i, bool as_prefix)
 {
-    const search_token_t *tok = search_tokens_get (self->tokens, i);
-    size_t n = search_tokens_size (self->tokens);
+    const search_token_t *tok = search_tokens_get (plan->scratch.query, i);
+    size_t n = search_tokens_size (plan->scratch.query);
     size_t next = i + 1;
-    while (next < n && search_tokens_get (self->tokens, next)->kind != SEARCH_TOKEN_WORD)
+    while (next < n && search_tokens_get (plan->scratch.query, next)->kind != SEARCH_TOKEN_WORD)
         next++;
     if (plan->nwords == SEARCH_MAX_QUERY_WORDS)
         return next;
@@ -192,8 +199,8 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
     //  particle's) also match the word
     unsigned optional = s_particle_bigrams (tok);
     size_t first_bigram = i + 1;
-    if (first_bigram < next && search_tokens_get (self->tokens, first_bigram)->kind == SEARCH_TOKEN_STEM) {
-        const search_token_t *st = search_tokens_get (self->tokens, first_bigram++);
+    if (first_bigram < next && search_tokens_get (plan->scratch.query, first_bigram)->kind == SEARCH_TOKEN_STEM) {
+        const search_token_t *st = search_tokens_get (plan->scratch.query, first_bigram++);
         uint32_t sid = s_find (self, st->term, st->term_len);
         if (sid != SEARCH_STRTAB_NONE)
             w->any |= s_bit (s_plan_term (plan, sid, 1.0, widx));
@@ -201,7 +208,7 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
     size_t nb = next - first_bigram;
     bool complete = nb > 0;
     for (size_t k = first_bigram; k < next; k++) {
-        const search_token_t *bg = search_tokens_get (self->tokens, k);
+        const search_token_t *bg = search_tokens_get (plan->scratch.query, k);
         bool required = k - first_bigram + optional < nb;
         uint32_t bt = s_find (self, bg->term, bg->term_len);
         int bit = bt == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, bt, self->cfg.bigram_weight, widx);
@@ -230,9 +237,11 @@ s_blank (const char *q)
 
 //  Builds the plan of a query text. Returns 0 or -1 on no memory.
 static int
-s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, s_plan_t *plan)
+s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, s_scratch_t scratch,
+         s_plan_t *plan)
 {
     memset (plan, 0, sizeof *plan);
+    plan->scratch = scratch;
     if (s_blank (q)) {
         plan->browse = true;
         return 0;
@@ -244,11 +253,11 @@ s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, 
     for (size_t start = 0; start <= qlen;) {
         const char *quote = memchr (q + start, '"', qlen - start);
         size_t end = quote ? (size_t) (quote - q) : qlen;
-        if (search_analyze (self->analyzer, q + start, end - start, 4096, self->tokens) < 0)
+        if (search_analyze (self->analyzer, q + start, end - start, 4096, plan->scratch.query) < 0)
             return -1;
-        size_t n = search_tokens_size (self->tokens);
+        size_t n = search_tokens_size (plan->scratch.query);
         for (size_t i = 0; i < n; i++)
-            words += search_tokens_get (self->tokens, i)->kind == SEARCH_TOKEN_WORD && !in_quote;
+            words += search_tokens_get (plan->scratch.query, i)->kind == SEARCH_TOKEN_WORD && !in_quote;
         words += in_quote && n > 0;
         if (!quote)
             break;
@@ -263,15 +272,15 @@ s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, 
     while (start <= qlen) {
         const char *quote = memchr (q + start, '"', qlen - start);
         size_t end = quote ? (size_t) (quote - q) : qlen;
-        if (search_analyze (self->analyzer, q + start, end - start, 4096, self->tokens) < 0)
+        if (search_analyze (self->analyzer, q + start, end - start, 4096, plan->scratch.query) < 0)
             return -1;
         if (quoted)
             s_parse_phrase (self, plan, start);
         else {
-            size_t n = search_tokens_size (self->tokens);
+            size_t n = search_tokens_size (plan->scratch.query);
             size_t last_word = n;
             for (size_t i = 0; i < n; i++)
-                if (search_tokens_get (self->tokens, i)->kind == SEARCH_TOKEN_WORD)
+                if (search_tokens_get (plan->scratch.query, i)->kind == SEARCH_TOKEN_WORD)
                     last_word = i;
             for (size_t i = 0; i < n;) {
                 bool as_prefix = prefix_last && !quote && ends_open && i == last_word;
@@ -714,7 +723,8 @@ s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible)
     for (int f = 0; f < SEARCH_FIELD_COUNT; f++) {
         if (f == SEARCH_FIELD_BODY && !body_visible)
             break;
-        int n = search_analyze (self->analyzer, fields[f], strlen (fields[f]), 100000, self->tokens2);
+        search_tokens_t *text = run->plan.scratch.text;
+        int n = search_analyze (self->analyzer, fields[f], strlen (fields[f]), 100000, text);
         if (n <= 0)
             continue;
         uint32_t *words = malloc ((size_t) n * sizeof *words);
@@ -722,11 +732,11 @@ s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible)
             return false;
         size_t nw = 0;
         for (int i = 0; i < n; i++)
-            if (search_tokens_get (self->tokens2, (size_t) i)->kind == SEARCH_TOKEN_WORD)
+            if (search_tokens_get (text, (size_t) i)->kind == SEARCH_TOKEN_WORD)
                 words[nw++] = (uint32_t) i;
         bool found = false;
         for (size_t i = 0; i < nw && !found; i++)
-            found = s_seq_at (self, self->tokens2, words, nw, i, w);
+            found = s_seq_at (self, text, words, nw, i, w);
         free (words);
         if (found)
             return true;
@@ -800,8 +810,8 @@ s_highlight (search_index_t *self, const s_plan_t *plan, const char *text, size_
              size_t from, size_t to)
 {
     const char *slice = text + from;
-    int n = search_analyze (self->analyzer, slice, to - from, S_SNIPPET_MAX_TOKENS, self->tokens2);
-    const search_tokens_t *toks = self->tokens2;
+    int n = search_analyze (self->analyzer, slice, to - from, S_SNIPPET_MAX_TOKENS, plan->scratch.text);
+    const search_tokens_t *toks = plan->scratch.text;
     s_buf_t b = { 0 };
     s_put (&b, "", 0);
     if (from > 0)
@@ -928,6 +938,8 @@ s_run_free (s_run_t *run)
     }
     free (run->fdocs);
     free (run->heap.v);
+    search_tokens_destroy (&run->plan.scratch.query);
+    search_tokens_destroy (&run->plan.scratch.text);
 }
 
 //  Resolves filters to packed facet values. Returns false when a filtered
@@ -1040,7 +1052,10 @@ s_run_init (s_run_t *run, search_index_t *self, const search_query_t *query)
         if (run->counted && !run->fdocs)
             return -1;
     }
-    if (s_parse (self, query->q, query->prefix_last, query->pure_bm25, &run->plan))
+    s_scratch_t scratch = { search_tokens_new (), search_tokens_new () };
+    run->plan.scratch = scratch;        //  freed by s_run_free, even when parsing fails
+    if (!scratch.query || !scratch.text
+        || s_parse (self, query->q, query->prefix_last, query->pure_bm25, scratch, &run->plan))
         return -1;
     if (!s_run_filters (run))
         run->plan.impossible = true;

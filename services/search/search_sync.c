@@ -242,6 +242,7 @@ search_sync_snapshot (search_sync_t *self, oim_redis_t *redis)
     int demands = orgs < 0? -1: s_snapshot_set (self, redis, OIM_KEY_DEMANDS, true);
     if (demands < 0)
         return -1;
+    search_index_settle (self->index);
     oim_info ("event=snapshot orgs=%d demands=%d position=%s", orgs, demands, self->position);
     return orgs + demands;
 }
@@ -304,6 +305,7 @@ search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries,
             }
         snprintf (self->position, sizeof self->position, "%s", entry->element [0]->str);
     }
+    search_index_settle (self->index);
     if (lock)
         pthread_rwlock_unlock (lock);
     int count = (int) entries->elements;

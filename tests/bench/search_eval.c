@@ -105,6 +105,7 @@ s_load_corpus (search_index_t *idx, const char *path, const char *id_key,
     }
     free (line);
     fclose (f);
+    search_index_settle (idx);
     return count;
 }
 

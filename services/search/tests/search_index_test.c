@@ -5,6 +5,8 @@
 #include "search_index.h"
 #include "search_test.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -582,6 +584,102 @@ s_test_hostile (search_test_t *t)
     search_index_destroy (&idx);
 }
 
+//  ---------------------------------------------------------------- threads
+
+#define S_THREAD_QUERIES 12
+static const char *s_thread_queries[S_THREAD_QUERIES] = {
+    "battery recycling", "\"battery recycling\"", "batteryy", "recyclingg plant", "lid",
+    "배터리", "배터리재활용", "2차전지 배터리", "sensor fusion robot", "wafer", "드론 물류", ""
+};
+
+typedef struct {
+    search_index_t *idx;
+    char **expected;
+    atomic_int mismatches;
+} s_threads_t;
+
+//  Everything a query answers, as one string (hits, scores, snippets, facets, total).
+static char *
+s_fingerprint (search_index_t *idx, int q)
+{
+    search_query_t query = { .q = s_thread_queries[q], .limit = 10, .prefix_last = q == 4 };
+    search_result_t *res = NULL;
+    size_t size = 1 << 16, len = 0;
+    char *out = calloc (1, size);
+    if (search_index_search (idx, &query, &res) == 0) {
+        len += (size_t) snprintf (out + len, size - len, "%llu|", (unsigned long long) res->total);
+        for (size_t i = 0; i < res->hit_count && len < size; i++)
+            len += (size_t) snprintf (out + len, size - len, "%s %.9f %s %s|", res->hits[i].id,
+                                      res->hits[i].score, res->hits[i].title_html, res->hits[i].snippet_html);
+        for (int f = 0; f < SEARCH_FACET_COUNT && len < size; f++)
+            for (size_t i = 0; i < res->facet_sizes[f] && len < size; i++)
+                len += (size_t) snprintf (out + len, size - len, "%s=%u,", res->facets[f][i].value,
+                                          (unsigned) res->facets[f][i].count);
+    }
+    search_result_destroy (&res);
+    search_suggestion_t *sg = NULL;
+    int ns = search_index_suggest (idx, *s_thread_queries[q] ? s_thread_queries[q] : "b", -1, 5, &sg);
+    for (int i = 0; i < ns && len < size; i++)
+        len += (size_t) snprintf (out + len, size - len, "~%s", sg[i].text);
+    search_suggestions_free (&sg, ns > 0 ? (size_t) ns : 0);
+    return out;
+}
+
+static void *
+s_query_thread (void *arg)
+{
+    s_threads_t *ctx = arg;
+    for (int round = 0; round < 40; round++)
+        for (int q = 0; q < S_THREAD_QUERIES; q++) {
+            char *got = s_fingerprint (ctx->idx, q);
+            if (strcmp (got, ctx->expected[q]))
+                atomic_fetch_add (&ctx->mismatches, 1);
+            free (got);
+        }
+    return NULL;
+}
+
+//  Queries on several threads at once (as oim-search runs them) answer exactly
+//  what one thread answers: the query path only reads the index.
+static void
+s_test_threads (search_test_t *t)
+{
+    static const char *words[] = { "battery", "recycling", "plant", "lidar", "sensor", "fusion",
+                                   "robot", "wafer", "배터리재활용", "배터리", "2차전지", "드론", "물류" };
+    enum { N = 2000, NW = sizeof words / sizeof words[0] };
+    search_index_t *idx = search_index_new (NULL);
+    srand (5);
+    for (int d = 0; d < N; d++) {
+        char title[96], body[512], id[32], uniq[32];
+        snprintf (uniq, sizeof uniq, "term%dx", d);     //  > 1024 new terms: sorted tails matter
+        snprintf (title, sizeof title, "%s %s %d", words[rand () % NW], uniq, d);
+        body[0] = 0;
+        for (int k = 0; k < 8; k++) {
+            strcat (body, words[rand () % NW]);
+            strcat (body, k % 3 ? " " : " and ");
+        }
+        snprintf (id, sizeof id, "t%d", d);
+        s_spec_t spec = { id, (search_doc_type_t) (d % 3), title, body, { words[d % NW] }, "C", "KR-11" };
+        s_add (idx, &spec, 1);
+    }
+    search_index_settle (idx);
+    s_threads_t ctx = { .idx = idx };
+    ctx.expected = calloc (S_THREAD_QUERIES, sizeof *ctx.expected);
+    for (int q = 0; q < S_THREAD_QUERIES; q++)
+        ctx.expected[q] = s_fingerprint (idx, q);
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create (&threads[i], NULL, s_query_thread, &ctx);
+    for (int i = 0; i < 4; i++)
+        pthread_join (threads[i], NULL);
+    CHECK (t, atomic_load (&ctx.mismatches) == 0, "%d answers differ on 4 threads", atomic_load (&ctx.mismatches));
+    CHECK (t, strstr (ctx.expected[1], "<em>") != NULL, "the phrase query found and highlighted");
+    for (int q = 0; q < S_THREAD_QUERIES; q++)
+        free (ctx.expected[q]);
+    free (ctx.expected);
+    search_index_destroy (&idx);
+}
+
 int
 main (void)
 {
@@ -593,5 +691,6 @@ main (void)
     s_test_updates (&t);
     s_test_generated (&t);
     s_test_hostile (&t);
+    s_test_threads (&t);
     return search_test_done (&t);
 }
