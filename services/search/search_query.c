@@ -21,6 +21,7 @@
 #define S_SNIPPET_MAX_TOKENS 4096
 #define S_PHRASE_MAX_LEN 16
 #define S_PREFETCH 16                   //  docs ahead in the facet count loop
+#define S_TIER_TABLE_BITS 10            //  queries of up to 10 terms: tiers by table
 
 typedef struct {
     uint32_t tid;
@@ -559,6 +560,23 @@ s_prunable (const s_run_t *run, uint32_t tier, double bound)
     return tier < root->tier || (tier == root->tier && bound * (1.0 + 1e-5) < root->score);
 }
 
+//  True when the query terms in mask match word w.
+static inline bool
+s_word_hit (const s_qword_t *w, uint64_t mask)
+{
+    return (mask & w->any) || (w->all && (mask & w->all) == w->all);
+}
+
+//  How many query words the terms in mask match (phrases not verified).
+static uint32_t
+s_words_matched (const s_plan_t *plan, uint64_t mask)
+{
+    uint32_t matched = 0;
+    for (size_t w = 0; w < plan->nwords; w++)
+        matched += s_word_hit (&plan->words[w], mask);
+    return matched;
+}
+
 //  One query term, no phrase to check: the loop below without the merge.
 //  Every match has the same tier (the words this term satisfies). Returns
 //  false (nothing done) when a phrase needs checking.
@@ -571,7 +589,7 @@ s_score_one (s_run_t *run, s_cursor_t *c)
     if (plan->tiered) {
         for (size_t w = 0; w < plan->nwords; w++) {
             const s_qword_t *qw = &plan->words[w];
-            bool hit = (qw->any & 1) || (qw->all && (qw->all & 1) == qw->all);
+            bool hit = s_word_hit (qw, 1);
             if (hit && qw->phrase)
                 return false;
             tier += hit;
@@ -623,6 +641,14 @@ s_score_all (s_run_t *run)
             required |= plan->words[w].all;
     if (nt == 1 && !required && s_score_one (run, &cur[0]))
         return;
+    //  Without phrases to verify, the words a doc matches depend on its term
+    //  mask alone: one table lookup per doc instead of a loop over the words.
+    uint8_t tiers[1u << S_TIER_TABLE_BITS];
+    bool table = nt <= S_TIER_TABLE_BITS;
+    for (size_t w = 0; w < plan->nwords && table; w++)
+        table = !(plan->words[w].phrase && plan->tiered);
+    for (uint64_t m = 0; table && m < (1u << nt); m++)
+        tiers[m] = (uint8_t) s_words_matched (plan, m);
     for (;;) {
         uint32_t d = cur[0].doc;        //  nt ≥ 1 here
         for (size_t t = 1; t < nt; t++)
@@ -659,13 +685,16 @@ s_score_all (s_run_t *run)
             continue;
         uint32_t matched = 0;
         bool phrases_ok = true;
-        for (size_t w = 0; w < plan->nwords; w++) {
-            const s_qword_t *qw = &plan->words[w];
-            bool hit = (mask & qw->any) || (qw->all && (mask & qw->all) == qw->all);
-            if (hit && qw->phrase && plan->tiered && !s_phrase_ok (run, qw, d, body_visible))
-                hit = false, phrases_ok = false;
-            matched += hit;
-        }
+        if (table)
+            matched = tiers[mask];
+        else
+            for (size_t w = 0; w < plan->nwords; w++) {
+                const s_qword_t *qw = &plan->words[w];
+                bool hit = s_word_hit (qw, mask);
+                if (hit && qw->phrase && plan->tiered && !s_phrase_ok (run, qw, d, body_visible))
+                    hit = false, phrases_ok = false;
+                matched += hit;
+            }
         if (!phrases_ok || (plan->tiered && matched == 0))
             continue;
         //  Max-score pruning: once the page is full, a doc whose tier is lower

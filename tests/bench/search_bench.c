@@ -4,10 +4,12 @@
 
     Usage: search_bench --docs DOCS.jsonl --queries Q.tsv [--runs R]
                         [--fts5 DB_PATH] [--fts5-max N] [--fts5-reuse 1]
-                        [--xapian X.json | --xapian-db DIR [--xapian-max N]]
+                        [--xapian X.json | --xapian-db DIR [--xapian-max N]] [--dump FILE]
     --xapian-db times Xapian in this run, right after our queries: it runs
     search_bench_xapian.py (with /usr/bin/python3) on DIR, building the
-    database there first unless it already holds every document.
+    database there first unless it already holds every document. --dump writes
+    every answer of the warm-up pass (hits, scores, snippets, facets, cursor),
+    one line per query, to compare two builds.
     DOCS/Q come from search_gen_corpus.py. Prints, per query class, p50/p99 in
     ms for each engine and the ratios (their p99 / our p99), then index build
     rate, memory per document and live-update latency.
@@ -238,8 +240,23 @@ s_rss_kib (void)
 //  --all-facets 1: every query counts every facet field, as the daemon does.
 static bool s_all_facets = false;
 
+//  One line per query with everything it answered (--dump: compare two builds).
+static void
+s_dump (FILE *out, const s_query_t *q, const search_result_t *res)
+{
+    fprintf (out, "%s\t%s\t%llu\t%s", s_classes[q->cls], q->q, (unsigned long long) res->total,
+             res->next_cursor ? res->next_cursor : "-");
+    for (size_t i = 0; i < res->hit_count; i++)
+        fprintf (out, "\t%s %.9g %s", res->hits[i].id, res->hits[i].score,
+                 res->hits[i].snippet_html ? res->hits[i].snippet_html : "");
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        for (size_t i = 0; i < res->facet_sizes[f]; i++)
+            fprintf (out, "\t%d:%s=%u", f, res->facets[f][i].value, (unsigned) res->facets[f][i].count);
+    fputc ('\n', out);
+}
+
 static double
-s_ours_one (search_index_t *idx, const s_query_t *q, uint64_t *total)
+s_ours_one (search_index_t *idx, const s_query_t *q, uint64_t *total, FILE *dump)
 {
     const char *fv = q->filter_value;
     search_query_t query = { .q = q->q, .limit = 20, .no_facets = q->cls != 7, .no_snippets = getenv ("NOSNIP") != NULL,
@@ -261,6 +278,8 @@ s_ours_one (search_index_t *idx, const s_query_t *q, uint64_t *total)
     double ms = s_now_ms () - t0;
     if (rc == 0 && total)
         *total = res->total;
+    if (rc == 0 && dump)
+        s_dump (dump, q, res);
     search_result_destroy (&res);
     return ms;
 }
@@ -436,7 +455,7 @@ int
 main (int argc, char **argv)
 {
     const char *docs_path = NULL, *queries_path = NULL, *fts5_path = NULL, *xapian_path = NULL;
-    const char *xapian_db = NULL;
+    const char *xapian_db = NULL, *dump_path = NULL;
     int runs = 3, fts5_max = 100, xapian_max = 100;
     bool fts5_reuse = false;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -460,10 +479,13 @@ main (int argc, char **argv)
             xapian_db = argv[i + 1];
         else if (strcmp (argv[i], "--xapian-max") == 0)
             xapian_max = atoi (argv[i + 1]);
+        else if (strcmp (argv[i], "--dump") == 0)
+            dump_path = argv[i + 1];
     }
     if (!docs_path || !queries_path) {
         fprintf (stderr, "usage: %s --docs DOCS.jsonl --queries Q.tsv [--runs R] [--fts5 DB] "
-                 "[--fts5-max N] [--xapian X.json | --xapian-db DIR [--xapian-max N]] [--all-facets 1]\n",
+                 "[--fts5-max N] [--xapian X.json | --xapian-db DIR [--xapian-max N]] [--all-facets 1] "
+                 "[--dump FILE]\n",
                  argv[0]);
         return 2;
     }
@@ -491,12 +513,15 @@ main (int argc, char **argv)
     s_lat_t ours[S_CLASSES] = { 0 }, ours_med[S_CLASSES] = { 0 };
     uint64_t totals[S_CLASSES] = { 0 };
     double *per_query = calloc (nq * (size_t) runs, sizeof *per_query);
+    FILE *dump = dump_path ? fopen (dump_path, "w") : NULL;
     for (size_t i = 0; i < nq; i++)
-        s_ours_one (idx, &qs[i], NULL);
+        s_ours_one (idx, &qs[i], NULL, dump);
+    if (dump)
+        fclose (dump);
     for (int r = 0; r < runs; r++)
         for (size_t i = 0; i < nq; i++) {
             uint64_t total = 0;
-            double ms = s_ours_one (idx, &qs[i], &total);
+            double ms = s_ours_one (idx, &qs[i], &total, NULL);
             s_lat_add (&ours[qs[i].cls], ms);
             per_query[i * (size_t) runs + (size_t) r] = ms;
             if (r == 0)
