@@ -25,7 +25,8 @@ struct search_tokens_t {
 };
 
 //  The Snowball English stop list plus a few fragments left by apostrophes.
-//  Sorted for bsearch.
+//  Sorted for bsearch; none is longer than S_STOPWORD_MAX bytes.
+#define S_STOPWORD_MAX 10
 static const char *const s_stopwords[] = {
     "a", "about", "above", "after", "again", "against", "all", "am", "an", "and",
     "any", "are", "as", "at", "be", "because", "been", "before", "being", "below",
@@ -113,7 +114,7 @@ bool
 search_is_stopword (const char *word, size_t len)
 {
     char buf[16];
-    if (len == 0 || len >= sizeof buf)
+    if (len == 0 || len > S_STOPWORD_MAX)
         return false;
     memcpy (buf, word, len);
     buf[len] = 0;

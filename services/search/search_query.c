@@ -822,12 +822,13 @@ s_put_escaped (s_buf_t *b, const char *s, size_t n)
 static bool
 s_plan_has (const search_index_t *self, const s_plan_t *plan, const search_token_t *tok)
 {
-    uint32_t tid = search_strtab_find (&self->terms, tok->term, tok->term_len);
-    if (tid == SEARCH_STRTAB_NONE)
-        return false;
-    for (size_t i = 0; i < plan->nterms; i++)
-        if (plan->terms[i].tid == tid)
+    //  the query's few terms compared directly: cheaper than a dictionary lookup per token
+    for (size_t i = 0; i < plan->nterms; i++) {
+        uint32_t tid = plan->terms[i].tid;
+        if (self->terms.lens[tid] == tok->term_len
+            && memcmp (search_strtab_str (&self->terms, tid), tok->term, tok->term_len) == 0)
             return true;
+    }
     return false;
 }
 
