@@ -26,8 +26,9 @@ s_next_time_us (void)
     }
 }
 
-void
-oim_id_new (const char *prefix, char *buf)
+//  One id from its 5 random bytes.
+static void
+s_id_make (const char *prefix, const unsigned char *random, char *buf)
 {
     size_t plen = strlen (prefix);
     if (plen > 16)
@@ -41,8 +42,6 @@ oim_id_new (const char *prefix, char *buf)
         t >>= 5;
     }
     p += 13;
-    unsigned char random [5];
-    randombytes_buf (random, sizeof random);
     uint64_t r = 0;
     for (int i = 0; i < 5; i++)
         r = (r << 8) | random [i];
@@ -51,6 +50,27 @@ oim_id_new (const char *prefix, char *buf)
         r >>= 5;
     }
     p [8] = 0;
+}
+
+void
+oim_id_new (const char *prefix, char *buf)
+{
+    unsigned char random [5];
+    randombytes_buf (random, sizeof random);
+    s_id_make (prefix, random, buf);
+}
+
+void
+oim_id_new_n (const char *prefix, char (*bufs) [OIM_ID_SIZE], size_t n)
+{
+    unsigned char random [5 * 64];
+    for (size_t done = 0; done < n; ) {
+        size_t chunk = n - done < 64? n - done: 64;
+        randombytes_buf (random, 5 * chunk);
+        for (size_t i = 0; i < chunk; i++)
+            s_id_make (prefix, random + 5 * i, bufs [done + i]);
+        done += chunk;
+    }
 }
 
 bool

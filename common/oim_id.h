@@ -15,6 +15,10 @@
 //  Writes a new id with the given prefix ("org", "dem", ...) into buf (OIM_ID_SIZE bytes).
 void oim_id_new (const char *prefix, char *buf);
 
+//  n ids at once (as n calls of oim_id_new, increasing), with one draw of randomness for all
+//  (the system call per id is most of oim_id_new's cost). bufs: n buffers of OIM_ID_SIZE.
+void oim_id_new_n (const char *prefix, char (*bufs) [OIM_ID_SIZE], size_t n);
+
 //  True when text is an id with this prefix (shape only: it may not exist).
 bool oim_id_valid (const char *text, const char *prefix);
 

@@ -8,7 +8,9 @@
 
 //  Streams (see proto/changelog.proto and proto/notify.proto)
 #define OIM_STREAM_CHANGELOG    "oim:changelog"         //  registry change log
-#define OIM_STREAM_EVENTS       "oim:events"            //  notifications to deliver
+#define OIM_STREAM_EVENTS       "oim:events"            //  notifications to deliver: an
+                                                        //  entry is "e" = Event or "b" =
+                                                        //  EventBatch (several Events)
 #define OIM_STREAM_AUDIT        "oim:audit"             //  audit log (AuditEntry)
 
 //  An organization's live notification feed: a stream (MAXLEN ~10000) whose entries have one

@@ -236,6 +236,14 @@ oim_redis_appendv (oim_redis_t *self, int argc, const char **argv, const size_t 
     return redisAppendCommandArgv (self->context, argc, argv, argvlen) == REDIS_OK? 0: -1;
 }
 
+int
+oim_redis_append_formatted (oim_redis_t *self, const char *data, size_t len)
+{
+    if (s_connect (self))
+        return -1;
+    return redisAppendFormattedCommand (self->context, data, len) == REDIS_OK? 0: -1;
+}
+
 redisReply *
 oim_redis_reply (oim_redis_t *self)
 {

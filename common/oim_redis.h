@@ -31,6 +31,10 @@ redisReply *oim_redis_commandv (oim_redis_t *self, int argc, const char **argv, 
 //  connection is then dropped and the remaining replies are lost.
 int oim_redis_append (oim_redis_t *self, const char *format, ...);
 int oim_redis_appendv (oim_redis_t *self, int argc, const char **argv, const size_t *argvlen);
+//  Appends bytes already in the protocol (RESP: any number of whole commands) as they are:
+//  for callers that format large pipelines themselves, saving hiredis' per-argument
+//  formatting and copies. All or nothing; the caller reads one reply per command.
+int oim_redis_append_formatted (oim_redis_t *self, const char *data, size_t len);
 redisReply *oim_redis_reply (oim_redis_t *self);
 
 //  PINGs Redis. Returns true when it answered; *latency_us gets the round trip.

@@ -1103,6 +1103,8 @@ s_distinctive (matcher_model_t *self, uint32_t term_id)
 
 //  Scores a demand against a live startup doc. text_units >= 0: the text sum the index paths
 //  accumulated from postings (exact); < 0: compute it here from the pair alone.
+_Static_assert (MATCHER_MAX_KEY_TERMS <= 64, "s_score keeps one bit per key term");
+
 static void
 s_score (matcher_model_t *self, s_demand_t *d, s_org_t *org, s_doc_t *doc, int64_t text_units,
          bool detail, matcher_score_t *out)
@@ -1145,16 +1147,23 @@ s_score (matcher_model_t *self, s_demand_t *d, s_org_t *org, s_doc_t *doc, int64
     double value [MATCHER_FACTORS] = { 0 };
     matcher_factor_score_t *fs = out->factors;
 
-    //  text
-    if (text_units < 0) {
-        text_units = 0;
+    //  text; the key terms the doc shares (distinctive ones) are looked up once, for the sum
+    //  and for the detail (nkey <= MATCHER_MAX_KEY_TERMS <= 64: one bit each)
+    uint64_t shared = 0;
+    if (text_units < 0 || detail) {
+        int64_t sum = 0;
         for (uint32_t i = 0; i < d->nkey; i++) {
             if (!s_distinctive (self, d->key [i]))
                 continue;
             int64_t at = s_find_u32 (doc->terms, doc->nterms, d->key [i]);
-            if (at >= 0)
-                text_units += s_weight_units (self, d->key [i], doc->tfs [at], doc->len);
+            if (at >= 0) {
+                shared |= 1ULL << i;
+                if (text_units < 0)
+                    sum += s_weight_units (self, d->key [i], doc->tfs [at], doc->len);
+            }
         }
+        if (text_units < 0)
+            text_units = sum;
     }
     out->relevant = text_units > 0;
     int64_t norm = s_norm_units (self, d);
@@ -1169,9 +1178,7 @@ s_score (matcher_model_t *self, s_demand_t *d, s_org_t *org, s_doc_t *doc, int64
         for (int pass = 0; pass < 2 && !shown; pass++)
             for (uint32_t i = 0; i < d->nkey && shown < 12; i++) {
                 const char *word = d->key_words [i];
-                if ((word [0] == '\x02') != (pass == 1)
-                ||  !s_has_u32 (doc->terms, doc->nterms, d->key [i])
-                ||  !s_distinctive (self, d->key [i]))
+                if ((word [0] == '\x02') != (pass == 1) || !(shared >> i & 1))
                     continue;
                 s_append (dt, shown++? ", ": "shared terms: ");
                 s_append (dt, word + (pass == 1));

@@ -16,50 +16,150 @@
 
 #define MAX_RETRIES     32
 #define MAX_REASON      1000
+#define BATCH_EVENTS    256         //  events per oim:events entry at most (bounds its size)
 
 struct _matcher_store_t {
     oim_redis_t *redis;
     matcher_model_t *model;
     matcher_store_config_t config;
     matcher_store_counts_t counts;
+    int64_t now_ms;                 //  s_now's last time, and its text
+    char now [OIM_RFC3339_SIZE];
+    char *spare_cmds;               //  a finished transaction's buffers, for the next one
+    size_t spare_cmds_cap;
+    uint8_t *spare_ev;
+    size_t spare_ev_cap;
 };
+
+//  The wall clock as RFC 3339 into buf (formatted once per millisecond: a batch stamps
+//  hundreds of matches).
+static void
+s_now (matcher_store_t *self, char *buf)
+{
+    int64_t ms = oim_clock_wall_ms ();
+    if (ms != self->now_ms || !self->now [0]) {
+        oim_clock_rfc3339 (ms, self->now);
+        self->now_ms = ms;
+    }
+    memcpy (buf, self->now, OIM_RFC3339_SIZE);
+}
 
 typedef Oim__V1__Match match_t;
 
 //  --------------------------------------------------------------------------------------
-//  A transaction: commands collected, then sent as MULTI ... EXEC in one pipeline.
+//  A growing byte buffer (aborts on no memory, like the rest of this file's allocations);
+//  data stays NUL-terminated.
 
 typedef struct {
-    int argc;
-    char **argv;
-    size_t *len;
-} s_cmd_t;
+    char *data;
+    size_t len, cap;
+} s_text_t;
 
+//  Makes room for len more bytes; returns where they go (the caller writes them, then adds
+//  len to t->len and terminates).
+static char *
+s_text_reserve (s_text_t *t, size_t len)
+{
+    if (t->len + len + 1 > t->cap) {
+        t->cap = (t->len + len + 1) * 2;
+        if (t->cap < 512)
+            t->cap = 512;           //  most texts are a few hundred bytes: one allocation
+        t->data = realloc (t->data, t->cap);
+        assert (t->data);
+    }
+    return t->data + t->len;
+}
+
+static void
+s_text_add (s_text_t *t, const char *data, size_t len)
+{
+    memcpy (s_text_reserve (t, len), data, len);
+    t->len += len;
+    t->data [t->len] = 0;
+}
+
+//  RESP, written straight into a buffer (what hiredis' formatter would produce, without its
+//  per-argument copies): "*<n>\r\n" heads a command of n arguments, "$<n>\r\n" an argument.
+static void
+s_resp_head (s_text_t *t, char type, size_t n)
+{
+    char buf [24];
+    size_t i = sizeof buf;
+    buf [--i] = '\n';
+    buf [--i] = '\r';
+    do {
+        buf [--i] = (char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+    buf [--i] = type;
+    s_text_add (t, buf + i, sizeof buf - i);
+}
+
+static void
+s_resp_arg (s_text_t *t, const char *data, size_t len)
+{
+    s_resp_head (t, '$', len);
+    char *at = s_text_reserve (t, len + 2);
+    memcpy (at, data, len);
+    memcpy (at + len, "\r\n", 2);
+    t->len += len + 2;
+    t->data [t->len] = 0;
+}
+
+//  An argument: msg packed in place.
+static void
+s_resp_packed (s_text_t *t, const ProtobufCMessage *msg)
+{
+    size_t size = protobuf_c_message_get_packed_size (msg);
+    s_resp_head (t, '$', size);
+    uint8_t *at = (uint8_t *) s_text_reserve (t, size + 2);
+    size_t packed = protobuf_c_message_pack (msg, at);
+    assert (packed == size);
+    memcpy (at + size, "\r\n", 2);
+    t->len += size + 2;
+    t->data [t->len] = 0;
+}
+
+//  --------------------------------------------------------------------------------------
+//  A transaction: commands collected (formatted), then sent as MULTI ... EXEC in one
+//  pipeline.
+//
+//  The transaction's events are not commands of their own: they are collected as the
+//  records of an EventBatch (field 1: tag 0x0A, varint length, the packed Event) and written
+//  by s_tx_exec as one XADD oim:events * b <EventBatch> per BATCH_EVENTS events ("e" when
+//  an entry would hold a single event). Redis then stores one stream entry where it stored
+//  one per event (~38 per demand): per-command cost was most of Redis' work.
 typedef struct {
-    s_cmd_t *cmds;
-    size_t count, cap;
+    s_text_t cmds;                  //  MULTI and the commands, in RESP
+    size_t count;                   //  how many
+    uint8_t *ev;                    //  the EventBatch records, back to back
+    size_t ev_len, ev_cap;
+    size_t *ev_at;                  //  where each record starts in ev
+    uint8_t *ev_head;               //  each record's tag + length bytes
+    size_t ev_count, ev_slots;
+    s_text_t members;               //  SADD oim:org:<org>:matches: "org id\0match id\0"...
+    size_t *member_at;              //  where each pair starts in members
+    size_t member_count, member_slots;
 } s_tx_t;
 
+//  Starts a command in tx->cmds; the first one is preceded by MULTI, so that the buffer is
+//  the whole pipeline once s_tx_exec adds EXEC.
+static void
+s_tx_begin_cmd (s_tx_t *tx)
+{
+    if (tx->cmds.len == 0)
+        s_text_add (&tx->cmds, "*1\r\n$5\r\nMULTI\r\n", 15);
+}
+
+//  Queues a command; len NULL = the arguments are strings.
 static void
 s_tx_add (s_tx_t *tx, int argc, const char *const *argv, const size_t *len)
 {
-    if (tx->count == tx->cap) {
-        tx->cap = tx->cap? tx->cap * 2: 16;
-        tx->cmds = realloc (tx->cmds, tx->cap * sizeof *tx->cmds);
-        assert (tx->cmds);
-    }
-    s_cmd_t *cmd = &tx->cmds [tx->count++];
-    cmd->argc = argc;
-    cmd->argv = malloc (argc * sizeof *cmd->argv);
-    cmd->len = malloc (argc * sizeof *cmd->len);
-    assert (cmd->argv && cmd->len);
-    for (int i = 0; i < argc; i++) {
-        cmd->len [i] = len? len [i]: strlen (argv [i]);
-        cmd->argv [i] = malloc (cmd->len [i] + 1);
-        assert (cmd->argv [i]);
-        memcpy (cmd->argv [i], argv [i], cmd->len [i]);
-        cmd->argv [i][cmd->len [i]] = 0;
-    }
+    s_tx_begin_cmd (tx);
+    s_resp_head (&tx->cmds, '*', (size_t) argc);
+    for (int i = 0; i < argc; i++)
+        s_resp_arg (&tx->cmds, argv [i], len? len [i]: strlen (argv [i]));
+    tx->count++;
 }
 
 static void
@@ -70,36 +170,157 @@ s_tx_strs (s_tx_t *tx, const char *a, const char *b, const char *c, const char *
     s_tx_add (tx, argc, argv, NULL);
 }
 
+//  Queues "cmd key [a b] <msg packed>".
 static void
 s_tx_packed (s_tx_t *tx, const char *cmd, const char *key, const char *a, const char *b,
              const ProtobufCMessage *msg)
 {
-    size_t size = protobuf_c_message_get_packed_size (msg);
-    uint8_t *buf = malloc (size + 1);
-    assert (buf);
-    protobuf_c_message_pack (msg, buf);
-    const char *argv [5] = { cmd, key, a, b, (const char *) buf };
-    size_t len [5] = { strlen (cmd), strlen (key), a? strlen (a): 0, b? strlen (b): 0, size };
-    if (a) s_tx_add (tx, 5, argv, len);
-    else {
-        const char *argv3 [3] = { cmd, key, (const char *) buf };
-        size_t len3 [3] = { strlen (cmd), strlen (key), size };
-        s_tx_add (tx, 3, argv3, len3);
+    s_tx_begin_cmd (tx);
+    s_resp_head (&tx->cmds, '*', a? 5: 3);
+    s_resp_arg (&tx->cmds, cmd, strlen (cmd));
+    s_resp_arg (&tx->cmds, key, strlen (key));
+    if (a) {
+        s_resp_arg (&tx->cmds, a, strlen (a));
+        s_resp_arg (&tx->cmds, b, strlen (b));
     }
-    free (buf);
+    s_resp_packed (&tx->cmds, msg);
+    tx->count++;
 }
+
+//  Queues an event (copied: the caller keeps event) for the transaction's EventBatch.
+static void
+s_tx_event_add (s_tx_t *tx, const Oim__V1__Event *event)
+{
+    size_t size = oim__v1__event__get_packed_size (event);
+    if (tx->ev_len + size + 11 > tx->ev_cap) {
+        tx->ev_cap = (tx->ev_len + size + 11) * 2;
+        tx->ev = realloc (tx->ev, tx->ev_cap);
+        assert (tx->ev);
+    }
+    if (tx->ev_count == tx->ev_slots) {
+        tx->ev_slots = tx->ev_slots? tx->ev_slots * 2: 64;
+        tx->ev_at = realloc (tx->ev_at, tx->ev_slots * sizeof *tx->ev_at);
+        tx->ev_head = realloc (tx->ev_head, tx->ev_slots * sizeof *tx->ev_head);
+        assert (tx->ev_at && tx->ev_head);
+    }
+    uint8_t *record = tx->ev + tx->ev_len;
+    uint8_t head = 0;
+    record [head++] = 0x0A;         //  field 1, length-delimited
+    for (size_t value = size; ; ) {
+        uint8_t byte = value & 0x7F;
+        value >>= 7;
+        record [head++] = value? byte | 0x80: byte;
+        if (!value)
+            break;
+    }
+    size_t packed = oim__v1__event__pack (event, record + head);
+    assert (packed == size);
+    tx->ev_at [tx->ev_count] = tx->ev_len;
+    tx->ev_head [tx->ev_count++] = head;
+    tx->ev_len += head + size;
+}
+
+//  Queues "SADD oim:org:<org id>:matches <match id>"; s_tx_exec merges those of one
+//  organization into one SADD (a batch of demands has one company's matches many times, and
+//  may match a startup more than once).
+static void
+s_tx_member (s_tx_t *tx, const char *org_id, const char *match_id)
+{
+    if (tx->member_count == tx->member_slots) {
+        tx->member_slots = tx->member_slots? tx->member_slots * 2: 256;
+        tx->member_at = realloc (tx->member_at, tx->member_slots * sizeof *tx->member_at);
+        assert (tx->member_at);
+    }
+    tx->member_at [tx->member_count++] = tx->members.len;
+    s_text_add (&tx->members, org_id, strlen (org_id) + 1);
+    s_text_add (&tx->members, match_id, strlen (match_id) + 1);
+}
+
+typedef struct {
+    const char *org, *match;
+    uint64_t hash;                  //  of org: sorting by it groups an organization's members
+    size_t seq;
+} s_member_t;
+
+static int
+s_member_cmp (const void *a, const void *b)
+{
+    const s_member_t *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash? -1: 1;
+    return x->seq < y->seq? -1: x->seq > y->seq;
+}
+
+static void s_tx_flush_members (s_tx_t *tx);
 
 static void
 s_tx_clear (s_tx_t *tx)
 {
-    for (size_t i = 0; i < tx->count; i++) {
-        for (int j = 0; j < tx->cmds [i].argc; j++)
-            free (tx->cmds [i].argv [j]);
-        free (tx->cmds [i].argv);
-        free (tx->cmds [i].len);
-    }
-    free (tx->cmds);
+    free (tx->members.data);
+    free (tx->member_at);
+    free (tx->cmds.data);
+    free (tx->ev);
+    free (tx->ev_at);
+    free (tx->ev_head);
     memset (tx, 0, sizeof *tx);
+}
+
+//  A batch transaction holds megabytes: fresh buffers each time cost page faults and
+//  reallocations, so the store keeps the last ones (up to SPARE_MAX each) for the next.
+#define SPARE_MAX   (16 * 1024 * 1024)
+
+//  Starts tx with the store's spare buffers (empty).
+static void
+s_tx_init (matcher_store_t *self, s_tx_t *tx)
+{
+    memset (tx, 0, sizeof *tx);
+    tx->cmds.data = self->spare_cmds;
+    tx->cmds.cap = self->spare_cmds_cap;
+    if (tx->cmds.data)
+        tx->cmds.data [0] = 0;
+    tx->ev = self->spare_ev;
+    tx->ev_cap = self->spare_ev_cap;
+    self->spare_cmds = NULL;
+    self->spare_ev = NULL;
+    self->spare_cmds_cap = self->spare_ev_cap = 0;
+}
+
+//  Clears tx, keeping its buffers as the store's spares when they are the larger ones.
+static void
+s_tx_done (matcher_store_t *self, s_tx_t *tx)
+{
+    if (tx->cmds.cap > self->spare_cmds_cap && tx->cmds.cap <= SPARE_MAX) {
+        free (self->spare_cmds);
+        self->spare_cmds = tx->cmds.data;
+        self->spare_cmds_cap = tx->cmds.cap;
+        tx->cmds.data = NULL;
+    }
+    if (tx->ev_cap > self->spare_ev_cap && tx->ev_cap <= SPARE_MAX) {
+        free (self->spare_ev);
+        self->spare_ev = tx->ev;
+        self->spare_ev_cap = tx->ev_cap;
+        tx->ev = NULL;
+    }
+    s_tx_clear (tx);
+}
+
+//  Adds the XADDs of the transaction's events to its commands: one entry per BATCH_EVENTS
+//  events, "b" = EventBatch, or "e" = the Event when an entry holds one.
+static void
+s_tx_add_events (s_tx_t *tx)
+{
+    for (size_t first = 0; first < tx->ev_count; first += BATCH_EVENTS) {
+        size_t end = first + BATCH_EVENTS < tx->ev_count? first + BATCH_EVENTS: tx->ev_count;
+        size_t from = tx->ev_at [first];
+        size_t to = end < tx->ev_count? tx->ev_at [end]: tx->ev_len;
+        bool single = end - first == 1;
+        if (single)
+            from += tx->ev_head [first];
+        const char *argv [5] = { "XADD", OIM_STREAM_EVENTS, "*", single? "e": "b",
+                                 (const char *) tx->ev + from };
+        size_t len [5] = { 4, strlen (OIM_STREAM_EVENTS), 1, 1, to - from };
+        s_tx_add (tx, 5, argv, len);
+    }
 }
 
 //  Runs the transaction. Returns 1 when committed, 0 when a WATCHed key changed (EXEC nil),
@@ -108,13 +329,12 @@ static int
 s_tx_exec (matcher_store_t *self, s_tx_t *tx)
 {
     int rc = -1;
-    if (oim_redis_append (self->redis, "MULTI"))
-        goto done;
-    for (size_t i = 0; i < tx->count; i++)
-        if (oim_redis_appendv (self->redis, tx->cmds [i].argc, (const char **) tx->cmds [i].argv,
-                               tx->cmds [i].len))
-            goto done;
-    if (oim_redis_append (self->redis, "EXEC"))
+    s_tx_flush_members (tx);
+    s_tx_add_events (tx);
+    s_tx_begin_cmd (tx);            //  (MULTI, when tx is empty)
+    s_text_add (&tx->cmds, "*1\r\n$4\r\nEXEC\r\n", 14);
+    //  one append: the whole pipeline reaches the connection, or nothing of it
+    if (oim_redis_append_formatted (self->redis, tx->cmds.data, tx->cmds.len))
         goto done;
     bool failed = false;
     for (size_t i = 0; i < tx->count + 1; i++) {
@@ -139,7 +359,7 @@ s_tx_exec (matcher_store_t *self, s_tx_t *tx)
 done:
     if (rc == 0)
         self->counts.conflicts++;
-    s_tx_clear (tx);
+    s_tx_done (self, tx);
     return rc;
 }
 
@@ -241,6 +461,23 @@ s_score_differs (const match_t *m, const matcher_score_t *score)
     return false;
 }
 
+//  A decimal integer into buf (24 bytes): what "%lld" prints.
+static void
+s_int_text (long long value, char *buf)
+{
+    char digits [24];
+    size_t i = sizeof digits;
+    unsigned long long u = value < 0? 0ULL - (unsigned long long) value: (unsigned long long) value;
+    digits [--i] = 0;
+    do {
+        digits [--i] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (value < 0)
+        digits [--i] = '-';
+    memcpy (buf, digits + i, sizeof digits - i);
+}
+
 //  Event id: "ntf_" + 13 base32 of the change time (µs) + 8 base32 of a 40-bit hash of
 //  (match or search id, version, type, recipient): the same change always gets the same id.
 static void
@@ -251,11 +488,15 @@ s_event_id (const char *subject, int64_t version, const char *type, const char *
     int64_t ms = 0;
     oim_clock_parse_rfc3339 (updated_at, &ms);
     uint64_t t = (uint64_t) ms * 1000;
-    char key [512];
-    snprintf (key, sizeof key, "%s|%lld|%s|%s", subject, (long long) version, type, org);
+    //  FNV-1a over "subject|version|type|org" (at most 511 bytes), without formatting it
+    char ver [24];
+    s_int_text ((long long) version, ver);
+    const char *parts [7] = { subject, "|", ver, "|", type, "|", org };
     uint64_t h = 1469598103934665603ULL;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (uint8_t) *p) * 1099511628211ULL;
+    size_t left = 511;
+    for (int i = 0; i < 7 && left; i++)
+        for (const char *p = parts [i]; *p && left; p++, left--)
+            h = (h ^ (uint8_t) *p) * 1099511628211ULL;
     memcpy (buf, "ntf_", 4);
     for (int i = 12; i >= 0; i--, t >>= 5)
         buf [4 + i] = alphabet [t & 31];
@@ -288,25 +529,6 @@ s_render (matcher_store_t *self, const match_t *m, const char *viewer, bool agen
         json_object_set_new (json, "contacts", contacts);
     }
     return json;
-}
-
-//  A growing text buffer (aborts on no memory, like the rest of this file's allocations).
-typedef struct {
-    char *data;
-    size_t len, cap;
-} s_text_t;
-
-static void
-s_text_add (s_text_t *t, const char *data, size_t len)
-{
-    if (t->len + len + 1 > t->cap) {
-        t->cap = (t->len + len + 1) * 2;
-        t->data = realloc (t->data, t->cap);
-        assert (t->data);
-    }
-    memcpy (t->data + t->len, data, len);
-    t->len += len;
-    t->data [t->len] = 0;
 }
 
 //  Appends "key":"value" (with a leading comma unless first), value escaped as JSON (UTF-8
@@ -361,14 +583,26 @@ s_summary_json (const match_t *m)
     s_text_field (&t, "startup_id", m->startup_id);
     s_text_field (&t, "startup_name", m->startup_name);
     s_text_field (&t, "company_id", m->company_id);
-    snprintf (num, sizeof num, "%.4f", m->score);
+    //  "%.4f" of the score, from its units (a score is a whole number of 1e-4 units)
+    long long units = llround (m->score * MATCHER_UNITS);
+    if (units >= 0 && fabs (m->score * MATCHER_UNITS - (double) units) < 1e-6) {
+        char whole [24], frac [24];
+        s_int_text (units / MATCHER_UNITS, whole);
+        s_int_text (units % MATCHER_UNITS + MATCHER_UNITS, frac);      //  "1xxxx"
+        size_t at = strlen (whole);
+        memcpy (num, whole, at);
+        num [at] = '.';
+        memcpy (num + at + 1, frac + 1, 5);                                 //  4 digits, NUL
+    }
+    else
+        snprintf (num, sizeof num, "%.4f", m->score);
     s_text_raw (&t, "score", num);
     s_text_field (&t, "state", m->state);
     s_text_raw (&t, "company_interested", m->company_interested? "true": "false");
     s_text_raw (&t, "startup_interested", m->startup_interested? "true": "false");
     s_text_field (&t, "created_at", m->created_at);
     s_text_field (&t, "updated_at", m->updated_at);
-    snprintf (num, sizeof num, "%lld", (long long) m->version);
+    s_int_text ((long long) m->version, num);
     s_text_raw (&t, "version", num);
     s_text_add (&t, "}", 1);
     return t.data;
@@ -394,7 +628,7 @@ s_tx_event_text (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char
     event.org_id = (char *) org;
     event.created_at = m->updated_at;
     event.data_json = (char *) text;
-    s_tx_packed (tx, "XADD", OIM_STREAM_EVENTS, "*", "e", &event.base);
+    s_tx_event_add (tx, &event);
     free (own);
     self->counts.events++;
 }
@@ -447,58 +681,92 @@ s_tx_match (matcher_store_t *self, s_tx_t *tx, const match_t *m)
     self->counts.writes++;
 }
 
-//  An argument vector being built (one command with many arguments): strings copied.
+//  A command being built argument by argument (its arguments formatted as they come; the
+//  head, which needs the count, at the flush).
 typedef struct {
-    int argc, cap;
-    char **argv;
-    size_t *len;
+    int argc;
+    s_text_t body;
 } s_argv_t;
-
-static void
-s_argv_add (s_argv_t *a, const char *data, size_t len)
-{
-    if (a->argc == a->cap) {
-        a->cap = a->cap? a->cap * 2: 16;
-        a->argv = realloc (a->argv, a->cap * sizeof *a->argv);
-        a->len = realloc (a->len, a->cap * sizeof *a->len);
-        assert (a->argv && a->len);
-    }
-    a->argv [a->argc] = malloc (len + 1);
-    assert (a->argv [a->argc]);
-    memcpy (a->argv [a->argc], data, len);
-    a->argv [a->argc][len] = 0;
-    a->len [a->argc++] = len;
-}
 
 static void
 s_argv_str (s_argv_t *a, const char *text)
 {
-    s_argv_add (a, text, strlen (text));
+    s_resp_arg (&a->body, text, strlen (text));
+    a->argc++;
+}
+
+static void
+s_argv_packed (s_argv_t *a, const ProtobufCMessage *msg)
+{
+    s_resp_packed (&a->body, msg);
+    a->argc++;
 }
 
 //  Queues the command when it has more than its first `head` arguments, then empties a.
 static void
 s_argv_flush (s_tx_t *tx, s_argv_t *a, int head)
 {
-    if (a->argc > head)
-        s_tx_add (tx, a->argc, (const char *const *) a->argv, a->len);
-    for (int i = 0; i < a->argc; i++)
-        free (a->argv [i]);
-    free (a->argv);
-    free (a->len);
+    if (a->argc > head) {
+        s_tx_begin_cmd (tx);
+        s_resp_head (&tx->cmds, '*', (size_t) a->argc);
+        s_text_add (&tx->cmds, a->body.data, a->body.len);
+        tx->count++;
+    }
+    free (a->body.data);
     memset (a, 0, sizeof *a);
 }
 
+//  Moves the queued SADDs into tx's commands: one per organization (grouped by a hash of
+//  its id; two ids with the same hash may just get an SADD each), its members in the order
+//  they were queued.
+static void
+s_tx_flush_members (s_tx_t *tx)
+{
+    if (tx->member_count == 0)
+        return;
+    s_member_t *list = calloc (tx->member_count, sizeof *list);
+    assert (list);
+    for (size_t i = 0; i < tx->member_count; i++) {
+        list [i].org = tx->members.data + tx->member_at [i];
+        uint64_t h = 1469598103934665603ULL;
+        const char *p = list [i].org;
+        for (; *p; p++)
+            h = (h ^ (uint8_t) *p) * 1099511628211ULL;
+        list [i].match = p + 1;
+        list [i].hash = h;
+        list [i].seq = i;
+    }
+    qsort (list, tx->member_count, sizeof *list, s_member_cmp);
+    char key [OIM_KEY_SIZE];
+    for (size_t i = 0; i < tx->member_count; ) {
+        s_argv_t sadd = { 0 };
+        s_argv_str (&sadd, "SADD");
+        snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, list [i].org);
+        s_argv_str (&sadd, key);
+        size_t j = i;
+        for (; j < tx->member_count && streq (list [j].org, list [i].org); j++)
+            s_argv_str (&sadd, list [j].match);
+        s_argv_flush (tx, &sadd, 2);
+        i = j;
+    }
+    free (list);
+    free (tx->members.data);
+    free (tx->member_at);
+    memset (&tx->members, 0, sizeof tx->members);
+    tx->member_at = NULL;
+    tx->member_count = tx->member_slots = 0;
+}
+
 //  One demand's match writes, merged: MSET of the matches, one HSET of its pair index, one
-//  ZADD and one ZREM of its top set, one SADD of the company's matches, and an SADD per
-//  startup; the same keys and values as s_tx_match for each, in a few commands.
+//  ZADD and one ZREM of its top set; the organizations' match sets (company and startup)
+//  go through s_tx_member, one SADD per organization for the whole transaction. The same
+//  keys and values as s_tx_match for each, in a few commands.
 typedef struct {
-    s_argv_t mset, hset, zadd, zrem, sadd;
-    s_tx_t startups;                //  SADD oim:org:<startup>:matches, one per match
+    s_argv_t mset, hset, zadd, zrem;
 } s_writes_t;
 
 static void
-s_writes_match (matcher_store_t *self, s_writes_t *w, const match_t *m)
+s_writes_match (matcher_store_t *self, s_tx_t *tx, s_writes_t *w, const match_t *m)
 {
     char key [OIM_KEY_SIZE];
     if (w->mset.argc == 0) {
@@ -511,18 +779,10 @@ s_writes_match (matcher_store_t *self, s_writes_t *w, const match_t *m)
         s_argv_str (&w->zadd, key);
         s_argv_str (&w->zrem, "ZREM");
         s_argv_str (&w->zrem, key);
-        snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->company_id);
-        s_argv_str (&w->sadd, "SADD");
-        s_argv_str (&w->sadd, key);
     }
     snprintf (key, sizeof key, OIM_KEY_MATCH, m->id);
     s_argv_str (&w->mset, key);
-    size_t size = protobuf_c_message_get_packed_size (&m->base);
-    uint8_t *buf = malloc (size + 1);
-    assert (buf);
-    protobuf_c_message_pack (&m->base, buf);
-    s_argv_add (&w->mset, (const char *) buf, size);
-    free (buf);
+    s_argv_packed (&w->mset, &m->base);
     s_argv_str (&w->hset, m->startup_id);
     s_argv_str (&w->hset, m->id);
     if (m->in_top && !streq (m->state, "withdrawn")) {
@@ -533,9 +793,8 @@ s_writes_match (matcher_store_t *self, s_writes_t *w, const match_t *m)
     }
     else
         s_argv_str (&w->zrem, m->startup_id);
-    s_argv_str (&w->sadd, m->id);
-    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->startup_id);
-    s_tx_strs (&w->startups, "SADD", key, m->id, NULL);
+    s_tx_member (tx, m->company_id, m->id);
+    s_tx_member (tx, m->startup_id, m->id);
     self->counts.writes++;
 }
 
@@ -548,18 +807,13 @@ s_writes_flush (s_tx_t *tx, s_writes_t *w)
     s_argv_flush (tx, &w->hset, 2);
     s_argv_flush (tx, &w->zadd, 2);
     s_argv_flush (tx, &w->zrem, 2);
-    s_argv_flush (tx, &w->sadd, 2);
-    for (size_t i = 0; i < w->startups.count; i++)
-        s_tx_add (tx, w->startups.cmds [i].argc, (const char *const *) w->startups.cmds [i].argv,
-                  w->startups.cmds [i].len);
-    s_tx_clear (&w->startups);
 }
 
 static void
-s_touch (match_t *m)
+s_touch (matcher_store_t *self, match_t *m)
 {
     char now [OIM_RFC3339_SIZE];
-    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
+    s_now (self, now);
     s_set_str (&m->updated_at, now);
     m->version++;
 }
@@ -638,6 +892,10 @@ matcher_store_new (oim_redis_t *redis, matcher_model_t *model,
 void
 matcher_store_destroy (matcher_store_t **self_p)
 {
+    if (*self_p) {
+        free ((*self_p)->spare_cmds);
+        free ((*self_p)->spare_ev);
+    }
     free (*self_p);
     *self_p = NULL;
 }
@@ -711,29 +969,34 @@ s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *o
         }
         s_set_str (&m->state, new_state);
         s_set_str (&m->demand_title, title);
-        s_touch (m);
+        s_touch (self, m);
         bool notify_created = revived;
         bool notify_updated = !revived && !streq (new_state, "withdrawn")
             && llabs (llround ((m->score - m->notified_score) * MATCHER_UNITS))
                > self->config.update_units;
         if (notify_created || notify_updated)
             m->notified_score = m->score;
-        s_writes_match (self, &w, m);
+        s_writes_match (self, tx, &w, m);
         if (notify_created || notify_updated) {
             const char *type = notify_created? "match.created": "match.updated";
             s_tx_event_both (self, tx, m, type);
         }
         changes++;
     }
+    size_t unseen = 0, next_id = 0;
+    for (int t = 0; t < ntop; t++)
+        unseen += !seen [t];
+    char (*ids) [OIM_ID_SIZE] = calloc (unseen + 1, OIM_ID_SIZE);
+    assert (ids);
+    oim_id_new_n ("mat", ids, unseen);
     for (int t = 0; t < ntop; t++) {
         if (seen [t])
             continue;
         matcher_model_score (self->model, demand_id, top [t].id, &score);
         match_t *m = s_match_new ();
-        char id [OIM_ID_SIZE], now [OIM_RFC3339_SIZE];
-        oim_id_new ("mat", id);
-        oim_clock_rfc3339 (oim_clock_wall_ms (), now);
-        m->id = NULL; s_set_str (&m->id, id);
+        char now [OIM_RFC3339_SIZE];
+        s_now (self, now);
+        m->id = NULL; s_set_str (&m->id, ids [next_id++]);
         m->demand_id = NULL; s_set_str (&m->demand_id, demand_id);
         m->startup_id = NULL; s_set_str (&m->startup_id, top [t].id);
         m->company_id = NULL; s_set_str (&m->company_id, org_id);
@@ -751,11 +1014,12 @@ s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *o
         m->in_top = true;
         s_set_score (m, &score);
         m->notified_score = m->score;
-        s_writes_match (self, &w, m);
+        s_writes_match (self, tx, &w, m);
         s_tx_event_both (self, tx, m, "match.created");
         s_match_free (&m);
         changes++;
     }
+    free (ids);
     free (seen);
     free (top);
     s_writes_flush (tx, &w);
@@ -810,7 +1074,8 @@ s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, si
     char **ids = NULL;
     match_t **all = NULL;
     size_t nall = 0;
-    s_tx_t tx = { 0 };
+    s_tx_t tx;
+    s_tx_init (self, &tx);
     assert (pairs);
     bool ok = oim_redis_appendv (self->redis, (int) nitems + 1, argv, NULL) == 0;
     for (size_t i = 0; ok && i < nitems; i++)
@@ -856,7 +1121,7 @@ s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, si
     oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu commands=%zu",
                nitems, nall, changes, tx.count);
     if (changes == 0) {
-        s_tx_clear (&tx);
+        s_tx_done (self, &tx);
         s_unwatch (self);
         rc = 1;
     }
@@ -864,7 +1129,7 @@ s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, si
         rc = s_tx_exec (self, &tx);
 done:
     if (rc < 0)
-        s_tx_clear (&tx);
+        s_tx_done (self, &tx);
     s_free_matches (all, nall);
     free (ids);
     for (size_t i = 0; i < nitems; i++)
@@ -970,7 +1235,7 @@ s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
         event.org_id = m->startup_id;
         event.created_at = (char *) changed_at;
         event.data_json = t.data;
-        s_tx_packed (&tx, "XADD", OIM_STREAM_EVENTS, "*", "e", &event.base);
+        s_tx_event_add (&tx, &event);
         free (t.data);
         self->counts.events++;
     }
@@ -1127,7 +1392,7 @@ matcher_store_saved_hits (matcher_store_t *self, const char *entity_id, int64_t 
             event.org_id = (char *) owner;
             event.created_at = now;
             event.data_json = text;
-            s_tx_packed (&tx, "XADD", OIM_STREAM_EVENTS, "*", "e", &event.base);
+            s_tx_event_add (&tx, &event);
             free (text);
             int rc = s_tx_exec (self, &tx);
             if (rc < 0)
@@ -1328,7 +1593,7 @@ s_workflow (matcher_store_t *self, const Oim__V1__ApiRequest *request, oim_api_r
         }
         else {
             s_tx_t tx = { 0 };
-            s_touch (m);
+            s_touch (self, m);
             if (decline) {
                 s_set_str (&m->state, "declined");
                 s_set_str (&m->declined_by, is_company? "company": "startup");

@@ -2,12 +2,17 @@
     workflow (interest, decline), the lists, and the events every real change produces.
 
     Every change is optimistic: WATCH the keys read (the demand's pair index, the matches),
-    compute, then MULTI { SET matches, indexes, XADD oim:events ... } EXEC; a concurrent change
+    compute, then MULTI { SET matches, indexes, XADD oim:events } EXEC; a concurrent change
     (another replica, a workflow request) aborts the EXEC and the step is recomputed. So a
     match and its events are written together or not at all, and re-running a step whose
     effects are already stored finds nothing to change and writes nothing: replaying a change
     log entry (after SIGKILL, XAUTOCLAIM) never repeats an event. Event ids are derived from
     (match id, match version, type, recipient), so even a repeated write would carry the same id.
+
+    Events: all the events of one transaction are written as one oim:events entry, field
+    "b" = an EventBatch (notify.proto; a new entry every 256 events, so an entry stays
+    bounded), or field "e" = the Event when the transaction causes just one. oim-notify
+    handles each event of a batch as if it were its own entry.
 
     Workflow: suggested -> interested (one side) -> connected (both; contacts revealed, and
     the startup joins oim:demand:<id>:connected) | declined (either side, with a reason).

@@ -2,9 +2,11 @@
 
     The pipeline, all on the template's zloop (one thread), every step written to Redis
     before the next one relies on it (notify_store.h has the scripts):
-      1. events: XREADGROUP "notify" on oim:events, each tick (tick = 5 ms). Per Event one
-         script stores the Notification (inbox, unread, SSE feed stream, feed_sequence) and
-         schedules its deliveries per the org's preferences; XACK only after it ran. Entries
+      1. events: XREADGROUP "notify" on oim:events, each tick (tick = 5 ms). An entry holds
+         one Event ("e") or an EventBatch ("b": each of its events handled as if it were its
+         own entry). Per Event one script stores the Notification (inbox, unread, SSE feed
+         stream, feed_sequence) and schedules its deliveries per the org's preferences; an
+         entry is XACKed only after the scripts of all its events ran. Entries
          a dead replica read but never acknowledged are taken over with XAUTOCLAIM once idle
          for OIM_EVENT_CLAIM_IDLE_MS. Then the Notification goes out on the ZeroMQ PUB feed
          (best effort: subscribers detect gaps by feed_sequence and read the inbox API).
@@ -37,7 +39,10 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#define EVENT_BATCH 256             //  events per XREADGROUP
+#define EVENT_ENTRIES 64            //  oim:events entries per XREADGROUP / XAUTOCLAIM (an
+                                    //  entry holds 1 event, or up to 256 in an EventBatch)
+#define EVENT_BATCH 256             //  events per notify_store_ingest_batch pipeline
+#define EVENTS_PER_TICK 2048        //  events ingested per tick, then the loop turns
 #define RECORD_BATCH 512            //  attempt outcomes written per pipeline
 #define CLAIM_BATCH 512             //  deliveries leased per tick
 #define ENGINE_MAX_PENDING 20000    //  stop leasing while the engine holds this many
@@ -445,27 +450,88 @@ s_dispatch_deliveries (notify_state_t *self)
 //  ---------------------------------------------------------------------------------------
 //  Events
 
-//  The Event of one stream entry, or NULL (malformed: logged and counted).
-static Oim__V1__Event *
-s_event (notify_state_t *self, redisReply *entry)
+//  True when an Event can become a notification (id, type and recipient in shape).
+static bool
+s_event_valid (const Oim__V1__Event *event)
 {
-    oim_metric_add (self->m_events, 1);
+    return oim_id_valid (event->id, "ntf") && *event->type && *event->org_id
+        && strlen (event->org_id) <= 64 && strlen (event->type) <= 64;
+}
+
+//  The events of one stream entry: field "e" = one Event, field "b" = an EventBatch (several
+//  Events, each handled as if it were its own entry).
+typedef struct {
+    Oim__V1__Event *single;         //  an "e" entry's Event
+    Oim__V1__EventBatch *batch;     //  a "b" entry's batch (owns its events)
+    Oim__V1__Event **events;        //  the valid events (borrowed from single or batch)
+    size_t count;
+} s_entry_t;
+
+//  Decodes a stream entry into e (zeroed by the caller; free it with s_entry_free). Invalid
+//  events (undecodable entry, or an event out of shape) are logged and counted and left out,
+//  so e->count = 0 means there is nothing to do but acknowledge the entry. Returns 0, or -1
+//  when out of memory (e empty; the entry must stay pending).
+static int
+s_event (notify_state_t *self, redisReply *entry, s_entry_t *e)
+{
     redisReply *fields = entry->elements == 2? entry->element [1]: NULL;
     const redisReply *value = NULL;
-    for (size_t i = 0; fields && fields->type == REDIS_REPLY_ARRAY && i + 1 < fields->elements; i += 2)
-        if (fields->element [i]->type == REDIS_REPLY_STRING && strcmp (fields->element [i]->str, "e") == 0)
+    bool batch = false;
+    for (size_t i = 0; fields && fields->type == REDIS_REPLY_ARRAY && i + 1 < fields->elements; i += 2) {
+        const redisReply *name = fields->element [i];
+        if (name->type == REDIS_REPLY_STRING && (streq (name->str, "e") || streq (name->str, "b"))) {
             value = fields->element [i + 1];
-    Oim__V1__Event *event = value && value->type == REDIS_REPLY_STRING
-        ? oim__v1__event__unpack (NULL, value->len, (const uint8_t *) value->str): NULL;
-    if (!event || !oim_id_valid (event->id, "ntf") || !*event->type || !*event->org_id
-    ||  strlen (event->org_id) > 64 || strlen (event->type) > 64) {
-        oim_warn ("event=invalid_event entry=%s action=dropped", entry->element [0]->str);
-        oim_metric_add (self->m_invalid, 1);
-        if (event)
-            oim__v1__event__free_unpacked (event, NULL);
-        return NULL;
+            batch = streq (name->str, "b");
+        }
     }
-    return event;
+    const uint8_t *bytes = value && value->type == REDIS_REPLY_STRING? (const uint8_t *) value->str: NULL;
+    if (bytes && batch) {
+        e->batch = oim__v1__event_batch__unpack (NULL, value->len, bytes);
+        if (e->batch && e->batch->n_events) {
+            e->events = calloc (e->batch->n_events, sizeof *e->events);
+            if (!e->events) {
+                oim__v1__event_batch__free_unpacked (e->batch, NULL);
+                e->batch = NULL;
+                return -1;
+            }
+        }
+        size_t total = e->batch? e->batch->n_events: 1;
+        oim_metric_add (self->m_events, (int64_t) total);
+        for (size_t i = 0; e->batch && i < e->batch->n_events; i++)
+            if (s_event_valid (e->batch->events [i]))
+                e->events [e->count++] = e->batch->events [i];
+        if (e->count < total) {
+            oim_warn ("event=invalid_event entry=%s events=%zu invalid=%zu action=dropped",
+                      entry->element [0]->str, total, total - e->count);
+            oim_metric_add (self->m_invalid, (int64_t) (total - e->count));
+        }
+        return 0;
+    }
+    oim_metric_add (self->m_events, 1);
+    e->single = bytes? oim__v1__event__unpack (NULL, value->len, bytes): NULL;
+    if (e->single && s_event_valid (e->single)) {
+        e->events = &e->single;
+        e->count = 1;
+        return 0;
+    }
+    oim_warn ("event=invalid_event entry=%s action=dropped", entry->element [0]->str);
+    oim_metric_add (self->m_invalid, 1);
+    if (e->single)
+        oim__v1__event__free_unpacked (e->single, NULL);
+    e->single = NULL;
+    return 0;
+}
+
+static void
+s_entry_free (s_entry_t *e)
+{
+    if (e->single)
+        oim__v1__event__free_unpacked (e->single, NULL);
+    if (e->batch) {
+        oim__v1__event_batch__free_unpacked (e->batch, NULL);
+        free (e->events);
+    }
+    memset (e, 0, sizeof *e);
 }
 
 //  Publishes a stored notification on the ZeroMQ feed (best effort, never blocks).
@@ -500,64 +566,123 @@ s_ensure_group (notify_state_t *self)
     return self->group_ready;
 }
 
-//  Ingests a list of stream entries (one pipeline) and acknowledges those done, then
-//  publishes the new notifications on the feed. Returns how many entries were done.
-static size_t
-s_ingest_entries (notify_state_t *self, redisReply *entries)
+//  Up to EVENT_BATCH events on their way to notify_store_ingest_batch (one pipeline).
+typedef struct {
+    Oim__V1__Notification notes [EVENT_BATCH];
+    const Oim__V1__Notification *note_p [EVENT_BATCH];
+    char dlv_ids [EVENT_BATCH][OIM_ID_SIZE];
+    const char *dlv_p [EVENT_BATCH];
+    notify_ingest_t results [EVENT_BATCH];
+    const char *entry_id [EVENT_BATCH];     //  the stream entry the event came from
+    bool last [EVENT_BATCH];                //  the last event of that entry
+    size_t count;
+} s_chunk_t;
+
+//  Ingests the chunk's events, adds to ack every entry whose last event is now done (the
+//  entry's earlier events were in this or earlier chunks, all done), publishes the new
+//  notifications on the feed, and empties the chunk. Returns false when some events were
+//  not done (Redis failed): those and their entries stay pending, to be re-read.
+static bool
+s_ingest_chunk (notify_state_t *self, s_chunk_t *chunk, const char **ack, size_t *n_ack)
 {
-    size_t count = entries->elements < EVENT_BATCH? entries->elements: EVENT_BATCH;
-    Oim__V1__Event **events = calloc (count + 1, sizeof *events);
-    Oim__V1__Notification *notes = calloc (count + 1, sizeof *notes);
-    const Oim__V1__Notification **note_p = calloc (count + 1, sizeof *note_p);
-    char (*dlv_ids) [OIM_ID_SIZE] = calloc (count + 1, OIM_ID_SIZE);
-    const char **dlv_p = calloc (count + 1, sizeof *dlv_p);
-    notify_ingest_t *results = calloc (count + 1, sizeof *results);
-    size_t *entry_of = calloc (count + 1, sizeof *entry_of);
+    size_t done = notify_store_ingest_batch (self->store, oim_service_redis (self->service),
+                                             chunk->note_p, chunk->dlv_p, chunk->count,
+                                             oim_clock_wall_ms (), chunk->results);
+    bool all = done == chunk->count;
+    if (!all)
+        self->reread_pending = true;    //  the rest stay pending; re-ingesting is harmless
+    for (size_t v = 0; v < done; v++) {
+        if (chunk->last [v])
+            ack [(*n_ack)++] = chunk->entry_id [v];
+        const notify_ingest_t *result = &chunk->results [v];
+        Oim__V1__Notification *note = &chunk->notes [v];
+        if (!result->stored) {
+            oim_metric_add (self->m_replays, 1);
+            continue;
+        }
+        oim_metric_add (self->m_stored, 1);
+        oim_debug ("event=stored ntf=%s org=%s seq=%llu webhook=%d email=%d", note->id,
+                   note->org_id, (unsigned long long) result->feed_sequence,
+                   result->webhook, result->email);
+        if (self->feed && result->feed_sequence) {
+            note->feed_sequence = result->feed_sequence;
+            s_publish (self, note);
+        }
+    }
+    chunk->count = 0;
+    return all;
+}
+
+//  Ingests a list of stream entries (at most EVENT_ENTRIES; each "e" = one Event or "b" = an
+//  EventBatch), EVENT_BATCH events per pipeline, and acknowledges, in one XACK, the entries
+//  all of whose events are done, and the malformed ones. It starts no new entry once
+//  EVENTS_PER_TICK events are done (a batch entry holds up to hundreds). The entries not
+//  handled (that bound, a Redis failure) stay pending and are re-read (reread_pending).
+//  Returns how many entries were acknowledged; *events gets how many events were ingested.
+static size_t
+s_ingest_entries (notify_state_t *self, redisReply *entries, size_t *events)
+{
+    size_t count = entries->elements < EVENT_ENTRIES? entries->elements: EVENT_ENTRIES;
+    s_entry_t *parsed = calloc (count + 1, sizeof *parsed);
+    s_chunk_t *chunk = calloc (1, sizeof *chunk);
     const char **ack = calloc (count + 3, sizeof *ack);
     size_t *ack_lens = calloc (count + 3, sizeof *ack_lens);
-    if (!events || !notes || !note_p || !dlv_ids || !dlv_p || !results || !entry_of || !ack || !ack_lens) {
+    *events = 0;
+    if (!parsed || !chunk || !ack || !ack_lens) {
         self->reread_pending = true;
         count = 0;
     }
     char created [OIM_RFC3339_SIZE];
     oim_clock_rfc3339 (oim_clock_wall_ms (), created);
-    size_t n_ack = 3, valid = 0;
+    size_t n_ack = 3;
     if (ack) {
         ack [0] = "XACK";
         ack [1] = OIM_STREAM_EVENTS;
         ack [2] = GROUP;
     }
-    for (size_t i = 0; i < count; i++) {
+    bool ok = true;
+    for (size_t i = 0; i < count && ok; i++) {
         redisReply *entry = entries->element [i];
         if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 1)
             continue;
-        Oim__V1__Event *event = entry->elements == 2 && entry->element [1]->type != REDIS_REPLY_NIL
-                              ? s_event (self, entry): NULL;
-        if (!event) {           //  malformed, or trimmed away: nothing to do but acknowledge
+        if (*events + chunk->count >= EVENTS_PER_TICK) {
+            self->reread_pending = true;        //  the rest next tick
+            break;
+        }
+        if (entry->elements == 2 && entry->element [1]->type != REDIS_REPLY_NIL
+        &&  s_event (self, entry, &parsed [i])) {
+            self->reread_pending = true;        //  out of memory: pending, re-read later
+            break;
+        }
+        if (parsed [i].count == 0) {    //  malformed, or trimmed away: just acknowledge
             ack [n_ack++] = entry->element [0]->str;
             continue;
         }
-        Oim__V1__Notification *n = &notes [valid];
-        oim__v1__notification__init (n);
-        n->id = event->id;
-        n->type = event->type;
-        n->org_id = event->org_id;
-        n->created_at = *event->created_at? event->created_at: created;
-        n->data_json = event->data_json;
-        oim_id_new ("dlv", dlv_ids [valid]);
-        note_p [valid] = n;
-        dlv_p [valid] = dlv_ids [valid];
-        events [valid] = event;
-        entry_of [valid] = i;
-        valid++;
+        for (size_t j = 0; j < parsed [i].count && ok; j++) {
+            Oim__V1__Event *event = parsed [i].events [j];
+            size_t v = chunk->count++;
+            Oim__V1__Notification *n = &chunk->notes [v];
+            oim__v1__notification__init (n);
+            n->id = event->id;
+            n->type = event->type;
+            n->org_id = event->org_id;
+            n->created_at = *event->created_at? event->created_at: created;
+            n->data_json = event->data_json;
+            oim_id_new ("dlv", chunk->dlv_ids [v]);
+            chunk->note_p [v] = n;
+            chunk->dlv_p [v] = chunk->dlv_ids [v];
+            chunk->entry_id [v] = entry->element [0]->str;
+            chunk->last [v] = j + 1 == parsed [i].count;
+            if (chunk->count == EVENT_BATCH) {
+                *events += chunk->count;
+                ok = s_ingest_chunk (self, chunk, ack, &n_ack);
+            }
+        }
     }
-    size_t done = valid? notify_store_ingest_batch (self->store, oim_service_redis (self->service),
-                                                    note_p, dlv_p, valid, oim_clock_wall_ms (),
-                                                    results): 0;
-    if (done < valid)
-        self->reread_pending = true;    //  the rest stay pending; re-ingesting is harmless
-    for (size_t v = 0; v < done; v++)
-        ack [n_ack++] = entries->element [entry_of [v]]->element [0]->str;
+    if (ok && chunk && chunk->count) {
+        *events += chunk->count;
+        s_ingest_chunk (self, chunk, ack, &n_ack);
+    }
     if (n_ack > 3) {
         for (size_t i = 0; i < n_ack; i++)
             ack_lens [i] = strlen (ack [i]);
@@ -567,29 +692,10 @@ s_ingest_entries (notify_state_t *self, redisReply *entries)
         else
             self->reread_pending = true;
     }
-    for (size_t v = 0; v < done; v++) {
-        if (!results [v].stored) {
-            oim_metric_add (self->m_replays, 1);
-            continue;
-        }
-        oim_metric_add (self->m_stored, 1);
-        oim_debug ("event=stored ntf=%s org=%s seq=%llu webhook=%d email=%d", notes [v].id,
-                   notes [v].org_id, (unsigned long long) results [v].feed_sequence,
-                   results [v].webhook, results [v].email);
-        if (self->feed && results [v].feed_sequence) {
-            notes [v].feed_sequence = results [v].feed_sequence;
-            s_publish (self, &notes [v]);
-        }
-    }
-    for (size_t v = 0; v < valid; v++)
-        oim__v1__event__free_unpacked (events [v], NULL);
-    free (events);
-    free (notes);
-    free (note_p);
-    free (dlv_ids);
-    free (dlv_p);
-    free (results);
-    free (entry_of);
+    for (size_t i = 0; i < count; i++)
+        s_entry_free (&parsed [i]);
+    free (parsed);
+    free (chunk);
     free (ack);
     free (ack_lens);
     return n_ack > 3? n_ack - 3: 0;
@@ -640,11 +746,12 @@ s_consume_events (notify_state_t *self)
     if (!s_ensure_group (self))
         return;
     oim_redis_t *redis = oim_service_redis (self->service);
-    for (int round = 0; round < 8; round++) {
+    size_t events = 0;              //  this tick's, bounded by EVENTS_PER_TICK
+    for (int round = 0; round < 32 && events < EVENTS_PER_TICK; round++) {
         bool own = self->reread_pending;
         self->reread_pending = false;
         redisReply *r = oim_redis_command (redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
-                                           GROUP, self->consumer, EVENT_BATCH, OIM_STREAM_EVENTS,
+                                           GROUP, self->consumer, EVENT_ENTRIES, OIM_STREAM_EVENTS,
                                            own? "0": ">");
         if (!r) {
             self->reread_pending = own;
@@ -662,10 +769,14 @@ s_consume_events (notify_state_t *self)
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element [0]->elements == 2) {
             redisReply *entries = r->element [0]->element [1];
             got = entries->elements;
-            s_ingest_entries (self, entries);
+            size_t ingested = 0;
+            s_ingest_entries (self, entries, &ingested);
+            events += ingested;
+            if (self->reread_pending && ingested == 0)
+                got = 0;            //  no progress (Redis failing): next tick
         }
         freeReplyObject (r);
-        if (got < EVENT_BATCH && !self->reread_pending)
+        if (got == 0 || (got < EVENT_ENTRIES && !self->reread_pending))
             break;
     }
     int64_t now = oim_clock_mono_ms ();
@@ -674,13 +785,14 @@ s_consume_events (notify_state_t *self)
         for (int round = 0; round < 16; round++) {
             redisReply *r = oim_redis_command (redis, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d",
                                                OIM_STREAM_EVENTS, GROUP, self->consumer,
-                                               (long long) self->claim_idle_ms, EVENT_BATCH);
+                                               (long long) self->claim_idle_ms, EVENT_ENTRIES);
             bool more = false;
             if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2
             &&  r->element [1]->type == REDIS_REPLY_ARRAY && r->element [1]->elements > 0) {
                 oim_info ("event=events_taken_over count=%zu", r->element [1]->elements);
-                size_t done = s_ingest_entries (self, r->element [1]);
-                more = r->element [1]->elements == EVENT_BATCH && done == EVENT_BATCH;
+                size_t ingested = 0;
+                size_t done = s_ingest_entries (self, r->element [1], &ingested);
+                more = r->element [1]->elements == EVENT_ENTRIES && done == EVENT_ENTRIES;
             }
             if (r)
                 freeReplyObject (r);

@@ -23,6 +23,23 @@ def now():
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
 
 
+def stream_events(r, pb, start="-"):
+    """[(stream id, Event)] of oim:events from start: an entry holds "e" = one Event or
+    "b" = an EventBatch (expanded, each event with the entry's id)."""
+    out = []
+    for sid, fields in r("XRANGE", "oim:events", start, "+"):
+        fields = dict(zip(fields[::2], fields[1::2]))
+        if b"b" in fields:
+            batch = pb["notify"].EventBatch()
+            batch.ParseFromString(fields[b"b"])
+            out += [(sid.decode(), ev) for ev in batch.events]
+        else:
+            ev = pb["notify"].Event()
+            ev.ParseFromString(fields[b"e"])
+            out.append((sid.decode(), ev))
+    return out
+
+
 class Feed:
     """Writes entities and change-log entries as the registry does."""
 
@@ -30,6 +47,7 @@ class Feed:
         self.c, self.pb = cluster, pb
         self.r = Resp(cluster.redis_sock)
         self.versions = {}
+        self.pending = None     # a list: writes are queued until flush() (benchmarks)
 
     def close(self):
         self.r.close()
@@ -40,11 +58,19 @@ class Feed:
             at=now(), op=1 if ver == 1 else 2, entity_type=etype, entity_id=eid, action=action)
         getattr(entry, {"org": "org", "demand": "demand", "saved_search": "saved_search"}[etype]
                 ).CopyFrom(msg)
-        replies = self.r.pipeline(("MULTI",), ("SET", key, msg.SerializeToString()),
-                                  ("ZADD", index, 0, eid),
-                                  ("XADD", "oim:changelog", "*", "e", entry.SerializeToString()),
-                                  ("EXEC",))
+        cmds = [("MULTI",), ("SET", key, msg.SerializeToString()), ("ZADD", index, 0, eid),
+                ("XADD", "oim:changelog", "*", "e", entry.SerializeToString()), ("EXEC",)]
+        if self.pending is not None:
+            self.pending += cmds
+            return None
+        replies = self.r.pipeline(*cmds)
         return replies[-1][-1].decode()
+
+    def flush(self):
+        """Sends the queued writes (each entity still its own MULTI/EXEC) in one pipeline."""
+        if self.pending:
+            self.r.pipeline(*self.pending)
+            self.pending = []
 
     def org(self, oid, kind="startup", status="active", **fields):
         ver = self.versions[oid] = self.versions.get(oid, 0) + 1
@@ -73,13 +99,9 @@ class Feed:
         self.r("SET", f"oim:apikey:{digest}", rec.SerializeToString())
 
     def events(self):
-        """[(stream id, Event)] of oim:events."""
-        out = []
-        for sid, fields in self.r("XRANGE", "oim:events", "-", "+"):
-            ev = self.pb["notify"].Event()
-            ev.ParseFromString(fields[1])
-            out.append((sid.decode(), ev))
-        return out
+        """[(stream id, Event)] of oim:events, in order; an EventBatch entry ("b") gives
+        each of its events, all with the entry's stream id."""
+        return stream_events(self.r, self.pb)
 
     def match(self, mid):
         raw = self.r("GET", f"oim:match:{mid}")

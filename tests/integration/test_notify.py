@@ -166,6 +166,76 @@ class WebhookInboxFeedTest(NotifyCase):
         self.assertEqual(c.http("PUT", f"/v1/orgs/{org_b}/webhook", {"url": rec.url("/ok/a")}, key=key_a)[0], 403)
 
 
+class EventBatchTest(NotifyCase):
+    def test_event_batch_entries(self):
+        """An oim:events entry "b" = EventBatch (as the matcher writes them): every event in it
+        lands exactly once (a replayed id changes nothing), a batch larger than one ingest
+        pipeline is handled whole, a garbage "b" entry is acknowledged and dropped."""
+        self.start_notify()
+        n, c = self.n, self.c
+        org_a, key_a = n.org()
+        org_b, key_b = n.org()
+
+        def batch(events):
+            b = self.pb["notify"].EventBatch()
+            for _, raw in events:
+                ev = b.events.add()
+                ev.ParseFromString(raw)
+            return b.SerializeToString()
+
+        first = n.event(org_a, data={"i": 0})
+        n.publish([first])
+        wait_for(n.consumed, 10, "the single event to be consumed")
+        more = [n.event(org_a, data={"i": 1}), n.event(org_b, data={"i": 2}),
+                n.event(org_a, data={"i": 3})]
+        replay = n.event(org_a, data={"i": 0}, ntf_id=first[0])      # already stored
+        n.redis.cmd("XADD", "oim:events", "*", "b", batch([more[0], replay, more[1], more[2]]))
+        wait_for(n.consumed, 10, "the batch to be consumed")
+        status, body, _ = c.http("GET", "/v1/notifications", key=key_a)
+        self.assertEqual(status, 200, body)
+        self.assertEqual([x["id"] for x in body["notifications"]], [more[2][0], more[0][0], first[0]])
+        self.assertEqual([x["feed_sequence"] for x in body["notifications"]], [3, 2, 1])
+        self.assertEqual([x["data"]["i"] for x in body["notifications"]], [3, 1, 0])
+        status, body, _ = c.http("GET", "/v1/notifications", key=key_b)
+        self.assertEqual([x["id"] for x in body["notifications"]], [more[1][0]])
+        # garbage, an empty batch, and a batch holding one malformed event: acknowledged, dropped
+        bad = self.pb["notify"].Event(id="not-an-id", type="match.created", org_id=org_b)
+        ok = n.event(org_b, data={"i": 4})
+        n.redis.pipeline(("XADD", "oim:events", "*", "b", b"\xff\xfe garbage"),
+                         ("XADD", "oim:events", "*", "b", b""),
+                         ("XADD", "oim:events", "*", "b",
+                          batch([(None, bad.SerializeToString()), ok])))
+        wait_for(n.consumed, 10, "the garbage to be consumed")
+        status, body, _ = c.http("GET", "/v1/notifications", key=key_b)
+        self.assertEqual([x["id"] for x in body["notifications"]], [ok[0], more[1][0]])
+        # one entry of 600 events (more than one ingest pipeline) next to single ones
+        big = [n.event(org_a, data={"i": 10 + i}) for i in range(600)]
+        singles = [n.event(org_b, data={"i": 1000 + i}) for i in range(3)]
+        n.redis.pipeline(("XADD", "oim:events", "*", "e", singles[0][1]),
+                         ("XADD", "oim:events", "*", "b", batch(big)),
+                         ("XADD", "oim:events", "*", "e", singles[1][1]),
+                         ("XADD", "oim:events", "*", "b", batch(big[:5] + singles[2:])))
+        wait_for(n.consumed, 30, "the big batch to be consumed")
+        inbox_a = n.redis.cmd("ZRANGE", f"oim:org:{org_a}:inbox", 0, -1, "WITHSCORES")
+        ids_a = [x.decode() for x in inbox_a[::2]]
+        self.assertEqual(len(ids_a), 603)
+        self.assertEqual(ids_a, [first[0], more[0][0], more[2][0]] + [i for i, _ in big])
+        self.assertEqual([int(x) for x in inbox_a[1::2]], list(range(1, 604)))     # gap-free
+        inbox_b = n.redis.cmd("ZRANGE", f"oim:org:{org_b}:inbox", 0, -1)
+        self.assertEqual(sorted(x.decode() for x in inbox_b),
+                         sorted([more[1][0], ok[0]] + [i for i, _ in singles]))
+        # more events in one read than one tick ingests (2,048): the rest stay pending and
+        # are re-read, each event still stored once, in order
+        org_c, _ = n.org()
+        many = [n.event(org_c, data={"i": i}) for i in range(3000)]
+        n.redis.pipeline(*[("XADD", "oim:events", "*", "b", batch(many[i:i + 600]))
+                           for i in range(0, 3000, 600)])
+        wait_for(n.consumed, 60, "3,000 events in 5 entries to be consumed")
+        inbox_c = n.redis.cmd("ZRANGE", f"oim:org:{org_c}:inbox", 0, -1, "WITHSCORES")
+        self.assertEqual([x.decode() for x in inbox_c[::2]], [i for i, _ in many])
+        self.assertEqual([int(x) for x in inbox_c[1::2]], list(range(1, 3001)))
+
+
 class RetryTest(NotifyCase):
     def test_retries_dead_letter_replay_timeouts_and_gone(self):
         self.start_notify()

@@ -47,6 +47,18 @@ test_id (void)
     }
     CHECK (unique);
     zhashx_destroy (&seen);
+    //  oim_id_new_n: the same shape, increasing, unique, across its 64-id chunks
+    char (*many) [OIM_ID_SIZE] = calloc (150, OIM_ID_SIZE);
+    oim_id_new_n ("mat", many, 150);
+    bool increasing = true, valid = true;
+    for (int i = 0; i < 150; i++) {
+        valid = valid && oim_id_valid (many [i], "mat");
+        increasing = increasing && (i == 0 || strcmp (many [i - 1], many [i]) < 0);
+    }
+    CHECK (valid);
+    CHECK (increasing);
+    oim_id_new_n ("mat", many, 0);              //  nothing to do
+    free (many);
 }
 
 static void
