@@ -171,23 +171,35 @@ s_doc_reserve (search_index_t *self)
     return 0;
 }
 
+//  Sets or clears doc's bit in the bitset of one of its values.
+static int
+s_vbit_set (search_index_t *self, uint32_t doc, uint32_t f, uint32_t v, bool on)
+{
+    if (v >= S_DENSE_VALUES)
+        return 0;
+    uint64_t **bits = &self->vbits[f][v];
+    if (!*bits && on && !(*bits = calloc (self->vbits_words, sizeof **bits)))
+        return -1;
+    if (!*bits)
+        return 0;
+    uint64_t bit = (uint64_t) 1 << (doc & 63);
+    if (on)
+        (*bits)[doc >> 6] |= bit;
+    else
+        (*bits)[doc >> 6] &= ~bit;
+    return 0;
+}
+
 int
 search_vbits_update (search_index_t *self, uint32_t doc, bool on)
 {
-    uint64_t bit = (uint64_t) 1 << (doc & 63);
+    for (uint32_t f = 0; f < SEARCH_FACET_COUNT; f++)
+        if (self->single[f][doc] && s_vbit_set (self, doc, f, self->single[f][doc] - 1u, on))
+            return -1;
     for (uint32_t k = self->foff[doc]; k < self->foff[doc + 1]; k++) {
         uint32_t f = self->fvals[k] >> S_FACET_SHIFT, v = self->fvals[k] & S_FACET_VALUE_MASK;
-        if (v >= S_DENSE_VALUES)
-            continue;
-        uint64_t **bits = &self->vbits[f][v];
-        if (!*bits && on && !(*bits = calloc (self->vbits_words, sizeof **bits)))
+        if (s_vbit_set (self, doc, f, v, on))
             return -1;
-        if (!*bits)
-            continue;
-        if (on)
-            (*bits)[doc >> 6] |= bit;
-        else
-            (*bits)[doc >> 6] &= ~bit;
     }
     return 0;
 }
@@ -518,8 +530,10 @@ s_doc_attrs (search_index_t *self, uint32_t d, const search_doc_t *doc)
             self->multi[d] |= (uint8_t) (1u << f);
         i = j;
     }
-    memcpy (self->fvals + self->fvals_len, vals, uniq * sizeof vals[0]);
-    self->fvals_len += uniq;
+    //  fvals keeps only the fields with several values (the rest are in `single`)
+    for (size_t i = 0; i < uniq; i++)
+        if (self->multi[d] >> (vals[i] >> S_FACET_SHIFT) & 1)
+            self->fvals[self->fvals_len++] = vals[i];
     self->foff[d + 1] = (uint32_t) self->fvals_len;
     self->owner[d] = owner;
     self->acl_off[d] = acl_off;

@@ -6,7 +6,8 @@
       term frequencies (title 0-3, tags 0-3, body 0-15, saturating) — about two
       bytes per posting; no positions (phrases are verified on the stored text);
     * per document: a 1-byte quantised length per field (norms), flags, packed
-      facet value ids, visibility (owner org, allowed orgs) and the stored text
+      facet value ids of its multi-valued fields (a single value sits in a
+      dense per-field array), visibility (owner org, allowed orgs), the stored text
       (id, title, tags, body) used for snippets, phrases and compaction;
     * facets: a doc-id bitset per value (the first 256 values of each field)
       so a filter costs one bit test per candidate; counts come from a dense

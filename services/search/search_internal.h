@@ -78,8 +78,8 @@ struct search_index_t {
     uint32_t *acl_off;                  //  into acl: count, ids...; 0 = none
     uint32_t *foff;                     //  doc_cap + 1 offsets into fvals
     char **text;                        //  "title\0tags\0body\0", tags '\n'-separated
-    uint32_t *fvals;
-    size_t fvals_len, fvals_cap;
+    uint32_t *fvals;                    //  packed values of each doc's multi-valued
+    size_t fvals_len, fvals_cap;        //  fields (bit set in `multi`), sorted
     uint32_t *acl;
     size_t acl_len, acl_cap;
 

@@ -429,9 +429,16 @@ s_filters_ok (const s_run_t *run, uint32_t d)
             continue;
         }
         bool hit = false;
-        for (const uint32_t *p = v; p < end && !hit; p++)
+        if (self->multi[d] >> f & 1)
+            for (const uint32_t *p = v; p < end && !hit; p++)
+                for (size_t k = 0; k < run->want_n[f] && !hit; k++)
+                    hit = *p == run->want[f][k];
+        else
+        if (self->single[f][d]) {
+            uint32_t packed = (uint32_t) f << S_FACET_SHIFT | (self->single[f][d] - 1u);
             for (size_t k = 0; k < run->want_n[f] && !hit; k++)
-                hit = *p == run->want[f][k];
+                hit = packed == run->want[f][k];
+        }
         if (!hit)
             return false;
     }
@@ -476,8 +483,9 @@ s_count_facets (s_run_t *run)
                     count[v - 1]++;
             }
     }
-    //  The docs' fvals are scattered over a large array (a cache miss each):
-    //  prefetched S_PREFETCH docs ahead, their offsets twice as far.
+    //  The docs' fvals (the values of their multi-valued fields only) are
+    //  scattered over a large array (a cache miss each): prefetched S_PREFETCH
+    //  docs ahead, their offsets twice as far.
     for (size_t i = 0; i < n; i++) {
         if (i + 2 * S_PREFETCH < n)
             __builtin_prefetch (&self->foff[docs[i + 2 * S_PREFETCH]]);

@@ -5,7 +5,7 @@
     Usage: search_bench --docs DOCS.jsonl --queries Q.tsv [--runs R]
                         [--fts5 DB_PATH] [--fts5-max N] [--fts5-reuse 1]
                         [--xapian X.json | --xapian-db DIR [--xapian-max N]] [--dump FILE]
-                        [--cpu-time 1]
+                        [--cpu-time 1] [--all-facets 1 | --daemon-facets 1]
     --xapian-db times Xapian in this run, right after our queries: it runs
     search_bench_xapian.py (with /usr/bin/python3) on DIR, building the
     database there first unless it already holds every document. --dump writes
@@ -221,14 +221,22 @@ s_type (const char *t)
          : strcmp (t, "company") == 0 ? SEARCH_TYPE_COMPANY : SEARCH_TYPE_STARTUP;
 }
 
+//  --daemon-facets 1: docs and queries as the daemon has them: industry with its
+//  section, and every query counting the facets GET /v1/search counts by default
+//  (type, industry, region, stage, tag).
+static bool s_daemon_facets = false;
+
 static int
 s_add (search_index_t *idx, const s_doc_t *d, uint64_t version)
 {
-    const char *ind = d->industry, *reg = d->region, *stage = d->stage, *status = d->status;
+    const char *reg = d->region, *stage = d->stage, *status = d->status;
+    //  the daemon indexes a division ("C26") with its section ("C"), as search_sync does
+    char section[2] = { d->industry[0], 0 };
+    const char *ind[2] = { d->industry, section };
     search_doc_t doc = { .id = d->id, .version = version, .type = s_type (d->type), .title = d->title,
                          .body = d->body, .tags = (const char *const *) d->tags, .tag_count = d->ntags };
-    doc.facets[SEARCH_FACET_INDUSTRY] = &ind;
-    doc.facet_counts[SEARCH_FACET_INDUSTRY] = 1;
+    doc.facets[SEARCH_FACET_INDUSTRY] = ind;
+    doc.facet_counts[SEARCH_FACET_INDUSTRY] = s_daemon_facets && strlen (d->industry) > 1 ? 2 : 1;
     doc.facets[SEARCH_FACET_REGION] = &reg;
     doc.facet_counts[SEARCH_FACET_REGION] = 1;
     doc.facets[SEARCH_FACET_STAGE] = &stage;
@@ -254,7 +262,7 @@ s_rss_kib (void)
     return kib;
 }
 
-//  --all-facets 1: every query counts every facet field, as the daemon does.
+//  --all-facets 1: every query counts every facet field.
 static bool s_all_facets = false;
 
 //  One line per query with everything it answered (--dump: compare two builds).
@@ -281,6 +289,11 @@ s_ours_one (search_index_t *idx, const s_query_t *q, bool snippets, uint64_t *to
                              //  the fields FTS5 and Xapian count too
                              .facet_mask = 1u << SEARCH_FACET_INDUSTRY | 1u << SEARCH_FACET_REGION
                                            | 1u << SEARCH_FACET_STAGE | 1u << SEARCH_FACET_TYPE };
+    if (s_daemon_facets) {
+        query.no_facets = false;
+        query.facet_mask = 1u << SEARCH_FACET_TYPE | 1u << SEARCH_FACET_INDUSTRY | 1u << SEARCH_FACET_REGION
+                         | 1u << SEARCH_FACET_STAGE | 1u << SEARCH_FACET_TAG;
+    }
     if (s_all_facets) {
         query.no_facets = false;
         query.facet_mask = 0;
@@ -490,6 +503,8 @@ main (int argc, char **argv)
             fts5_reuse = atoi (argv[i + 1]) != 0;
         else if (strcmp (argv[i], "--all-facets") == 0)
             s_all_facets = atoi (argv[i + 1]) != 0;
+        else if (strcmp (argv[i], "--daemon-facets") == 0)
+            s_daemon_facets = atoi (argv[i + 1]) != 0;
         else if (strcmp (argv[i], "--xapian") == 0)
             xapian_path = argv[i + 1];
         else if (strcmp (argv[i], "--xapian-db") == 0)
@@ -504,7 +519,7 @@ main (int argc, char **argv)
     if (!docs_path || !queries_path) {
         fprintf (stderr, "usage: %s --docs DOCS.jsonl --queries Q.tsv [--runs R] [--fts5 DB] "
                  "[--fts5-max N] [--xapian X.json | --xapian-db DIR [--xapian-max N]] [--all-facets 1] "
-                 "[--dump FILE] [--cpu-time 1]\n",
+                 "[--dump FILE] [--cpu-time 1] [--daemon-facets 1]\n",
                  argv[0]);
         return 2;
     }
