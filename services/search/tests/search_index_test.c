@@ -469,6 +469,46 @@ s_test_generated (search_test_t *t)
         CHECK (t, facets_ok && res->facet_sizes[SEARCH_FACET_INDUSTRY] == nonzero, "facets of %s", words[w]);
         search_result_destroy (&res);
     }
+    //  two words (plain ones take the all-words-first path): the total counts
+    //  either word, the docs with both come first, facets cover the whole match
+    for (int w = 0; w + 1 < NW; w++) {
+        char text[64];
+        snprintf (text, sizeof text, "%s %s", words[w], words[w + 1]);
+        search_query_t q = { .q = text, .limit = 10, .no_snippets = true, .facet_limit = 100 };
+        const char *r = "KR-41";
+        if (w % 4 == 1) {
+            q.filters[SEARCH_FACET_REGION] = &r;
+            q.filter_counts[SEARCH_FACET_REGION] = 1;
+        }
+        search_result_t *res = NULL;
+        search_index_search (idx, &q, &res);
+        unsigned exp_total = 0, exp_both = 0, exp_ind[5] = { 0 };
+        for (int d = 0; d < N; d++)
+            if (d % 17 && (has[d][w] || has[d][w + 1]) && (w % 4 != 1 || reg[d] == 1)) {
+                exp_total++;
+                exp_both += has[d][w] && has[d][w + 1];
+                exp_ind[ind[d]]++;
+            }
+        CHECK (t, res && res->total == exp_total, "'%s' total %llu vs %u", text,
+               res ? (unsigned long long) res->total : 0ULL, exp_total);
+        bool both_first = res != NULL;
+        for (size_t i = 0; res && i < res->hit_count; i++) {
+            int d = atoi (res->hits[i].id + 1);
+            bool both = has[d][w] && has[d][w + 1];
+            both_first &= i < exp_both ? both && res->hits[i].matched_words == 2 : !both;
+        }
+        CHECK (t, both_first, "'%s': the %u docs with both words first", text, exp_both);
+        bool facets_ok = true;
+        for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_INDUSTRY]; i++) {
+            const search_facet_value_t *fv = &res->facets[SEARCH_FACET_INDUSTRY][i];
+            int k = 0;
+            while (k < 5 && strcmp (fv->value, industries[k]))
+                k++;
+            facets_ok &= k < 5 && fv->count == exp_ind[k];
+        }
+        CHECK (t, facets_ok, "'%s' industry facets", text);
+        search_result_destroy (&res);
+    }
     //  filters on values with and without bitsets
     for (int x = 0; x < 400; x += 57) {
         char xt[16];
