@@ -451,6 +451,7 @@ s_kill (search_index_t *self, uint32_t doc)
     search_vbits_update (self, doc, false);
     self->flags[doc] &= (uint8_t) ~S_DOC_LIVE;
     self->live--;
+    self->restricted -= (self->flags[doc] & (S_DOC_CONFIDENTIAL | S_DOC_MEMBERS)) != 0;
     self->dead++;
     for (int f = 0; f < SEARCH_FIELD_COUNT; f++)
         self->len_sum[f] -= (uint64_t) self->norm_len[self->norms[(size_t) doc * SEARCH_FIELD_COUNT + f]];
@@ -620,6 +621,7 @@ search_index_add (search_index_t *self, const search_doc_t *doc)
     self->flags[d] |= (uint8_t) (S_DOC_LIVE | (doc->confidential ? S_DOC_CONFIDENTIAL : 0)
                                  | (doc->members_only ? S_DOC_MEMBERS : 0));
     self->live++;
+    self->restricted += doc->confidential || doc->members_only;
     for (int f = 0; f < SEARCH_FIELD_COUNT; f++)
         self->len_sum[f] += (uint64_t) self->norm_len[self->norms[(size_t) d * SEARCH_FIELD_COUNT + f]];
     self->id_doc[idid] = d;

@@ -84,6 +84,7 @@ struct search_index_t {
     size_t acl_len, acl_cap;
 
     uint64_t live, dead, text_bytes;
+    uint64_t restricted;                //  live docs that are confidential or members-only
     uint64_t len_sum[SEARCH_FIELD_COUNT];
     uint64_t generation;
     float norm_len[256];                //  quantised field length → length

@@ -627,9 +627,186 @@ s_score_one (s_run_t *run, s_cursor_t *c)
     return true;
 }
 
+//  ------------------------------------------- all words first, by bitmap
+//  Short queries of plain words (each one index term, no phrase): the page is
+//  almost always filled by the docs that match every word, so those are found
+//  by leapfrogging the posting lists and scored, while every posting is also
+//  marked in a bitmap of the union, from which the total and the facets' doc
+//  list come — no per-doc merge of all the lists, and no per-doc check at all
+//  when every doc is live, public and unfiltered (the total is then a
+//  popcount). When the docs matching every word cannot fill the page, the
+//  general loop below runs instead.
+
+#define S_AND_MAX_TERMS 8
+
+//  True when the plan is plain words, one term each (term t = word t).
+static bool
+s_plain_words (const s_plan_t *plan)
+{
+    if (!plan->tiered || plan->nterms < 2 || plan->nterms > S_AND_MAX_TERMS
+        || plan->nwords != plan->nterms)
+        return false;
+    for (size_t w = 0; w < plan->nwords; w++)
+        if (plan->words[w].phrase || plan->words[w].all || plan->words[w].any != s_bit ((int) w))
+            return false;
+    return true;
+}
+
+typedef struct {
+    uint64_t *any;              //  docs with some word, in any field
+    uint64_t *teaser;           //  ... in the title or tags (NULL: no doc needs it)
+    size_t words;
+} s_union_t;
+
+static inline void
+s_mark (const s_union_t *u, const s_cursor_t *c)
+{
+    uint64_t bit = (uint64_t) 1 << (c->doc & 63);
+    u->any[c->doc >> 6] |= bit;
+    if (u->teaser && (c->tf & 0xF0))
+        u->teaser[c->doc >> 6] |= bit;
+}
+
+//  A doc matching every word: scored onto the page unless it cannot enter it.
+//  Returns true when it counts as such a match (visible, filters pass).
+static bool
+s_and_offer (s_run_t *run, uint32_t d, const s_cursor_t *cur, size_t nt)
+{
+    search_index_t *self = run->self;
+    uint8_t flags = self->flags[d];
+    if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
+        return false;
+    uint8_t tfs[S_AND_MAX_TERMS];
+    bool teaser = (flags & S_DOC_CONFIDENTIAL)
+                  && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency);
+    for (size_t t = 0; t < nt; t++)
+        if (!(tfs[t] = teaser ? cur[t].tf & 0xF0 : cur[t].tf))
+            return false;               //  a word only in the hidden body
+    if (run->filtered && !s_filters_ok (run, d))
+        return false;
+    uint32_t tier = (uint32_t) nt;
+    s_entry_t e = { d, tier, 0.0 };
+    if (run->heap.max && run->heap.n == run->heap.max && tier == run->heap.v[0].tier) {
+        double bound = 0;
+        for (size_t t = 0; t < nt; t++)
+            bound += run->idf[t] * run->ub[tfs[t]];
+        if (s_prunable (run, tier, bound)) {
+            run->after_cursor++;        //  below the page, so after the cursor
+            return true;
+        }
+    }
+    for (size_t t = 0; t < nt; t++)
+        e.score += s_term_score (run, d, tfs[t], run->idf[t]);
+    if (run->has_cursor && !s_before (&run->cursor, &e))
+        return true;
+    run->after_cursor++;
+    s_heap_push (&run->heap, e);
+    return true;
+}
+
+//  Counts the union's matches (total, facets' doc list) in doc order.
+static void
+s_and_count (s_run_t *run, const s_union_t *u)
+{
+    search_index_t *self = run->self;
+    if (!u->teaser && !run->filtered && !run->counted) {
+        for (size_t w = 0; w < u->words; w++)
+            run->total += (uint64_t) __builtin_popcountll (u->any[w]);
+        return;
+    }
+    for (size_t w = 0; w < u->words; w++)
+        for (uint64_t bits = u->any[w]; bits; bits &= bits - 1) {
+            uint32_t d = (uint32_t) (w * 64 + (size_t) __builtin_ctzll (bits));
+            if (u->teaser) {
+                uint8_t flags = self->flags[d];
+                if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
+                    continue;
+                if ((flags & S_DOC_CONFIDENTIAL) && !(u->teaser[w] >> (d & 63) & 1)
+                    && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency))
+                    continue;
+            }
+            if (run->filtered && !s_filters_ok (run, d))
+                continue;
+            run->total++;
+            if (run->counted)
+                run->fdocs[run->fdocs_n++] = d;
+        }
+}
+
+//  Leapfrogs the lists to the docs with every word (offered to the page),
+//  marking every posting in the union on the way. Returns how many counted.
+static uint64_t
+s_and_walk (s_run_t *run, s_cursor_t *cur, size_t nt, const s_union_t *u)
+{
+    uint64_t top = 0;
+    for (;;) {
+        uint32_t d = 0;
+        for (size_t t = 0; t < nt; t++)
+            d = cur[t].doc > d ? cur[t].doc : d;
+        if (d == UINT32_MAX)
+            break;                      //  a list is done: no more docs with every word
+        bool all = true;
+        for (size_t t = 0; t < nt; t++) {
+            while (cur[t].doc < d) {
+                s_mark (u, &cur[t]);
+                s_cursor_next (&cur[t]);
+            }
+            all &= cur[t].doc == d;
+        }
+        if (!all)
+            continue;
+        top += s_and_offer (run, d, cur, nt);
+        for (size_t t = 0; t < nt; t++) {
+            s_mark (u, &cur[t]);
+            s_cursor_next (&cur[t]);
+        }
+    }
+    for (size_t t = 0; t < nt; t++)
+        for (; cur[t].doc != UINT32_MAX; s_cursor_next (&cur[t]))
+            s_mark (u, &cur[t]);
+    return top;
+}
+
+//  The fast path. Returns false (and leaves the run as it found it) when it
+//  does not apply or the docs matching every word cannot fill the page.
+static bool
+s_score_and_first (s_run_t *run)
+{
+    const s_plan_t *plan = &run->plan;
+    size_t nt = plan->nterms;
+    if (!s_plain_words (plan) || (run->has_cursor && run->cursor.tier != nt))
+        return false;
+    search_index_t *self = run->self;
+    //  every doc live and public: nothing to check per doc
+    bool checks = self->dead || self->restricted;
+    s_union_t u = { .words = ((size_t) self->ndocs + 63) / 64 };
+    u.any = calloc ((checks ? 2 : 1) * u.words + 1, sizeof *u.any);
+    if (!u.any)
+        return false;
+    u.teaser = checks ? u.any + u.words : NULL;
+    s_cursor_t cur[S_AND_MAX_TERMS];
+    for (size_t t = 0; t < nt; t++) {
+        const search_postings_t *p = &self->postings[plan->terms[t].tid];
+        cur[t] = (s_cursor_t) { .p = p->buf, .end = p->buf + p->len };
+        s_cursor_next (&cur[t]);
+    }
+    uint64_t top = s_and_walk (run, cur, nt, &u);
+    s_and_count (run, &u);
+    free (u.any);
+    if (run->heap.n < run->heap.max && run->total > top) {
+        run->heap.n = 0;                //  the page needs docs with fewer words
+        run->total = run->after_cursor = run->fdocs_n = 0;
+        return false;
+    }
+    run->after_cursor += run->total - top;      //  fewer words: ranked after the cursor
+    return true;
+}
+
 static void
 s_score_all (s_run_t *run)
 {
+    if (s_score_and_first (run))
+        return;
     search_index_t *self = run->self;
     s_plan_t *plan = &run->plan;
     size_t nt = plan->nterms;
