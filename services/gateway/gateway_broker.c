@@ -43,6 +43,9 @@ typedef struct {
     int64_t started_us;
     uint8_t *batch;                 //  ingest: the request, kept to name batch_id on errors
     size_t batch_size;
+    char *service, *method;         //  an idempotent request, kept to send it once more when
+    uint8_t *body;                  //  its worker is lost (NULL service: not kept)
+    size_t body_size;
 } pending_t;
 
 typedef struct {
@@ -103,6 +106,9 @@ s_pending_free (void **item)
     pending_t *p = *item;
     free (p->request_id);
     free (p->batch);
+    free (p->service);
+    free (p->method);
+    free (p->body);
     free (p);
     *item = NULL;
 }
@@ -224,24 +230,38 @@ s_worker_send (broker_t *self, worker_t *worker, Oim__V1__Command command)
         worker->last_sent_ms = oim_clock_mono_ms ();
 }
 
-//  Removes a worker; its in-flight requests get 503.
+static uint32_t s_forward (broker_t *self, pending_t *p, const char *service, const char *method,
+                           const ProtobufCBinaryData *target, const void *body, size_t size);
+
+//  Removes a worker. Its in-flight requests go once more to another worker when they are
+//  idempotent (kept for that, see s_on_frontend), else get 503.
 static void
 s_worker_delete (broker_t *self, worker_t *worker, const char *why)
 {
     oim_info ("event=worker_gone service=%s instance=%s reason=%s in_flight=%u",
               worker->service->name, worker->instance, why, worker->in_flight);
-    zlistx_t *failed = zlistx_new ();
-    for (pending_t *p = zhashx_first (self->pending); p; p = zhashx_next (self->pending))
-        if (p->worker == worker)
-            zlistx_add_end (failed, p);
-    for (pending_t *p = zlistx_first (failed); p; p = zlistx_next (failed)) {
-        p->worker = NULL;
-        s_fail (self, p, 503);
-    }
-    zlistx_destroy (&failed);
     void *handle = zlistx_find (worker->service->workers, worker);
     if (handle)
-        zlistx_delete (worker->service->workers, handle);
+        zlistx_delete (worker->service->workers, handle);      //  not picked again below
+    zlistx_t *lost = zlistx_new ();
+    for (pending_t *p = zhashx_first (self->pending); p; p = zhashx_next (self->pending))
+        if (p->worker == worker)
+            zlistx_add_end (lost, p);
+    for (pending_t *p = zlistx_first (lost); p; p = zlistx_next (lost)) {
+        p->worker = NULL;
+        uint32_t status = 503;
+        if (p->service) {
+            char *service = p->service;
+            p->service = NULL;          //  once only
+            status = s_forward (self, p, service, p->method, NULL, p->body, p->body_size);
+            oim_info ("event=request_resent service=%s lost_worker=%s sent=%s", service,
+                      worker->instance, status? "no": "yes");
+            free (service);
+        }
+        if (status)
+            s_fail (self, p, status);
+    }
+    zlistx_destroy (&lost);
     zhashx_delete (self->workers, worker->key);
     oim_metric_add (self->m_workers, -1);
 }
@@ -439,6 +459,14 @@ s_on_frontend (zloop_t *loop, zsock_t *socket, void *arg)
     if (strcmp (h->service, "broker") == 0)
         s_answer_workers (self, p);
     else {
+        if (h->idempotent && !h->target.len) {
+            p->service = strdup (h->service);
+            p->method = strdup (h->method);
+            p->body = msg.body_size? malloc (msg.body_size): NULL;
+            if (p->body)
+                memcpy (p->body, msg.body, msg.body_size);
+            p->body_size = p->body? msg.body_size: 0;
+        }
         uint32_t status = s_forward (self, p, h->service, h->method, &h->target, msg.body, msg.body_size);
         if (status)
             s_fail (self, p, status);

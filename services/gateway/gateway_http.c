@@ -455,7 +455,8 @@ s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *co
         uint8_t *packed = oim_wire_pack (&api.base, &size);
         gateway_call_t call = { .service = route->service, .method = route->operation,
                                 .body = packed, .body_size = size, .request_id = request_id,
-                                .timeout_msec = self->request_timeout_msec };
+                                .timeout_msec = self->request_timeout_msec,
+                                .idempotent = strcmp (method, "GET") == 0 };
         uint8_t *reply;
         size_t reply_size;
         uint32_t status = gateway_link_call (link, &call, &reply, &reply_size);

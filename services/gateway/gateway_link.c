@@ -92,6 +92,7 @@ s_send (gateway_link_t *link, const gateway_call_t *call, uint64_t correlation)
     header.timeout_ms = (uint32_t) call->timeout_msec;
     header.target.data = (uint8_t *) call->target;
     header.target.len = call->target_size;
+    header.idempotent = call->idempotent;
     return oim_wire_send (zsock_resolve (link->dealer), NULL, 0, &header, call->body, call->body_size);
 }
 

@@ -34,6 +34,7 @@ typedef struct {
     size_t body_size;
     const char *request_id;
     int timeout_msec;
+    bool idempotent;                //  a read: the broker may send it to a second worker
 } gateway_call_t;
 
 //  Sends a request and waits for its answer. Returns the status (504 when even the broker

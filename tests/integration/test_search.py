@@ -1,6 +1,7 @@
 """Search daemon integration tests (issue 4): write through the registry's API, find it
 through /v1/search — Korean and English, facets, visibility, live updates, replicas, restart."""
 import os
+import signal
 import sys
 import time
 import unittest
@@ -102,6 +103,27 @@ class SearchTest(unittest.TestCase):
             c.restart("search", index=1)
             wait_for(lambda: set(ids(search(c, q="lidar"))) == {first["id"], second["id"]}, 10,
                      "the restarted replica to catch up")
+
+    def test_frozen_replica_reads_resent_to_another(self):
+        # A replica that stops answering (SIGSTOP: alive, silent) holds the GETs routed to it
+        # until the broker finds it dead; the broker then sends them to the other replica
+        # (idempotent: reads) instead of failing them with 503.
+        with Cluster() as c:
+            c.start_all(services=("registry", "search"))
+            c.start("search", OIM_SEARCH_THREADS=1)
+            c.wait_registered({"search": 2})
+            first = create_org(c, kind="startup", name="GammaSensor", tags=["lidar"])
+            wait_for(lambda: all(first["id"] in ids(search(c, q="lidar")) for _ in range(6)), 5,
+                     "indexed by both replicas")
+            frozen = c.daemons["search"][1]
+            os.kill(frozen.proc.pid, signal.SIGSTOP)
+            try:
+                statuses = [c.http("GET", "/v1/search?q=lidar")[0] for _ in range(6)]
+            finally:
+                os.kill(frozen.proc.pid, signal.SIGCONT)
+            self.assertEqual(statuses, [200] * 6)
+            with open(c.gateway.log_path) as f:
+                self.assertIn("event=request_resent", f.read())
 
     def test_bad_parameters(self):
         with Cluster() as c:
