@@ -12,11 +12,13 @@ latency: POST /v1/orgs, then poll /v1/search until the new org is found (p50/p99
 
     /usr/bin/python3 tests/bench/search_http_bench.py --docs /tmp/sb/docs100k.jsonl \
         --queries /tmp/sb/q100k.tsv [--max-docs N] [--clients 2] [--runs 3] [--writes 100] \
-        [--search-bench build/services/search/search_bench | --no-inproc]
+        [--search-bench build/services/search/search_bench | --no-inproc] [--replicas N]
 
-HTTP requests are the daemon's defaults: limit 20, snippets, facet counts over every facet
-field for the whole match (the daemon always counts them; in-process counts them for the
-"facet" class only, four fields, as search_bench does).
+HTTP requests are the daemon's defaults: limit 20, snippets, facet counts of type,
+industry, region, stage and tag over the whole match (in-process, search_bench counts four
+fields for the "facet" class only; `search_bench --daemon-facets 1` counts what the daemon
+does). The daemon answers from OIM_SEARCH_THREADS threads (default 2); --replicas N starts N
+oim-search processes.
 """
 import argparse
 import http.client
