@@ -91,8 +91,10 @@ search_index_destroy (search_index_t **self_p)
     free (self->dtype);
     free (self->norms);
     free (self->multi);
-    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
         free (self->single[f]);
+        free (self->parent[f]);
+    }
     free (self->ext);
     free (self->owner);
     free (self->acl_off);
@@ -193,9 +195,14 @@ s_vbit_set (search_index_t *self, uint32_t doc, uint32_t f, uint32_t v, bool on)
 int
 search_vbits_update (search_index_t *self, uint32_t doc, bool on)
 {
-    for (uint32_t f = 0; f < SEARCH_FACET_COUNT; f++)
-        if (self->single[f][doc] && s_vbit_set (self, doc, f, self->single[f][doc] - 1u, on))
+    for (uint32_t f = 0; f < SEARCH_FACET_COUNT; f++) {
+        uint32_t v = self->single[f][doc];
+        if (v && s_vbit_set (self, doc, f, v - 1u, on))
             return -1;
+        uint32_t parent = v ? search_facet_parent (self, f, v - 1u) : SEARCH_STRTAB_NONE;
+        if (parent != SEARCH_STRTAB_NONE && s_vbit_set (self, doc, f, parent, on))
+            return -1;
+    }
     for (uint32_t k = self->foff[doc]; k < self->foff[doc + 1]; k++) {
         uint32_t f = self->fvals[k] >> S_FACET_SHIFT, v = self->fvals[k] & S_FACET_VALUE_MASK;
         if (s_vbit_set (self, doc, f, v, on))
@@ -460,11 +467,66 @@ s_kill (search_index_t *self, uint32_t doc)
     self->text[doc] = NULL;
 }
 
+//  Records that value `child` of field f rolls up into `parent` (values packed).
+static int
+s_parent_set (search_index_t *self, int f, uint32_t child, uint32_t parent)
+{
+    uint32_t c = child & S_FACET_VALUE_MASK, p = parent & S_FACET_VALUE_MASK;
+    if (c == p)
+        return 0;
+    if (c >= self->parent_cap[f]) {
+        uint32_t cap = self->parent_cap[f] ? self->parent_cap[f] : 64;
+        while (cap <= c)
+            cap *= 2;
+        uint32_t *grown = realloc (self->parent[f], cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        memset (grown + self->parent_cap[f], 0, (cap - self->parent_cap[f]) * sizeof *grown);
+        self->parent[f] = grown;
+        self->parent_cap[f] = cap;
+    }
+    self->parent[f][c] = p + 1;
+    return 0;
+}
+
+uint32_t
+search_facet_parent (const search_index_t *self, uint32_t f, uint32_t value)
+{
+    return value < self->parent_cap[f] && self->parent[f][value] ? self->parent[f][value] - 1
+                                                                 : SEARCH_STRTAB_NONE;
+}
+
+//  Pushes the doc's values of field f (other than type and tags); the parents of
+//  its values go to parents (only kept when the doc has several values: a
+//  single value's parent is implied, see search_facet_parent).
+static int
+s_field_push (search_index_t *self, const search_doc_t *doc, int f, uint32_t *vals, size_t *n,
+              uint32_t *parents, size_t *np)
+{
+    for (size_t i = 0; i < doc->facet_counts[f]; i++) {
+        if (!doc->facets[f][i])
+            continue;
+        size_t before = *n;
+        if (s_facet_push (self, f, doc->facets[f][i], vals, n))
+            return -1;
+        const char *parent = doc->facet_parents[f] ? doc->facet_parents[f][i] : NULL;
+        if (*n == before || !parent)
+            continue;
+        size_t at = *np;
+        if (s_facet_push (self, f, parent, parents, np))
+            return -1;
+        if (*np > at && s_parent_set (self, f, vals[before], parents[at]))
+            return -1;
+    }
+    return 0;
+}
+
 //  Fills facets, visibility and stored text of the new doc slot `d`.
 static int
 s_doc_attrs (search_index_t *self, uint32_t d, const search_doc_t *doc)
 {
-    uint32_t vals[SEARCH_FACET_COUNT * SEARCH_MAX_FACET_VALUES + 1];
+    uint32_t vals[SEARCH_FACET_COUNT * SEARCH_MAX_FACET_VALUES * 2 + 1];
+    uint32_t parents[SEARCH_MAX_FACET_VALUES + 1];
     size_t n = 0;
     if (s_facet_push (self, SEARCH_FACET_TYPE, s_type_names[doc->type], vals, &n))
         return -1;
@@ -474,9 +536,14 @@ s_doc_attrs (search_index_t *self, uint32_t d, const search_doc_t *doc)
     for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
         if (f == SEARCH_FACET_TYPE || f == SEARCH_FACET_TAG)
             continue;
-        for (size_t i = 0; i < doc->facet_counts[f]; i++)
-            if (doc->facets[f][i] && s_facet_push (self, f, doc->facets[f][i], vals, &n))
-                return -1;
+        size_t first = n, np = 0;
+        if (s_field_push (self, doc, f, vals, &n, parents, &np))
+            return -1;
+        bool several = false;
+        for (size_t i = first + 1; i < n && !several; i++)
+            several = vals[i] != vals[first];
+        for (size_t i = 0; i < np && several; i++)
+            vals[n++] = parents[i];         //  several values: their parents are explicit
     }
     qsort (vals, n, sizeof vals[0], s_cmp_u32);
     size_t uniq = 0;

@@ -111,6 +111,10 @@ typedef struct {
     //  (NFC), so filters and facet counts use the same spelling, case included
     const char *const *facets[SEARCH_FACET_COUNT];
     size_t facet_counts[SEARCH_FACET_COUNT];
+    //  per value of facets[f] (or NULL): the value it rolls up into, e.g. industry
+    //  "C26" -> its section "C". A doc counts once toward the parent of its values
+    //  and matches a filter on it. One level: a parent has no parent of its own.
+    const char *const *facet_parents[SEARCH_FACET_COUNT];
     bool confidential;
     bool members_only;                  //  hidden entirely from anonymous viewers (SPEC
                                         //  "members" visibility); signed-in viewers see it

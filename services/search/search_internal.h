@@ -70,7 +70,8 @@ struct search_index_t {
     uint8_t *dtype;
     uint8_t *norms;                     //  SEARCH_FIELD_COUNT per doc
     uint16_t *single[SEARCH_FACET_COUNT];   //  per doc: 1 + the field's only value id,
-                                            //  0 = none or several (then in `multi`)
+                                            //  0 = none or several (then in `multi`);
+                                            //  its parent is implied, not stored
     uint8_t *multi;                     //  per doc: bit per facet field whose values
                                         //  are counted from fvals
     uint32_t *ext;                      //  doc → external id
@@ -78,6 +79,8 @@ struct search_index_t {
     uint32_t *acl_off;                  //  into acl: count, ids...; 0 = none
     uint32_t *foff;                     //  doc_cap + 1 offsets into fvals
     char **text;                        //  "title\0tags\0body\0", tags '\n'-separated
+    uint32_t *parent[SEARCH_FACET_COUNT];       //  per facet value: 1 + its parent's id,
+    uint32_t parent_cap[SEARCH_FACET_COUNT];    //  0 = none (NULL: no value has one)
     uint32_t *fvals;                    //  packed values of each doc's multi-valued
     size_t fvals_len, fvals_cap;        //  fields (bit set in `multi`), sorted
     uint32_t *acl;
@@ -101,6 +104,10 @@ struct search_index_t {
 //  Sets (on = true) or clears doc's bits in its values' bitsets. Returns -1
 //  on no memory (some bits unset).
 int search_vbits_update (search_index_t *self, uint32_t doc, bool on);
+
+//  The parent of facet value `value` of field f (search_doc_t.facet_parents), or
+//  SEARCH_STRTAB_NONE.
+uint32_t search_facet_parent (const search_index_t *self, uint32_t f, uint32_t value);
 
 //  Stored text accessors (title, tags, body) of a doc.
 void search_doc_text (const search_index_t *self, uint32_t doc, const char **title,

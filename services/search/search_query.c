@@ -435,9 +435,13 @@ s_filters_ok (const s_run_t *run, uint32_t d)
                     hit = *p == run->want[f][k];
         else
         if (self->single[f][d]) {
-            uint32_t packed = (uint32_t) f << S_FACET_SHIFT | (self->single[f][d] - 1u);
+            uint32_t value = self->single[f][d] - 1u;
+            uint32_t parent = search_facet_parent (self, (uint32_t) f, value);
+            uint32_t packed = (uint32_t) f << S_FACET_SHIFT | value;
+            uint32_t packed_parent = (uint32_t) f << S_FACET_SHIFT | parent;
             for (size_t k = 0; k < run->want_n[f] && !hit; k++)
-                hit = packed == run->want[f][k];
+                hit = packed == run->want[f][k]
+                      || (parent != SEARCH_STRTAB_NONE && packed_parent == run->want[f][k]);
         }
         if (!hit)
             return false;
@@ -482,6 +486,11 @@ s_count_facets (s_run_t *run)
                 if (v)
                     count[v - 1]++;
             }
+        //  a single value's parent is implied: it gets its children's counts
+        //  (docs with several values name their parents in fvals, counted below)
+        for (uint32_t v = 0; v < nv && v < self->parent_cap[f]; v++)
+            if (self->parent[f][v] && count[v])
+                count[self->parent[f][v] - 1] += count[v];
     }
     //  The docs' fvals (the values of their multi-valued fields only) are
     //  scattered over a large array (a cache miss each): prefetched S_PREFETCH

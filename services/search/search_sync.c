@@ -41,21 +41,18 @@ search_sync_position (search_sync_t *self)
     return self->position;
 }
 
-//  Industry facet values: each code and, for a division ("C26"), its section ("C"), so that
-//  filtering by a section finds its divisions. values must hold 2 * n entries.
+//  Industry facet values: the codes, each division ("C26") with its section ("C") as its
+//  parent (search_doc_t.facet_parents), so that a section counts the docs of its divisions
+//  and a filter on it finds them. parents [i] points into sections [i]. Returns n.
 static size_t
-s_industries (char **codes, size_t n, const char **values, char (*sections) [2])
+s_industries (char **codes, size_t n, const char **parents, char (*sections) [2])
 {
-    size_t count = 0;
-    for (size_t i = 0; i < n && count + 2 <= 2 * n; i++) {
-        values [count++] = codes [i];
-        if (strlen (codes [i]) > 1) {
-            sections [i][0] = codes [i][0];
-            sections [i][1] = 0;
-            values [count++] = sections [i];
-        }
+    for (size_t i = 0; i < n; i++) {
+        sections [i][0] = codes [i][0];
+        sections [i][1] = 0;
+        parents [i] = strlen (codes [i]) > 1? sections [i]: NULL;
     }
-    return count;
+    return n;
 }
 
 static void
@@ -70,17 +67,18 @@ s_apply_org (search_sync_t *self, const Oim__V1__Organization *org)
     }
     char title [1024];
     snprintf (title, sizeof title, "%s%s%s", org->name, *org->name_en? " ": "", org->name_en);
-    const char *industries [2 * SEARCH_MAX_FACET_VALUES];
+    const char *parents [SEARCH_MAX_FACET_VALUES];
     char sections [SEARCH_MAX_FACET_VALUES][2];
-    size_t n_ind = org->n_industries < SEARCH_MAX_FACET_VALUES? org->n_industries: SEARCH_MAX_FACET_VALUES / 2;
+    size_t n_ind = org->n_industries < SEARCH_MAX_FACET_VALUES? org->n_industries: SEARCH_MAX_FACET_VALUES;
     const char *region = org->region, *stage = org->stage, *status = org->status;
     search_doc_t doc = {
         .id = org->id, .version = version,
         .type = company? SEARCH_TYPE_COMPANY: SEARCH_TYPE_STARTUP,
         .title = title, .body = org->description,
         .tags = (const char *const *) org->tags, .tag_count = org->n_tags };
-    doc.facets [SEARCH_FACET_INDUSTRY] = industries;
-    doc.facet_counts [SEARCH_FACET_INDUSTRY] = s_industries (org->industries, n_ind, industries, sections);
+    doc.facets [SEARCH_FACET_INDUSTRY] = (const char *const *) org->industries;
+    doc.facet_counts [SEARCH_FACET_INDUSTRY] = s_industries (org->industries, n_ind, parents, sections);
+    doc.facet_parents [SEARCH_FACET_INDUSTRY] = parents;
     doc.facets [SEARCH_FACET_REGION] = &region;
     doc.facet_counts [SEARCH_FACET_REGION] = *region? 1: 0;
     doc.facets [SEARCH_FACET_STAGE] = &stage;
@@ -120,9 +118,9 @@ s_apply_demand (search_sync_t *self, const Oim__V1__Demand *demand, oim_redis_t 
     const char **allowed = calloc (n_connected + 1, sizeof *allowed);
     for (size_t i = 0; i < n_connected && i < SEARCH_MAX_ALLOWED_ORGS; i++)
         allowed [i] = connected->element [i]->str;
-    const char *industries [2 * SEARCH_MAX_FACET_VALUES];
+    const char *parents [SEARCH_MAX_FACET_VALUES];
     char sections [SEARCH_MAX_FACET_VALUES][2];
-    size_t n_ind = demand->n_industries < SEARCH_MAX_FACET_VALUES? demand->n_industries: SEARCH_MAX_FACET_VALUES / 2;
+    size_t n_ind = demand->n_industries < SEARCH_MAX_FACET_VALUES? demand->n_industries: SEARCH_MAX_FACET_VALUES;
     const char *status = demand->status;
     search_doc_t doc = {
         .id = demand->id, .version = version, .type = SEARCH_TYPE_DEMAND,
@@ -132,8 +130,9 @@ s_apply_demand (search_sync_t *self, const Oim__V1__Demand *demand, oim_redis_t 
         .members_only = strcmp (demand->visibility, "members") == 0,
         .allowed_orgs = allowed,
         .allowed_count = n_connected < SEARCH_MAX_ALLOWED_ORGS? n_connected: SEARCH_MAX_ALLOWED_ORGS };
-    doc.facets [SEARCH_FACET_INDUSTRY] = industries;
-    doc.facet_counts [SEARCH_FACET_INDUSTRY] = s_industries (demand->industries, n_ind, industries, sections);
+    doc.facets [SEARCH_FACET_INDUSTRY] = (const char *const *) demand->industries;
+    doc.facet_counts [SEARCH_FACET_INDUSTRY] = s_industries (demand->industries, n_ind, parents, sections);
+    doc.facet_parents [SEARCH_FACET_INDUSTRY] = parents;
     doc.facets [SEARCH_FACET_REGION] = (const char *const *) demand->regions;
     doc.facet_counts [SEARCH_FACET_REGION] = demand->n_regions;
     doc.facets [SEARCH_FACET_STAGE] = (const char *const *) demand->stages;

@@ -230,13 +230,14 @@ static int
 s_add (search_index_t *idx, const s_doc_t *d, uint64_t version)
 {
     const char *reg = d->region, *stage = d->stage, *status = d->status;
-    //  the daemon indexes a division ("C26") with its section ("C"), as search_sync does
+    //  the daemon indexes a division ("C26") with its section ("C") as parent, as search_sync does
     char section[2] = { d->industry[0], 0 };
-    const char *ind[2] = { d->industry, section };
+    const char *ind = d->industry, *parent = section;
     search_doc_t doc = { .id = d->id, .version = version, .type = s_type (d->type), .title = d->title,
                          .body = d->body, .tags = (const char *const *) d->tags, .tag_count = d->ntags };
-    doc.facets[SEARCH_FACET_INDUSTRY] = ind;
-    doc.facet_counts[SEARCH_FACET_INDUSTRY] = s_daemon_facets && strlen (d->industry) > 1 ? 2 : 1;
+    doc.facets[SEARCH_FACET_INDUSTRY] = &ind;
+    doc.facet_counts[SEARCH_FACET_INDUSTRY] = 1;
+    doc.facet_parents[SEARCH_FACET_INDUSTRY] = s_daemon_facets && strlen (d->industry) > 1 ? &parent : NULL;
     doc.facets[SEARCH_FACET_REGION] = &reg;
     doc.facet_counts[SEARCH_FACET_REGION] = 1;
     doc.facets[SEARCH_FACET_STAGE] = &stage;

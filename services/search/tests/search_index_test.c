@@ -624,6 +624,66 @@ s_test_hostile (search_test_t *t)
     search_index_destroy (&idx);
 }
 
+//  Facet values with parents (industry division -> section): a section counts
+//  each doc of its divisions once and a filter on it finds them.
+static void
+s_test_parents (search_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    static const char *codes[][2] = { { "C26", NULL }, { "C28", NULL }, { "D35", NULL },
+                                      { "C26", "C28" }, { "C", NULL } };
+    for (int d = 0; d < 5; d++) {
+        const char *parents[2] = { NULL, NULL };
+        size_t n = codes[d][1] ? 2 : 1;
+        for (size_t i = 0; i < n; i++) {
+            static char sections[5][2][2];
+            sections[d][i][0] = codes[d][i][0];
+            parents[i] = strlen (codes[d][i]) > 1 ? sections[d][i] : NULL;
+        }
+        char id[8], title[32];
+        snprintf (id, sizeof id, "p%d", d);
+        snprintf (title, sizeof title, "maker %d", d);
+        search_doc_t doc = { .id = id, .version = 1, .type = SEARCH_TYPE_STARTUP, .title = title };
+        doc.facets[SEARCH_FACET_INDUSTRY] = codes[d];
+        doc.facet_counts[SEARCH_FACET_INDUSTRY] = n;
+        doc.facet_parents[SEARCH_FACET_INDUSTRY] = parents;
+        search_index_add (idx, &doc);
+    }
+    search_query_t q = { .q = "maker", .limit = 10, .no_snippets = true };
+    search_result_t *res = NULL;
+    search_index_search (idx, &q, &res);
+    unsigned c = 0, c26 = 0, c28 = 0, d = 0;
+    for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_INDUSTRY]; i++) {
+        const search_facet_value_t *fv = &res->facets[SEARCH_FACET_INDUSTRY][i];
+        c = strcmp (fv->value, "C") ? c : fv->count;
+        c26 = strcmp (fv->value, "C26") ? c26 : fv->count;
+        c28 = strcmp (fv->value, "C28") ? c28 : fv->count;
+        d = strcmp (fv->value, "D") ? d : fv->count;
+    }
+    CHECK (t, c == 4 && c26 == 2 && c28 == 2 && d == 1, "section counts C %u (4) C26 %u C28 %u D %u", c,
+           c26, c28, d);
+    search_result_destroy (&res);
+    static const char *filters[] = { "C", "C26", "D" };
+    static const unsigned expected[] = { 4, 2, 1 };
+    for (int k = 0; k < 3; k++) {
+        search_query_t fq = { .q = "maker", .limit = 10, .no_facets = true };
+        fq.filters[SEARCH_FACET_INDUSTRY] = &filters[k];
+        fq.filter_counts[SEARCH_FACET_INDUSTRY] = 1;
+        search_index_search (idx, &fq, &res);
+        CHECK (t, res && res->total == expected[k], "industry=%s: %llu docs", filters[k],
+               res ? (unsigned long long) res->total : 0ULL);
+        search_result_destroy (&res);
+    }
+    search_index_remove (idx, "p0", 2);
+    search_query_t fq = { .q = "", .limit = 10, .no_facets = true };
+    fq.filters[SEARCH_FACET_INDUSTRY] = &filters[0];
+    fq.filter_counts[SEARCH_FACET_INDUSTRY] = 1;
+    search_index_search (idx, &fq, &res);
+    CHECK (t, res && res->total == 3, "industry=C after a delete: %llu", res ? (unsigned long long) res->total : 0ULL);
+    search_result_destroy (&res);
+    search_index_destroy (&idx);
+}
+
 //  ---------------------------------------------------------------- threads
 
 #define S_THREAD_QUERIES 12
@@ -732,5 +792,6 @@ main (void)
     s_test_generated (&t);
     s_test_hostile (&t);
     s_test_threads (&t);
+    s_test_parents (&t);
     return search_test_done (&t);
 }
