@@ -200,6 +200,8 @@ s_worker_run (void *arg)
     link.peer = oim_peer_new (oim_config_get (self->config, "broker-endpoint"), self->def->name,
                               worker->instance,
                               (int) oim_config_int (self->config, "heartbeat-ms", 1000));
+    if (!link.redis || !link.peer)
+        oim_error ("event=worker_not_started instance=%s", worker->instance);
     while (link.redis && link.peer && !atomic_load (&self->stopping) && !zsys_interrupted) {
         zmq_pollitem_t item = { zsock_resolve (oim_peer_socket (link.peer)), 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, 100) > 0)

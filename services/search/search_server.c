@@ -18,6 +18,7 @@
 
 #define POLL_BATCH 1000
 #define RETRY_MSEC 1000
+#define MAX_THREADS 64
 
 typedef struct {
     pthread_rwlock_t lock;          //  index, sync, ready: written by the tick, read by queries
@@ -81,7 +82,12 @@ s_start (oim_service_t *service)
     if (s_rebuild (service, state))
         oim_warn ("event=snapshot_failed retry_ms=%d", RETRY_MSEC);
     long threads = oim_config_int (oim_service_config (service), "threads", 2);
-    return oim_service_add_workers (service, threads > 1? (int) threads - 1: 0);
+    if (threads < 1 || threads > MAX_THREADS) {
+        oim_warn ("event=bad_config option=threads value=%ld using=%d", threads,
+                  threads < 1? 1: MAX_THREADS);
+        threads = threads < 1? 1: MAX_THREADS;
+    }
+    return oim_service_add_workers (service, (int) threads - 1);
 }
 
 static void
@@ -347,7 +353,7 @@ static const oim_method_t s_methods [] = {
 
 static const oim_option_t s_options [] = {
     { "threads", "OIM_SEARCH_THREADS", "2", "threads answering queries over the one index "
-      "(each is a worker of the broker; 1 = the loop's only)", false },
+      "(each is a worker of the broker; 1 = the loop's only; at most 64)", false },
     OIM_OPTION_END
 };
 
