@@ -63,11 +63,17 @@ typedef struct {
 static clockid_t s_query_clock = CLOCK_MONOTONIC;    //  --cpu-time 1: the thread's CPU time
 
 static double
-s_now_ms (void)
+s_clock_ms (clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
+    clock_gettime (clock, &ts);
     return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
+static double
+s_now_ms (void)
+{
+    return s_clock_ms (CLOCK_MONOTONIC);
 }
 
 //  The clock queries are timed with: wall time, or CPU time to compare two
@@ -75,9 +81,7 @@ s_now_ms (void)
 static double
 s_query_ms (void)
 {
-    struct timespec ts;
-    clock_gettime (s_query_clock, &ts);
-    return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+    return s_clock_ms (s_query_clock);
 }
 
 static void

@@ -365,6 +365,38 @@ s_test_updates (search_test_t *t)
     search_index_destroy (&idx);
 }
 
+//  A query of the generated corpus (limit 10, facets up to 100 values),
+//  filtered to region KR-41 when asked.
+static search_result_t *
+s_search_region (search_index_t *idx, const char *text, bool kr41, bool snippets)
+{
+    search_query_t q = { .q = text, .limit = 10, .no_snippets = !snippets, .facet_limit = 100 };
+    const char *r = "KR-41";
+    if (kr41) {
+        q.filters[SEARCH_FACET_REGION] = &r;
+        q.filter_counts[SEARCH_FACET_REGION] = 1;
+    }
+    search_result_t *res = NULL;
+    search_index_search (idx, &q, &res);
+    return res;
+}
+
+//  True when each industry facet value of res is one of names[0..4] with the
+//  count expected for it.
+static bool
+s_industry_counts_ok (const search_result_t *res, const char *const *names, const unsigned *expected)
+{
+    bool ok = true;
+    for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_INDUSTRY]; i++) {
+        const search_facet_value_t *fv = &res->facets[SEARCH_FACET_INDUSTRY][i];
+        int k = 0;
+        while (k < 5 && strcmp (fv->value, names[k]))
+            k++;
+        ok &= k < 5 && fv->count == expected[k];
+    }
+    return ok;
+}
+
 //  Generated corpus: facet counts and totals against brute force, and paging.
 static void
 s_test_generated (search_test_t *t)
@@ -428,14 +460,7 @@ s_test_generated (search_test_t *t)
         search_index_remove (idx, id, 2);
     }
     for (int w = 0; w < NW; w++) {
-        search_query_t q = { .q = words[w], .limit = 10, .facet_limit = 100 };
-        const char *r = "KR-41";
-        if (w % 3 == 0) {
-            q.filters[SEARCH_FACET_REGION] = &r;
-            q.filter_counts[SEARCH_FACET_REGION] = 1;
-        }
-        search_result_t *res = NULL;
-        search_index_search (idx, &q, &res);
+        search_result_t *res = s_search_region (idx, words[w], w % 3 == 0, true);
         unsigned exp_total = 0, exp_ind[5] = { 0 }, exp_x[400] = { 0 };
         for (int d = 0; d < N; d++)
             if (d % 17 && has[d][w] && (w % 3 || reg[d] == 1)) {
@@ -455,14 +480,7 @@ s_test_generated (search_test_t *t)
         CHECK (t, xtags_ok && xseen > 0, "tag facets (dense and sparse values) of %s", words[w]);
         CHECK (t, res && res->total == exp_total, "word %s total %llu vs %u", words[w],
                res ? (unsigned long long) res->total : 0ULL, exp_total);
-        bool facets_ok = true;
-        for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_INDUSTRY]; i++) {
-            const search_facet_value_t *fv = &res->facets[SEARCH_FACET_INDUSTRY][i];
-            int k = 0;
-            while (k < 5 && strcmp (fv->value, industries[k]))
-                k++;
-            facets_ok &= k < 5 && fv->count == exp_ind[k];
-        }
+        bool facets_ok = s_industry_counts_ok (res, industries, exp_ind);
         unsigned nonzero = 0;
         for (int k = 0; k < 5; k++)
             nonzero += exp_ind[k] > 0;
@@ -474,14 +492,7 @@ s_test_generated (search_test_t *t)
     for (int w = 0; w + 1 < NW; w++) {
         char text[64];
         snprintf (text, sizeof text, "%s %s", words[w], words[w + 1]);
-        search_query_t q = { .q = text, .limit = 10, .no_snippets = true, .facet_limit = 100 };
-        const char *r = "KR-41";
-        if (w % 4 == 1) {
-            q.filters[SEARCH_FACET_REGION] = &r;
-            q.filter_counts[SEARCH_FACET_REGION] = 1;
-        }
-        search_result_t *res = NULL;
-        search_index_search (idx, &q, &res);
+        search_result_t *res = s_search_region (idx, text, w % 4 == 1, false);
         unsigned exp_total = 0, exp_both = 0, exp_ind[5] = { 0 };
         for (int d = 0; d < N; d++)
             if (d % 17 && (has[d][w] || has[d][w + 1]) && (w % 4 != 1 || reg[d] == 1)) {
@@ -498,15 +509,7 @@ s_test_generated (search_test_t *t)
             both_first &= i < exp_both ? both && res->hits[i].matched_words == 2 : !both;
         }
         CHECK (t, both_first, "'%s': the %u docs with both words first", text, exp_both);
-        bool facets_ok = true;
-        for (size_t i = 0; res && i < res->facet_sizes[SEARCH_FACET_INDUSTRY]; i++) {
-            const search_facet_value_t *fv = &res->facets[SEARCH_FACET_INDUSTRY][i];
-            int k = 0;
-            while (k < 5 && strcmp (fv->value, industries[k]))
-                k++;
-            facets_ok &= k < 5 && fv->count == exp_ind[k];
-        }
-        CHECK (t, facets_ok, "'%s' industry facets", text);
+        CHECK (t, s_industry_counts_ok (res, industries, exp_ind), "'%s' industry facets", text);
         search_result_destroy (&res);
     }
     //  filters on values with and without bitsets
