@@ -78,21 +78,34 @@ s_text_add (s_text_t *t, const char *data, size_t len)
     t->data [t->len] = 0;
 }
 
+//  A decimal integer into buf (24 bytes): what "%lld" prints.
+static void
+s_int_text (long long value, char *buf)
+{
+    char digits [24];
+    size_t i = sizeof digits;
+    unsigned long long u = value < 0? 0ULL - (unsigned long long) value: (unsigned long long) value;
+    digits [--i] = 0;
+    do {
+        digits [--i] = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (value < 0)
+        digits [--i] = '-';
+    memcpy (buf, digits + i, sizeof digits - i);
+}
+
 //  RESP, written straight into a buffer (what hiredis' formatter would produce, without its
 //  per-argument copies): "*<n>\r\n" heads a command of n arguments, "$<n>\r\n" an argument.
 static void
 s_resp_head (s_text_t *t, char type, size_t n)
 {
-    char buf [24];
-    size_t i = sizeof buf;
-    buf [--i] = '\n';
-    buf [--i] = '\r';
-    do {
-        buf [--i] = (char) ('0' + n % 10);
-        n /= 10;
-    } while (n);
-    buf [--i] = type;
-    s_text_add (t, buf + i, sizeof buf - i);
+    char buf [28];
+    buf [0] = type;
+    s_int_text ((long long) n, buf + 1);
+    size_t len = strlen (buf);
+    memcpy (buf + len, "\r\n", 2);
+    s_text_add (t, buf, len + 2);
 }
 
 static void
@@ -461,22 +474,6 @@ s_score_differs (const match_t *m, const matcher_score_t *score)
     return false;
 }
 
-//  A decimal integer into buf (24 bytes): what "%lld" prints.
-static void
-s_int_text (long long value, char *buf)
-{
-    char digits [24];
-    size_t i = sizeof digits;
-    unsigned long long u = value < 0? 0ULL - (unsigned long long) value: (unsigned long long) value;
-    digits [--i] = 0;
-    do {
-        digits [--i] = (char) ('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (value < 0)
-        digits [--i] = '-';
-    memcpy (buf, digits + i, sizeof digits - i);
-}
 
 //  Event id: "ntf_" + 13 base32 of the change time (µs) + 8 base32 of a 40-bit hash of
 //  (match or search id, version, type, recipient): the same change always gets the same id.
@@ -669,7 +666,7 @@ s_tx_match (matcher_store_t *self, s_tx_t *tx, const match_t *m)
     snprintf (key, sizeof key, OIM_KEY_DEMAND_TOP, m->demand_id);
     if (m->in_top && !streq (m->state, "withdrawn")) {
         char units [32];
-        snprintf (units, sizeof units, "%lld", (long long) llround (m->score * MATCHER_UNITS));
+        s_int_text ((long long) llround (m->score * MATCHER_UNITS), units);
         s_tx_strs (tx, "ZADD", key, units, m->startup_id);
     }
     else
@@ -787,7 +784,7 @@ s_writes_match (matcher_store_t *self, s_tx_t *tx, s_writes_t *w, const match_t 
     s_argv_str (&w->hset, m->id);
     if (m->in_top && !streq (m->state, "withdrawn")) {
         char units [32];
-        snprintf (units, sizeof units, "%lld", (long long) llround (m->score * MATCHER_UNITS));
+        s_int_text ((long long) llround (m->score * MATCHER_UNITS), units);
         s_argv_str (&w->zadd, units);
         s_argv_str (&w->zadd, m->startup_id);
     }
