@@ -531,17 +531,30 @@ s_term_score (const s_run_t *run, uint32_t d, uint8_t tf, double idf)
 
 static bool s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible);
 
-static void
-s_collect (s_run_t *run, uint32_t d, uint32_t tier, double score)
+//  A match, counted: the total and the facets' doc list.
+static inline void
+s_count (s_run_t *run, uint32_t d)
 {
     run->total++;
     if (run->counted)
         run->fdocs[run->fdocs_n++] = d;
-    s_entry_t e = { d, tier, score };
+}
+
+//  A scored match offered to the page (when it ranks after the cursor).
+static inline void
+s_page (s_run_t *run, s_entry_t e)
+{
     if (run->has_cursor && !s_before (&run->cursor, &e))
         return;
     run->after_cursor++;
     s_heap_push (&run->heap, e);
+}
+
+static void
+s_collect (s_run_t *run, uint32_t d, uint32_t tier, double score)
+{
+    s_count (run, d);
+    s_page (run, (s_entry_t) { d, tier, score });
 }
 
 //  A match that cannot enter the page: counted (total, facets, cursor) only.
@@ -550,9 +563,7 @@ s_collect (s_run_t *run, uint32_t d, uint32_t tier, double score)
 static inline void
 s_count_only (s_run_t *run, uint32_t d)
 {
-    run->total++;
-    if (run->counted)
-        run->fdocs[run->fdocs_n++] = d;
+    s_count (run, d);
     run->after_cursor++;
 }
 
@@ -592,6 +603,30 @@ s_words_matched (const s_plan_t *plan, uint64_t mask)
     for (size_t w = 0; w < plan->nwords; w++)
         matched += s_word_hit (&plan->words[w], mask);
     return matched;
+}
+
+//  Offers doc d — `tier` words matched through the terms hits[0..nm), their
+//  postings bytes in tfs[term] — to the page, scored only when it can enter it:
+//  once the page is full, a doc whose tier is below the worst kept entry's, or
+//  whose score bound (the field lengths at their shortest) is below it, is not
+//  (it ranks after the cursor). The caller counts the match.
+static inline void
+s_rank (s_run_t *run, uint32_t d, uint32_t tier, const uint8_t *tfs, const uint16_t *hits, size_t nm)
+{
+    if (run->heap.max && run->heap.n == run->heap.max) {
+        double bound = 0;
+        if (tier == run->heap.v[0].tier)
+            for (size_t k = 0; k < nm; k++)
+                bound += run->idf[hits[k]] * run->ub[tfs[hits[k]]];
+        if (s_prunable (run, tier, bound)) {
+            run->after_cursor++;
+            return;
+        }
+    }
+    s_entry_t e = { d, tier, 0.0 };
+    for (size_t k = 0; k < nm; k++)
+        e.score += s_term_score (run, d, tfs[hits[k]], run->idf[hits[k]]);
+    s_page (run, e);
 }
 
 //  One query term, no phrase to check: the loop below without the merge.
@@ -693,23 +728,9 @@ s_and_offer (s_run_t *run, uint32_t d, const s_cursor_t *cur, size_t nt)
             return false;               //  a word only in the hidden body
     if (run->filtered && !s_filters_ok (run, d))
         return false;
-    uint32_t tier = (uint32_t) nt;
-    s_entry_t e = { d, tier, 0.0 };
-    if (run->heap.max && run->heap.n == run->heap.max && tier == run->heap.v[0].tier) {
-        double bound = 0;
-        for (size_t t = 0; t < nt; t++)
-            bound += run->idf[t] * run->ub[tfs[t]];
-        if (s_prunable (run, tier, bound)) {
-            run->after_cursor++;        //  below the page, so after the cursor
-            return true;
-        }
-    }
-    for (size_t t = 0; t < nt; t++)
-        e.score += s_term_score (run, d, tfs[t], run->idf[t]);
-    if (run->has_cursor && !s_before (&run->cursor, &e))
-        return true;
-    run->after_cursor++;
-    s_heap_push (&run->heap, e);
+    _Static_assert (S_AND_MAX_TERMS == 8, "terms lists every term index");
+    static const uint16_t terms[S_AND_MAX_TERMS] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+    s_rank (run, d, (uint32_t) nt, tfs, terms, nt);    //  counted by s_and_count
     return true;
 }
 
@@ -891,24 +912,8 @@ s_score_all (s_run_t *run)
             }
         if (!phrases_ok || (plan->tiered && matched == 0))
             continue;
-        //  Max-score pruning: once the page is full, a doc whose tier is lower
-        //  than the worst kept entry's, or whose score bound (the field lengths
-        //  at their shortest) is below it, is counted without being scored.
-        uint32_t tier = plan->tiered ? matched : 0;
-        if (run->heap.max && run->heap.n == run->heap.max) {
-            double bound = 0;
-            if (tier == run->heap.v[0].tier)
-                for (size_t k = 0; k < nm; k++)
-                    bound += run->idf[hits[k]] * run->ub[tfs[hits[k]]];
-            if (s_prunable (run, tier, bound)) {
-                s_count_only (run, d);
-                continue;
-            }
-        }
-        double score = 0;
-        for (size_t k = 0; k < nm; k++)
-            score += s_term_score (run, d, tfs[hits[k]], run->idf[hits[k]]);
-        s_collect (run, d, tier, score);
+        s_count (run, d);
+        s_rank (run, d, plan->tiered ? matched : 0, tfs, hits, nm);
     }
 }
 
