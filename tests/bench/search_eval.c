@@ -54,9 +54,12 @@ s_query_add (s_queries_t *qs, const char *qid, const char *text)
 {
     if (qs->n == S_MAX_QUERIES)
         return NULL;
-    s_query_t *q = &qs->q[qs->n++];
+    s_query_t *q = &qs->q[qs->n];
     memset (q, 0, sizeof *q);
-    snprintf (q->qid, sizeof q->qid, "%s", qid);
+    int len = snprintf (q->qid, sizeof q->qid, "%s", qid);
+    if (len < 0 || (size_t) len >= sizeof q->qid)
+        return NULL;            //  a query id this long is not an id
+    qs->n++;
     q->text = strdup (text);
     return q;
 }
