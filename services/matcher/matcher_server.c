@@ -491,7 +491,7 @@ s_start (oim_service_t *service)
     self->m_failed = oim_metrics_counter (metrics, "oim_matcher_entry_failures_total", NULL,
                                           "entries whose effects could not be written (retried)");
     self->m_events = oim_metrics_gauge (metrics, "oim_matcher_events_written", NULL,
-                                        "events this replica wrote to oim:events");
+                                        "events this replica wrote to oim:events (per recipient)");
     self->m_startups = oim_metrics_counter (metrics, "oim_matcher_startup_changes_total", NULL,
                                             "startup changes percolated");
     self->m_demands = oim_metrics_counter (metrics, "oim_matcher_demand_changes_total", NULL,

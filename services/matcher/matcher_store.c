@@ -16,7 +16,8 @@
 
 #define MAX_RETRIES     32
 #define MAX_REASON      1000
-#define BATCH_EVENTS    256         //  events per oim:events entry at most (bounds its size)
+#define BATCH_EVENTS    256         //  recipients per oim:events entry at most (bounds its
+                                    //  size): an Event with N copies counts 1 + N
 
 struct _matcher_store_t {
     oim_redis_t *redis;
@@ -139,9 +140,9 @@ s_resp_packed (s_text_t *t, const ProtobufCMessage *msg)
 //
 //  The transaction's events are not commands of their own: they are collected as the
 //  records of an EventBatch (field 1: tag 0x0A, varint length, the packed Event) and written
-//  by s_tx_exec as one XADD oim:events * b <EventBatch> per BATCH_EVENTS events ("e" when
-//  an entry would hold a single event). Redis then stores one stream entry where it stored
-//  one per event (~38 per demand): per-command cost was most of Redis' work.
+//  by s_tx_exec as one XADD oim:events * b <EventBatch> per BATCH_EVENTS recipients ("e"
+//  when an entry would hold a single event). Redis then stores one stream entry where it
+//  stored one per event (~38 per demand): per-command cost was most of Redis' work.
 typedef struct {
     s_text_t cmds;                  //  MULTI and the commands, in RESP
     size_t count;                   //  how many
@@ -149,6 +150,7 @@ typedef struct {
     size_t ev_len, ev_cap;
     size_t *ev_at;                  //  where each record starts in ev
     uint8_t *ev_head;               //  each record's tag + length bytes
+    size_t *ev_recipients;          //  each record's recipients: 1 + the Event's copies
     size_t ev_count, ev_slots;
     s_text_t members;               //  SADD oim:org:<org>:matches: "org id\0match id\0"...
     size_t *member_at;              //  where each pair starts in members
@@ -214,7 +216,9 @@ s_tx_event_add (s_tx_t *tx, const Oim__V1__Event *event)
         tx->ev_slots = tx->ev_slots? tx->ev_slots * 2: 64;
         tx->ev_at = realloc (tx->ev_at, tx->ev_slots * sizeof *tx->ev_at);
         tx->ev_head = realloc (tx->ev_head, tx->ev_slots * sizeof *tx->ev_head);
-        assert (tx->ev_at && tx->ev_head);
+        tx->ev_recipients = realloc (tx->ev_recipients,
+                                     tx->ev_slots * sizeof *tx->ev_recipients);
+        assert (tx->ev_at && tx->ev_head && tx->ev_recipients);
     }
     uint8_t *record = tx->ev + tx->ev_len;
     uint8_t head = 0;
@@ -229,6 +233,7 @@ s_tx_event_add (s_tx_t *tx, const Oim__V1__Event *event)
     size_t packed = oim__v1__event__pack (event, record + head);
     assert (packed == size);
     tx->ev_at [tx->ev_count] = tx->ev_len;
+    tx->ev_recipients [tx->ev_count] = 1 + event->n_copies;
     tx->ev_head [tx->ev_count++] = head;
     tx->ev_len += head + size;
 }
@@ -275,6 +280,7 @@ s_tx_clear (s_tx_t *tx)
     free (tx->ev);
     free (tx->ev_at);
     free (tx->ev_head);
+    free (tx->ev_recipients);
     memset (tx, 0, sizeof *tx);
 }
 
@@ -317,13 +323,25 @@ s_tx_done (matcher_store_t *self, s_tx_t *tx)
     s_tx_clear (tx);
 }
 
+//  The end of the entry whose first record is first: as many records as fit in BATCH_EVENTS
+//  recipients (at least one).
+static size_t
+s_tx_events_end (const s_tx_t *tx, size_t first)
+{
+    size_t end = first + 1;
+    size_t recipients = tx->ev_recipients [first];
+    while (end < tx->ev_count && recipients + tx->ev_recipients [end] <= BATCH_EVENTS)
+        recipients += tx->ev_recipients [end++];
+    return end;
+}
+
 //  Adds the XADDs of the transaction's events to its commands: one entry per BATCH_EVENTS
-//  events, "b" = EventBatch, or "e" = the Event when an entry holds one.
+//  recipients, "b" = EventBatch, or "e" = the Event when an entry holds one.
 static void
 s_tx_add_events (s_tx_t *tx)
 {
-    for (size_t first = 0; first < tx->ev_count; first += BATCH_EVENTS) {
-        size_t end = first + BATCH_EVENTS < tx->ev_count? first + BATCH_EVENTS: tx->ev_count;
+    for (size_t first = 0, end; first < tx->ev_count; first = end) {
+        end = s_tx_events_end (tx, first);
         size_t from = tx->ev_at [first];
         size_t to = end < tx->ev_count? tx->ev_at [end]: tx->ev_len;
         bool single = end - first == 1;
@@ -606,13 +624,22 @@ s_summary_json (const match_t *m)
 }
 
 //  Appends one event for recipient org about match m; data_json is the match rendered as
-//  org sees it, or text when given (the same for every viewer).
+//  org sees it, or text when given (the same for every viewer). copy_org, when not NULL, is
+//  a second recipient of the same text: one Event with a copy (its own id, as it would have
+//  had as an event of its own). counts.events counts recipients.
 static void
 s_tx_event_text (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type,
-                 const char *org, const char *text)
+                 const char *org, const char *text, const char *copy_org)
 {
-    char id [OIM_ID_SIZE];
+    char id [OIM_ID_SIZE], copy_id [OIM_ID_SIZE];
     s_event_id (m->id, m->version, type, org, m->updated_at, id);
+    Oim__V1__Event__Copy copy = OIM__V1__EVENT__COPY__INIT;
+    Oim__V1__Event__Copy *copies [1] = { &copy };
+    if (copy_org) {
+        s_event_id (m->id, m->version, type, copy_org, m->updated_at, copy_id);
+        copy.id = copy_id;
+        copy.org_id = (char *) copy_org;
+    }
     char *own = NULL;
     if (!text) {
         json_t *data = s_render (self, m, org, false);
@@ -625,20 +652,23 @@ s_tx_event_text (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char
     event.org_id = (char *) org;
     event.created_at = m->updated_at;
     event.data_json = (char *) text;
+    event.n_copies = copy_org? 1: 0;
+    event.copies = copies;
     s_tx_event_add (tx, &event);
     free (own);
-    self->counts.events++;
+    self->counts.events += 1 + event.n_copies;
 }
 
 static void
 s_tx_event (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type,
             const char *org)
 {
-    s_tx_event_text (self, tx, m, type, org, NULL);
+    s_tx_event_text (self, tx, m, type, org, NULL, NULL);
 }
 
-//  The same event for both sides of m: a summary of the match, rendered once (the full
-//  match, as each side sees it, when connected: the other side's contacts).
+//  The same event for both sides of m: a summary of the match, rendered once and written
+//  once (the startup as a copy of the company's event), or the full match, as each side
+//  sees it, when connected (the other side's contacts): two events.
 static void
 s_tx_event_both (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type)
 {
@@ -648,8 +678,7 @@ s_tx_event_both (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char
         return;
     }
     char *text = s_summary_json (m);
-    s_tx_event_text (self, tx, m, type, m->company_id, text);
-    s_tx_event_text (self, tx, m, type, m->startup_id, text);
+    s_tx_event_text (self, tx, m, type, m->company_id, text, m->startup_id);
     free (text);
 }
 

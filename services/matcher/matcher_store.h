@@ -10,9 +10,11 @@
     (match id, match version, type, recipient), so even a repeated write would carry the same id.
 
     Events: all the events of one transaction are written as one oim:events entry, field
-    "b" = an EventBatch (notify.proto; a new entry every 256 events, so an entry stays
+    "b" = an EventBatch (notify.proto; a new entry every 256 recipients, so an entry stays
     bounded), or field "e" = the Event when the transaction causes just one. oim-notify
-    handles each event of a batch as if it were its own entry.
+    handles each event of a batch as if it were its own entry. An event both sides of a
+    match get with the same text is written once, the second recipient as a copy
+    (Event.copies, with its own id): oim-notify delivers it as two events.
 
     Workflow: suggested -> interested (one side) -> connected (both; contacts revealed, and
     the startup joins oim:demand:<id>:connected) | declined (either side, with a reason).
@@ -81,7 +83,8 @@ void matcher_store_interest (matcher_store_t *self, const Oim__V1__ApiRequest *r
 void matcher_store_decline (matcher_store_t *self, const Oim__V1__ApiRequest *request,
                             oim_api_reply_t *reply);
 
-//  Counters for metrics: events written, matches written, EXEC conflicts retried.
+//  Counters for metrics: events written (per recipient: an Event with a copy counts 2),
+//  matches written, EXEC conflicts retried.
 typedef struct {
     uint64_t events, writes, conflicts;
 } matcher_store_counts_t;

@@ -4,12 +4,14 @@
     before the next one relies on it (notify_store.h has the scripts):
       1. events: XREADGROUP "notify" on oim:events, each tick (tick = 5 ms). An entry holds
          one Event ("e") or an EventBatch ("b": each of its events handled as if it were its
-         own entry). Per Event one script stores the Notification (inbox, unread, SSE feed
-         stream, feed_sequence) and schedules its deliveries per the org's preferences; an
-         entry is XACKed only after the scripts of all its events ran. Entries
-         a dead replica read but never acknowledged are taken over with XAUTOCLAIM once idle
-         for OIM_EVENT_CLAIM_IDLE_MS. Then the Notification goes out on the ZeroMQ PUB feed
-         (best effort: subscribers detect gaps by feed_sequence and read the inbox API).
+         own entry); an Event with N copies is handled as 1 + N Events (the copies' ids and
+         recipients, the Event's type and data). Per Event one script stores the
+         Notification (inbox, unread, SSE feed stream, feed_sequence) and schedules its
+         deliveries per the org's preferences; an entry is XACKed only after the scripts of
+         all its events ran. Entries a dead replica read but never acknowledged are taken
+         over with XAUTOCLAIM once idle for OIM_EVENT_CLAIM_IDLE_MS. Then the Notification
+         goes out on the ZeroMQ PUB feed (best effort: subscribers detect gaps by
+         feed_sequence and read the inbox API).
       2. webhooks: due deliveries are leased (score -> now + lease) and handed to the engine
          (notify_webhook: libcurl multi; its sockets and timer sit in an epoll set that is
          one zloop poller). Each result is recorded, pipelined (attempt log, retry at
@@ -450,27 +452,74 @@ s_dispatch_deliveries (notify_state_t *self)
 //  ---------------------------------------------------------------------------------------
 //  Events
 
-//  True when an Event can become a notification (id, type and recipient in shape).
+//  True when an Event, or one of its copies (id, org_id), can become a notification: id,
+//  type and recipient in shape.
 static bool
-s_event_valid (const Oim__V1__Event *event)
+s_recipient_valid (const Oim__V1__Event *event, const char *id, const char *org_id)
 {
-    return oim_id_valid (event->id, "ntf") && *event->type && *event->org_id
-        && strlen (event->org_id) <= 64 && strlen (event->type) <= 64;
+    return oim_id_valid (id, "ntf") && *event->type && *org_id
+        && strlen (org_id) <= 64 && strlen (event->type) <= 64;
 }
 
+//  One notification to make: an Event for its org_id, or for one of its copies.
+typedef struct {
+    const Oim__V1__Event *event;    //  type, created_at, data_json
+    const char *id, *org_id;        //  the event's, or the copy's
+} s_recipient_t;
+
 //  The events of one stream entry: field "e" = one Event, field "b" = an EventBatch (several
-//  Events, each handled as if it were its own entry).
+//  Events, each handled as if it were its own entry); an Event with N copies is handled as
+//  1 + N Events.
 typedef struct {
     Oim__V1__Event *single;         //  an "e" entry's Event
     Oim__V1__EventBatch *batch;     //  a "b" entry's batch (owns its events)
-    Oim__V1__Event **events;        //  the valid events (borrowed from single or batch)
+    s_recipient_t *to;              //  the valid recipients (borrowing single or batch)
     size_t count;
 } s_entry_t;
 
+static void
+s_entry_free (s_entry_t *e)
+{
+    if (e->single)
+        oim__v1__event__free_unpacked (e->single, NULL);
+    if (e->batch)
+        oim__v1__event_batch__free_unpacked (e->batch, NULL);
+    free (e->to);
+    memset (e, 0, sizeof *e);
+}
+
+//  Adds recipient (id, org_id) of event to e->to when it is valid.
+static void
+s_entry_add (s_entry_t *e, const Oim__V1__Event *event, const char *id, const char *org_id)
+{
+    if (s_recipient_valid (event, id, org_id))
+        e->to [e->count++] = (s_recipient_t) { event, id, org_id };
+}
+
+//  Fills e->to with the valid recipients of the n events: each event's own, then its
+//  copies'. Returns how many recipients there were in all, or SIZE_MAX when out of memory.
+static size_t
+s_entry_expand (s_entry_t *e, Oim__V1__Event *const *events, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += 1 + events [i]->n_copies;
+    e->to = total? calloc (total, sizeof *e->to): NULL;
+    if (total && !e->to)
+        return SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const Oim__V1__Event *event = events [i];
+        s_entry_add (e, event, event->id, event->org_id);
+        for (size_t c = 0; c < event->n_copies; c++)
+            s_entry_add (e, event, event->copies [c]->id, event->copies [c]->org_id);
+    }
+    return total;
+}
+
 //  Decodes a stream entry into e (zeroed by the caller; free it with s_entry_free). Invalid
-//  events (undecodable entry, or an event out of shape) are logged and counted and left out,
-//  so e->count = 0 means there is nothing to do but acknowledge the entry. Returns 0, or -1
-//  when out of memory (e empty; the entry must stay pending).
+//  recipients (undecodable entry, an event or a copy out of shape) are logged and counted
+//  and left out, so e->count = 0 means there is nothing to do but acknowledge the entry.
+//  Returns 0, or -1 when out of memory (e empty; the entry must stay pending).
 static int
 s_event (notify_state_t *self, redisReply *entry, s_entry_t *e)
 {
@@ -485,53 +534,28 @@ s_event (notify_state_t *self, redisReply *entry, s_entry_t *e)
         }
     }
     const uint8_t *bytes = value && value->type == REDIS_REPLY_STRING? (const uint8_t *) value->str: NULL;
-    if (bytes && batch) {
+    if (bytes && batch)
         e->batch = oim__v1__event_batch__unpack (NULL, value->len, bytes);
-        if (e->batch && e->batch->n_events) {
-            e->events = calloc (e->batch->n_events, sizeof *e->events);
-            if (!e->events) {
-                oim__v1__event_batch__free_unpacked (e->batch, NULL);
-                e->batch = NULL;
-                return -1;
-            }
-        }
-        size_t total = e->batch? e->batch->n_events: 1;
-        oim_metric_add (self->m_events, (int64_t) total);
-        for (size_t i = 0; e->batch && i < e->batch->n_events; i++)
-            if (s_event_valid (e->batch->events [i]))
-                e->events [e->count++] = e->batch->events [i];
-        if (e->count < total) {
-            oim_warn ("event=invalid_event entry=%s events=%zu invalid=%zu action=dropped",
-                      entry->element [0]->str, total, total - e->count);
-            oim_metric_add (self->m_invalid, (int64_t) (total - e->count));
-        }
-        return 0;
-    }
-    oim_metric_add (self->m_events, 1);
-    e->single = bytes? oim__v1__event__unpack (NULL, value->len, bytes): NULL;
-    if (e->single && s_event_valid (e->single)) {
-        e->events = &e->single;
-        e->count = 1;
-        return 0;
-    }
-    oim_warn ("event=invalid_event entry=%s action=dropped", entry->element [0]->str);
-    oim_metric_add (self->m_invalid, 1);
+    else
+    if (bytes)
+        e->single = oim__v1__event__unpack (NULL, value->len, bytes);
+    size_t total = 1;               //  an undecodable entry counts as one invalid event
+    if (e->batch)
+        total = s_entry_expand (e, e->batch->events, e->batch->n_events);
+    else
     if (e->single)
-        oim__v1__event__free_unpacked (e->single, NULL);
-    e->single = NULL;
+        total = s_entry_expand (e, &e->single, 1);
+    if (total == SIZE_MAX) {
+        s_entry_free (e);
+        return -1;
+    }
+    oim_metric_add (self->m_events, (int64_t) total);
+    if (e->count < total) {
+        oim_warn ("event=invalid_event entry=%s events=%zu invalid=%zu action=dropped",
+                  entry->element [0]->str, total, total - e->count);
+        oim_metric_add (self->m_invalid, (int64_t) (total - e->count));
+    }
     return 0;
-}
-
-static void
-s_entry_free (s_entry_t *e)
-{
-    if (e->single)
-        oim__v1__event__free_unpacked (e->single, NULL);
-    if (e->batch) {
-        oim__v1__event_batch__free_unpacked (e->batch, NULL);
-        free (e->events);
-    }
-    memset (e, 0, sizeof *e);
 }
 
 //  Publishes a stored notification on the ZeroMQ feed (best effort, never blocks).
@@ -659,13 +683,14 @@ s_ingest_entries (notify_state_t *self, redisReply *entries, size_t *events)
             continue;
         }
         for (size_t j = 0; j < parsed [i].count && ok; j++) {
-            Oim__V1__Event *event = parsed [i].events [j];
+            const s_recipient_t *to = &parsed [i].to [j];
+            const Oim__V1__Event *event = to->event;
             size_t v = chunk->count++;
             Oim__V1__Notification *n = &chunk->notes [v];
             oim__v1__notification__init (n);
-            n->id = event->id;
+            n->id = (char *) to->id;
             n->type = event->type;
-            n->org_id = event->org_id;
+            n->org_id = (char *) to->org_id;
             n->created_at = *event->created_at? event->created_at: created;
             n->data_json = event->data_json;
             oim_id_new ("dlv", chunk->dlv_ids [v]);

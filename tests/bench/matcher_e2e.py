@@ -32,6 +32,11 @@ def cpu_seconds(pids):
     return total
 
 
+def stream_bytes(f):
+    """Bytes Redis holds for oim:events (MEMORY USAGE, every node counted), 0 when absent."""
+    return int(f.r("MEMORY", "USAGE", "oim:events", "SAMPLES", "0") or 0)
+
+
 with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
     pb = proto_modules(tmp)
     start_matcher_cluster(c, OIM_LOG_LEVEL=os.environ.get("E2E_LOG", "warn"))
@@ -48,6 +53,7 @@ with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
     specs = [(f"dem_{i:06d}", " ".join(rnd.sample(VOCAB, 4)), " ".join(rnd.choices(VOCAB, k=60)))
              for i in range(EVENTS)]
     entries_before = int(f.r("XLEN", "oim:events"))
+    bytes_before = stream_bytes(f)
     events_before = len(f.events())
     procs = {"redis": c.redis.proc.pid, "matcher": [p.proc.pid for p in c.daemons["matcher"]]}
     if os.environ.get("E2E_STATS"):
@@ -72,11 +78,14 @@ with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
     took = time.monotonic() - t0
     cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in procs.items()}
     entries = int(f.r("XLEN", "oim:events")) - entries_before
-    events = len(f.events()) - events_before
+    events = len(f.events()) - events_before       # per recipient (copies expanded)
+    stream = stream_bytes(f) - bytes_before
     print(f"{EVENTS} demand events over {STARTUPS} startups, {REPLICAS} matcher replica(s): "
           f"written in {t_written:.2f} s, all matched + acknowledged after {took:.2f} s -> "
           f"{EVENTS / took:.0f} demand events/s end to end; {events} match events written "
           f"in {entries} oim:events entries")
+    print(f"oim:events grew by {stream / EVENTS:.0f} bytes per demand event, "
+          f"{stream / max(events, 1):.0f} bytes per match event (MEMORY USAGE)")
     # CPU time per demand event (user + system): comparable on a shared, noisy box where the
     # wall-clock rate depends on what else runs
     both = cpu["matcher"] + cpu["redis"]

@@ -23,20 +23,33 @@ def now():
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % (int(t * 1000) % 1000)
 
 
-def stream_events(r, pb, start="-"):
+def recipients(pb, ev):
+    """An Event as oim-notify sees it: itself (without copies), then one Event per copy with
+    the copy's id and org_id (proto/notify.proto, Event.copies)."""
+    out = []
+    for id_, org in [(ev.id, ev.org_id)] + [(c.id, c.org_id) for c in ev.copies]:
+        out.append(pb["notify"].Event(id=id_, type=ev.type, org_id=org, created_at=ev.created_at,
+                                      data_json=ev.data_json))
+    return out
+
+
+def stream_events(r, pb, start="-", copies=False):
     """[(stream id, Event)] of oim:events from start: an entry holds "e" = one Event or
-    "b" = an EventBatch (expanded, each event with the entry's id)."""
+    "b" = an EventBatch (expanded, each event with the entry's id), an Event with copies
+    expanded into one Event per recipient (kept as written when copies)."""
     out = []
     for sid, fields in r("XRANGE", "oim:events", start, "+"):
         fields = dict(zip(fields[::2], fields[1::2]))
         if b"b" in fields:
             batch = pb["notify"].EventBatch()
             batch.ParseFromString(fields[b"b"])
-            out += [(sid.decode(), ev) for ev in batch.events]
+            events = batch.events
         else:
             ev = pb["notify"].Event()
             ev.ParseFromString(fields[b"e"])
-            out.append((sid.decode(), ev))
+            events = [ev]
+        out += [(sid.decode(), e) for ev in events
+                for e in ([ev] if copies else recipients(pb, ev))]
     return out
 
 
@@ -100,7 +113,8 @@ class Feed:
 
     def events(self):
         """[(stream id, Event)] of oim:events, in order; an EventBatch entry ("b") gives
-        each of its events, all with the entry's stream id."""
+        each of its events, all with the entry's stream id, and an Event with copies one
+        Event per recipient."""
         return stream_events(self.r, self.pb)
 
     def match(self, mid):
@@ -197,6 +211,11 @@ class MatcherTest(unittest.TestCase):
             self.assertEqual(c.http("GET", "/v1/orgs/org_fit/matches", key=OTHER_KEY)[0], 403)
             wait_for(lambda: len([e for _, e in f.events() if e.type == "match.created"]) == 4,
                      5, "match.created for both sides of both matches")
+            # ... written as one Event per match, to the company, with the startup as a copy
+            written = [e for _, e in stream_events(f.r, pb, copies=True)
+                       if e.type == "match.created"]
+            self.assertEqual([(e.org_id, len(e.copies)) for e in written], [("org_co", 1)] * 2)
+            self.assertEqual({e.copies[0].org_id for e in written}, set(matches()))
 
             # 2. a fitting startup registered later is percolated into the demand's matches
             f.org("org_late", name="CobaltBack", description="Cobalt and lithium recovery "

@@ -15,7 +15,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from test_notify_util import (NOTIFY_TESTS, Notify, Receiver, SmtpServer,  # noqa: E402
-                              webhook)
+                              new_id, webhook)
 from oimtest import Cluster, proto_modules, wait_for  # noqa: E402
 from test_sse import SSEReader  # noqa: E402
 
@@ -234,6 +234,64 @@ class EventBatchTest(NotifyCase):
         inbox_c = n.redis.cmd("ZRANGE", f"oim:org:{org_c}:inbox", 0, -1, "WITHSCORES")
         self.assertEqual([x.decode() for x in inbox_c[::2]], [i for i, _ in many])
         self.assertEqual([int(x) for x in inbox_c[1::2]], list(range(1, 3001)))
+
+
+class EventCopiesTest(NotifyCase):
+    def test_event_with_copies(self):
+        """An Event with copies (as the matcher writes an event both sides of a match get) is
+        delivered as one notification per recipient, each with its copy's id and the event's
+        type and data; a replay creates nothing new; an invalid copy is dropped and counted
+        while the other recipients still get theirs."""
+        self.start_notify()
+        n, c = self.n, self.c
+        orgs = [n.org() for _ in range(3)]
+        (org_a, key_a), (org_b, key_b), (org_c, key_c) = orgs
+        notify = self.pb["notify"]
+
+        def shared(org_id, copies, ntf_id=None, data=None):
+            ev = notify.Event()
+            ev.ParseFromString(n.event(org_id, data=data, ntf_id=ntf_id)[1])
+            for cid, corg in copies:
+                ev.copies.add(id=cid, org_id=corg)
+            return ev
+
+        def inbox(key):
+            status, body, _ = c.http("GET", "/v1/notifications", key=key)
+            self.assertEqual(status, 200, body)
+            return [(x["id"], x["type"], x["data"]["i"], x["feed_sequence"])
+                    for x in body["notifications"]]
+
+        id_b, id_c = new_id("ntf"), new_id("ntf")
+        ev = shared(org_a, [(id_b, org_b), (id_c, org_c)], data={"i": 1})
+        n.redis.cmd("XADD", "oim:events", "*", "e", ev.SerializeToString())
+        wait_for(n.consumed, 10, "the event with copies to be consumed")
+        self.assertEqual(inbox(key_a), [(ev.id, "match.created", 1, 1)])
+        self.assertEqual(inbox(key_b), [(id_b, "match.created", 1, 1)])
+        self.assertEqual(inbox(key_c), [(id_c, "match.created", 1, 1)])
+        # a replay, alone and in a batch: nothing new
+        n.redis.pipeline(("XADD", "oim:events", "*", "e", ev.SerializeToString()),
+                         ("XADD", "oim:events", "*", "b",
+                          notify.EventBatch(events=[ev]).SerializeToString()))
+        wait_for(n.consumed, 10, "the replays to be consumed")
+        for key, ntf_id in ((key_a, ev.id), (key_b, id_b), (key_c, id_c)):
+            self.assertEqual(inbox(key), [(ntf_id, "match.created", 1, 1)])
+        # invalid copies (a bad id, a 65-byte org id) and an invalid event with a valid copy
+        log_before = c.daemons["notify"][-1].log().count("event=invalid_event")
+        good = shared(org_a, [("not-an-id", org_b), (new_id("ntf"), "o" * 65),
+                              (new_id("ntf"), org_c)], data={"i": 2})
+        bad = shared(org_a, [(new_id("ntf"), org_b)], ntf_id="not-an-id", data={"i": 3})
+        n.redis.cmd("XADD", "oim:events", "*", "b",
+                    notify.EventBatch(events=[good, bad]).SerializeToString())
+        wait_for(n.consumed, 10, "the invalid copies to be consumed")
+        self.assertEqual(inbox(key_a), [(good.id, "match.created", 2, 2),
+                                        (ev.id, "match.created", 1, 1)])
+        self.assertEqual(inbox(key_b), [(bad.copies[0].id, "match.created", 3, 2),
+                                        (id_b, "match.created", 1, 1)])
+        self.assertEqual(inbox(key_c), [(good.copies[2].id, "match.created", 2, 2),
+                                        (id_c, "match.created", 1, 1)])
+        log = c.daemons["notify"][-1].log()
+        self.assertEqual(log.count("event=invalid_event"), log_before + 1, log)
+        self.assertIn("events=6 invalid=3 action=dropped", log)
 
 
 class RetryTest(NotifyCase):
