@@ -832,6 +832,86 @@ s_score_and_first (s_run_t *run)
     return true;
 }
 
+//  ------------------------------------------------------- by windows
+//  Without phrases to verify, the words a doc matches depend on its term mask
+//  alone (a table lookup), and the lists need no per-doc merge: each list in
+//  turn is decoded into a window of S_WINDOW docs (which terms hold each doc,
+//  and their postings bytes), then the window's docs are visited in doc order
+//  and go through the same checks and s_rank as in the general loop below
+//  (same scores, same totals, same page).
+
+#define S_WINDOW_BITS 14
+#define S_WINDOW (1u << S_WINDOW_BITS)
+
+typedef struct {
+    uint64_t bits[S_WINDOW / 64];       //  docs of the window in some list
+    uint16_t mask[S_WINDOW];            //  which terms hold each doc
+    uint8_t tf[S_TIER_TABLE_BITS][S_WINDOW];    //  their postings bytes
+} s_window_t;
+
+//  Visits the window's docs (base + i) in doc order; tiers: the words a term
+//  mask matches (NULL: an untiered query, every match tier 0).
+static void
+s_window_visit (s_run_t *run, s_window_t *win, uint32_t base, const uint8_t *tiers)
+{
+    search_index_t *self = run->self;
+    uint8_t tfs[S_TIER_TABLE_BITS];
+    uint16_t hits[S_TIER_TABLE_BITS];
+    for (size_t w = 0; w < S_WINDOW / 64; w++)
+        for (uint64_t bits = win->bits[w]; bits; bits &= bits - 1) {
+            uint32_t i = (uint32_t) (w * 64 + (size_t) __builtin_ctzll (bits));
+            uint32_t d = base + i;
+            unsigned mask = win->mask[i];
+            win->mask[i] = 0;
+            uint8_t flags = self->flags[d];
+            if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
+                continue;
+            bool teaser = (flags & S_DOC_CONFIDENTIAL)
+                          && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency);
+            size_t nm = 0;
+            for (unsigned m = mask; m; m &= m - 1) {
+                unsigned t = (unsigned) __builtin_ctz (m);
+                tfs[t] = teaser ? win->tf[t][i] & 0xF0 : win->tf[t][i];
+                if (tfs[t])             //  outsiders match the teaser fields only
+                    hits[nm++] = (uint16_t) t;
+                else
+                    mask &= ~(1u << t);
+            }
+            uint32_t tier = tiers ? tiers[mask] : 0;
+            if (!nm || (tiers && !tier) || (run->filtered && !s_filters_ok (run, d)))
+                continue;
+            s_count (run, d);
+            s_rank (run, d, tier, tfs, hits, nm);
+        }
+    memset (win->bits, 0, sizeof win->bits);
+}
+
+//  The window path (see above): the lists at cur, tiers as for s_window_visit.
+//  Returns false when out of memory (nothing done).
+static bool
+s_score_windows (s_run_t *run, s_cursor_t *cur, const uint8_t *tiers)
+{
+    size_t nt = run->plan.nterms;
+    assert (nt <= S_TIER_TABLE_BITS);
+    s_window_t *win = calloc (1, sizeof *win);
+    if (!win)
+        return false;
+    uint32_t ndocs = run->self->ndocs;
+    for (uint32_t base = 0; base < ndocs; base += S_WINDOW) {
+        uint32_t end = base + S_WINDOW;
+        for (size_t t = 0; t < nt; t++)
+            for (s_cursor_t *c = &cur[t]; c->doc < end; s_cursor_next (c)) {
+                uint32_t i = c->doc - base;
+                win->bits[i >> 6] |= (uint64_t) 1 << (i & 63);
+                win->mask[i] |= (uint16_t) (1u << t);
+                win->tf[t][i] = c->tf;
+            }
+        s_window_visit (run, win, base, tiers);
+    }
+    free (win);
+    return true;
+}
+
 static void
 s_score_all (s_run_t *run)
 {
@@ -864,6 +944,8 @@ s_score_all (s_run_t *run)
         table = !(plan->words[w].phrase && plan->tiered);
     for (uint64_t m = 0; table && m < (1u << nt); m++)
         tiers[m] = (uint8_t) s_words_matched (plan, m);
+    if (table && s_score_windows (run, cur, plan->tiered ? tiers : NULL))
+        return;
     for (;;) {
         uint32_t d = cur[0].doc;        //  nt ≥ 1 here
         for (size_t t = 1; t < nt; t++)

@@ -589,6 +589,89 @@ s_test_generated (search_test_t *t)
     search_index_destroy (&idx);
 }
 
+//  Pages through q (limit 100): each hit once, in rank order. Returns the
+//  total, or -1 when a page repeats a hit, leaves one out or is out of order.
+static long
+s_page_all (search_index_t *idx, search_query_t q, bool *seen, size_t n)
+{
+    memset (seen, 0, n * sizeof *seen);
+    uint64_t count = 0, total = 0;
+    bool ok = true;
+    double last_score = 1e300;
+    unsigned last_tier = ~0u;
+    char *cursor = NULL;
+    q.limit = 100;
+    do {
+        search_result_t *res = NULL;
+        q.cursor = cursor;
+        if (search_index_search (idx, &q, &res))
+            break;
+        total = res->total;
+        for (size_t i = 0; i < res->hit_count; i++) {
+            const search_hit_t *h = &res->hits[i];
+            size_t d = (size_t) atoi (h->id + 1);
+            ok &= d < n && !seen[d];
+            seen[d < n ? d : 0] = true;
+            ok &= h->matched_words < last_tier || (h->matched_words == last_tier && h->score <= last_score);
+            last_tier = h->matched_words;
+            last_score = h->score;
+            count++;
+        }
+        free (cursor);
+        cursor = res->next_cursor ? strdup (res->next_cursor) : NULL;
+        search_result_destroy (&res);
+    } while (cursor);
+    return ok && count == total ? (long) total : -1;
+}
+
+//  Queries whose lists are read window by window (more docs than one window):
+//  totals against brute force, paging across windows, confidential teasers.
+static void
+s_test_windows (search_test_t *t)
+{
+    static const char *titles[] = { "fusion", "fusing", "fused", "furnace", "grid" };
+    enum { N = 40000, NT = sizeof titles / sizeof titles[0] };
+    search_index_t *idx = search_index_new (NULL);
+    static bool fus[N], grid[N], seen[N];
+    srand (11);
+    for (int d = 0; d < N; d++) {
+        char title[64], id[32];
+        int tw = rand () % NT;
+        bool conf = d % 7 == 0, body_fusion = rand () % 4 == 0;
+        snprintf (title, sizeof title, "%s unit %d", titles[tw], d);
+        snprintf (id, sizeof id, "w%d", d);
+        const char *tag = rand () % 3 ? "grid" : "wafer";
+        search_doc_t doc = { .id = id, .version = 1, .type = SEARCH_TYPE_DEMAND, .title = title,
+                             .body = body_fusion ? "a fusion reactor" : "a plain plant",
+                             .tags = &tag, .tag_count = 1, .confidential = conf, .owner_org = "org_o" };
+        search_index_add (idx, &doc);
+        fus[d] = tw < 3 || (body_fusion && !conf);      //  what an outsider matches
+        grid[d] = tw == 4 || tag[0] == 'g';
+    }
+    for (int d = 0; d < N; d += 13) {
+        char id[32];
+        snprintf (id, sizeof id, "w%d", d);
+        search_index_remove (idx, id, 2);
+        fus[d] = grid[d] = false;
+    }
+    search_index_settle (idx);
+    long exp_fus = 0, exp_either = 0;
+    for (int d = 0; d < N; d++) {
+        exp_fus += fus[d];
+        exp_either += fus[d] || grid[d];
+    }
+    search_query_t prefix = { .q = "fus", .prefix_last = true, .no_snippets = true };
+    long got = s_page_all (idx, prefix, seen, N);
+    bool same = got == exp_fus;
+    for (int d = 0; d < N; d++)
+        same &= seen[d] == fus[d];
+    CHECK (t, same, "prefix 'fus' over windows: %ld pages in order vs %ld by brute force", got, exp_fus);
+    search_query_t untiered = { .q = "fusion fused grid", .pure_bm25 = true, .no_snippets = true };
+    got = s_page_all (idx, untiered, seen, N);
+    CHECK (t, got == exp_either, "untiered 'fusion fused grid': %ld vs %ld", got, exp_either);
+    search_index_destroy (&idx);
+}
+
 //  Random and hostile query strings: never crash, always a valid answer.
 static void
 s_test_hostile (search_test_t *t)
@@ -796,5 +879,6 @@ main (void)
     s_test_hostile (&t);
     s_test_threads (&t);
     s_test_parents (&t);
+    s_test_windows (&t);
     return search_test_done (&t);
 }
