@@ -12,13 +12,16 @@ latency: POST /v1/orgs, then poll /v1/search until the new org is found (p50/p99
 
     /usr/bin/python3 tests/bench/search_http_bench.py --docs /tmp/sb/docs100k.jsonl \
         --queries /tmp/sb/q100k.tsv [--max-docs N] [--clients 2] [--runs 3] [--writes 100] \
-        [--search-bench build/services/search/search_bench | --no-inproc] [--replicas N]
+        [--search-bench build/services/search/search_bench | --no-inproc] [--replicas N] \
+        [--client c|python]
 
 HTTP requests are the daemon's defaults: limit 20, snippets, facet counts of type,
 industry, region, stage and tag over the whole match (in-process, search_bench counts four
 fields for the "facet" class only; `search_bench --daemon-facets 1` counts what the daemon
 does). The daemon answers from OIM_SEARCH_THREADS threads (default 2); --replicas N starts N
-oim-search processes.
+oim-search processes. The requests are sent by tests/bench/http_load (C: the client then
+takes little of the 2 cores the system under test runs on), or with --client python by
+threads of http.client here (~1 ms of CPU per request, taken from the daemon's cores).
 """
 import argparse
 import http.client
@@ -135,14 +138,48 @@ def inproc(bench, docs, queries, runs, max_docs, tmp):
     return figures
 
 
-def run_http(port, queries, clients, runs):
-    """Each client cycles through its share of queries×runs on one keep-alive connection."""
+def run_http(port, queries, clients, runs, client):
+    """Each client cycles through its share of queries×runs on one keep-alive connection:
+    client "c" = tests/bench/http_load.c (little CPU beside the system under test), "python"
+    = threads of http.client here (~1 ms of CPU per request on the same 2 cores)."""
     jobs = [(cls, query_path(cls, q, f)) for _ in range(runs) for cls, q, f in queries]
     lat = {c: [] for c in CLASSES}
     took = {c: [] for c in CLASSES}
     totals = {c: [] for c in CLASSES}
-    lock = threading.Lock()
     errors = []
+    t0 = time.perf_counter()
+    rows = http_load(port, jobs, clients) if client == "c" else http_python(port, jobs, clients)
+    wall = time.perf_counter() - t0
+    for cls, ms, status, took_ms, total, path in rows:
+        if status != 200:
+            errors.append((status, path))
+            continue
+        lat[cls].append(ms)
+        took[cls].append(took_ms)
+        totals[cls].append(total)
+    if errors:
+        print(f"{len(errors)} errors, first: {errors[0]}")
+    return lat, took, totals, len(jobs) / wall
+
+
+def http_load(port, jobs, clients):
+    """[(class, ms, status, took_ms, total, path)] from the C client."""
+    binary = os.path.join(oimtest.BUILD_DIR, "tests", "http_load")
+    r = subprocess.run([binary, "--port", str(port), "--clients", str(clients)], text=True,
+                       input="".join(f"{cls}\t{path}\n" for cls, path in jobs),
+                       capture_output=True, timeout=3600)
+    if r.returncode:
+        raise SystemExit(f"http_load failed: {r.stderr}")
+    rows = []
+    for line in r.stdout.splitlines():
+        cls, ms, status, took_ms, total = line.split("\t")
+        rows.append((cls, float(ms), int(status), float(took_ms), int(float(total)), ""))
+    return rows
+
+
+def http_python(port, jobs, clients):
+    """[(class, ms, status, took_ms, total, path)] from Python threads."""
+    rows, lock = [], threading.Lock()
 
     def worker(k):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -152,26 +189,17 @@ def run_http(port, queries, clients, runs):
             r = conn.getresponse()
             body = r.read()
             ms = (time.perf_counter() - t0) * 1000
-            if r.status != 200:
-                errors.append((r.status, path, body[:200]))
-                continue
-            j = json.loads(body)
+            j = json.loads(body) if r.status == 200 else {}
             with lock:
-                lat[cls].append(ms)
-                took[cls].append(j.get("took_ms", 0.0))
-                totals[cls].append(j["total"])
+                rows.append((cls, ms, r.status, j.get("took_ms", 0.0), j.get("total", 0), path))
         conn.close()
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
-    t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - t0
-    if errors:
-        print(f"{len(errors)} errors, first: {errors[0]}")
-    return lat, took, totals, len(jobs) / wall
+    return rows
 
 
 def live_updates(cluster, writes):
@@ -218,6 +246,8 @@ def main():
                                                           "search_bench"))
     ap.add_argument("--no-inproc", action="store_true")
     ap.add_argument("--replicas", type=int, default=1, help="oim-search processes")
+    ap.add_argument("--client", choices=("c", "python"), default="c",
+                    help="c: tests/bench/http_load (default), python: http.client threads")
     args = ap.parse_args()
     queries = read_queries(args.queries)
     print(time.strftime("%H:%M:%S"), "load average", os.getloadavg())
@@ -252,9 +282,11 @@ def main():
                              message="every replica's full index", interval=0.5)
             print(f"search daemon: snapshot of {n} docs searchable after "
                   f"{time.perf_counter() - t0:.1f} s")
-            run_http(c.ports["http_port"], queries[::8], args.clients, 1)       # warm-up
-            lat, took, totals, qps = run_http(c.ports["http_port"], queries, args.clients, args.runs)
-            print(f"\nGET /v1/search, {args.replicas} oim-search replica(s), {args.clients} keep-alive clients, {args.runs} runs of "
+            run_http(c.ports["http_port"], queries[::8], args.clients, 1, args.client)  # warm-up
+            lat, took, totals, qps = run_http(c.ports["http_port"], queries, args.clients, args.runs,
+                                              args.client)
+            print(f"\nGET /v1/search, {args.replicas} oim-search replica(s), {args.clients} "
+                  f"keep-alive clients ({args.client} client), {args.runs} runs of "
                   f"{len(queries)} queries, {qps:.0f} queries/s; ms")
             print(f"{'class':<9} {'avg hits':>9} | {'http p50':>8} {'http p99':>8} | "
                   f"{'took p50':>8} {'took p99':>8} | {'inproc p50':>10} {'inproc p99':>10} | "
