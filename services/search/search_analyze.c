@@ -7,14 +7,65 @@
 #include <assert.h>
 #include <libstemmer.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
 struct search_analyzer_t {
-    struct sb_stemmer *stemmer;     //  keeps its result inside: one caller at a time
-    pthread_mutex_t stem_lock;      //  (queries analyse on several threads)
+    char language[32];              //  the Snowball stemmer's
 };
+
+//  A Snowball stemmer keeps its result inside, so one may serve one caller at
+//  a time: each thread has its own (queries analyse on several threads at
+//  once), made on first use, deleted when the thread ends (or destroys an
+//  analyzer: the main thread's at exit).
+typedef struct {
+    char language[32];
+    struct sb_stemmer *stemmer;
+} s_thread_stemmer_t;
+
+static pthread_key_t s_stemmer_key;
+static pthread_once_t s_stemmer_once = PTHREAD_ONCE_INIT;
+
+static void
+s_thread_stemmer_free (void *arg)
+{
+    s_thread_stemmer_t *ts = arg;
+    if (ts) {
+        sb_stemmer_delete (ts->stemmer);
+        free (ts);
+    }
+}
+
+static void
+s_stemmer_key_make (void)
+{
+    pthread_key_create (&s_stemmer_key, s_thread_stemmer_free);
+}
+
+//  The calling thread's stemmer for the analyzer's language, NULL when out of
+//  memory (words are then left unstemmed).
+static struct sb_stemmer *
+s_stemmer (const search_analyzer_t *self)
+{
+    pthread_once (&s_stemmer_once, s_stemmer_key_make);
+    s_thread_stemmer_t *ts = pthread_getspecific (s_stemmer_key);
+    if (ts && strcmp (ts->language, self->language) == 0)
+        return ts->stemmer;
+    s_thread_stemmer_free (ts);
+    ts = calloc (1, sizeof *ts);
+    if (ts) {
+        snprintf (ts->language, sizeof ts->language, "%s", self->language);
+        ts->stemmer = sb_stemmer_new (self->language, "UTF_8");
+    }
+    if (ts && !ts->stemmer) {
+        free (ts);
+        ts = NULL;
+    }
+    pthread_setspecific (s_stemmer_key, ts);
+    return ts ? ts->stemmer : NULL;
+}
 
 struct search_tokens_t {
     search_token_t *items;
@@ -46,15 +97,13 @@ static const char *const s_stopwords[] = {
 search_analyzer_t *
 search_analyzer_new (const char *stemmer)
 {
-    search_analyzer_t *self = calloc (1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->stemmer = sb_stemmer_new (stemmer ? stemmer : "english", "UTF_8");
-    if (!self->stemmer) {
-        free (self);
-        return NULL;
-    }
-    pthread_mutex_init (&self->stem_lock, NULL);
+    stemmer = stemmer ? stemmer : "english";
+    struct sb_stemmer *probe = sb_stemmer_new (stemmer, "UTF_8");
+    search_analyzer_t *self = probe && strlen (stemmer) < sizeof self->language
+                              ? calloc (1, sizeof *self) : NULL;
+    sb_stemmer_delete (probe);          //  (a language Snowball knows)
+    if (self)
+        memcpy (self->language, stemmer, strlen (stemmer) + 1);
     return self;
 }
 
@@ -63,8 +112,9 @@ search_analyzer_destroy (search_analyzer_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
-        sb_stemmer_delete ((*self_p)->stemmer);
-        pthread_mutex_destroy (&(*self_p)->stem_lock);
+        pthread_once (&s_stemmer_once, s_stemmer_key_make);
+        s_thread_stemmer_free (pthread_getspecific (s_stemmer_key));
+        pthread_setspecific (s_stemmer_key, NULL);
         free (*self_p);
         *self_p = NULL;
     }
@@ -276,18 +326,16 @@ s_emit_other (s_state_t *st, const char *word, size_t len)
         st->pos++;
         return 0;
     }
-    pthread_mutex_lock (&st->self->stem_lock);
-    const sb_symbol *stem = sb_stemmer_stem (st->self->stemmer, (const sb_symbol *) word, (int) len);
+    struct sb_stemmer *stemmer = s_stemmer (st->self);
+    const sb_symbol *stem = stemmer ? sb_stemmer_stem (stemmer, (const sb_symbol *) word, (int) len) : NULL;
     const char *term = word;
     size_t term_len = len;
     if (stem) {
         term = (const char *) stem;
-        term_len = (size_t) sb_stemmer_length (st->self->stemmer);
+        term_len = (size_t) sb_stemmer_length (stemmer);
     }
-    int rc = s_push (st->tokens, term, term_len, st->pos++, (uint32_t) st->start,
-                     (uint32_t) st->end, letters, SEARCH_TOKEN_WORD, SEARCH_SCRIPT_OTHER);
-    pthread_mutex_unlock (&st->self->stem_lock);
-    return rc;
+    return s_push (st->tokens, term, term_len, st->pos++, (uint32_t) st->start,
+                   (uint32_t) st->end, letters, SEARCH_TOKEN_WORD, SEARCH_SCRIPT_OTHER);
 }
 
 //  Hangul particles stripped into SEARCH_TOKEN_STEM tokens, longest first.
