@@ -20,9 +20,20 @@ struct search_analyzer_t {
 //  a time: each thread has its own (queries analyse on several threads at
 //  once), made on first use, deleted when the thread ends (or destroys an
 //  analyzer: the main thread's at exit).
+//  Each thread also remembers the stems of recent words (direct-mapped by a
+//  hash of the word): text is Zipfian, and a snippet stems ~50 words a hit.
+#define S_STEM_CACHE 4096
+#define S_STEM_CACHE_WORD 23
+
+typedef struct {
+    uint8_t word_len, stem_len;         //  word_len 0: empty slot
+    char word[S_STEM_CACHE_WORD], stem[S_STEM_CACHE_WORD];
+} s_stem_slot_t;
+
 typedef struct {
     char language[32];
     struct sb_stemmer *stemmer;
+    s_stem_slot_t cache[S_STEM_CACHE];
 } s_thread_stemmer_t;
 
 static pthread_key_t s_stemmer_key;
@@ -46,13 +57,13 @@ s_stemmer_key_make (void)
 
 //  The calling thread's stemmer for the analyzer's language, NULL when out of
 //  memory (words are then left unstemmed).
-static struct sb_stemmer *
+static s_thread_stemmer_t *
 s_stemmer (const search_analyzer_t *self)
 {
     pthread_once (&s_stemmer_once, s_stemmer_key_make);
     s_thread_stemmer_t *ts = pthread_getspecific (s_stemmer_key);
     if (ts && strcmp (ts->language, self->language) == 0)
-        return ts->stemmer;
+        return ts;
     s_thread_stemmer_free (ts);
     ts = calloc (1, sizeof *ts);
     if (ts) {
@@ -64,7 +75,39 @@ s_stemmer (const search_analyzer_t *self)
         ts = NULL;
     }
     pthread_setspecific (s_stemmer_key, ts);
-    return ts ? ts->stemmer : NULL;
+    return ts;
+}
+
+//  The stem of word (len bytes) from the thread's stemmer: *stem_len bytes at
+//  the result, valid until its next call; NULL when none (out of memory).
+static const char *
+s_stem (const search_analyzer_t *self, const char *word, size_t len, size_t *stem_len)
+{
+    s_thread_stemmer_t *ts = s_stemmer (self);
+    if (!ts)
+        return NULL;
+    s_stem_slot_t *slot = NULL;
+    if (len <= S_STEM_CACHE_WORD) {
+        uint32_t h = 2166136261u;
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (uint8_t) word[i]) * 16777619u;
+        slot = &ts->cache[h % S_STEM_CACHE];
+        if (slot->word_len == len && memcmp (slot->word, word, len) == 0) {
+            *stem_len = slot->stem_len;
+            return slot->stem;
+        }
+    }
+    const char *stem = (const char *) sb_stemmer_stem (ts->stemmer, (const sb_symbol *) word, (int) len);
+    if (!stem)
+        return NULL;
+    *stem_len = (size_t) sb_stemmer_length (ts->stemmer);
+    if (slot && *stem_len <= S_STEM_CACHE_WORD) {
+        slot->word_len = (uint8_t) len;
+        slot->stem_len = (uint8_t) *stem_len;
+        memcpy (slot->word, word, len);
+        memcpy (slot->stem, stem, *stem_len);
+    }
+    return stem;
 }
 
 struct search_tokens_t {
@@ -326,13 +369,11 @@ s_emit_other (s_state_t *st, const char *word, size_t len)
         st->pos++;
         return 0;
     }
-    struct sb_stemmer *stemmer = s_stemmer (st->self);
-    const sb_symbol *stem = stemmer ? sb_stemmer_stem (stemmer, (const sb_symbol *) word, (int) len) : NULL;
-    const char *term = word;
     size_t term_len = len;
-    if (stem) {
-        term = (const char *) stem;
-        term_len = (size_t) sb_stemmer_length (stemmer);
+    const char *term = s_stem (st->self, word, len, &term_len);
+    if (!term) {
+        term = word;
+        term_len = len;
     }
     return s_push (st->tokens, term, term_len, st->pos++, (uint32_t) st->start,
                    (uint32_t) st->end, letters, SEARCH_TOKEN_WORD, SEARCH_SCRIPT_OTHER);
