@@ -19,18 +19,18 @@
 #define S_SUGGEST_SUFFIX_BYTES 32
 #define S_SUGGEST_SUFFIXES 2            //  title keys starting at words 2 and 3
 
-//  Decodes up to S_MAX_CPS code points; returns the count or -1 when longer.
+//  Decodes up to max code points; returns the count or -1 when longer.
 static int
-s_decode (const char *s, size_t len, int32_t *cps, uint8_t *cp_bytes)
+s_decode (const char *s, size_t len, int32_t *cps, uint8_t *cp_bytes, int max)
 {
     int n = 0;
     size_t i = 0;
     while (i < len) {
-        if (n == S_MAX_CPS)
+        if (n == max)
             return -1;
-        int32_t cp;
-        utf8proc_ssize_t r = utf8proc_iterate ((const utf8proc_uint8_t *) s + i,
-                                               (utf8proc_ssize_t) (len - i), &cp);
+        int32_t cp = (unsigned char) s[i];
+        utf8proc_ssize_t r = cp < 0x80 ? 1 : utf8proc_iterate ((const utf8proc_uint8_t *) s + i,
+                                                               (utf8proc_ssize_t) (len - i), &cp);
         if (r <= 0) {
             cp = (unsigned char) s[i];
             r = 1;
@@ -139,7 +139,7 @@ search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
                    unsigned max_edits, uint32_t *out, size_t max_out)
 {
     int32_t q[S_MAX_CPS];
-    int m = s_decode (term, len, q, NULL);
+    int m = s_decode (term, len, q, NULL, S_MAX_CPS);
     if (m <= 0 || max_out == 0)
         return 0;
     search_strtab_t *dict = &self->terms;
@@ -151,21 +151,31 @@ search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
     uint8_t rows[S_MAX_CPS + 1][S_MAX_CPS + 1];
     for (int j = 0; j <= m; j++)
         rows[0][j] = (uint8_t) j;
-    int32_t prev[S_MAX_CPS], t[S_MAX_CPS];
+    //  t holds the previous term's code points (t_bytes their sizes): only what
+    //  follows the prefix a term shares with it is decoded
+    int32_t t[S_MAX_CPS];
     uint8_t t_bytes[S_MAX_CPS];
-    int prev_n = 0, depth = 0;          //  rows[0..depth] are valid for prev[0..depth)
+    const char *prev_s = "";
+    size_t prev_len = 0;
+    int prev_n = 0, depth = 0;          //  rows[0..depth] are valid for t[0..depth)
     uint32_t pos = 0;
     while (pos < dict->sorted_upto) {
         uint32_t tid = dict->sorted[pos];
         const char *s = search_strtab_str (dict, tid);
-        int n = s_decode (s, dict->lens[tid], t, t_bytes);
-        if (n < 0) {
+        size_t len = dict->lens[tid], same = 0, at = 0;
+        while (same < len && same < prev_len && s[same] == prev_s[same])
+            same++;
+        int lcp = 0;                    //  code points wholly in the shared bytes
+        while (lcp < prev_n && at + t_bytes[lcp] <= same)
+            at += t_bytes[lcp++];
+        int rest = s_decode (s + at, len - at, t + lcp, t_bytes + lcp, S_MAX_CPS - lcp);
+        if (rest < 0) {
+            prev_n = depth = 0;         //  (t is no longer the previous term's)
+            prev_len = 0;
             pos++;
             continue;
         }
-        int lcp = 0;
-        while (lcp < n && lcp < prev_n && t[lcp] == prev[lcp])
-            lcp++;
+        int n = lcp + rest;
         int i = lcp < depth ? lcp : depth;
         bool pruned = false;
         for (i = i + 1; i <= n; i++) {
@@ -174,7 +184,8 @@ search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
                 break;
             }
         }
-        memcpy (prev, t, (size_t) n * sizeof *t);
+        prev_s = s;
+        prev_len = len;
         prev_n = n;
         if (pruned) {
             //  no term starting with t[0..i) can be within budget: skip them all
@@ -195,7 +206,7 @@ search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
         pos++;
     }
     for (uint32_t tid = dict->sorted_upto; tid < dict->count; tid++) {
-        int n = s_decode (search_strtab_str (dict, tid), dict->lens[tid], t, NULL);
+        int n = s_decode (search_strtab_str (dict, tid), dict->lens[tid], t, NULL, S_MAX_CPS);
         if (n < 0 || abs (n - m) > (int) max_edits)
             continue;
         unsigned d = s_distance (t, n, q, m);
