@@ -20,8 +20,10 @@
       remainder (SEARCH_TOKEN_STEM, same position): '배터리를' → '배터리'.
 
     Words longer than SEARCH_TERM_MAX_BYTES are cut at a code point boundary.
-    Invalid UTF-8 bytes act as separators. An analyser is not thread-safe (the
-    Snowball stemmer keeps state): use one per thread.
+    Invalid UTF-8 bytes act as separators. An analyser may serve several
+    threads at once, each with its own token buffers: a Snowball stemmer keeps
+    state, so each thread has its own (with the stems of its 4,096 most recent
+    words), made on first use and freed when the thread ends.
 */
 #ifndef SEARCH_ANALYZE_H_INCLUDED
 #define SEARCH_ANALYZE_H_INCLUDED
