@@ -194,37 +194,27 @@ s_cmp_u32 (const void *a, const void *b)
     return x < y? -1: x > y;
 }
 
-static bool
-s_has_u32 (const uint32_t *sorted, uint32_t count, uint32_t value)
-{
-    uint32_t lo = 0, hi = count;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (sorted [mid] == value)
-            return true;
-        if (sorted [mid] < value)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
-}
-
-//  Index of value in a sorted array, or -1.
+//  Index of value in a sorted array of distinct values, or -1. Branchless (the probes
+//  compile to conditional moves): scoring looks up every key term of a demand in a
+//  startup's terms, and a mispredicted branch per probe was most of that cost.
 static int64_t
 s_find_u32 (const uint32_t *sorted, uint32_t count, uint32_t value)
 {
-    uint32_t lo = 0, hi = count;
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if (sorted [mid] == value)
-            return mid;
-        if (sorted [mid] < value)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (count == 0)
+        return -1;
+    const uint32_t *base = sorted;
+    for (uint32_t n = count; n > 1; ) {
+        uint32_t half = n / 2;
+        base = base [half] <= value? base + half: base;
+        n -= half;
     }
-    return -1;
+    return *base == value? base - sorted: -1;
+}
+
+static bool
+s_has_u32 (const uint32_t *sorted, uint32_t count, uint32_t value)
+{
+    return s_find_u32 (sorted, count, value) >= 0;
 }
 
 static uint32_t
@@ -273,6 +263,18 @@ s_idf (matcher_model_t *self, uint32_t term_id)
     return term->idf;
 }
 
+//  llround (x), inline: a BM25 weight per posting is rounded, and the library call was a
+//  visible share of scoring. For 0 <= x < 2^52, x - trunc (x) is exact, so rounding half
+//  away from zero is trunc + (fraction >= 0.5); anything else goes to llround.
+static inline int64_t
+s_round_units (double x)
+{
+    if (!(x >= 0 && x < 4503599627370496.0))
+        return llround (x);
+    int64_t whole = (int64_t) x;
+    return whole + (x - (double) whole >= 0.5);
+}
+
 //  BM25 weight of a term for a document, in units.
 static int64_t
 s_weight_units (matcher_model_t *self, uint32_t term_id, uint32_t tf, uint32_t len)
@@ -283,7 +285,7 @@ s_weight_units (matcher_model_t *self, uint32_t term_id, uint32_t tf, uint32_t l
     double avg = self->live_docs? (double) self->total_len / self->live_docs: 1.0;
     double kb = BM25_K1 * BM25_B / (avg > 0? avg: 1.0), ka = BM25_K1 * (1 - BM25_B);
     double ftf = tf;
-    return llround (idf * (ftf * (BM25_K1 + 1) / (ftf + ka + kb * len)) * W_SCALE);
+    return s_round_units (idf * (ftf * (BM25_K1 + 1) / (ftf + ka + kb * len)) * W_SCALE);
 }
 
 //  Korean verb endings and particles: a Hangul/CJK bigram that reaches into one of them says
@@ -1178,7 +1180,7 @@ s_score (matcher_model_t *self, s_demand_t *d, s_org_t *org, s_doc_t *doc, int64
         for (int pass = 0; pass < 2 && !shown; pass++)
             for (uint32_t i = 0; i < d->nkey && shown < 12; i++) {
                 const char *word = d->key_words [i];
-                if ((word [0] == '\x02') != (pass == 1) || !(shared >> i & 1))
+                if (!(shared >> i & 1) || (word [0] == '\x02') != (pass == 1))
                     continue;
                 s_append (dt, shown++? ", ": "shared terms: ");
                 s_append (dt, word + (pass == 1));
@@ -1303,9 +1305,11 @@ matcher_model_score (matcher_model_t *self, const char *demand_id, const char *s
     return 0;
 }
 
-//  Inserts (units, id) into a best-first list of at most k.
+//  Inserts (units, id) into a best-first list of at most k; docs, when not NULL, is kept
+//  aligned with hits (doc goes with the hit).
 static void
-s_top_insert (matcher_hit_t *hits, size_t *count, size_t k, const char *id, int64_t units)
+s_top_insert (matcher_hit_t *hits, s_doc_t **docs, size_t *count, size_t k, const char *id,
+              int64_t units, s_doc_t *doc)
 {
     size_t at = *count;
     while (at > 0 && (hits [at - 1].units < units
@@ -1316,6 +1320,10 @@ s_top_insert (matcher_hit_t *hits, size_t *count, size_t k, const char *id, int6
     size_t end = *count < k? *count: k - 1;
     memmove (hits + at + 1, hits + at, (end - at) * sizeof *hits);
     hits [at] = (matcher_hit_t) { id, units };
+    if (docs) {
+        memmove (docs + at + 1, docs + at, (end - at) * sizeof *docs);
+        docs [at] = doc;
+    }
     if (*count < k)
         (*count)++;
 }
@@ -1339,6 +1347,26 @@ s_bound_units (matcher_model_t *self, s_demand_t *d, int64_t text_bound, bool ta
     return ub * MATCHER_UNITS + 2;      //  + 2 units: rounding of the exact factors
 }
 
+//  The smallest text sum whose bound (with or without a shared tag) reaches target units,
+//  INT64_MAX when none does: the bound is non-decreasing in the text sum and reaches its
+//  maximum at BM25max (text value 1), so a binary search over [0, BM25max] finds it.
+static int64_t
+s_text_needed (matcher_model_t *self, s_demand_t *d, bool tag, int64_t target)
+{
+    int64_t norm = s_norm_units (self, d);
+    int64_t lo = 0, hi = norm > 0? norm: 0;
+    if (s_bound_units (self, d, hi, tag) < target)
+        return INT64_MAX;
+    while (lo < hi) {               //  smallest t in [lo, hi] with bound (t) >= target
+        int64_t mid = lo + (hi - lo) / 2;
+        if (s_bound_units (self, d, mid, tag) >= target)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
 //  Records a demand's entry score from its top K just computed at the current generation:
 //  the K-th score, or the minimum score while fewer than K qualify. A startup that does not
 //  reach it cannot be in the top K at this corpus state (ties are let through).
@@ -1350,27 +1378,11 @@ s_entry_set (matcher_model_t *self, s_demand_t *d, const matcher_hit_t *hits, si
     if (d->entry_units < self->config.min_units)
         d->entry_units = self->config.min_units;
     d->entry_gen = self->gen;
-    //  the text sums needed: the bound is non-decreasing in the text sum and reaches its
-    //  maximum at BM25max (text value 1), so a binary search over [0, BM25max] finds the
-    //  smallest; percolation then skips a demand whose sum is below it, and that is exactly
-    //  the demands whose bound is below the entry score
+    //  the text sums needed: percolation skips a demand whose sum is below them, and that is
+    //  exactly the demands whose bound is below the entry score
     s_need_t *need = &self->dneed [d->slot];
-    int64_t norm = s_norm_units (self, d);
-    for (int tag = 0; tag < 2; tag++) {
-        int64_t lo = 0, hi = norm > 0? norm: 0;
-        if (s_bound_units (self, d, hi, tag) < d->entry_units)
-            need->need [tag] = INT64_MAX;
-        else {
-            while (lo < hi) {           //  smallest t in [lo, hi] with bound (t) >= entry
-                int64_t mid = lo + (hi - lo) / 2;
-                if (s_bound_units (self, d, mid, tag) >= d->entry_units)
-                    hi = mid;
-                else
-                    lo = mid + 1;
-            }
-            need->need [tag] = lo;
-        }
-    }
+    for (int tag = 0; tag < 2; tag++)
+        need->need [tag] = s_text_needed (self, d, tag, d->entry_units);
     need->gen = self->gen;
 }
 
@@ -1384,12 +1396,10 @@ s_entry_units (matcher_model_t *self, s_demand_t *d)
 
 #define BUCKETS 1024
 
-int
-matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits)
+//  matcher_model_top of demand d; docs (capacity top K) gets each hit's startup doc.
+static int
+s_top (matcher_model_t *self, s_demand_t *d, matcher_hit_t *hits, s_doc_t **docs)
 {
-    s_demand_t *d = zhashx_lookup (self->demands, demand_id);
-    if (!d || !d->open)
-        return 0;
     s_scratch (self, self->ndocs + 1);
     size_t ntouched = 0;
     for (uint32_t i = 0; i < d->nkey + d->ntags; i++) {
@@ -1409,8 +1419,8 @@ matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *
                 continue;
             if (!is_tag) {
                 double tf = term->sp [p].tf;
-                self->acc [doc_slot] += llround (idf * (tf * (BM25_K1 + 1) / (tf + ka + kb * len))
-                                                 * W_SCALE);
+                self->acc [doc_slot] += s_round_units (idf * (tf * (BM25_K1 + 1)
+                                                              / (tf + ka + kb * len)) * W_SCALE);
             }
             if (!self->mark [doc_slot])
                 self->touched [ntouched++] = doc_slot;
@@ -1425,16 +1435,28 @@ matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *
     double *bound = malloc ((ntouched + 1) * sizeof *bound);
     int64_t *text = malloc ((ntouched + 1) * sizeof *text);
     assert (counts && order && bucket && bound && text);
+    //  a candidate whose text sum is below what the minimum score needs has a bound below
+    //  every floor: it would never be scored, so it is dropped before its bound is computed
+    //  (most candidates share one common term with the demand)
+    int64_t needed [2] = { s_text_needed (self, d, false, self->config.min_units),
+                           s_text_needed (self, d, true, self->config.min_units) };
+    size_t kept = 0;
     for (size_t i = 0; i < ntouched; i++) {
         uint32_t slot = self->touched [i];
-        text [i] = self->acc [slot];
-        bound [i] = s_bound_units (self, d, text [i], self->mark [slot] & 2);
-        int b = (int) (bound [i] * BUCKETS / (MATCHER_UNITS + 3));
-        bucket [i] = (uint16_t) (b < 0? 0: b >= BUCKETS? BUCKETS - 1: b);
-        counts [BUCKETS - 1 - bucket [i]]++;
+        int64_t sum = self->acc [slot];
+        bool tag = self->mark [slot] & 2;
         self->acc [slot] = 0;
         self->mark [slot] = 0;
+        if (sum < needed [tag])
+            continue;
+        self->touched [kept] = slot;
+        text [kept] = sum;
+        bound [kept] = s_bound_units (self, d, sum, tag);
+        int b = (int) (bound [kept] * BUCKETS / (MATCHER_UNITS + 3));
+        bucket [kept] = (uint16_t) (b < 0? 0: b >= BUCKETS? BUCKETS - 1: b);
+        counts [BUCKETS - 1 - bucket [kept++]]++;
     }
+    ntouched = kept;
     for (int b = 1; b < BUCKETS; b++)
         counts [b] += counts [b - 1];
     for (size_t i = ntouched; i-- > 0; )
@@ -1455,11 +1477,38 @@ matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *
         s_doc_t *doc = &self->docs [self->touched [i]];
         s_score (self, d, doc->org, doc, text [i], false, &score);
         if (score.qualifies)
-            s_top_insert (hits, &count, k, doc->id, score.units);
+            s_top_insert (hits, docs, &count, k, doc->id, score.units, doc);
     }
     free (counts); free (order); free (bucket); free (bound); free (text);
     s_entry_set (self, d, hits, count);
     return (int) count;
+}
+
+int
+matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits)
+{
+    return matcher_model_top_scores (self, demand_id, hits, NULL, NULL);
+}
+
+int
+matcher_model_top_scores (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits,
+                          matcher_score_t *scores, const char **names)
+{
+    s_demand_t *d = zhashx_lookup (self->demands, demand_id);
+    if (!d || !d->open)
+        return 0;
+    s_doc_t **docs = calloc (self->config.top_k + 1, sizeof *docs);
+    assert (docs);
+    int count = s_top (self, d, hits, docs);
+    //  what matcher_model_score gives for each, without looking the pair up again
+    for (int i = 0; i < count; i++) {
+        if (scores)
+            s_score (self, d, docs [i]->org, docs [i], -1, true, &scores [i]);
+        if (names)
+            names [i] = docs [i]->org->name;
+    }
+    free (docs);
+    return count;
 }
 
 int
@@ -1476,7 +1525,7 @@ matcher_model_top_scan (matcher_model_t *self, const char *demand_id, matcher_hi
             continue;
         s_score (self, d, doc->org, doc, -1, false, &score);
         if (score.qualifies)
-            s_top_insert (hits, &count, self->config.top_k, doc->id, score.units);
+            s_top_insert (hits, NULL, &count, self->config.top_k, doc->id, score.units, NULL);
     }
     s_entry_set (self, d, hits, count);
     return (int) count;

@@ -137,6 +137,11 @@ int matcher_model_score (matcher_model_t *self, const char *demand_id, const cha
 //  The top K (config) qualifying startups of a demand, best first, into hits (capacity
 //  config top_k). Returns the count, 0 for an unknown or not open demand, -1 on no memory.
 int matcher_model_top (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits);
+//  matcher_model_top, plus scores [i] = matcher_model_score of hit i (explanation included)
+//  and names [i] = its startup's name (borrowed, as matcher_model_org_info), each of
+//  capacity top_k, without looking each hit up again. Either may be NULL.
+int matcher_model_top_scores (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits,
+                              matcher_score_t *scores, const char **names);
 
 //  Every open demand for which the startup qualifies, in no particular order (up to
 //  capacity; the count of all is returned; matcher_hits_sort orders them best first). Uses

@@ -30,6 +30,10 @@ struct _matcher_store_t {
     size_t spare_cmds_cap;
     uint8_t *spare_ev;
     size_t spare_ev_cap;
+    char parsed [OIM_RFC3339_SIZE]; //  s_time_ms's last text, and its time
+    int64_t parsed_ms;
+    matcher_score_t *scores;        //  s_reconcile_compute's top K: explanations, names
+    const char **names;
 };
 
 //  The wall clock as RFC 3339 into buf (formatted once per millisecond: a batch stamps
@@ -98,25 +102,41 @@ s_int_text (long long value, char *buf)
 
 //  RESP, written straight into a buffer (what hiredis' formatter would produce, without its
 //  per-argument copies): "*<n>\r\n" heads a command of n arguments, "$<n>\r\n" an argument.
-static void
-s_resp_head (s_text_t *t, char type, size_t n)
+#define RESP_HEAD_MAX   24          //  type, 20 digits, CRLF
+
+//  Writes the head of type for n at at (RESP_HEAD_MAX bytes); returns its length.
+static size_t
+s_resp_head_at (char *at, char type, size_t n)
 {
-    char buf [28];
-    buf [0] = type;
-    s_int_text ((long long) n, buf + 1);
-    size_t len = strlen (buf);
-    memcpy (buf + len, "\r\n", 2);
-    s_text_add (t, buf, len + 2);
+    char digits [20];
+    size_t i = sizeof digits;
+    do {
+        digits [--i] = (char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+    size_t len = sizeof digits - i;
+    at [0] = type;
+    memcpy (at + 1, digits + i, len);
+    memcpy (at + 1 + len, "\r\n", 2);
+    return len + 3;
 }
 
 static void
+s_resp_head (s_text_t *t, char type, size_t n)
+{
+    t->len += s_resp_head_at (s_text_reserve (t, RESP_HEAD_MAX), type, n);
+    t->data [t->len] = 0;
+}
+
+//  An argument, head and data in one step (commands are mostly short arguments).
+static void
 s_resp_arg (s_text_t *t, const char *data, size_t len)
 {
-    s_resp_head (t, '$', len);
-    char *at = s_text_reserve (t, len + 2);
-    memcpy (at, data, len);
-    memcpy (at + len, "\r\n", 2);
-    t->len += len + 2;
+    char *at = s_text_reserve (t, RESP_HEAD_MAX + len + 2);
+    size_t head = s_resp_head_at (at, '$', len);
+    memcpy (at + head, data, len);
+    memcpy (at + head + len, "\r\n", 2);
+    t->len += head + len + 2;
     t->data [t->len] = 0;
 }
 
@@ -252,21 +272,6 @@ s_tx_member (s_tx_t *tx, const char *org_id, const char *match_id)
     tx->member_at [tx->member_count++] = tx->members.len;
     s_text_add (&tx->members, org_id, strlen (org_id) + 1);
     s_text_add (&tx->members, match_id, strlen (match_id) + 1);
-}
-
-typedef struct {
-    const char *org, *match;
-    uint64_t hash;                  //  of org: sorting by it groups an organization's members
-    size_t seq;
-} s_member_t;
-
-static int
-s_member_cmp (const void *a, const void *b)
-{
-    const s_member_t *x = a, *y = b;
-    if (x->hash != y->hash)
-        return x->hash < y->hash? -1: 1;
-    return x->seq < y->seq? -1: x->seq > y->seq;
 }
 
 static void s_tx_flush_members (s_tx_t *tx);
@@ -416,15 +421,6 @@ s_set_str (char **field, const char *value)
     *field = copy;
 }
 
-static match_t *
-s_match_new (void)
-{
-    match_t *m = calloc (1, sizeof *m);
-    assert (m);
-    oim__v1__match__init (m);
-    return m;
-}
-
 static void
 s_match_free (match_t **m_p)
 {
@@ -451,6 +447,19 @@ s_clear_explanation (match_t *m)
     m->n_explanation = 0;
 }
 
+//  Factor f of score as stored, its strings borrowed (the factor name, score's detail).
+static void
+s_factor_fill (Oim__V1__Factor *factor, const matcher_score_t *score, int f)
+{
+    oim__v1__factor__init (factor);
+    factor->factor = (char *) matcher_factor_names [f];
+    factor->weight = round (score->factors [f].weight * 1e6) / 1e6;
+    factor->value = score->factors [f].value;
+    factor->contribution = (double) score->factors [f].units / MATCHER_UNITS;
+    factor->detail = (char *) score->factors [f].detail;
+}
+
+//  Sets m's explanation and score (m owns them: an unpacked match).
 static void
 s_set_score (match_t *m, const matcher_score_t *score)
 {
@@ -460,12 +469,9 @@ s_set_score (match_t *m, const matcher_score_t *score)
     for (int f = 0; f < MATCHER_FACTORS; f++) {
         Oim__V1__Factor *factor = calloc (1, sizeof *factor);
         assert (factor);
-        oim__v1__factor__init (factor);
+        s_factor_fill (factor, score, f);
         factor->factor = NULL;
         s_set_str (&factor->factor, matcher_factor_names [f]);
-        factor->weight = round (score->factors [f].weight * 1e6) / 1e6;
-        factor->value = score->factors [f].value;
-        factor->contribution = (double) score->factors [f].units / MATCHER_UNITS;
         factor->detail = NULL;
         s_set_str (&factor->detail, score->factors [f].detail);
         m->explanation [f] = factor;
@@ -493,16 +499,30 @@ s_score_differs (const match_t *m, const matcher_score_t *score)
 }
 
 
+//  oim_clock_parse_rfc3339 of text (0 when it does not parse), remembering the last one: a
+//  batch's events mostly carry the same time.
+static int64_t
+s_time_ms (matcher_store_t *self, const char *text)
+{
+    if (strcmp (text, self->parsed)) {
+        int64_t ms = 0;
+        oim_clock_parse_rfc3339 (text, &ms);
+        if (strlen (text) >= sizeof self->parsed)
+            return ms;
+        strcpy (self->parsed, text);
+        self->parsed_ms = ms;
+    }
+    return self->parsed_ms;
+}
+
 //  Event id: "ntf_" + 13 base32 of the change time (µs) + 8 base32 of a 40-bit hash of
 //  (match or search id, version, type, recipient): the same change always gets the same id.
 static void
-s_event_id (const char *subject, int64_t version, const char *type, const char *org,
-            const char *updated_at, char *buf)
+s_event_id (matcher_store_t *self, const char *subject, int64_t version, const char *type,
+            const char *org, const char *updated_at, char *buf)
 {
     static const char alphabet [] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    int64_t ms = 0;
-    oim_clock_parse_rfc3339 (updated_at, &ms);
-    uint64_t t = (uint64_t) ms * 1000;
+    uint64_t t = (uint64_t) s_time_ms (self, updated_at) * 1000;
     //  FNV-1a over "subject|version|type|org" (at most 511 bytes), without formatting it
     char ver [24];
     s_int_text ((long long) version, ver);
@@ -632,11 +652,11 @@ s_tx_event_text (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char
                  const char *org, const char *text, const char *copy_org)
 {
     char id [OIM_ID_SIZE], copy_id [OIM_ID_SIZE];
-    s_event_id (m->id, m->version, type, org, m->updated_at, id);
+    s_event_id (self, m->id, m->version, type, org, m->updated_at, id);
     Oim__V1__Event__Copy copy = OIM__V1__EVENT__COPY__INIT;
     Oim__V1__Event__Copy *copies [1] = { &copy };
     if (copy_org) {
-        s_event_id (m->id, m->version, type, copy_org, m->updated_at, copy_id);
+        s_event_id (self, m->id, m->version, type, copy_org, m->updated_at, copy_id);
         copy.id = copy_id;
         copy.org_id = (char *) copy_org;
     }
@@ -742,40 +762,66 @@ s_argv_flush (s_tx_t *tx, s_argv_t *a, int head)
     memset (a, 0, sizeof *a);
 }
 
-//  Moves the queued SADDs into tx's commands: one per organization (grouped by a hash of
-//  its id; two ids with the same hash may just get an SADD each), its members in the order
-//  they were queued.
+//  The organization id of queued member i; its match id follows it.
+static const char *
+s_member_org (const s_tx_t *tx, size_t i)
+{
+    return tx->members.data + tx->member_at [i];
+}
+
+//  Moves the queued SADDs into tx's commands: one per organization, in the order the
+//  organizations were first queued, its members in the order they were queued. Grouped in
+//  one pass: a hash table (open addressing) finds an organization's first member, and each
+//  member links to the next of its organization.
 static void
 s_tx_flush_members (s_tx_t *tx)
 {
-    if (tx->member_count == 0)
+    size_t n = tx->member_count;
+    if (n == 0)
         return;
-    s_member_t *list = calloc (tx->member_count, sizeof *list);
-    assert (list);
-    for (size_t i = 0; i < tx->member_count; i++) {
-        list [i].org = tx->members.data + tx->member_at [i];
+    size_t mask = 15;
+    while (mask + 1 < 2 * n)
+        mask = mask * 2 + 1;
+    size_t *table = calloc (mask + 1, sizeof *table);   //  1 + an organization's first member
+    size_t *next = calloc (n, sizeof *next);            //  1 + the next of its organization
+    size_t *last = calloc (n, sizeof *last);            //  at a first member: the last one,
+    size_t *count = calloc (n, sizeof *count);          //  and how many
+    assert (table && next && last && count);
+    for (size_t i = 0; i < n; i++) {
+        const char *org = s_member_org (tx, i);
         uint64_t h = 1469598103934665603ULL;
-        const char *p = list [i].org;
-        for (; *p; p++)
+        for (const char *p = org; *p; p++)
             h = (h ^ (uint8_t) *p) * 1099511628211ULL;
-        list [i].match = p + 1;
-        list [i].hash = h;
-        list [i].seq = i;
+        size_t at = h & mask;
+        while (table [at] && !streq (s_member_org (tx, table [at] - 1), org))
+            at = (at + 1) & mask;
+        if (!table [at])
+            table [at] = i + 1;
+        else
+            next [last [table [at] - 1]] = i + 1;
+        last [table [at] - 1] = i;
+        count [table [at] - 1]++;
     }
-    qsort (list, tx->member_count, sizeof *list, s_member_cmp);
     char key [OIM_KEY_SIZE];
-    for (size_t i = 0; i < tx->member_count; ) {
-        s_argv_t sadd = { 0 };
-        s_argv_str (&sadd, "SADD");
-        snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, list [i].org);
-        s_argv_str (&sadd, key);
-        size_t j = i;
-        for (; j < tx->member_count && streq (list [j].org, list [i].org); j++)
-            s_argv_str (&sadd, list [j].match);
-        s_argv_flush (tx, &sadd, 2);
-        i = j;
+    for (size_t i = 0; i < n; i++) {
+        if (!count [i])
+            continue;               //  not its organization's first member
+        snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, s_member_org (tx, i));
+        s_tx_begin_cmd (tx);
+        s_resp_head (&tx->cmds, '*', 2 + count [i]);
+        s_resp_arg (&tx->cmds, "SADD", 4);
+        s_resp_arg (&tx->cmds, key, strlen (key));
+        for (size_t j = i + 1; j; j = next [j - 1]) {
+            const char *org = s_member_org (tx, j - 1);
+            const char *match = org + strlen (org) + 1;
+            s_resp_arg (&tx->cmds, match, strlen (match));
+        }
+        tx->count++;
     }
-    free (list);
+    free (table);
+    free (next);
+    free (last);
+    free (count);
     free (tx->members.data);
     free (tx->member_at);
     memset (&tx->members, 0, sizeof tx->members);
@@ -921,6 +967,8 @@ matcher_store_destroy (matcher_store_t **self_p)
     if (*self_p) {
         free ((*self_p)->spare_cmds);
         free ((*self_p)->spare_ev);
+        free ((*self_p)->scores);
+        free ((*self_p)->names);
     }
     free (*self_p);
     *self_p = NULL;
@@ -930,6 +978,41 @@ void
 matcher_store_counts (matcher_store_t *self, matcher_store_counts_t *counts)
 {
     *counts = self->counts;
+}
+
+//  Queues a new match (suggested, in the top K) and its match.created. Built on the stack
+//  with borrowed strings: a batch creates a thousand matches, and the allocations of an
+//  owned one cost more than packing it. The same bytes as a match built field by field.
+static void
+s_new_match (matcher_store_t *self, s_tx_t *tx, s_writes_t *w, const char *id,
+             const char *demand_id, const char *org_id, const char *title,
+             const char *startup_id, const char *startup_name, const matcher_score_t *score)
+{
+    char now [OIM_RFC3339_SIZE];
+    s_now (self, now);
+    match_t m = OIM__V1__MATCH__INIT;
+    m.id = (char *) id;
+    m.demand_id = (char *) demand_id;
+    m.startup_id = (char *) startup_id;
+    m.company_id = (char *) org_id;
+    m.state = "suggested";
+    m.created_at = m.updated_at = now;
+    m.declined_by = m.reason = "";
+    m.demand_title = (char *) (title? title: "");
+    m.startup_name = (char *) (startup_name? startup_name: "");
+    m.version = 1;
+    m.in_top = true;
+    Oim__V1__Factor factors [MATCHER_FACTORS], *explanation [MATCHER_FACTORS];
+    for (int f = 0; f < MATCHER_FACTORS; f++) {
+        s_factor_fill (&factors [f], score, f);
+        explanation [f] = &factors [f];
+    }
+    m.explanation = explanation;
+    m.n_explanation = MATCHER_FACTORS;
+    m.score = (double) score->units / MATCHER_UNITS;
+    m.notified_score = m.score;
+    s_writes_match (self, tx, w, &m);
+    s_tx_event_both (self, tx, &m, "match.created");
 }
 
 //  Computes the changes that bring one demand's stored matches (ms, n: read and WATCHed by
@@ -943,7 +1026,13 @@ s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *o
     size_t k = matcher_model_config (self->model)->top_k;
     matcher_hit_t *top = calloc (k + 1, sizeof *top);
     assert (top);
-    int ntop = open? matcher_model_top (self->model, demand_id, top): 0;
+    if (!self->scores) {
+        self->scores = malloc ((k + 1) * sizeof *self->scores);
+        self->names = malloc ((k + 1) * sizeof *self->names);
+        assert (self->scores && self->names);
+    }
+    int ntop = open? matcher_model_top_scores (self->model, demand_id, top, self->scores,
+                                               self->names): 0;
     if (ntop < 0)
         ntop = 0;
     oim_debug ("event=reconcile demand=%s open=%d existing=%zu top=%d", demand_id, open, n, ntop);
@@ -959,12 +1048,15 @@ s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *o
         if (!m)
             continue;
         bool in_top = false;
+        const matcher_score_t *fresh = &score;
         for (int t = 0; t < ntop; t++)
             if (streq (top [t].id, m->startup_id)) {
                 in_top = true;
                 seen [t] = true;
+                fresh = &self->scores [t];
             }
-        matcher_model_score (self->model, demand_id, m->startup_id, &score);
+        if (!in_top)
+            matcher_model_score (self->model, demand_id, m->startup_id, &score);
         char state [24];            //  a copy: m->state is replaced below
         snprintf (state, sizeof state, "%s", m->state);
         const char *new_state = state;
@@ -977,18 +1069,18 @@ s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *o
         if (streq (state, "suggested") && !in_top)
             new_state = "withdrawn";
         else
-        if (streq (state, "interested") && !score.qualifies)
+        if (streq (state, "interested") && !fresh->qualifies)
             new_state = "withdrawn";
         bool revived = streq (state, "withdrawn") && streq (new_state, "suggested");
         bool frozen = streq (state, "declined") || (streq (new_state, "withdrawn")
                                                     && streq (state, "withdrawn"));
         if (frozen)
             continue;
-        bool score_changed = !score.excluded && s_score_differs (m, &score);
+        bool score_changed = !fresh->excluded && s_score_differs (m, fresh);
         if (!score_changed && streq (new_state, state) && m->in_top == in_top)
             continue;
-        if (!score.excluded)
-            s_set_score (m, &score);
+        if (!fresh->excluded)
+            s_set_score (m, fresh);
         m->in_top = in_top;
         if (revived) {
             m->company_interested = m->startup_interested = false;
@@ -1015,36 +1107,12 @@ s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *o
     char (*ids) [OIM_ID_SIZE] = calloc (unseen + 1, OIM_ID_SIZE);
     assert (ids);
     oim_id_new_n ("mat", ids, unseen);
-    for (int t = 0; t < ntop; t++) {
-        if (seen [t])
-            continue;
-        matcher_model_score (self->model, demand_id, top [t].id, &score);
-        match_t *m = s_match_new ();
-        char now [OIM_RFC3339_SIZE];
-        s_now (self, now);
-        m->id = NULL; s_set_str (&m->id, ids [next_id++]);
-        m->demand_id = NULL; s_set_str (&m->demand_id, demand_id);
-        m->startup_id = NULL; s_set_str (&m->startup_id, top [t].id);
-        m->company_id = NULL; s_set_str (&m->company_id, org_id);
-        m->state = NULL; s_set_str (&m->state, "suggested");
-        m->created_at = NULL; s_set_str (&m->created_at, now);
-        m->updated_at = NULL; s_set_str (&m->updated_at, now);
-        m->declined_by = NULL; s_set_str (&m->declined_by, "");
-        m->reason = NULL; s_set_str (&m->reason, "");
-        m->demand_title = NULL; s_set_str (&m->demand_title, title);
-        matcher_org_info_t info;
-        m->startup_name = NULL;
-        s_set_str (&m->startup_name, matcher_model_org_info (self->model, top [t].id, &info)?
-                                     info.name: "");
-        m->version = 1;
-        m->in_top = true;
-        s_set_score (m, &score);
-        m->notified_score = m->score;
-        s_writes_match (self, tx, &w, m);
-        s_tx_event_both (self, tx, m, "match.created");
-        s_match_free (&m);
-        changes++;
-    }
+    for (int t = 0; t < ntop; t++)
+        if (!seen [t]) {
+            s_new_match (self, tx, &w, ids [next_id++], demand_id, org_id, title, top [t].id,
+                         self->names [t], &self->scores [t]);
+            changes++;
+        }
     free (ids);
     free (seen);
     free (top);
@@ -1243,7 +1311,8 @@ s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
               || streq (m->state, "connected")))
             continue;
         char id [OIM_ID_SIZE];
-        s_event_id (demand->id, demand->version, "demand.closed", m->startup_id, changed_at, id);
+        s_event_id (self, demand->id, demand->version, "demand.closed", m->startup_id,
+                    changed_at, id);
         s_text_t t = { 0 };
         s_text_add (&t, "{", 1);
         s_text_field (&t, "demand_id", demand->id);
@@ -1406,7 +1475,7 @@ matcher_store_saved_hits (matcher_store_t *self, const char *entity_id, int64_t 
             oim_clock_rfc3339 (oim_clock_wall_ms (), now);
             char subject [256];
             snprintf (subject, sizeof subject, "%s|%s", ids [i], entity_id);
-            s_event_id (subject, version, "saved_search.hit", owner, now, id);
+            s_event_id (self, subject, version, "saved_search.hit", owner, now, id);
             json_t *data = json_pack ("{s:s,s:s,s:s,s:I,s:s}", "saved_search_id", ids [i],
                                       "type", type, "id", entity_id, "version",
                                       (json_int_t) version, "title", title? title: "");
