@@ -255,6 +255,20 @@ oim_redis_reply (oim_redis_t *self)
     return s_checked (self, reply);
 }
 
+int
+oim_redis_flush (oim_redis_t *self)
+{
+    if (!self->context)
+        return -1;
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite (self->context, &done) != REDIS_OK) {
+            s_checked (self, NULL);
+            return -1;
+        }
+    return 0;
+}
+
 bool
 oim_redis_ping (oim_redis_t *self, int64_t *latency_us)
 {

@@ -36,6 +36,10 @@ int oim_redis_appendv (oim_redis_t *self, int argc, const char **argv, const siz
 //  formatting and copies. All or nothing; the caller reads one reply per command.
 int oim_redis_append_formatted (oim_redis_t *self, const char *data, size_t len);
 redisReply *oim_redis_reply (oim_redis_t *self);
+//  Writes out the commands appended so far without reading any reply (blocks only while the
+//  socket is full), so Redis can work on them while the caller computes; oim_redis_reply
+//  reads their replies later. Returns 0, or -1 when the connection failed (dropped).
+int oim_redis_flush (oim_redis_t *self);
 
 //  PINGs Redis. Returns true when it answered; *latency_us gets the round trip.
 bool oim_redis_ping (oim_redis_t *self, int64_t *latency_us);

@@ -20,6 +20,14 @@
         retried; entries pending on a dead consumer are taken over with XAUTOCLAIM after
         match-claim-idle-ms. Effects are idempotent (see matcher_store.h), so a retried or
         claimed entry never repeats an event.
+        Batches of open demands' changes only (the common case) are overlapped: while Redis
+        runs one batch's MULTI/EXEC (sent without waiting, on one connection), the worker
+        computes the next batch, whose WATCHes and reads went out on a second connection
+        just before (an EXEC clears its own connection's WATCHes; another's still see it).
+        A batch is XACKed only after its EXEC succeeded; a conflict (the next batch's WATCH
+        saw the EXEC before it) redoes that batch step by step. Any other batch, and the end
+        of each tick (requests use the connection between ticks), first completes the
+        batch in flight.
 */
 #include <assert.h>
 #include <stdlib.h>
@@ -54,9 +62,25 @@ typedef struct {
     uint64_t ms, seq;
 } s_pos_t;
 
+//  One batch of entries being handled (s_handle_entries' steps).
+typedef struct {
+    redisReply *owned;              //  the stream reply holding the entries, when owned
+    Oim__V1__ChangeEntry **parsed;  //  the entries unpacked (NULL: no entity)
+    size_t slots;                   //  parsed's size
+    const char **acks;              //  XACK <stream> <group> <id>...
+    size_t n;                       //  ids in acks
+    const char **demands;           //  the demands to reconcile (borrowed from parsed)
+    size_t ndemands;
+    bool pure;                      //  open demands' changes only: may be pipelined
+    int64_t started;
+    matcher_batch_t *batch;         //  its reconcile, when pipelined
+} s_work_t;
+
 typedef struct {
     oim_service_t *service;
-    oim_redis_t *redis;
+    oim_redis_t *redis;             //  the connection in use: one of conns
+    oim_redis_t *conns [2];         //  the service's and the worker's second one
+    s_work_t *held;                 //  a batch computed, its EXEC not read yet (conn: its own)
     matcher_model_t *model;
     matcher_store_t *store;
     bool snapshot_done;
@@ -251,11 +275,11 @@ s_reconcile_cb (const char *demand_id, void *arg)
     matcher_store_reconcile (self->store, demand_id);
 }
 
-//  Writes one entry's effects, except a demand's reconcile and saved-search hits: its id is
-//  added to batch (s_handle_entries reconciles the batch's demands together, then writes
-//  their hits). Returns 0, or -1 when the effects could not be written.
+//  Writes one entry's effects, except a demand's reconcile and saved-search hits (the
+//  batch's demands are reconciled together, then their hits written). 0, or -1 when the
+//  effects could not be written.
 static int
-s_effects (matcher_t *self, const Oim__V1__ChangeEntry *entry, zlistx_t *batch)
+s_effects (matcher_t *self, const Oim__V1__ChangeEntry *entry)
 {
     int rc = 0;
     if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_ORG)) {
@@ -271,25 +295,90 @@ s_effects (matcher_t *self, const Oim__V1__ChangeEntry *entry, zlistx_t *batch)
             matcher_model_org_demands (self->model, org->id, s_reconcile_cb, self);
     }
     else
-    if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND)) {
+    if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND))
         //  closed or awarded: demand.closed to the startups with live matches (else nothing)
         rc = matcher_store_demand_closed (self->store, entry->demand, entry->at);
-        if (rc == 0)
-            zlistx_add_end (batch, entry->demand->id);
-        oim_metric_add (self->m_demands, 1);
-    }
     return rc;
 }
 
-//  Handles a stream reply's entry array as one batch: brings the model up to the last entry,
-//  writes every entry's effects (the demands' reconciles together: matcher_store_reconcile_batch),
-//  then XACKs them all in one command. Effects are idempotent, so after a failure (entries
-//  stay pending, retried) or a SIGKILL anywhere in between, handling an entry again writes
-//  nothing twice. Returns the number handled, or -1 when effects could not be written.
-static int
-s_handle_entries (matcher_t *self, redisReply *entries)
+//  The connection the worker and the store use from now on.
+static void
+s_use (matcher_t *self, oim_redis_t *redis)
 {
-    size_t n = 0;
+    self->redis = redis;
+    matcher_store_use (self->store, redis);
+}
+
+//  True when an entry's only effects are its demand's reconcile and saved-search hits (no
+//  demand.closed, no startup or company change): such batches may be pipelined.
+static bool
+s_pure (const Oim__V1__ChangeEntry *entry)
+{
+    if (!entry || entry->entity_case == OIM__V1__CHANGE_ENTRY__ENTITY__NOT_SET)
+        return true;
+    if (!s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND))
+        return false;
+    const Oim__V1__Demand *d = entry->demand;
+    return d->deleted || !(streq (d->status, "closed") || streq (d->status, "awarded"));
+}
+
+static void
+s_work_destroy (s_work_t **w_p)
+{
+    s_work_t *w = *w_p;
+    for (size_t i = 0; i < w->slots; i++)
+        if (w->parsed [i])
+            oim__v1__change_entry__free_unpacked (w->parsed [i], NULL);
+    free (w->parsed);
+    free (w->acks);
+    free (w->demands);
+    if (w->owned)
+        freeReplyObject (w->owned);
+    free (w);
+    *w_p = NULL;
+}
+
+//  Parses and applies a batch's entries into a new s_work_t.
+static s_work_t *
+s_work_new (matcher_t *self, redisReply *entries, int64_t started)
+{
+    s_work_t *w = calloc (1, sizeof *w);
+    assert (w);
+    w->slots = entries->elements;
+    w->parsed = calloc (w->slots + 1, sizeof *w->parsed);
+    w->acks = calloc (w->slots + 3, sizeof *w->acks);
+    w->demands = calloc (w->slots + 1, sizeof *w->demands);
+    assert (w->parsed && w->acks && w->demands);
+    w->acks [0] = "XACK";
+    w->acks [1] = OIM_STREAM_CHANGELOG;
+    w->acks [2] = OIM_GROUP_MATCHER;
+    w->pure = true;
+    w->started = started;
+    for (size_t i = 0; i < entries->elements; i++) {
+        redisReply *e = entries->element [i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+            continue;
+        const char *id = e->element [0]->str;
+        Oim__V1__ChangeEntry *entry = e->element [1]->type == REDIS_REPLY_ARRAY?
+                                      s_apply (self, e->element [1]): NULL;
+        oim_debug ("event=entry id=%s type=%s entity=%s", id, entry? entry->entity_type: "?",
+                   entry? entry->entity_id: "?");
+        w->parsed [i] = entry;
+        w->acks [3 + w->n++] = id;
+        w->pure = w->pure && s_pure (entry);
+        if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND)) {
+            w->demands [w->ndemands++] = entry->demand->id;
+            oim_metric_add (self->m_demands, 1);
+        }
+    }
+    return w;
+}
+
+//  Brings the model up to a batch's last entry and parses the batch into *w_p. Returns 1,
+//  0 when there is nothing to do (deleted entries only), -1 when Redis failed.
+static int
+s_work_read (matcher_t *self, redisReply *entries, s_work_t **w_p)
+{
     const char *last = NULL;
     for (size_t i = 0; i < entries->elements; i++) {
         redisReply *e = entries->element [i];
@@ -307,53 +396,30 @@ s_handle_entries (matcher_t *self, redisReply *entries)
         self->retry_own = true;
         return -1;
     }
-    Oim__V1__ChangeEntry **parsed = calloc (entries->elements + 1, sizeof *parsed);
-    const char **acks = calloc (entries->elements + 3, sizeof *acks);
-    zlistx_t *batch = zlistx_new ();
-    assert (parsed && acks && batch);
-    acks [0] = "XACK";
-    acks [1] = OIM_STREAM_CHANGELOG;
-    acks [2] = OIM_GROUP_MATCHER;
-    int rc = 0;
-    for (size_t i = 0; i < entries->elements && rc == 0; i++) {
-        redisReply *e = entries->element [i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-            continue;
-        const char *id = e->element [0]->str;
-        Oim__V1__ChangeEntry *entry = e->element [1]->type == REDIS_REPLY_ARRAY?
-                                      s_apply (self, e->element [1]): NULL;
-        oim_debug ("event=entry id=%s type=%s entity=%s", id, entry? entry->entity_type: "?",
-                   entry? entry->entity_id: "?");
-        parsed [i] = entry;
-        acks [3 + n++] = id;
-        rc = s_effects (self, entry, batch);
-    }
-    if (rc == 0 && zlistx_size (batch)) {
-        const char **ids = calloc (zlistx_size (batch) + 1, sizeof *ids);
-        assert (ids);
-        size_t nids = 0;
-        for (const char *id = zlistx_first (batch); id; id = zlistx_next (batch))
-            ids [nids++] = id;
-        rc = matcher_store_reconcile_batch (self->store, ids, nids);
-        free (ids);
-        for (size_t i = 0; i < entries->elements && rc == 0; i++)
-            if (s_is (parsed [i], OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND))
-                rc = matcher_store_saved_hits (self->store, parsed [i]->demand->id,
-                                               parsed [i]->demand->version, parsed [i]->at);
-    }
-    for (size_t i = 0; i < entries->elements; i++)
-        if (parsed [i])
-            oim__v1__change_entry__free_unpacked (parsed [i], NULL);
-    free (parsed);
-    zlistx_destroy (&batch);
+    *w_p = s_work_new (self, entries, started);
+    return 1;
+}
+
+//  Ends a batch whose reconcile returned rc: writes the demands' saved-search hits, XACKs
+//  the entries, destroys w. Returns the number handled, or -1 (entries stay pending).
+static int
+s_work_end (matcher_t *self, s_work_t *w, int rc)
+{
+    for (size_t i = 0; i < w->slots && rc == 0; i++)
+        if (s_is (w->parsed [i], OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND))
+            rc = matcher_store_saved_hits (self->store, w->parsed [i]->demand->id,
+                                           w->parsed [i]->demand->version, w->parsed [i]->at);
     if (rc == 0) {
-        redisReply *ack = oim_redis_commandv (self->redis, (int) n + 3, acks, NULL);
+        redisReply *ack = oim_redis_commandv (self->redis, (int) w->n + 3, w->acks, NULL);
         if (ack)
             freeReplyObject (ack);
         else
             rc = -1;
     }
-    free (acks);
+    size_t n = w->n;
+    int64_t started = w->started;
+    matcher_store_batch_destroy (self->store, &w->batch);
+    s_work_destroy (&w);
     if (rc) {
         oim_metric_add (self->m_failed, 1);
         self->retry_own = true;
@@ -364,6 +430,103 @@ s_handle_entries (matcher_t *self, redisReply *entries)
     for (size_t i = 0; i < n; i++)
         oim_metric_observe_us (self->m_latency, per_entry);
     return (int) n;
+}
+
+//  Handles a batch one step after the other: every entry's effects, the demands' reconcile
+//  (matcher_store_reconcile_batch), their hits, the XACK. Returns as s_work_end.
+static int
+s_work_sync (matcher_t *self, s_work_t *w)
+{
+    int rc = 0;
+    for (size_t i = 0; i < w->slots && rc == 0; i++)
+        if (w->parsed [i])
+            rc = s_effects (self, w->parsed [i]);
+    if (rc == 0 && w->ndemands)
+        rc = matcher_store_reconcile_batch (self->store, w->demands, w->ndemands);
+    return s_work_end (self, w, rc);
+}
+
+//  Completes the held batch on its connection (which is then the one in use): reads its
+//  EXEC's outcome, redoes the batch one step after the other after a conflict (reconcile is
+//  state-based: the redo writes nothing twice), then its hits and XACK. 0 or -1.
+static int
+s_finish_held (matcher_t *self)
+{
+    s_work_t *w = self->held;
+    if (!w)
+        return 0;
+    self->held = NULL;
+    s_use (self, matcher_store_batch_redis (w->batch));
+    int rc = matcher_store_batch_finish (self->store, &w->batch);
+    if (rc == 0) {
+        oim_debug ("event=batch_conflict entries=%zu", w->n);
+        rc = matcher_store_reconcile_batch (self->store, w->demands, w->ndemands);
+    }
+    else
+        rc = rc > 0? 0: -1;
+    return s_work_end (self, w, rc) < 0? -1: 0;
+}
+
+//  Handles a pure batch overlapped with the held one: WATCHes and reads this batch's
+//  demands on the connection in use, sends the held batch's EXEC on its own, computes this
+//  batch while Redis runs it, completes the held batch, and holds this one (its EXEC sent
+//  with the next batch's, or when the tick drains). 0, or -1 (entries stay pending).
+static int
+s_work_pipelined (matcher_t *self, s_work_t *w)
+{
+    w->batch = matcher_store_batch_prepare (self->store, w->demands, w->ndemands);
+    if (self->held)
+        matcher_store_batch_send (self->store, self->held->batch);
+    if (w->batch)
+        matcher_store_batch_compute (self->store, w->batch);
+    int rc = s_finish_held (self);
+    if (!w->batch || rc < 0) {
+        s_work_end (self, w, -1);
+        return -1;
+    }
+    self->held = w;
+    oim_redis_t *mine = matcher_store_batch_redis (w->batch);
+    s_use (self, mine == self->conns [0]? self->conns [1]: self->conns [0]);
+    return 0;
+}
+
+//  Handles a stream reply's entry array as one batch, one step after the other (after the
+//  held batch completed). Effects are idempotent, so after a failure (entries stay pending,
+//  retried) or a SIGKILL anywhere in between, handling an entry again writes nothing twice.
+//  Returns the number handled, or -1 when effects could not be written.
+static int
+s_handle_entries (matcher_t *self, redisReply *entries)
+{
+    s_work_t *w = NULL;
+    int rc = s_work_read (self, entries, &w);
+    if (rc <= 0)
+        return rc;
+    if (s_finish_held (self)) {
+        s_work_end (self, w, -1);
+        return -1;
+    }
+    return s_work_sync (self, w);
+}
+
+//  s_handle_entries for new entries in reply (consumed): a pure batch is pipelined.
+//  0 or -1.
+static int
+s_handle_new (matcher_t *self, redisReply *reply)
+{
+    s_work_t *w = NULL;
+    int rc = s_work_read (self, reply->element [0]->element [1], &w);
+    if (rc <= 0) {
+        freeReplyObject (reply);
+        return rc;
+    }
+    w->owned = reply;
+    if (w->pure)
+        return s_work_pipelined (self, w);
+    if (s_finish_held (self)) {
+        s_work_end (self, w, -1);
+        return -1;
+    }
+    return s_work_sync (self, w) < 0? -1: 0;
 }
 
 //  Reads up to WORK_BATCH entries of the group from `from` ("0": our own pending ones, ">":
@@ -386,6 +549,8 @@ s_read_group (matcher_t *self, const char *from, size_t *n)
     else
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
         *n = r->element [0]->element [1]->elements;
+        if (streq (from, ">"))
+            return s_handle_new (self, r);
         rc = s_handle_entries (self, r->element [0]->element [1]) < 0? -1: 0;
     }
     freeReplyObject (r);
@@ -393,7 +558,7 @@ s_read_group (matcher_t *self, const char *from, size_t *n)
 }
 
 static void
-s_work (matcher_t *self)
+s_work_steps (matcher_t *self)
 {
     int64_t deadline = oim_clock_mono_ms () + WORK_BUDGET_MSEC;
     //  our own pending entries first, after a failure
@@ -431,6 +596,15 @@ s_work (matcher_t *self)
         if (s_read_group (self, ">", &n) < 0 || n < WORK_BATCH)
             return;
     }
+}
+
+//  Works while the budget lasts, then completes the held batch: between ticks (requests)
+//  nothing is in flight.
+static void
+s_work (matcher_t *self)
+{
+    s_work_steps (self);
+    s_finish_held (self);
 }
 
 static void
@@ -472,8 +646,13 @@ s_start (oim_service_t *service)
     assert (self);
     self->service = service;
     self->redis = oim_service_redis (service);
+    int timeout = (int) oim_config_int (config, "redis-timeout-ms", 2000);
+    self->conns [0] = self->redis;
+    self->conns [1] = oim_redis_new (oim_config_get (config, "redis-url"), timeout, timeout);
+    assert (self->conns [1]);       //  the service parsed the same URL
     self->model = matcher_model_new (&mc);
     if (!self->model) {
+        oim_redis_destroy (&self->conns [1]);
         free (self);
         return -1;
     }
@@ -513,6 +692,7 @@ s_stop (oim_service_t *service)
     if (!self)
         return;
     matcher_store_destroy (&self->store);
+    oim_redis_destroy (&self->conns [1]);
     matcher_model_destroy (&self->model);
     free (self);
     oim_service_set_state (service, NULL);

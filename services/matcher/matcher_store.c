@@ -359,52 +359,77 @@ s_tx_add_events (s_tx_t *tx)
     }
 }
 
-//  Runs the transaction. Returns 1 when committed, 0 when a WATCHed key changed (EXEC nil),
-//  -1 when Redis failed. Clears tx either way.
+//  Sends the transaction (MULTI ... EXEC, one append: the whole pipeline reaches the
+//  connection, or nothing of it) without reading the replies. 0, or -1 when Redis failed.
 static int
-s_tx_exec (matcher_store_t *self, s_tx_t *tx)
+s_tx_send (oim_redis_t *redis, s_tx_t *tx)
 {
-    int rc = -1;
     s_tx_flush_members (tx);
     s_tx_add_events (tx);
     s_tx_begin_cmd (tx);            //  (MULTI, when tx is empty)
     s_text_add (&tx->cmds, "*1\r\n$4\r\nEXEC\r\n", 14);
-    //  one append: the whole pipeline reaches the connection, or nothing of it
-    if (oim_redis_append_formatted (self->redis, tx->cmds.data, tx->cmds.len))
-        goto done;
+    if (oim_redis_append_formatted (redis, tx->cmds.data, tx->cmds.len))
+        return -1;
+    return oim_redis_flush (redis);
+}
+
+//  Reads the replies of a sent transaction of count commands: 1 committed, 0 a WATCHed key
+//  changed (EXEC nil), -1 Redis failed.
+static int
+s_tx_replies (oim_redis_t *redis, size_t count)
+{
     bool failed = false;
-    for (size_t i = 0; i < tx->count + 1; i++) {
-        redisReply *reply = oim_redis_reply (self->redis);
+    for (size_t i = 0; i < count + 1; i++) {
+        redisReply *reply = oim_redis_reply (redis);
         if (!reply)
-            goto done;
+            return -1;
         if (reply->type == REDIS_REPLY_ERROR) {
             oim_error ("event=tx_error error=\"%s\"", reply->str);
             failed = true;
         }
         freeReplyObject (reply);
     }
-    redisReply *exec = oim_redis_reply (self->redis);
+    redisReply *exec = oim_redis_reply (redis);
     if (!exec)
-        goto done;
-    if (exec->type == REDIS_REPLY_NIL)
-        rc = 0;
-    else
-    if (exec->type == REDIS_REPLY_ARRAY && !failed)
-        rc = 1;
+        return -1;
+    int rc = exec->type == REDIS_REPLY_NIL? 0
+           : exec->type == REDIS_REPLY_ARRAY && !failed? 1: -1;
     freeReplyObject (exec);
-done:
+    return rc;
+}
+
+//  Completes a transaction s_tx_send sent (sent: what it returned). Returns as s_tx_replies;
+//  clears tx either way.
+static int
+s_tx_finish (matcher_store_t *self, oim_redis_t *redis, s_tx_t *tx, int sent)
+{
+    int rc = sent? -1: s_tx_replies (redis, tx->count);
     if (rc == 0)
         self->counts.conflicts++;
     s_tx_done (self, tx);
     return rc;
 }
 
+//  Runs the transaction. Returns 1 when committed, 0 when a WATCHed key changed (EXEC nil),
+//  -1 when Redis failed. Clears tx either way.
+static int
+s_tx_exec (matcher_store_t *self, s_tx_t *tx)
+{
+    return s_tx_finish (self, self->redis, tx, s_tx_send (self->redis, tx));
+}
+
+static void
+s_unwatch_on (oim_redis_t *redis)
+{
+    redisReply *reply = oim_redis_command (redis, "UNWATCH");
+    if (reply)
+        freeReplyObject (reply);
+}
+
 static void
 s_unwatch (matcher_store_t *self)
 {
-    redisReply *reply = oim_redis_command (self->redis, "UNWATCH");
-    if (reply)
-        freeReplyObject (reply);
+    s_unwatch_on (self->redis);
 }
 
 //  --------------------------------------------------------------------------------------
@@ -1120,120 +1145,207 @@ s_reconcile_compute (matcher_store_t *self, const char *demand_id, const char *o
     return changes;
 }
 
-//  Reconciles a batch of demands in one optimistic step: WATCH every demand's pair index,
-//  read them and their matches (two pipelined round trips), compute every demand's changes,
-//  and write them all in one MULTI/EXEC. Closed or awarded demands (frozen) and unknown ones
-//  are skipped. Returns 1 done, 0 conflict (retry), -1 Redis failure.
-static int
-s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, size_t count)
+//  A batch reconcile's steps (see the header): the demands, what was read (on redis, which
+//  holds the WATCHes), and the transaction computed from it.
+typedef struct {
+    const char *id, *org_id, *title;
+    bool open, deleted;
+    size_t first, n;                //  its matches in all [first, first + n)
+} s_item_t;
+
+struct _matcher_batch_t {
+    oim_redis_t *redis;
+    s_item_t *items;
+    size_t nitems;
+    redisReply **pairs;             //  each demand's pair index
+    char **ids;                     //  every match id, borrowed from pairs
+    match_t **all;                  //  their matches
+    size_t nall, changes;
+    s_tx_t tx;
+    bool sent;
+    int send_rc;
+};
+
+//  The batch's demands, once each; closed or awarded demands (frozen) and unknown ones left
+//  out.
+static void
+s_batch_items (matcher_store_t *self, matcher_batch_t *b, const char *const *demand_ids,
+               size_t count)
 {
-    typedef struct {
-        const char *id, *org_id, *title;
-        bool open, deleted;
-        size_t first, n;            //  its matches in all [first, first + n)
-    } s_item_t;
-    s_item_t *items = calloc (count + 1, sizeof *items);
-    assert (items);
-    size_t nitems = 0;
+    b->items = calloc (count + 1, sizeof *b->items);
+    assert (b->items);
     for (size_t i = 0; i < count; i++) {
-        s_item_t *it = &items [nitems];
+        s_item_t *it = &b->items [b->nitems];
         if (!matcher_model_demand_info (self->model, demand_ids [i], &it->org_id, &it->title,
                                         &it->open, &it->deleted))
             continue;
         if (!it->open && !it->deleted)
             continue;               //  closed or awarded: its matches stop changing
         bool dup = false;
-        for (size_t j = 0; j < nitems && !dup; j++)
-            dup = streq (items [j].id, demand_ids [i]);
+        for (size_t j = 0; j < b->nitems && !dup; j++)
+            dup = streq (b->items [j].id, demand_ids [i]);
         if (dup)
             continue;
         it->id = demand_ids [i];
-        nitems++;
+        b->nitems++;
     }
-    if (nitems == 0) {
-        free (items);
-        return 1;
-    }
-    //  round trip 1: WATCH the pair indexes, HGETALL each
-    const char **argv = calloc (nitems + 1, sizeof *argv);
-    char (*dkeys) [OIM_KEY_SIZE] = calloc (nitems, sizeof *dkeys);
-    assert (argv && dkeys);
+}
+
+//  Round trip 1: WATCH the pair indexes, HGETALL each. 0, or -1 (UNWATCHed when possible).
+static int
+s_batch_pairs (matcher_batch_t *b)
+{
+    const char **argv = calloc (b->nitems + 1, sizeof *argv);
+    char (*dkeys) [OIM_KEY_SIZE] = calloc (b->nitems, sizeof *dkeys);
+    b->pairs = calloc (b->nitems + 1, sizeof *b->pairs);
+    assert (argv && dkeys && b->pairs);
     argv [0] = "WATCH";
-    for (size_t i = 0; i < nitems; i++) {
-        snprintf (dkeys [i], OIM_KEY_SIZE, OIM_KEY_DEMAND_MATCHES, items [i].id);
+    for (size_t i = 0; i < b->nitems; i++) {
+        snprintf (dkeys [i], OIM_KEY_SIZE, OIM_KEY_DEMAND_MATCHES, b->items [i].id);
         argv [i + 1] = dkeys [i];
     }
-    int rc = -1;
-    redisReply **pairs = calloc (nitems + 1, sizeof *pairs);
-    char **ids = NULL;
-    match_t **all = NULL;
-    size_t nall = 0;
-    s_tx_t tx;
-    s_tx_init (self, &tx);
-    assert (pairs);
-    bool ok = oim_redis_appendv (self->redis, (int) nitems + 1, argv, NULL) == 0;
-    for (size_t i = 0; ok && i < nitems; i++)
-        ok = oim_redis_append (self->redis, "HGETALL %s", dkeys [i]) == 0;
+    bool ok = oim_redis_appendv (b->redis, (int) b->nitems + 1, argv, NULL) == 0;
+    for (size_t i = 0; ok && i < b->nitems; i++)
+        ok = oim_redis_append (b->redis, "HGETALL %s", dkeys [i]) == 0;
     if (ok) {
-        redisReply *w = oim_redis_reply (self->redis);
+        redisReply *w = oim_redis_reply (b->redis);
         bool alive = w != NULL;
         ok = w && w->type != REDIS_REPLY_ERROR;
         if (w) freeReplyObject (w);
         //  read every reply even after a failure, so the connection stays in step
-        for (size_t i = 0; i < nitems && alive; i++) {
-            pairs [i] = oim_redis_reply (self->redis);
-            if (!pairs [i] || pairs [i]->type != REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < b->nitems && alive; i++) {
+            b->pairs [i] = oim_redis_reply (b->redis);
+            if (!b->pairs [i] || b->pairs [i]->type != REDIS_REPLY_ARRAY)
                 ok = false;
-            if (!pairs [i])
+            if (!b->pairs [i])
                 break;
         }
     }
-    if (!ok) {
-        s_unwatch (self);
-        goto done;
-    }
-    for (size_t i = 0; i < nitems; i++)
-        nall += pairs [i]->elements / 2;
-    ids = calloc (nall + 1, sizeof *ids);
-    assert (ids);
-    nall = 0;
-    for (size_t i = 0; i < nitems; i++) {
-        items [i].first = nall;
-        items [i].n = pairs [i]->elements / 2;
-        for (size_t j = 0; j < items [i].n; j++)
-            ids [nall++] = pairs [i]->element [2 * j + 1]->str;
-    }
-    //  round trip 2 (when any exist): WATCH + MGET the matches
-    all = s_read_matches (self, ids, nall, true);
-    if (!all)
-        goto done;
-    size_t changes = 0;
-    for (size_t i = 0; i < nitems; i++)
-        changes += s_reconcile_compute (self, items [i].id, items [i].org_id, items [i].title,
-                                        items [i].open, items [i].deleted,
-                                        all + items [i].first, items [i].n, &tx);
-    oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu commands=%zu",
-               nitems, nall, changes, tx.count);
-    if (changes == 0) {
-        s_tx_done (self, &tx);
-        s_unwatch (self);
-        rc = 1;
-    }
-    else
-        rc = s_tx_exec (self, &tx);
-done:
-    if (rc < 0)
-        s_tx_done (self, &tx);
-    s_free_matches (all, nall);
-    free (ids);
-    for (size_t i = 0; i < nitems; i++)
-        if (pairs [i])
-            freeReplyObject (pairs [i]);
-    free (pairs);
+    if (!ok)
+        s_unwatch_on (b->redis);
     free (dkeys);
     free (argv);
-    free (items);
+    return ok? 0: -1;
+}
+
+//  Round trip 2 (when any exist): WATCH + MGET the matches the pair indexes name. 0 or -1.
+static int
+s_batch_matches (matcher_store_t *self, matcher_batch_t *b)
+{
+    for (size_t i = 0; i < b->nitems; i++)
+        b->nall += b->pairs [i]->elements / 2;
+    b->ids = calloc (b->nall + 1, sizeof *b->ids);
+    assert (b->ids);
+    b->nall = 0;
+    for (size_t i = 0; i < b->nitems; i++) {
+        b->items [i].first = b->nall;
+        b->items [i].n = b->pairs [i]->elements / 2;
+        for (size_t j = 0; j < b->items [i].n; j++)
+            b->ids [b->nall++] = b->pairs [i]->element [2 * j + 1]->str;
+    }
+    b->all = s_read_matches (self, b->ids, b->nall, true);     //  (b->redis is self->redis)
+    return b->all? 0: -1;
+}
+
+void
+matcher_store_use (matcher_store_t *self, oim_redis_t *redis)
+{
+    self->redis = redis;
+}
+
+oim_redis_t *
+matcher_store_batch_redis (matcher_batch_t *batch)
+{
+    return batch->redis;
+}
+
+void
+matcher_store_batch_destroy (matcher_store_t *self, matcher_batch_t **batch_p)
+{
+    matcher_batch_t *b = *batch_p;
+    if (!b)
+        return;
+    if (!b->sent && b->nitems && oim_redis_connected (b->redis))
+        s_unwatch_on (b->redis);
+    s_tx_done (self, &b->tx);
+    s_free_matches (b->all, b->nall);
+    free (b->ids);
+    for (size_t i = 0; b->pairs && i < b->nitems; i++)
+        if (b->pairs [i])
+            freeReplyObject (b->pairs [i]);
+    free (b->pairs);
+    free (b->items);
+    free (b);
+    *batch_p = NULL;
+}
+
+matcher_batch_t *
+matcher_store_batch_prepare (matcher_store_t *self, const char *const *demand_ids,
+                             size_t count)
+{
+    matcher_batch_t *b = calloc (1, sizeof *b);
+    assert (b);
+    b->redis = self->redis;
+    s_batch_items (self, b, demand_ids, count);
+    if (b->nitems && (s_batch_pairs (b) || s_batch_matches (self, b))) {
+        b->sent = true;             //  (nothing WATCHed any more, or the connection is dead)
+        matcher_store_batch_destroy (self, &b);
+    }
+    return b;
+}
+
+void
+matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *b)
+{
+    s_tx_init (self, &b->tx);
+    for (size_t i = 0; i < b->nitems; i++)
+        b->changes += s_reconcile_compute (self, b->items [i].id, b->items [i].org_id,
+                                           b->items [i].title, b->items [i].open,
+                                           b->items [i].deleted, b->all + b->items [i].first,
+                                           b->items [i].n, &b->tx);
+    oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu commands=%zu",
+               b->nitems, b->nall, b->changes, b->tx.count);
+}
+
+void
+matcher_store_batch_send (matcher_store_t *self, matcher_batch_t *b)
+{
+    (void) self;
+    if (b->sent || b->changes == 0)
+        return;
+    b->send_rc = s_tx_send (b->redis, &b->tx);
+    b->sent = true;
+}
+
+int
+matcher_store_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
+{
+    matcher_batch_t *b = *batch_p;
+    int rc = 1;
+    if (b->changes) {
+        matcher_store_batch_send (self, b);
+        rc = s_tx_finish (self, b->redis, &b->tx, b->send_rc);
+    }
+    else
+    if (b->nitems) {
+        s_unwatch_on (b->redis);
+        b->sent = true;
+    }
+    matcher_store_batch_destroy (self, batch_p);
     return rc;
+}
+
+//  Reconciles a batch of demands in one optimistic step: WATCH every demand's pair index,
+//  read them and their matches (two pipelined round trips), compute every demand's changes,
+//  and write them all in one MULTI/EXEC. Returns 1 done, 0 conflict (retry), -1 Redis failure.
+static int
+s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, size_t count)
+{
+    matcher_batch_t *b = matcher_store_batch_prepare (self, demand_ids, count);
+    if (!b)
+        return -1;
+    matcher_store_batch_compute (self, b);
+    return matcher_store_batch_finish (self, &b);
 }
 
 int

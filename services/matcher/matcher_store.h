@@ -53,6 +53,31 @@ int matcher_store_reconcile (matcher_store_t *self, const char *demand_id);
 int matcher_store_reconcile_batch (matcher_store_t *self, const char *const *demand_ids,
                                    size_t count);
 
+//  The connection the store's steps and API handlers use from now on (the worker keeps a
+//  second one to overlap batches; both outlive the store).
+void matcher_store_use (matcher_store_t *self, oim_redis_t *redis);
+
+//  matcher_store_reconcile_batch's one optimistic step, in parts, so that a caller can send
+//  one batch's MULTI/EXEC and compute the next while Redis runs it (the next batch prepared
+//  on another connection: an EXEC clears the WATCHes of its own):
+//    prepare: on the current connection, WATCH + read the demands' pair indexes and matches
+//             (NULL when Redis failed);
+//    compute: the changes, from the model (no Redis);
+//    send:    writes MULTI ... EXEC on the batch's connection, without reading a reply;
+//    finish:  sends when not sent yet, reads the outcome (1 committed or nothing to write,
+//             0 a WATCHed key changed: redo, -1 Redis failed) and destroys the batch.
+//  destroy discards a batch (UNWATCHes when it was not sent). The demand ids are borrowed
+//  until the batch is destroyed.
+typedef struct _matcher_batch_t matcher_batch_t;
+matcher_batch_t *matcher_store_batch_prepare (matcher_store_t *self,
+                                              const char *const *demand_ids, size_t count);
+void matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *batch);
+void matcher_store_batch_send (matcher_store_t *self, matcher_batch_t *batch);
+int matcher_store_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p);
+void matcher_store_batch_destroy (matcher_store_t *self, matcher_batch_t **batch_p);
+//  The connection holding the batch's WATCHes (and, once sent, its EXEC).
+oim_redis_t *matcher_store_batch_redis (matcher_batch_t *batch);
+
 //  A demand became closed or awarded (a change-log entry carrying it at that version,
 //  made at changed_at): one demand.closed event to every startup with a live (suggested,
 //  interested or connected) match on it, written with the record that this version was

@@ -138,6 +138,16 @@ class Feed:
         return False
 
 
+def company_and_40_startups(f):
+    """org_co and 40 startups described with 3 of 8 words; returns the words."""
+    f.org("org_co", kind="company", name="Co")
+    words = ["drone", "battery", "lidar", "vision", "robot", "sensor", "farm", "water"]
+    for i in range(40):
+        f.org(f"org_s{i:02d}", name=f"S{i}", description=" ".join(
+            words[(i + j) % 8] for j in range(3)), region="KR-11")
+    return words
+
+
 def start_matcher_cluster(c, **env):
     c.start_redis()
     c.start_gateway(OIM_REQUIRED_SERVICES="matcher")
@@ -338,11 +348,7 @@ class MatcherTest(unittest.TestCase):
             c.start("matcher")
             c.wait_registered({"matcher": 2})
             f = Feed(c, pb)
-            f.org("org_co", kind="company", name="Co")
-            words = ["drone", "battery", "lidar", "vision", "robot", "sensor", "farm", "water"]
-            for i in range(40):
-                f.org(f"org_s{i:02d}", name=f"S{i}", description=" ".join(
-                    words[(i + j) % 8] for j in range(3)), region="KR-11")
+            words = company_and_40_startups(f)
             for i in range(60):
                 f.demand(f"dem_{i:03d}", "org_co", title=" ".join(words[(i * 3 + j) % 8]
                                                                  for j in range(2)))
@@ -357,6 +363,44 @@ class MatcherTest(unittest.TestCase):
                 pairs += len(f.r("HKEYS", f"oim:demand:dem_{i:03d}:matches"))
             self.assertEqual(len(created), 2 * pairs)
             self.assertGreater(pairs, 60)
+            f.close()
+
+    def test_backlog_of_repeated_demands(self):
+        """A backlog handled in overlapped batches (one batch's EXEC in flight while the next
+        is computed), the same demands in consecutive batches (the later one's WATCH sees the
+        earlier EXEC: redone): every demand ends as a replay of the whole log finds it."""
+        with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
+            pb = proto_modules(tmp)
+            start_matcher_cluster(c)
+            f = Feed(c, pb)
+            words = company_and_40_startups(f)
+            wait_for(f.settled, 20, "startups handled")
+            c.kill("matcher")
+            for i in range(300):        # 70 demands, each changed 4-5 times, 64 a batch
+                f.demand(f"dem_{i % 70:03d}", "org_co",
+                         title=" ".join(words[(i * 5 + j) % 8] for j in range(2)),
+                         status="closed" if i == 250 else "open")
+            c.restart("matcher")
+            wait_for(f.settled, 30, "backlog handled")
+
+            def matches():
+                out = {}
+                for d in range(70):
+                    for mid in f.r("HVALS", f"oim:demand:dem_{d:03d}:matches"):
+                        m = f.match(mid.decode())
+                        out[(m.demand_id, m.startup_id)] = (m.state, round(m.score, 4), m.version)
+                return out
+
+            before, count = matches(), len(f.events())
+            self.assertGreater(len(before), 70)
+            ids = [e.id for _, e in f.events()]
+            self.assertEqual(len(ids), len(set(ids)))
+            c.kill("matcher")
+            c.redis_cli("XGROUP", "SETID", "oim:changelog", "matcher", "0")   # replay all
+            c.restart("matcher")
+            wait_for(f.settled, 30, "replay settled")
+            self.assertEqual(f.events()[count:], [])
+            self.assertEqual(matches(), before)
             f.close()
 
 
