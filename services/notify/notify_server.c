@@ -75,6 +75,8 @@ static const oim_option_t s_options [] = {
       "first open-circuit period (doubles while probes fail)", false },
     { "event-claim-idle-ms", "OIM_EVENT_CLAIM_IDLE_MS", "30000",
       "take over events another replica read but did not acknowledge for this long", false },
+    { "event-retain-s", "OIM_EVENT_RETAIN_S", "86400", "oim:events entries every consumer "
+      "group has acknowledged are trimmed once this old (-1 = never trim)", false },
     { "smtp-url", "OIM_SMTP_URL", "", "SMTP server, smtp://host:port or smtps://; empty = no e-mail", false },
     { "smtp-from", "OIM_SMTP_FROM", "OI Market <noreply@oimarket.local>", "e-mail sender", false },
     { "smtp-username", "OIM_SMTP_USERNAME", "", "SMTP AUTH user (empty = none)", false },
@@ -117,8 +119,8 @@ struct _notify_state_t {
     char consumer [160];
     bool group_ready;
     bool reread_pending;            //  re-read our own unacknowledged entries first
-    int64_t lease_ms, claim_idle_ms, digest_interval_ms;
-    int64_t next_autoclaim_ms, next_digest_ms, next_forget_ms;
+    int64_t lease_ms, claim_idle_ms, digest_interval_ms, retain_ms;
+    int64_t next_autoclaim_ms, next_digest_ms, next_forget_ms, next_trim_ms;
     const char *smtp_from, *console_url;
     oim_metric_t *m_events, *m_invalid, *m_stored, *m_replays, *m_feed;
     oim_metric_t *m_delivered, *m_failed, *m_dead, *m_disabled, *m_latency;
@@ -726,6 +728,31 @@ s_ingest_entries (notify_state_t *self, redisReply *entries, size_t *events)
     return n_ack > 3? n_ack - 3: 0;
 }
 
+//  A field of an XINFO reply (field, value, field, value...): its string or integer value,
+//  NULL or otherwise when it has none of that type.
+static redisReply *
+s_info_field (redisReply *info, const char *name, int type)
+{
+    for (size_t k = 0; info->type == REDIS_REPLY_ARRAY && k + 1 < info->elements; k += 2)
+        if (info->element [k]->type == REDIS_REPLY_STRING && streq (info->element [k]->str, name))
+            return info->element [k + 1]->type == type? info->element [k + 1]: NULL;
+    return NULL;
+}
+
+static const char *
+s_info_str (redisReply *info, const char *name)
+{
+    redisReply *v = s_info_field (info, name, REDIS_REPLY_STRING);
+    return v? v->str: NULL;
+}
+
+static long long
+s_info_int (redisReply *info, const char *name, long long otherwise)
+{
+    redisReply *v = s_info_field (info, name, REDIS_REPLY_INTEGER);
+    return v? v->integer: otherwise;
+}
+
 //  Every replica start is a new consumer name; once a dead one holds nothing (XAUTOCLAIM
 //  took its entries) and has been idle for an hour, it is removed from the group.
 static void
@@ -739,20 +766,8 @@ s_forget_consumers (notify_state_t *self)
     redisReply *r = oim_redis_command (redis, "XINFO CONSUMERS %s %s", OIM_STREAM_EVENTS, GROUP);
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         redisReply *c = r->element [i];
-        const char *name = NULL;
-        long long pending = -1, idle = 0;
-        for (size_t k = 0; c->type == REDIS_REPLY_ARRAY && k + 1 < c->elements; k += 2) {
-            const char *field = c->element [k]->str;
-            redisReply *v = c->element [k + 1];
-            if (streq (field, "name") && v->type == REDIS_REPLY_STRING)
-                name = v->str;
-            else
-            if (streq (field, "pending") && v->type == REDIS_REPLY_INTEGER)
-                pending = v->integer;
-            else
-            if (streq (field, "idle") && v->type == REDIS_REPLY_INTEGER)
-                idle = v->integer;
-        }
+        const char *name = s_info_str (c, "name");
+        long long pending = s_info_int (c, "pending", -1), idle = s_info_int (c, "idle", 0);
         if (name && pending == 0 && idle > 3600000 && strcmp (name, self->consumer)) {
             redisReply *d = oim_redis_command (redis, "XGROUP DELCONSUMER %s %s %s",
                                                OIM_STREAM_EVENTS, GROUP, name);
@@ -763,6 +778,70 @@ s_forget_consumers (notify_state_t *self)
     }
     if (r)
         freeReplyObject (r);
+}
+
+//  A stream id's (ms, seq); false when it is not one.
+static bool
+s_stream_id (const char *text, uint64_t id [2])
+{
+    unsigned long long ms, seq;
+    if (!text || sscanf (text, "%llu-%llu", &ms, &seq) != 2)
+        return false;
+    id [0] = ms;
+    id [1] = seq;
+    return true;
+}
+
+//  Lowers bound to where group's unfinished entries start: its oldest pending entry, or,
+//  with none pending, its last delivered one. False when that cannot be told.
+static bool
+s_group_bound (oim_redis_t *redis, redisReply *group, uint64_t bound [2])
+{
+    const char *name = s_info_str (group, "name"), *last = s_info_str (group, "last-delivered-id");
+    long long pending = s_info_int (group, "pending", -1);
+    uint64_t id [2];
+    bool ok = name && pending >= 0 && s_stream_id (last, id);
+    if (ok && pending > 0) {
+        redisReply *r = oim_redis_command (redis, "XPENDING %s %s", OIM_STREAM_EVENTS, name);
+        ok = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2
+          && s_stream_id (r->element [1]->str, id);
+        if (r)
+            freeReplyObject (r);
+    }
+    if (ok && (id [0] < bound [0] || (id [0] == bound [0] && id [1] < bound [1]))) {
+        bound [0] = id [0];
+        bound [1] = id [1];
+    }
+    return ok;
+}
+
+//  Trims oim:events below what every consumer group still needs (its oldest pending entry,
+//  else its last delivered one) and older than event-retain-s: the stream would otherwise
+//  grow without end (~10 KB per demand of match events). Once a second at most.
+static void
+s_trim_events (notify_state_t *self)
+{
+    int64_t now = oim_clock_mono_ms ();
+    if (self->retain_ms < 0 || now < self->next_trim_ms)
+        return;
+    self->next_trim_ms = now + 1000;
+    oim_redis_t *redis = oim_service_redis (self->service);
+    redisReply *r = oim_redis_command (redis, "XINFO GROUPS %s", OIM_STREAM_EVENTS);
+    int64_t wall = oim_clock_wall_ms () - self->retain_ms;
+    uint64_t bound [2] = { wall > 0? (uint64_t) wall: 0, 0 };
+    bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+    for (size_t i = 0; ok && i < r->elements; i++)
+        ok = s_group_bound (redis, r->element [i], bound);
+    if (r)
+        freeReplyObject (r);
+    if (!ok || bound [0] == 0)
+        return;
+    redisReply *t = oim_redis_command (redis, "XTRIM %s MINID %llu-%llu", OIM_STREAM_EVENTS,
+                                       (unsigned long long) bound [0], (unsigned long long) bound [1]);
+    if (t && t->type == REDIS_REPLY_INTEGER && t->integer > 0)
+        oim_debug ("event=events_trimmed count=%lld", t->integer);
+    if (t)
+        freeReplyObject (t);
 }
 
 static void
@@ -826,6 +905,7 @@ s_consume_events (notify_state_t *self)
         }
         s_forget_consumers (self);
     }
+    s_trim_events (self);
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -1173,6 +1253,7 @@ s_start (oim_service_t *service)
     if (self->lease_ms < wc.timeout_msec + 5000)
         self->lease_ms = wc.timeout_msec + 5000;
     self->claim_idle_ms = oim_config_int (config, "event-claim-idle-ms", 30000);
+    self->retain_ms = oim_config_int (config, "event-retain-s", 86400) * 1000;
     self->digest_interval_ms = oim_config_int (config, "digest-interval-s", 86400) * 1000;
     if (self->digest_interval_ms < 1000)
         self->digest_interval_ms = 1000;

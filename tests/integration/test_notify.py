@@ -294,6 +294,36 @@ class EventCopiesTest(NotifyCase):
         self.assertIn("events=6 invalid=3 action=dropped", log)
 
 
+class TrimTest(NotifyCase):
+    def test_acknowledged_events_trimmed(self):
+        """oim:events is trimmed below what every consumer group still needs (here with no
+        retention, OIM_EVENT_RETAIN_S=0): not while another group has not read the entries,
+        then down to the last delivered entry once it has; the notifications stay."""
+        self.start_notify(OIM_EVENT_RETAIN_S="0")
+        n = self.n
+        org, key = n.org()
+        n.redis.cmd("XGROUP", "CREATE", "oim:events", "audit", "0")
+        ids = n.publish([n.event(org, data={"i": i}) for i in range(30)])
+        wait_for(n.consumed, 10, "the events to be consumed")
+        time.sleep(2.5)                                 # trims run once a second
+        self.assertEqual(n.redis.cmd("XLEN", "oim:events"), 30)     # "audit" read none
+        read = n.redis.cmd("XREADGROUP", "GROUP", "audit", "a1", "COUNT", "10", "STREAMS",
+                           "oim:events", ">")[0][1]     # 10 read, pending
+        wait_for(lambda: n.redis.cmd("XLEN", "oim:events") == 30, 5, "nothing trimmed yet")
+        time.sleep(2.5)
+        self.assertEqual(n.redis.cmd("XLEN", "oim:events"), 30)     # its oldest is pending
+        n.redis.cmd("XACK", "oim:events", "audit", read[0][0])
+        wait_for(lambda: n.redis.cmd("XLEN", "oim:events") == 29, 5, "the first entry trimmed")
+        n.redis.cmd("XACK", "oim:events", "audit", *[entry[0] for entry in read[1:]])
+        wait_for(lambda: n.redis.cmd("XLEN", "oim:events") == 21, 5,
+                 "the ten read trimmed but the last delivered")
+        n.redis.cmd("XGROUP", "SETID", "oim:events", "audit", "$")
+        wait_for(lambda: n.redis.cmd("XLEN", "oim:events") == 1, 5, "all but the last trimmed")
+        status, body, _ = self.c.http("GET", "/v1/notifications?limit=100", key=key)
+        self.assertEqual(status, 200, body)
+        self.assertEqual(sorted(x["id"] for x in body["notifications"]), sorted(ids))
+
+
 class RetryTest(NotifyCase):
     def test_retries_dead_letter_replay_timeouts_and_gone(self):
         self.start_notify()
