@@ -1,8 +1,9 @@
 /*  search_query.c — query parsing, BM25F scoring, filters, facet counts,
-    cursor paging, snippets and explanations. The scoring loop is
-    document-at-a-time over the query terms' posting lists; every matching
-    document is visited once (for totals and facet counts) and a bounded heap
-    keeps the page.
+    cursor paging, snippets and explanations. Scoring visits every matching
+    document once, in doc order (for totals and facet counts), and a bounded
+    heap keeps the page; the posting lists are read window by window when no
+    phrase needs verifying, merged document by document when one does, and
+    leapfrogged for plain multi-word queries (all words first).
 */
 #include "search_internal.h"
 
@@ -567,6 +568,42 @@ s_count_only (s_run_t *run, uint32_t d)
     run->after_cursor++;
 }
 
+//  False when doc d is not shown to this viewer (dead, or hidden by its flags);
+//  *teaser then tells whether the viewer matches its teaser fields only (a
+//  confidential doc that is not theirs).
+static inline bool
+s_shown (const s_run_t *run, uint32_t d, bool *teaser)
+{
+    uint8_t flags = run->self->flags[d];
+    if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
+        return false;
+    *teaser = (flags & S_DOC_CONFIDENTIAL)
+              && !search_doc_visible (run->self, d, run->viewer_org, run->query->viewer.agency);
+    return true;
+}
+
+//  A teaser match: keeps the hits (terms hits[0..nm), postings bytes in tfs)
+//  found in the title or tags, their bytes cut to those. Returns how many remain.
+static size_t
+s_teaser_hits (uint8_t *tfs, uint16_t *hits, size_t nm)
+{
+    size_t keep = 0;
+    for (size_t k = 0; k < nm; k++)
+        if ((tfs[hits[k]] &= 0xF0))
+            hits[keep++] = hits[k];
+    return keep;
+}
+
+//  The term mask of hits[0..nm).
+static uint64_t
+s_hits_mask (const uint16_t *hits, size_t nm)
+{
+    uint64_t mask = 0;
+    for (size_t k = 0; k < nm; k++)
+        mask |= s_bit (hits[k]);
+    return mask;
+}
+
 static void
 s_browse (s_run_t *run)
 {
@@ -635,7 +672,6 @@ s_rank (s_run_t *run, uint32_t d, uint32_t tier, const uint8_t *tfs, const uint1
 static bool
 s_score_one (s_run_t *run, s_cursor_t *c)
 {
-    search_index_t *self = run->self;
     const s_plan_t *plan = &run->plan;
     uint32_t tier = 0;
     if (plan->tiered) {
@@ -654,12 +690,8 @@ s_score_one (s_run_t *run, s_cursor_t *c)
         uint32_t d = c->doc;
         uint8_t tf = c->tf;
         s_cursor_next (c);
-        uint8_t flags = self->flags[d];
-        if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
-            continue;
-        if ((flags & S_DOC_CONFIDENTIAL)
-            && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency)
-            && !(tf &= 0xF0))
+        bool teaser;
+        if (!s_shown (run, d, &teaser) || (teaser && !(tf &= 0xF0)))
             continue;                   //  outsiders match the teaser fields only
         if (run->filtered && !s_filters_ok (run, d))
             continue;
@@ -716,13 +748,10 @@ s_mark (const s_union_t *u, const s_cursor_t *c)
 static bool
 s_and_offer (s_run_t *run, uint32_t d, const s_cursor_t *cur, size_t nt)
 {
-    search_index_t *self = run->self;
-    uint8_t flags = self->flags[d];
-    if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
+    bool teaser;
+    if (!s_shown (run, d, &teaser))
         return false;
     uint8_t tfs[S_AND_MAX_TERMS];
-    bool teaser = (flags & S_DOC_CONFIDENTIAL)
-                  && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency);
     for (size_t t = 0; t < nt; t++)
         if (!(tfs[t] = teaser ? cur[t].tf & 0xF0 : cur[t].tf))
             return false;               //  a word only in the hidden body
@@ -854,30 +883,25 @@ typedef struct {
 static void
 s_window_visit (s_run_t *run, s_window_t *win, uint32_t base, const uint8_t *tiers)
 {
-    search_index_t *self = run->self;
     uint8_t tfs[S_TIER_TABLE_BITS];
     uint16_t hits[S_TIER_TABLE_BITS];
     for (size_t w = 0; w < S_WINDOW / 64; w++)
         for (uint64_t bits = win->bits[w]; bits; bits &= bits - 1) {
             uint32_t i = (uint32_t) (w * 64 + (size_t) __builtin_ctzll (bits));
             uint32_t d = base + i;
-            unsigned mask = win->mask[i];
-            win->mask[i] = 0;
-            uint8_t flags = self->flags[d];
-            if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
-                continue;
-            bool teaser = (flags & S_DOC_CONFIDENTIAL)
-                          && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency);
             size_t nm = 0;
-            for (unsigned m = mask; m; m &= m - 1) {
+            for (unsigned m = win->mask[i]; m; m &= m - 1) {
                 unsigned t = (unsigned) __builtin_ctz (m);
-                tfs[t] = teaser ? win->tf[t][i] & 0xF0 : win->tf[t][i];
-                if (tfs[t])             //  outsiders match the teaser fields only
-                    hits[nm++] = (uint16_t) t;
-                else
-                    mask &= ~(1u << t);
+                tfs[t] = win->tf[t][i];
+                hits[nm++] = (uint16_t) t;
             }
-            uint32_t tier = tiers ? tiers[mask] : 0;
+            win->mask[i] = 0;
+            bool teaser;
+            if (!s_shown (run, d, &teaser))
+                continue;
+            if (teaser)
+                nm = s_teaser_hits (tfs, hits, nm);
+            uint32_t tier = tiers ? tiers[s_hits_mask (hits, nm)] : 0;
             if (!nm || (tiers && !tier) || (run->filtered && !s_filters_ok (run, d)))
                 continue;
             s_count (run, d);
@@ -886,16 +910,23 @@ s_window_visit (s_run_t *run, s_window_t *win, uint32_t base, const uint8_t *tie
     memset (win->bits, 0, sizeof win->bits);
 }
 
-//  The window path (see above): the lists at cur, tiers as for s_window_visit.
-//  Returns false when out of memory (nothing done).
+//  The window path (see above) over the lists at cur. Returns false (nothing
+//  done) when it does not apply — phrases to verify, more terms than a table
+//  holds — or when out of memory.
 static bool
-s_score_windows (s_run_t *run, s_cursor_t *cur, const uint8_t *tiers)
+s_score_windows (s_run_t *run, s_cursor_t *cur)
 {
-    size_t nt = run->plan.nterms;
-    assert (nt <= S_TIER_TABLE_BITS);
-    s_window_t *win = calloc (1, sizeof *win);
+    const s_plan_t *plan = &run->plan;
+    size_t nt = plan->nterms;
+    bool table = nt <= S_TIER_TABLE_BITS;
+    for (size_t w = 0; w < plan->nwords && table; w++)
+        table = !(plan->words[w].phrase && plan->tiered);
+    s_window_t *win = table ? calloc (1, sizeof *win) : NULL;
     if (!win)
         return false;
+    uint8_t tiers[1u << S_TIER_TABLE_BITS];
+    for (uint64_t m = 0; plan->tiered && m < (1u << nt); m++)
+        tiers[m] = (uint8_t) s_words_matched (plan, m);
     uint32_t ndocs = run->self->ndocs;
     for (uint32_t base = 0; base < ndocs; base += S_WINDOW) {
         uint32_t end = base + S_WINDOW;
@@ -906,46 +937,21 @@ s_score_windows (s_run_t *run, s_cursor_t *cur, const uint8_t *tiers)
                 win->mask[i] |= (uint16_t) (1u << t);
                 win->tf[t][i] = c->tf;
             }
-        s_window_visit (run, win, base, tiers);
+        s_window_visit (run, win, base, plan->tiered ? tiers : NULL);
     }
     free (win);
     return true;
 }
 
+//  The general loop: the lists merged doc by doc, each doc's words checked and
+//  its phrases verified (docs without every required phrase skipped).
 static void
-s_score_all (s_run_t *run)
+s_score_merge (s_run_t *run, s_cursor_t *cur, uint64_t required)
 {
-    if (s_score_and_first (run))
-        return;
-    search_index_t *self = run->self;
-    s_plan_t *plan = &run->plan;
+    const s_plan_t *plan = &run->plan;
     size_t nt = plan->nterms;
-    if (nt == 0)
-        return;                         //  no query word is in the index
-    s_cursor_t cur[SEARCH_MAX_QUERY_TERMS];
     uint8_t tfs[SEARCH_MAX_QUERY_TERMS];
     uint16_t hits[SEARCH_MAX_QUERY_TERMS];
-    for (size_t t = 0; t < nt; t++) {
-        const search_postings_t *p = &self->postings[plan->terms[t].tid];
-        cur[t] = (s_cursor_t) { .p = p->buf, .end = p->buf + p->len };
-        s_cursor_next (&cur[t]);
-    }
-    uint64_t required = 0;          //  phrases are required in short queries only
-    for (size_t w = 0; w < plan->nwords && plan->tiered; w++)
-        if (plan->words[w].phrase)
-            required |= plan->words[w].all;
-    if (nt == 1 && !required && s_score_one (run, &cur[0]))
-        return;
-    //  Without phrases to verify, the words a doc matches depend on its term
-    //  mask alone: one table lookup per doc instead of a loop over the words.
-    uint8_t tiers[1u << S_TIER_TABLE_BITS];
-    bool table = nt <= S_TIER_TABLE_BITS;
-    for (size_t w = 0; w < plan->nwords && table; w++)
-        table = !(plan->words[w].phrase && plan->tiered);
-    for (uint64_t m = 0; table && m < (1u << nt); m++)
-        tiers[m] = (uint8_t) s_words_matched (plan, m);
-    if (table && s_score_windows (run, cur, plan->tiered ? tiers : NULL))
-        return;
     for (;;) {
         uint32_t d = cur[0].doc;        //  nt ≥ 1 here
         for (size_t t = 1; t < nt; t++)
@@ -960,43 +966,56 @@ s_score_all (s_run_t *run)
                 hits[nm++] = (uint16_t) t;
                 s_cursor_next (&cur[t]);
             }
-        uint8_t flags = self->flags[d];
-        if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
+        bool teaser;
+        if (!s_shown (run, d, &teaser))
             continue;
-        bool body_visible = true;
-        if ((flags & S_DOC_CONFIDENTIAL)
-            && !search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency)) {
-            body_visible = false;       //  outsiders match the teaser fields only
-            size_t keep = 0;
-            for (size_t k = 0; k < nm; k++)
-                if ((tfs[hits[k]] &= 0xF0))
-                    hits[keep++] = hits[k];
-            nm = keep;
-        }
-        uint64_t mask = 0;
-        for (size_t k = 0; k < nm; k++)
-            mask |= s_bit (hits[k]);
+        if (teaser)                     //  outsiders match the teaser fields only
+            nm = s_teaser_hits (tfs, hits, nm);
+        uint64_t mask = s_hits_mask (hits, nm);
         if (!nm || (mask & required) != required)
             continue;
         if (run->filtered && !s_filters_ok (run, d))
             continue;
         uint32_t matched = 0;
         bool phrases_ok = true;
-        if (table)
-            matched = tiers[mask];
-        else
-            for (size_t w = 0; w < plan->nwords; w++) {
-                const s_qword_t *qw = &plan->words[w];
-                bool hit = s_word_hit (qw, mask);
-                if (hit && qw->phrase && plan->tiered && !s_phrase_ok (run, qw, d, body_visible))
-                    hit = false, phrases_ok = false;
-                matched += hit;
-            }
+        for (size_t w = 0; w < plan->nwords; w++) {
+            const s_qword_t *qw = &plan->words[w];
+            bool hit = s_word_hit (qw, mask);
+            if (hit && qw->phrase && plan->tiered && !s_phrase_ok (run, qw, d, !teaser))
+                hit = false, phrases_ok = false;
+            matched += hit;
+        }
         if (!phrases_ok || (plan->tiered && matched == 0))
             continue;
         s_count (run, d);
         s_rank (run, d, plan->tiered ? matched : 0, tfs, hits, nm);
     }
+}
+
+static void
+s_score_all (s_run_t *run)
+{
+    if (s_score_and_first (run))
+        return;
+    search_index_t *self = run->self;
+    s_plan_t *plan = &run->plan;
+    size_t nt = plan->nterms;
+    if (nt == 0)
+        return;                         //  no query word is in the index
+    s_cursor_t cur[SEARCH_MAX_QUERY_TERMS];
+    for (size_t t = 0; t < nt; t++) {
+        const search_postings_t *p = &self->postings[plan->terms[t].tid];
+        cur[t] = (s_cursor_t) { .p = p->buf, .end = p->buf + p->len };
+        s_cursor_next (&cur[t]);
+    }
+    uint64_t required = 0;          //  phrases are required in short queries only
+    for (size_t w = 0; w < plan->nwords && plan->tiered; w++)
+        if (plan->words[w].phrase)
+            required |= plan->words[w].all;
+    if (nt == 1 && !required && s_score_one (run, &cur[0]))
+        return;
+    if (!s_score_windows (run, cur))
+        s_score_merge (run, cur, required);
 }
 
 //  ------------------------------------------------------------- phrases
