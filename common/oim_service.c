@@ -56,6 +56,13 @@ struct _oim_service_t {
 
 oim_config_t *oim_service_config (oim_service_t *self) { return self->config; }
 oim_redis_t *oim_service_redis (oim_service_t *self) { return self->redis; }
+
+oim_redis_t *
+oim_service_redis_new (oim_service_t *self)
+{
+    int timeout = (int) oim_config_int (self->config, "redis-timeout-ms", 2000);
+    return oim_redis_new (oim_config_get (self->config, "redis-url"), timeout, timeout);
+}
 oim_metrics_t *oim_service_metrics (oim_service_t *self) { return self->metrics; }
 zloop_t *oim_service_loop (oim_service_t *self) { return self->loop; }
 const char *oim_service_instance (oim_service_t *self) { return self->instance; }
@@ -194,9 +201,8 @@ s_worker_run (void *arg)
 {
     s_worker_t *worker = arg;
     oim_service_t *self = worker->service;
-    int timeout = (int) oim_config_int (self->config, "redis-timeout-ms", 2000);
     s_link_t link = { NULL, NULL, worker->instance };
-    link.redis = oim_redis_new (oim_config_get (self->config, "redis-url"), timeout, timeout);
+    link.redis = oim_service_redis_new (self);
     link.peer = oim_peer_new (oim_config_get (self->config, "broker-endpoint"), self->def->name,
                               worker->instance,
                               (int) oim_config_int (self->config, "heartbeat-ms", 1000));
@@ -351,8 +357,7 @@ s_new (const oim_service_def_t *def, int argc, char **argv, int *exit_code)
                                              "time to handle a request");
     self->m_garbage = oim_metrics_counter (self->metrics, "oim_garbage_messages_total", NULL,
                                            "malformed messages received and dropped");
-    int timeout = (int) oim_config_int (self->config, "redis-timeout-ms", 2000);
-    self->redis = oim_redis_new (oim_config_get (self->config, "redis-url"), timeout, timeout);
+    self->redis = oim_service_redis_new (self);
     if (!self->redis) {
         oim_error ("event=bad_config option=redis-url value=\"%s\"",
                    oim_config_get (self->config, "redis-url"));

@@ -71,6 +71,10 @@ int oim_service_main (const oim_service_def_t *def, int argc, char **argv);
 //  Accessors for handlers and hooks.
 oim_config_t *oim_service_config (oim_service_t *self);
 oim_redis_t *oim_service_redis (oim_service_t *self);
+//  A new connection to the daemon's Redis, as configured (redis-url, redis-timeout-ms), for
+//  a thread or a second pipeline of the daemon's own; NULL when the URL is bad. The caller
+//  destroys it.
+oim_redis_t *oim_service_redis_new (oim_service_t *self);
 oim_metrics_t *oim_service_metrics (oim_service_t *self);
 zloop_t *oim_service_loop (oim_service_t *self);
 const char *oim_service_instance (oim_service_t *self);

@@ -467,6 +467,17 @@ s_finish_held (matcher_t *self)
     return s_work_end (self, w, rc) < 0? -1: 0;
 }
 
+//  s_work_sync once the held batch completed (else w's entries stay pending: -1).
+static int
+s_work_sync_after_held (matcher_t *self, s_work_t *w)
+{
+    if (s_finish_held (self)) {
+        s_work_end (self, w, -1);
+        return -1;
+    }
+    return s_work_sync (self, w);
+}
+
 //  Handles a pure batch overlapped with the held one: WATCHes and reads this batch's
 //  demands on the connection in use, sends the held batch's EXEC on its own, computes this
 //  batch while Redis runs it, completes the held batch, and holds this one (its EXEC sent
@@ -499,13 +510,7 @@ s_handle_entries (matcher_t *self, redisReply *entries)
 {
     s_work_t *w = NULL;
     int rc = s_work_read (self, entries, &w);
-    if (rc <= 0)
-        return rc;
-    if (s_finish_held (self)) {
-        s_work_end (self, w, -1);
-        return -1;
-    }
-    return s_work_sync (self, w);
+    return rc <= 0? rc: s_work_sync_after_held (self, w);
 }
 
 //  s_handle_entries for new entries in reply (consumed): a pure batch is pipelined.
@@ -522,11 +527,7 @@ s_handle_new (matcher_t *self, redisReply *reply)
     w->owned = reply;
     if (w->pure)
         return s_work_pipelined (self, w);
-    if (s_finish_held (self)) {
-        s_work_end (self, w, -1);
-        return -1;
-    }
-    return s_work_sync (self, w) < 0? -1: 0;
+    return s_work_sync_after_held (self, w) < 0? -1: 0;
 }
 
 //  Reads up to WORK_BATCH entries of the group from `from` ("0": our own pending ones, ">":
@@ -646,9 +647,8 @@ s_start (oim_service_t *service)
     assert (self);
     self->service = service;
     self->redis = oim_service_redis (service);
-    int timeout = (int) oim_config_int (config, "redis-timeout-ms", 2000);
     self->conns [0] = self->redis;
-    self->conns [1] = oim_redis_new (oim_config_get (config, "redis-url"), timeout, timeout);
+    self->conns [1] = oim_service_redis_new (service);
     assert (self->conns [1]);       //  the service parsed the same URL
     self->model = matcher_model_new (&mc);
     if (!self->model) {
