@@ -921,9 +921,11 @@ s_score_windows (s_run_t *run, s_cursor_t *cur)
     bool table = nt <= S_TIER_TABLE_BITS;
     for (size_t w = 0; w < plan->nwords && table; w++)
         table = !(plan->words[w].phrase && plan->tiered);
-    s_window_t *win = table ? calloc (1, sizeof *win) : NULL;
+    s_window_t *win = table ? malloc (sizeof *win) : NULL;
     if (!win)
         return false;
+    memset (win->bits, 0, sizeof win->bits);    //  tf is read where mask says only
+    memset (win->mask, 0, sizeof win->mask);
     uint8_t tiers[1u << S_TIER_TABLE_BITS];
     for (uint64_t m = 0; plan->tiered && m < (1u << nt); m++)
         tiers[m] = (uint8_t) s_words_matched (plan, m);
