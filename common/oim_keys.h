@@ -79,8 +79,13 @@
                                                         //  states, withdrawn included)
 #define OIM_KEY_DEMAND_TOP      "oim:demand:%s:top"     //  zset: startup id, score = match score
                                                         //  in units of 1e-4: the current top K
-#define OIM_KEY_ORG_MATCHES     "oim:org:%s:matches"    //  set: match ids of an org (as startup
-                                                        //  or as the demand's owner)
+#define OIM_KEY_ORG_MATCHES     "oim:org:%s:matches"    //  set: match ids of an org as the
+                                                        //  startup (data written before
+                                                        //  2026-12-04 also holds those as the
+                                                        //  demand's owner: still read)
+#define OIM_KEY_ORG_MATCH_DEMANDS "oim:org:%s:match_demands"    //  set: the org's demands that
+                                                        //  have matches (its matches as the
+                                                        //  demand's owner: their pair indexes)
 #define OIM_KEY_SS_HITS         "oim:ss:%s:hits"        //  hash: entity id -> last version that
                                                         //  produced a saved_search.hit
 

@@ -3,10 +3,12 @@
 #include "oim_clock.h"
 #include "oim_log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct _oim_redis_t {
     char host [1024];
@@ -266,6 +268,34 @@ oim_redis_flush (oim_redis_t *self)
             s_checked (self, NULL);
             return -1;
         }
+    return 0;
+}
+
+int
+oim_redis_write (oim_redis_t *self, const char *data, size_t len, size_t *sent, bool block)
+{
+    if (oim_redis_flush (self))
+        return -1;
+    while (*sent < len) {
+        ssize_t n = send (self->context->fd, data + *sent, len - *sent,
+                          MSG_NOSIGNAL | (block? 0: MSG_DONTWAIT));
+        if (n > 0)
+            *sent += (size_t) n;
+        else
+        if (n < 0 && errno == EINTR)
+            continue;
+        else
+        if (n < 0 && !block && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;               //  the socket is full: more later
+        else {
+            //  (blocking, EAGAIN means the connection's command timeout passed)
+            char reason [128];
+            snprintf (reason, sizeof reason, "write: %s", n < 0? strerror (errno): "closed");
+            oim_warn ("event=redis_error error=\"%s\"", reason);
+            s_disconnect (self, reason);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -41,6 +41,15 @@ redisReply *oim_redis_reply (oim_redis_t *self);
 //  reads their replies later. Returns 0, or -1 when the connection failed (dropped).
 int oim_redis_flush (oim_redis_t *self);
 
+//  Writes len bytes of data (whole commands in RESP, formatted by the caller, who keeps the
+//  buffer) from *sent on, after whatever was appended before: without waiting, as much as
+//  the socket takes now (block = false), or all of it (block = true). *sent grows by what
+//  was written. So a caller can hand Redis a large pipeline piece by piece while it computes
+//  something else, instead of waiting while Redis reads it; it reads the replies (with
+//  oim_redis_reply) once all is written. Returns 0, or -1 when the connection failed
+//  (dropped: Redis discards a transaction it did not get whole).
+int oim_redis_write (oim_redis_t *self, const char *data, size_t len, size_t *sent, bool block);
+
 //  PINGs Redis. Returns true when it answered; *latency_us gets the round trip.
 bool oim_redis_ping (oim_redis_t *self, int64_t *latency_us);
 

@@ -489,7 +489,8 @@ s_work_pipelined (matcher_t *self, s_work_t *w)
     if (self->held)
         matcher_store_batch_send (self->store, self->held->batch);
     if (w->batch)
-        matcher_store_batch_compute (self->store, w->batch);
+        matcher_store_batch_compute (self->store, w->batch,
+                                     self->held? self->held->batch: NULL);
     int rc = s_finish_held (self);
     if (!w->batch || rc < 0) {
         s_work_end (self, w, -1);

@@ -166,13 +166,14 @@ s_resp_packed (s_text_t *t, const ProtobufCMessage *msg)
 typedef struct {
     s_text_t cmds;                  //  MULTI and the commands, in RESP
     size_t count;                   //  how many
+    size_t written;                 //  bytes of cmds written to Redis (once sealed)
     uint8_t *ev;                    //  the EventBatch records, back to back
     size_t ev_len, ev_cap;
     size_t *ev_at;                  //  where each record starts in ev
     uint8_t *ev_head;               //  each record's tag + length bytes
     size_t *ev_recipients;          //  each record's recipients: 1 + the Event's copies
     size_t ev_count, ev_slots;
-    s_text_t members;               //  SADD oim:org:<org>:matches: "org id\0match id\0"...
+    s_text_t members;               //  SADDs to organizations' sets: "key\0member\0"...
     size_t *member_at;              //  where each pair starts in members
     size_t member_count, member_slots;
 } s_tx_t;
@@ -258,11 +259,11 @@ s_tx_event_add (s_tx_t *tx, const Oim__V1__Event *event)
     tx->ev_len += head + size;
 }
 
-//  Queues "SADD oim:org:<org id>:matches <match id>"; s_tx_exec merges those of one
-//  organization into one SADD (a batch of demands has one company's matches many times, and
-//  may match a startup more than once).
+//  Queues "SADD <key> <member>" for an organization's set; s_tx_exec merges those of one
+//  key into one SADD (a batch of demands has one company's demands many times, and may
+//  match a startup more than once).
 static void
-s_tx_member (s_tx_t *tx, const char *org_id, const char *match_id)
+s_tx_member (s_tx_t *tx, const char *key, const char *member)
 {
     if (tx->member_count == tx->member_slots) {
         tx->member_slots = tx->member_slots? tx->member_slots * 2: 256;
@@ -270,8 +271,22 @@ s_tx_member (s_tx_t *tx, const char *org_id, const char *match_id)
         assert (tx->member_at);
     }
     tx->member_at [tx->member_count++] = tx->members.len;
-    s_text_add (&tx->members, org_id, strlen (org_id) + 1);
-    s_text_add (&tx->members, match_id, strlen (match_id) + 1);
+    s_text_add (&tx->members, key, strlen (key) + 1);
+    s_text_add (&tx->members, member, strlen (member) + 1);
+}
+
+//  Queues the organizations' index entries of match m: the startup's set of match ids, and
+//  the company's set of demands with matches (OIM_KEY_ORG_MATCH_DEMANDS: its matches are
+//  those demands'; one set member per demand where one per match cost Redis most of a
+//  batch's time, the company's set growing by K members per demand).
+static void
+s_tx_members (s_tx_t *tx, const match_t *m)
+{
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->startup_id);
+    s_tx_member (tx, key, m->id);
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCH_DEMANDS, m->company_id);
+    s_tx_member (tx, key, m->demand_id);
 }
 
 static void s_tx_flush_members (s_tx_t *tx);
@@ -359,8 +374,18 @@ s_tx_add_events (s_tx_t *tx)
     }
 }
 
-//  Sends the transaction (MULTI ... EXEC, one append: the whole pipeline reaches the
-//  connection, or nothing of it) without reading the replies. 0, or -1 when Redis failed.
+//  Writes more of a sealed transaction: what the connection takes now (block false), or
+//  the rest. 0, or -1 when Redis failed.
+static int
+s_tx_write (oim_redis_t *redis, s_tx_t *tx, bool block)
+{
+    return oim_redis_write (redis, tx->cmds.data, tx->cmds.len, &tx->written, block);
+}
+
+//  Seals the transaction (its merged SADDs, its events' XADDs, EXEC) and writes what the
+//  connection takes now, without waiting for Redis to read the rest (s_tx_write writes
+//  more, s_tx_finish all). Redis runs nothing of it before EXEC: it gets the whole
+//  transaction, or, when the connection fails, discards it. 0, or -1 when Redis failed.
 static int
 s_tx_send (oim_redis_t *redis, s_tx_t *tx)
 {
@@ -368,9 +393,7 @@ s_tx_send (oim_redis_t *redis, s_tx_t *tx)
     s_tx_add_events (tx);
     s_tx_begin_cmd (tx);            //  (MULTI, when tx is empty)
     s_text_add (&tx->cmds, "*1\r\n$4\r\nEXEC\r\n", 14);
-    if (oim_redis_append_formatted (redis, tx->cmds.data, tx->cmds.len))
-        return -1;
-    return oim_redis_flush (redis);
+    return s_tx_write (redis, tx, false);
 }
 
 //  Reads the replies of a sent transaction of count commands: 1 committed, 0 a WATCHed key
@@ -398,12 +421,13 @@ s_tx_replies (oim_redis_t *redis, size_t count)
     return rc;
 }
 
-//  Completes a transaction s_tx_send sent (sent: what it returned). Returns as s_tx_replies;
+//  Completes a transaction s_tx_send started (sent: what it returned): writes the rest, reads
+//  the replies. Returns as s_tx_replies;
 //  clears tx either way.
 static int
 s_tx_finish (matcher_store_t *self, oim_redis_t *redis, s_tx_t *tx, int sent)
 {
-    int rc = sent? -1: s_tx_replies (redis, tx->count);
+    int rc = sent || s_tx_write (redis, tx, true)? -1: s_tx_replies (redis, tx->count);
     if (rc == 0)
         self->counts.conflicts++;
     s_tx_done (self, tx);
@@ -745,10 +769,7 @@ s_tx_match (matcher_store_t *self, s_tx_t *tx, const match_t *m)
     }
     else
         s_tx_strs (tx, "ZREM", key, m->startup_id, NULL);
-    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->company_id);
-    s_tx_strs (tx, "SADD", key, m->id, NULL);
-    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->startup_id);
-    s_tx_strs (tx, "SADD", key, m->id, NULL);
+    s_tx_members (tx, m);
     self->counts.writes++;
 }
 
@@ -787,17 +808,17 @@ s_argv_flush (s_tx_t *tx, s_argv_t *a, int head)
     memset (a, 0, sizeof *a);
 }
 
-//  The organization id of queued member i; its match id follows it.
+//  The key of queued member i; the member follows it.
 static const char *
-s_member_org (const s_tx_t *tx, size_t i)
+s_member_key (const s_tx_t *tx, size_t i)
 {
     return tx->members.data + tx->member_at [i];
 }
 
-//  Moves the queued SADDs into tx's commands: one per organization, in the order the
-//  organizations were first queued, its members in the order they were queued. Grouped in
-//  one pass: a hash table (open addressing) finds an organization's first member, and each
-//  member links to the next of its organization.
+//  Moves the queued SADDs into tx's commands: one per key, in the order the keys were first
+//  queued, its members in the order they were queued (repeated ones once). Grouped in one
+//  pass: a hash table (open addressing) finds a key's first member, and each member links
+//  to the next of its key.
 static void
 s_tx_flush_members (s_tx_t *tx)
 {
@@ -807,39 +828,43 @@ s_tx_flush_members (s_tx_t *tx)
     size_t mask = 15;
     while (mask + 1 < 2 * n)
         mask = mask * 2 + 1;
-    size_t *table = calloc (mask + 1, sizeof *table);   //  1 + an organization's first member
-    size_t *next = calloc (n, sizeof *next);            //  1 + the next of its organization
+    size_t *table = calloc (mask + 1, sizeof *table);   //  1 + a key's first member
+    size_t *next = calloc (n, sizeof *next);            //  1 + the next of its key
     size_t *last = calloc (n, sizeof *last);            //  at a first member: the last one,
     size_t *count = calloc (n, sizeof *count);          //  and how many
     assert (table && next && last && count);
     for (size_t i = 0; i < n; i++) {
-        const char *org = s_member_org (tx, i);
+        const char *key = s_member_key (tx, i);
         uint64_t h = 1469598103934665603ULL;
-        for (const char *p = org; *p; p++)
+        for (const char *p = key; *p; p++)
             h = (h ^ (uint8_t) *p) * 1099511628211ULL;
         size_t at = h & mask;
-        while (table [at] && !streq (s_member_org (tx, table [at] - 1), org))
+        while (table [at] && !streq (s_member_key (tx, table [at] - 1), key))
             at = (at + 1) & mask;
         if (!table [at])
             table [at] = i + 1;
-        else
-            next [last [table [at] - 1]] = i + 1;
+        else {
+            size_t first = table [at] - 1;
+            const char *prev = s_member_key (tx, last [first]);
+            if (streq (prev + strlen (prev) + 1, key + strlen (key) + 1))
+                continue;           //  the same member again (a demand's K matches)
+            next [last [first]] = i + 1;
+        }
         last [table [at] - 1] = i;
         count [table [at] - 1]++;
     }
-    char key [OIM_KEY_SIZE];
     for (size_t i = 0; i < n; i++) {
         if (!count [i])
-            continue;               //  not its organization's first member
-        snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, s_member_org (tx, i));
+            continue;               //  not its key's first member
+        const char *key = s_member_key (tx, i);
         s_tx_begin_cmd (tx);
         s_resp_head (&tx->cmds, '*', 2 + count [i]);
         s_resp_arg (&tx->cmds, "SADD", 4);
         s_resp_arg (&tx->cmds, key, strlen (key));
         for (size_t j = i + 1; j; j = next [j - 1]) {
-            const char *org = s_member_org (tx, j - 1);
-            const char *match = org + strlen (org) + 1;
-            s_resp_arg (&tx->cmds, match, strlen (match));
+            const char *at = s_member_key (tx, j - 1);
+            const char *member = at + strlen (at) + 1;
+            s_resp_arg (&tx->cmds, member, strlen (member));
         }
         tx->count++;
     }
@@ -855,8 +880,8 @@ s_tx_flush_members (s_tx_t *tx)
 }
 
 //  One demand's match writes, merged: MSET of the matches, one HSET of its pair index, one
-//  ZADD and one ZREM of its top set; the organizations' match sets (company and startup)
-//  go through s_tx_member, one SADD per organization for the whole transaction. The same
+//  ZADD and one ZREM of its top set; the organizations' sets (s_tx_members) go through
+//  s_tx_member, one SADD per set for the whole transaction. The same
 //  keys and values as s_tx_match for each, in a few commands.
 typedef struct {
     s_argv_t mset, hset, zadd, zrem;
@@ -890,8 +915,7 @@ s_writes_match (matcher_store_t *self, s_tx_t *tx, s_writes_t *w, const match_t 
     }
     else
         s_argv_str (&w->zrem, m->startup_id);
-    s_tx_member (tx, m->company_id, m->id);
-    s_tx_member (tx, m->startup_id, m->id);
+    s_tx_members (tx, m);
     self->counts.writes++;
 }
 
@@ -1294,15 +1318,27 @@ matcher_store_batch_prepare (matcher_store_t *self, const char *const *demand_id
     return b;
 }
 
+//  Writes more of a sent batch's transaction, as much as its connection takes now.
+static void
+s_batch_write (matcher_batch_t *b)
+{
+    if (b->sent && b->changes && b->send_rc == 0 && b->tx.written < b->tx.cmds.len)
+        b->send_rc = s_tx_write (b->redis, &b->tx, false);
+}
+
 void
-matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *b)
+matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *b,
+                             matcher_batch_t *sending)
 {
     s_tx_init (self, &b->tx);
-    for (size_t i = 0; i < b->nitems; i++)
+    for (size_t i = 0; i < b->nitems; i++) {
         b->changes += s_reconcile_compute (self, b->items [i].id, b->items [i].org_id,
                                            b->items [i].title, b->items [i].open,
                                            b->items [i].deleted, b->all + b->items [i].first,
                                            b->items [i].n, &b->tx);
+        if (sending)
+            s_batch_write (sending);
+    }
     oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu commands=%zu",
                b->nitems, b->nall, b->changes, b->tx.count);
 }
@@ -1344,7 +1380,7 @@ s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, si
     matcher_batch_t *b = matcher_store_batch_prepare (self, demand_ids, count);
     if (!b)
         return -1;
-    matcher_store_batch_compute (self, b);
+    matcher_store_batch_compute (self, b, NULL);
     return matcher_store_batch_finish (self, &b);
 }
 
@@ -1650,31 +1686,77 @@ s_reply_list (matcher_store_t *self, match_t **ms, size_t n, const Oim__V1__ApiR
                                        (json_int_t) json_array_size (items)));
 }
 
-//  Answers a match list: the match ids that `command` (HVALS or SMEMBERS) reads from key.
+//  Answers a match list: the matches of ids (n of them).
 static void
-s_list_ids (matcher_store_t *self, const char *command, const char *key,
-            const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
+s_list_ids (matcher_store_t *self, char **ids, size_t n, const Oim__V1__ApiRequest *request,
+            oim_api_reply_t *reply)
 {
-    redisReply *r = oim_redis_command (self->redis, "%s %s", command, key);
-    match_t **ms = NULL;
-    size_t n = 0;
-    if (r && r->type == REDIS_REPLY_ARRAY) {
-        char **ids = calloc (r->elements + 1, sizeof *ids);
-        assert (ids);
-        for (size_t i = 0; i < r->elements; i++)
-            ids [i] = r->element [i]->str;
-        n = r->elements;
-        ms = s_read_matches (self, ids, n, false);
-        free (ids);
-    }
-    if (r)
-        freeReplyObject (r);
+    match_t **ms = ids? s_read_matches (self, ids, n, false): NULL;
     if (!ms) {
         oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
         return;
     }
     s_reply_list (self, ms, n, request, reply);
     s_free_matches (ms, n);
+}
+
+static void
+s_reply_free (redisReply **reply_p)
+{
+    freeReplyObject (*reply_p);
+    *reply_p = NULL;
+}
+
+//  Adds the strings of an array reply to ids (borrowed from r), each once (seen).
+static void
+s_ids_add (zlistx_t *ids, zhashx_t *seen, const redisReply *r)
+{
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element [i]->type == REDIS_REPLY_STRING
+        &&  zhashx_insert (seen, r->element [i]->str, r->element [i]) == 0)
+            zlistx_add_end (ids, r->element [i]->str);
+}
+
+//  The ids of an organization's matches: its set as the startup, and the pair indexes of
+//  its demands that have matches (as their owner), each id once. Reads are pipelined; the
+//  replies are kept in replies (the caller frees them). NULL when Redis failed.
+static zlistx_t *
+s_org_match_ids (matcher_store_t *self, const char *org_id, zlistx_t *replies)
+{
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, org_id);
+    oim_redis_append (self->redis, "SMEMBERS %s", key);
+    snprintf (key, sizeof key, OIM_KEY_ORG_MATCH_DEMANDS, org_id);
+    oim_redis_append (self->redis, "SMEMBERS %s", key);
+    redisReply *own = oim_redis_reply (self->redis);
+    redisReply *demands = own? oim_redis_reply (self->redis): NULL;
+    if (own)
+        zlistx_add_end (replies, own);
+    if (demands)
+        zlistx_add_end (replies, demands);
+    if (!demands || own->type != REDIS_REPLY_ARRAY || demands->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i < demands->elements; i++) {
+        snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, demands->element [i]->str);
+        oim_redis_append (self->redis, "HVALS %s", key);
+    }
+    zlistx_t *ids = zlistx_new ();
+    zhashx_t *seen = zhashx_new ();
+    s_ids_add (ids, seen, own);
+    bool ok = true;
+    for (size_t i = 0; i < demands->elements; i++) {
+        redisReply *r = oim_redis_reply (self->redis);
+        if (!r)
+            break;                  //  (the connection is gone: no more replies)
+        zlistx_add_end (replies, r);
+        ok = ok && r->type == REDIS_REPLY_ARRAY;
+        if (ok)
+            s_ids_add (ids, seen, r);
+    }
+    zhashx_destroy (&seen);
+    if (!ok || zlistx_size (replies) < 2 + demands->elements)
+        zlistx_destroy (&ids);
+    return ids;
 }
 
 void
@@ -1697,7 +1779,20 @@ matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *req
     }
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, id);
-    s_list_ids (self, "HVALS", key, request, reply);
+    redisReply *r = oim_redis_command (self->redis, "HVALS %s", key);
+    char **ids = NULL;
+    size_t n = 0;
+    if (r && r->type == REDIS_REPLY_ARRAY) {
+        n = r->elements;
+        ids = calloc (n + 1, sizeof *ids);
+        assert (ids);
+        for (size_t i = 0; i < n; i++)
+            ids [i] = r->element [i]->str;
+    }
+    s_list_ids (self, ids, n, request, reply);
+    free (ids);
+    if (r)
+        freeReplyObject (r);
 }
 
 void
@@ -1711,9 +1806,22 @@ matcher_store_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *reques
                        "only the organization itself and the agency see its matches");
         return;
     }
-    char key [OIM_KEY_SIZE];
-    snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, id);
-    s_list_ids (self, "SMEMBERS", key, request, reply);
+    zlistx_t *replies = zlistx_new ();
+    zlistx_set_destructor (replies, (czmq_destructor *) s_reply_free);
+    zlistx_t *ids = s_org_match_ids (self, id, replies);
+    char **array = NULL;
+    size_t n = ids? zlistx_size (ids): 0;
+    if (ids) {
+        array = calloc (n + 1, sizeof *array);
+        assert (array);
+        size_t i = 0;
+        for (char *at = zlistx_first (ids); at; at = zlistx_next (ids))
+            array [i++] = at;
+    }
+    s_list_ids (self, array, n, request, reply);
+    free (array);
+    zlistx_destroy (&ids);
+    zlistx_destroy (&replies);
 }
 
 //  The workflow: interest (decline = false) or decline.

@@ -62,16 +62,20 @@ void matcher_store_use (matcher_store_t *self, oim_redis_t *redis);
 //  on another connection: an EXEC clears the WATCHes of its own):
 //    prepare: on the current connection, WATCH + read the demands' pair indexes and matches
 //             (NULL when Redis failed);
-//    compute: the changes, from the model (no Redis);
-//    send:    writes MULTI ... EXEC on the batch's connection, without reading a reply;
-//    finish:  sends when not sent yet, reads the outcome (1 committed or nothing to write,
-//             0 a WATCHed key changed: redo, -1 Redis failed) and destroys the batch.
+//    compute: the changes, from the model (no Redis); between demands, it writes more of
+//             the transaction of `sending` (a batch sent, not finished, or NULL);
+//    send:    writes MULTI ... EXEC on the batch's connection, as much as it takes without
+//             waiting for Redis to read it, and reads no reply;
+//    finish:  sends when not sent yet, writes the rest, reads the outcome (1 committed or
+//             nothing to write, 0 a WATCHed key changed: redo, -1 Redis failed) and
+//             destroys the batch.
 //  destroy discards a batch (UNWATCHes when it was not sent). The demand ids are borrowed
 //  until the batch is destroyed.
 typedef struct _matcher_batch_t matcher_batch_t;
 matcher_batch_t *matcher_store_batch_prepare (matcher_store_t *self,
                                               const char *const *demand_ids, size_t count);
-void matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *batch);
+void matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *batch,
+                                  matcher_batch_t *sending);
 void matcher_store_batch_send (matcher_store_t *self, matcher_batch_t *batch);
 int matcher_store_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p);
 void matcher_store_batch_destroy (matcher_store_t *self, matcher_batch_t **batch_p);

@@ -219,6 +219,19 @@ class MatcherTest(unittest.TestCase):
             status, body, _ = c.http("GET", "/v1/orgs/org_fit/matches", key=STARTUP_KEY)
             self.assertEqual((status, [x["demand_id"] for x in body["items"]]), (200, ["dem_1"]))
             self.assertEqual(c.http("GET", "/v1/orgs/org_fit/matches", key=OTHER_KEY)[0], 403)
+            # the company's list: its demands' matches (indexed by demand, not by match) ...
+            def org_ids(org="org_co", key=COMPANY_KEY):
+                status, body, _ = c.http("GET", f"/v1/orgs/{org}/matches", key=key)
+                self.assertEqual(status, 200, body)
+                return [x["id"] for x in body["items"]]
+            mine = sorted(x["id"] for x in matches().values())
+            self.assertEqual(sorted(org_ids()), mine)
+            self.assertEqual(f.r("SMEMBERS", "oim:org:org_co:match_demands"), [b"dem_1"])
+            self.assertEqual(f.r("EXISTS", "oim:org:org_co:matches"), 0)
+            # ... and data written before that (match ids in the company's set) listed once
+            f.r("SADD", "oim:org:org_co:matches", *mine)
+            self.assertEqual(sorted(org_ids()), mine)
+            f.r("DEL", "oim:org:org_co:matches")
             wait_for(lambda: len([e for _, e in f.events() if e.type == "match.created"]) == 4,
                      5, "match.created for both sides of both matches")
             # ... written as one Event per match, to the company, with the startup as a copy
