@@ -4,7 +4,11 @@ Starts a throw-away Redis, the gateway and N matcher replicas (tests/lib/oimtest
 synthetic startups, then appends demand events as fast as one client can and measures.
 
     OIM_BUILD_DIR=build python3 tests/bench/matcher_e2e.py [events] [startups] [replicas]
-    (env: E2E_FEED_PIPELINE=N or =pipe, E2E_STATS=1, E2E_REDIS_CONFIG="name value ...")
+    (env: E2E_FEED_PIPELINE=N or =pipe, E2E_STATS=1, E2E_REDIS_CONFIG="name value; ...")
+
+Redis runs with the persistence settings of deploy/redis.conf (what the stack runs: AOF fsync'd
+every second, its rewrites, RDB snapshots), set with CONFIG SET before the clock starts;
+E2E_REDIS_CONFIG overrides them, e.g. "appendonly no" to price the AOF (not durable).
 """
 import os
 import random
@@ -24,13 +28,52 @@ STARTUPS = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
 REPLICAS = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 VOCAB = [f"w{i:04d}" for i in range(3000)] + "battery drone lidar robot sensor cloud".split()
 
-def cpu_seconds(pids):
-    """utime + stime of the processes (a pid or a list of pids), in seconds."""
+PERSISTENCE = ("appendfsync", "aof-use-rdb-preamble", "no-appendfsync-on-rewrite",
+               "auto-aof-rewrite-percentage", "auto-aof-rewrite-min-size", "save",
+               "rdbcompression")       # (rdbchecksum cannot be set at run time)
+
+
+def redis_settings():
+    """[(name, value)]: deploy/redis.conf's persistence settings, then E2E_REDIS_CONFIG's."""
+    settings = {}
+    with open(os.path.join(HERE, "..", "..", "deploy", "redis.conf")) as fh:
+        for line in fh:
+            name, _, value = line.strip().partition(" ")
+            if name in PERSISTENCE:
+                settings[name] = value
+    for item in os.environ.get("E2E_REDIS_CONFIG", "").split(";"):
+        name, _, value = item.strip().partition(" ")
+        if name:
+            settings[name] = value
+    return list(settings.items())
+
+
+def redis_info(f, section):
+    """INFO section as {field: int or str}."""
+    out = {}
+    for line in f.r("INFO", section).decode().split("\r\n"):
+        name, sep, value = line.partition(":")
+        if sep and not name.startswith("#"):
+            out[name] = int(value) if value.lstrip("-").isdigit() else value
+    return out
+
+
+def box_busy():
+    """Core-seconds the whole machine has been busy (not idle or waiting on I/O) since boot."""
+    with open("/proc/stat") as fh:
+        ticks = [int(x) for x in fh.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids, children=False):
+    """utime + stime of the processes (a pid or a list of pids), in seconds; children=True:
+    that of their children which have been waited for (Redis' rewrite and snapshot forks)."""
     total = 0.0
+    at = 13 if children else 11
     for pid in pids if isinstance(pids, list) else [pids]:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += (int(fields[at]) + int(fields[at + 1])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -46,9 +89,10 @@ with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
         c.start("matcher", OIM_LOG_LEVEL="warn")
     c.wait_registered({"matcher": REPLICAS})
     f = Feed(c, pb)
-    cfg = os.environ.get("E2E_REDIS_CONFIG", "").split()   # e.g. "appendonly no": what AOF costs
-    for i in range(0, len(cfg) - 1, 2):
-        f.r("CONFIG", "SET", cfg[i], cfg[i + 1])
+    settings = redis_settings()
+    for name, value in settings:
+        f.r("CONFIG", "SET", name, value)
+    print("Redis: " + "; ".join(f"{name} {value}" for name, value in settings))
     rnd = random.Random(1)
     f.org("org_co", kind="company", name="Co")
     for i in range(STARTUPS):
@@ -80,6 +124,9 @@ with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
         raw = b"".join(Resp._encode(cmd) for cmd in f.pending)
         f.pending = None
     cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
+    forks0 = cpu_seconds(procs["redis"], children=True)
+    nforks0 = redis_info(f, "stats")["total_forks"]
+    box0 = box_busy()
     t0 = time.monotonic()
     if raw is not None:
         subprocess.run(["redis-cli", "-s", c.redis_sock, "--pipe"], input=raw, check=True,
@@ -95,6 +142,10 @@ with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
     wait_for(f.settled, 600, "matcher drained", interval=0.005)
     took = time.monotonic() - t0
     cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in procs.items()}
+    forks = cpu_seconds(procs["redis"], children=True) - forks0
+    nforks = redis_info(f, "stats")["total_forks"] - nforks0
+    persistence = redis_info(f, "persistence")
+    box = box_busy() - box0
     entries = int(f.r("XLEN", "oim:events")) - entries_before
     events = len(f.events()) - events_before       # per recipient (copies expanded)
     stream = stream_bytes(f) - bytes_before
@@ -112,6 +163,10 @@ with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
     print(f"CPU per demand event: matcher {cpu['matcher'] / EVENTS * 1e6:.0f} us + redis "
           f"{cpu['redis'] / EVENTS * 1e6:.0f} us -> at most ~{EVENTS / busier:.0f} demand "
           f"events/s with a core each, ~{EVENTS / (cpu['matcher'] + cpu['redis']):.0f} on one")
+    print(f"  + Redis' {nforks} forks (AOF rewrites, snapshots; those finished) "
+          f"{forks / EVENTS * 1e6:.0f} us; AOF {persistence['aof_current_size'] / 2**20:.0f} MiB;"
+          f" the whole box (writer included) {box / EVENTS * 1e6:.0f} us busy per demand event "
+          f"({box / took:.2f} of {os.cpu_count()} cores)")
     if os.environ.get("E2E_STATS"):
         # Redis' own view: calls and usec per demand event, per command (E2E_STATS=1)
         stats = f.r("INFO", "commandstats").decode().split("\r\n")
