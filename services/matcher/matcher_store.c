@@ -166,6 +166,7 @@ s_resp_packed (s_text_t *t, const ProtobufCMessage *msg)
 typedef struct {
     s_text_t cmds;                  //  MULTI and the commands, in RESP
     size_t count;                   //  how many
+    bool sealed;                    //  complete: MULTI ... EXEC
     size_t written;                 //  bytes of cmds written to Redis (once sealed)
     uint8_t *ev;                    //  the EventBatch records, back to back
     size_t ev_len, ev_cap;
@@ -382,17 +383,27 @@ s_tx_write (oim_redis_t *redis, s_tx_t *tx, bool block)
     return oim_redis_write (redis, tx->cmds.data, tx->cmds.len, &tx->written, block);
 }
 
-//  Seals the transaction (its merged SADDs, its events' XADDs, EXEC) and writes what the
-//  connection takes now, without waiting for Redis to read the rest (s_tx_write writes
-//  more, s_tx_finish all). Redis runs nothing of it before EXEC: it gets the whole
-//  transaction, or, when the connection fails, discards it. 0, or -1 when Redis failed.
-static int
-s_tx_send (oim_redis_t *redis, s_tx_t *tx)
+//  Completes the transaction: its merged SADDs, its events' XADDs, EXEC (once).
+static void
+s_tx_seal (s_tx_t *tx)
 {
+    if (tx->sealed)
+        return;
     s_tx_flush_members (tx);
     s_tx_add_events (tx);
     s_tx_begin_cmd (tx);            //  (MULTI, when tx is empty)
     s_text_add (&tx->cmds, "*1\r\n$4\r\nEXEC\r\n", 14);
+    tx->sealed = true;
+}
+
+//  Seals the transaction and writes what the connection takes now, without waiting for
+//  Redis to read the rest (s_tx_write writes more, s_tx_finish all). Redis runs nothing of
+//  it before EXEC: it gets the whole transaction, or, when the connection fails, discards
+//  it. 0, or -1 when Redis failed.
+static int
+s_tx_send (oim_redis_t *redis, s_tx_t *tx)
+{
+    s_tx_seal (tx);
     return s_tx_write (redis, tx, false);
 }
 
@@ -1339,6 +1350,8 @@ matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *b,
         if (sending)
             s_batch_write (sending);
     }
+    if (b->changes)
+        s_tx_seal (&b->tx);         //  now, not while Redis waits for it
     oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu commands=%zu",
                b->nitems, b->nall, b->changes, b->tx.count);
 }
