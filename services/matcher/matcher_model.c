@@ -1396,6 +1396,24 @@ s_entry_units (matcher_model_t *self, s_demand_t *d)
 
 #define BUCKETS 1024
 
+//  s_top by scoring every live startup (the brute force); docs may be NULL.
+static int
+s_top_scan (matcher_model_t *self, s_demand_t *d, matcher_hit_t *hits, s_doc_t **docs)
+{
+    size_t count = 0;
+    matcher_score_t score;
+    for (uint32_t slot = 0; slot < self->ndocs; slot++) {
+        s_doc_t *doc = &self->docs [slot];
+        if (!doc->live)
+            continue;
+        s_score (self, d, doc->org, doc, -1, false, &score);
+        if (score.qualifies)
+            s_top_insert (hits, docs, &count, self->config.top_k, doc->id, score.units, doc);
+    }
+    s_entry_set (self, d, hits, count);
+    return (int) count;
+}
+
 //  matcher_model_top of demand d; docs (capacity top K) gets each hit's startup doc.
 static int
 s_top (matcher_model_t *self, s_demand_t *d, matcher_hit_t *hits, s_doc_t **docs)
@@ -1499,7 +1517,7 @@ matcher_model_top_scores (matcher_model_t *self, const char *demand_id, matcher_
         return 0;
     s_doc_t **docs = calloc (self->config.top_k + 1, sizeof *docs);
     assert (docs);
-    int count = s_top (self, d, hits, docs);
+    int count = self->config.scan? s_top_scan (self, d, hits, docs): s_top (self, d, hits, docs);
     //  what matcher_model_score gives for each, without looking the pair up again
     for (int i = 0; i < count; i++) {
         if (scores)
@@ -1515,20 +1533,7 @@ int
 matcher_model_top_scan (matcher_model_t *self, const char *demand_id, matcher_hit_t *hits)
 {
     s_demand_t *d = zhashx_lookup (self->demands, demand_id);
-    if (!d || !d->open)
-        return 0;
-    size_t count = 0;
-    matcher_score_t score;
-    for (uint32_t slot = 0; slot < self->ndocs; slot++) {
-        s_doc_t *doc = &self->docs [slot];
-        if (!doc->live)
-            continue;
-        s_score (self, d, doc->org, doc, -1, false, &score);
-        if (score.qualifies)
-            s_top_insert (hits, NULL, &count, self->config.top_k, doc->id, score.units, NULL);
-    }
-    s_entry_set (self, d, hits, count);
-    return (int) count;
+    return d && d->open? s_top_scan (self, d, hits, NULL): 0;
 }
 
 static int
@@ -1613,18 +1618,23 @@ s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
     return s_collect_hits (all, count, hits, capacity);
 }
 
+static int s_percolate_scan (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
+                             size_t capacity, bool entering);
+
 int
 matcher_model_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
                          size_t capacity)
 {
-    return s_percolate (self, startup_id, hits, capacity, false);
+    return self->config.scan? s_percolate_scan (self, startup_id, hits, capacity, false)
+                            : s_percolate (self, startup_id, hits, capacity, false);
 }
 
 int
 matcher_model_percolate_entering (matcher_model_t *self, const char *startup_id,
                                   matcher_hit_t *hits, size_t capacity)
 {
-    return s_percolate (self, startup_id, hits, capacity, true);
+    return self->config.scan? s_percolate_scan (self, startup_id, hits, capacity, true)
+                            : s_percolate (self, startup_id, hits, capacity, true);
 }
 
 static int

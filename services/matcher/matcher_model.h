@@ -67,6 +67,9 @@ typedef struct {
     double weight [MATCHER_FACTORS];    //  normalised to sum 1
     int64_t min_units;                  //  minimum score, in units
     size_t top_k;
+    bool scan;                          //  no index: matcher_model_top* and _percolate*
+                                        //  score every startup / open demand (the brute
+                                        //  force; same results; a benchmark's reference)
 } matcher_config_t;
 
 //  One factor of an explanation.

@@ -55,6 +55,9 @@ static const oim_option_t s_options [] = {
       "match.updated when a score moves by more than this", false },
     { "match-claim-idle-ms", "OIM_MATCH_CLAIM_IDLE_MS", "5000",
       "take over change-log entries pending this long on another (dead) consumer", false },
+    { "match-scan", "OIM_MATCH_SCAN", "0",
+      "1: score every startup / open demand, no index (the same matches, slower: the "
+      "benchmarks' brute-force reference)", false },
     OIM_OPTION_END
 };
 
@@ -644,6 +647,7 @@ s_start (oim_service_t *service)
     mc.min_units = llround (min_score * MATCHER_UNITS);
     int64_t k = oim_config_int (config, "match-top-k", 20);
     mc.top_k = k < 1? 1: k > 1000? 1000: (size_t) k;
+    mc.scan = oim_config_bool (config, "match-scan");
     matcher_t *self = calloc (1, sizeof *self);
     assert (self);
     self->service = service;
@@ -680,8 +684,9 @@ s_start (oim_service_t *service)
                                              "time to handle one change-log entry");
     oim_service_set_state (service, self);
     oim_info ("event=matcher_config text=%.3f tags=%.3f industry=%.3f region=%.3f stage=%.3f "
-              "min_score=%.4f top_k=%zu consumer=%s", mc.weight [0], mc.weight [1],
-              mc.weight [2], mc.weight [3], mc.weight [4], min_score, mc.top_k, self->consumer);
+              "min_score=%.4f top_k=%zu scan=%d consumer=%s", mc.weight [0], mc.weight [1],
+              mc.weight [2], mc.weight [3], mc.weight [4], min_score, mc.top_k, mc.scan,
+              self->consumer);
     s_snapshot (self);              //  or from the first tick, when Redis is not up yet
     return 0;
 }

@@ -2,9 +2,13 @@
 match changes and their events durable in Redis (the consumer group fully acknowledged).
 Starts a throw-away Redis, the gateway and N matcher replicas (tests/lib/oimtest.py), loads
 synthetic startups, then appends demand events as fast as one client can and measures.
+Then the same again, same data, with the matcher scoring every startup for each demand
+(OIM_MATCH_SCAN=1, no index): the brute-force reference of the same run, its matches
+compared with the indexed run's (E2E_REFERENCE=0 skips it).
 
     OIM_BUILD_DIR=build python3 tests/bench/matcher_e2e.py [events] [startups] [replicas]
-    (env: E2E_FEED_PIPELINE=N or =pipe, E2E_STATS=1, E2E_REDIS_CONFIG="name value; ...")
+    (env: E2E_FEED_PIPELINE=N or =pipe, E2E_STATS=1, E2E_REDIS_CONFIG="name value; ...",
+     E2E_REFERENCE=0)
 
 Redis runs with the persistence settings of deploy/redis.conf (what the stack runs: AOF fsync'd
 every second, its rewrites, RDB snapshots), set with CONFIG SET before the clock starts;
@@ -82,98 +86,132 @@ def stream_bytes(f):
     return int(f.r("MEMORY", "USAGE", "oim:events", "SAMPLES", "0") or 0)
 
 
-with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
-    pb = proto_modules(tmp)
-    start_matcher_cluster(c, OIM_LOG_LEVEL=os.environ.get("E2E_LOG", "warn"))
-    for _ in range(REPLICAS - 1):
-        c.start("matcher", OIM_LOG_LEVEL="warn")
-    c.wait_registered({"matcher": REPLICAS})
-    f = Feed(c, pb)
-    settings = redis_settings()
-    for name, value in settings:
-        f.r("CONFIG", "SET", name, value)
-    print("Redis: " + "; ".join(f"{name} {value}" for name, value in settings))
-    rnd = random.Random(1)
-    f.org("org_co", kind="company", name="Co")
-    for i in range(STARTUPS):
-        f.org(f"org_s{i:05d}", name=" ".join(rnd.sample(VOCAB, 2)),
-              description=" ".join(rnd.choices(VOCAB, k=40)), tags=rnd.sample(VOCAB, 3))
-    wait_for(f.settled, 120, "startups")
-    specs = [(f"dem_{i:06d}", " ".join(rnd.sample(VOCAB, 4)), " ".join(rnd.choices(VOCAB, k=60)))
-             for i in range(EVENTS)]
-    entries_before = int(f.r("XLEN", "oim:events"))
-    bytes_before = stream_bytes(f)
-    events_before = len(f.events())
-    procs = {"redis": c.redis.proc.pid, "matcher": [p.proc.pid for p in c.daemons["matcher"]]}
-    if os.environ.get("E2E_STATS"):
-        f.r("CONFIG", "RESETSTAT")
-    # E2E_FEED_PIPELINE=N: the writer sends N demands (each its own MULTI/EXEC, as the
-    # registry writes them) per round trip; default 1 (one round trip per demand: the Python
-    # writer then tops out near 4,000 demands/s on the 2-core box, below the target rate).
-    # E2E_FEED_PIPELINE=pipe: every demand's commands are encoded before the clock starts and
-    # written by `redis-cli --pipe` (C), so the writer takes next to no CPU from the matcher
-    # and Redis on the same 2 cores (in production it is the registry, measured on its own).
+def feed_demands(c, f, specs):
+    """Appends the demand events as the registry would. E2E_FEED_PIPELINE=N: the writer sends
+    N demands (each its own MULTI/EXEC, as the registry writes them) per round trip; default 1
+    (one round trip per demand: the Python writer then tops out near 4,000 demands/s on the
+    2-core box). =pipe: every demand's commands are encoded first and written by
+    `redis-cli --pipe` (C), so the writer takes next to no CPU from the matcher and Redis on
+    the same 2 cores (in production it is the registry, measured on its own). Returns a
+    function that writes them and returns the seconds writing took (from its call)."""
     feed = os.environ.get("E2E_FEED_PIPELINE", "1")
     per_trip = 0 if feed == "pipe" else int(feed)
-    if per_trip != 1:
-        f.pending = []
-    raw = None
     if feed == "pipe":
+        f.pending = []
         for did, title, desc in specs:
             f.demand(did, "org_co", title=title, description=desc)
         raw = b"".join(Resp._encode(cmd) for cmd in f.pending)
         f.pending = None
-    cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
-    forks0 = cpu_seconds(procs["redis"], children=True)
-    nforks0 = redis_info(f, "stats")["total_forks"]
-    box0 = box_busy()
-    t0 = time.monotonic()
-    if raw is not None:
-        subprocess.run(["redis-cli", "-s", c.redis_sock, "--pipe"], input=raw, check=True,
-                       stdout=subprocess.DEVNULL)
-    for did, title, desc in specs if raw is None else []:
-        f.demand(did, "org_co", title=title, description=desc)
-        if per_trip > 1 and len(f.pending) >= 5 * per_trip:     # 5 commands per demand
+
+        def write():
+            t0 = time.monotonic()
+            subprocess.run(["redis-cli", "-s", c.redis_sock, "--pipe"], input=raw, check=True,
+                           stdout=subprocess.DEVNULL)
+            return time.monotonic() - t0
+        return write
+
+    def write():
+        t0 = time.monotonic()
+        if per_trip != 1:
+            f.pending = []
+        for did, title, desc in specs:
+            f.demand(did, "org_co", title=title, description=desc)
+            if per_trip > 1 and len(f.pending) >= 5 * per_trip:     # 5 commands per demand
+                f.flush()
+        if per_trip != 1:
             f.flush()
-    if per_trip > 1:
-        f.flush()
-        f.pending = None
-    t_written = time.monotonic() - t0
-    wait_for(f.settled, 600, "matcher drained", interval=0.005)
-    took = time.monotonic() - t0
-    cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in procs.items()}
-    forks = cpu_seconds(procs["redis"], children=True) - forks0
-    nforks = redis_info(f, "stats")["total_forks"] - nforks0
-    persistence = redis_info(f, "persistence")
-    box = box_busy() - box0
-    entries = int(f.r("XLEN", "oim:events")) - entries_before
-    events = len(f.events()) - events_before       # per recipient (copies expanded)
-    stream = stream_bytes(f) - bytes_before
-    print(f"{EVENTS} demand events over {STARTUPS} startups, {REPLICAS} matcher replica(s): "
-          f"written in {t_written:.2f} s, all matched + acknowledged after {took:.2f} s -> "
-          f"{EVENTS / took:.0f} demand events/s end to end; {events} match events written "
-          f"in {entries} oim:events entries")
-    print(f"oim:events grew by {stream / EVENTS:.0f} bytes per demand event, "
-          f"{stream / max(events, 1):.0f} bytes per match event (MEMORY USAGE)")
-    # CPU time per demand event (user + system): comparable on a shared, noisy box where the
-    # wall-clock rate depends on what else runs
-    # (the matcher computes a batch while Redis runs the previous one's EXEC: with a core
-    # each, the busier of the two bounds the rate; on one core, their sum)
-    busier = max(cpu["matcher"], cpu["redis"])
-    print(f"CPU per demand event: matcher {cpu['matcher'] / EVENTS * 1e6:.0f} us + redis "
-          f"{cpu['redis'] / EVENTS * 1e6:.0f} us -> at most ~{EVENTS / busier:.0f} demand "
-          f"events/s with a core each, ~{EVENTS / (cpu['matcher'] + cpu['redis']):.0f} on one")
-    print(f"  + Redis' {nforks} forks (AOF rewrites, snapshots; those finished) "
-          f"{forks / EVENTS * 1e6:.0f} us; AOF {persistence['aof_current_size'] / 2**20:.0f} MiB;"
-          f" the whole box (writer included) {box / EVENTS * 1e6:.0f} us busy per demand event "
-          f"({box / took:.2f} of {os.cpu_count()} cores)")
-    if os.environ.get("E2E_STATS"):
-        # Redis' own view: calls and usec per demand event, per command (E2E_STATS=1)
-        stats = f.r("INFO", "commandstats").decode().split("\r\n")
-        for line in stats:
-            if line.startswith("cmdstat_"):
-                name, fields = line[8:].split(":", 1)
-                kv = dict(x.split("=") for x in fields.split(","))
-                print(f"  {name:14s} calls/event {int(kv['calls']) / EVENTS:7.2f}  "
-                      f"usec/event {int(kv['usec']) / EVENTS:8.1f}  usec/call {kv['usec_per_call']}")
-    f.close()
+            f.pending = None
+        return time.monotonic() - t0
+    return write
+
+
+def run(scan):
+    """One cluster, one measurement; returns the rate and each sampled demand's top set."""
+    label = "brute force (OIM_MATCH_SCAN=1)" if scan else "indexed"
+    with Cluster() as c, tempfile.TemporaryDirectory() as tmp:
+        pb = proto_modules(tmp)
+        start_matcher_cluster(c, OIM_LOG_LEVEL=os.environ.get("E2E_LOG", "warn"),
+                              OIM_MATCH_SCAN="1" if scan else "0")
+        for _ in range(REPLICAS - 1):
+            c.start("matcher", OIM_LOG_LEVEL="warn", OIM_MATCH_SCAN="1" if scan else "0")
+        c.wait_registered({"matcher": REPLICAS})
+        f = Feed(c, pb)
+        settings = redis_settings()
+        for name, value in settings:
+            f.r("CONFIG", "SET", name, value)
+        if not scan:
+            print("Redis: " + "; ".join(f"{name} {value}" for name, value in settings))
+        rnd = random.Random(1)
+        f.org("org_co", kind="company", name="Co")
+        for i in range(STARTUPS):
+            f.org(f"org_s{i:05d}", name=" ".join(rnd.sample(VOCAB, 2)),
+                  description=" ".join(rnd.choices(VOCAB, k=40)), tags=rnd.sample(VOCAB, 3))
+        wait_for(f.settled, 120, "startups")
+        specs = [(f"dem_{i:06d}", " ".join(rnd.sample(VOCAB, 4)),
+                  " ".join(rnd.choices(VOCAB, k=60))) for i in range(EVENTS)]
+        entries_before = int(f.r("XLEN", "oim:events"))
+        bytes_before = stream_bytes(f)
+        events_before = len(f.events())
+        procs = {"redis": c.redis.proc.pid, "matcher": [p.proc.pid for p in c.daemons["matcher"]]}
+        if os.environ.get("E2E_STATS"):
+            f.r("CONFIG", "RESETSTAT")
+        write = feed_demands(c, f, specs)
+        cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
+        forks0 = cpu_seconds(procs["redis"], children=True)
+        nforks0 = redis_info(f, "stats")["total_forks"]
+        box0 = box_busy()
+        t0 = time.monotonic()
+        t_written = write()
+        wait_for(f.settled, 1800, "matcher drained", interval=0.005)
+        took = time.monotonic() - t0
+        cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in procs.items()}
+        forks = cpu_seconds(procs["redis"], children=True) - forks0
+        nforks = redis_info(f, "stats")["total_forks"] - nforks0
+        persistence = redis_info(f, "persistence")
+        box = box_busy() - box0
+        entries = int(f.r("XLEN", "oim:events")) - entries_before
+        events = len(f.events()) - events_before       # per recipient (copies expanded)
+        stream = stream_bytes(f) - bytes_before
+        print(f"{label}: {EVENTS} demand events over {STARTUPS} startups, {REPLICAS} matcher "
+              f"replica(s): written in {t_written:.2f} s, all matched + acknowledged after "
+              f"{took:.2f} s -> {EVENTS / took:.0f} demand events/s end to end; {events} match "
+              f"events written in {entries} oim:events entries")
+        print(f"  oim:events grew by {stream / EVENTS:.0f} bytes per demand event, "
+              f"{stream / max(events, 1):.0f} bytes per match event (MEMORY USAGE)")
+        # CPU time per demand event (user + system): comparable on a shared, noisy box where
+        # the wall-clock rate depends on what else runs (the matcher computes a batch while
+        # Redis runs the previous one's EXEC: with a core each, the busier of the two bounds
+        # the rate; on one core, their sum)
+        busier = max(cpu["matcher"], cpu["redis"])
+        print(f"  CPU per demand event: matcher {cpu['matcher'] / EVENTS * 1e6:.0f} us + redis "
+              f"{cpu['redis'] / EVENTS * 1e6:.0f} us -> at most ~{EVENTS / busier:.0f} demand "
+              f"events/s with a core each, ~{EVENTS / (cpu['matcher'] + cpu['redis']):.0f} on one")
+        print(f"  + Redis' {nforks} forks (AOF rewrites, snapshots; those finished) "
+              f"{forks / EVENTS * 1e6:.0f} us; AOF {persistence['aof_current_size'] / 2**20:.0f} "
+              f"MiB; the whole box (writer included) {box / EVENTS * 1e6:.0f} us busy per demand "
+              f"event ({box / took:.2f} of {os.cpu_count()} cores)")
+        if os.environ.get("E2E_STATS"):
+            print_commandstats(f)
+        sample = {did: f.r("ZRANGE", f"oim:demand:{did}:top", 0, -1, "WITHSCORES")
+                  for did, _, _ in specs[::max(1, EVENTS // 500)]}
+        f.close()
+        return EVENTS / took, sample
+
+
+def print_commandstats(f):
+    """Redis' own view: calls and usec per demand event, per command (E2E_STATS=1)."""
+    for line in f.r("INFO", "commandstats").decode().split("\r\n"):
+        if line.startswith("cmdstat_"):
+            name, fields = line[8:].split(":", 1)
+            kv = dict(x.split("=") for x in fields.split(","))
+            print(f"  {name:14s} calls/event {int(kv['calls']) / EVENTS:7.2f}  "
+                  f"usec/event {int(kv['usec']) / EVENTS:8.1f}  usec/call {kv['usec_per_call']}")
+
+
+rate, sample = run(scan=False)
+if os.environ.get("E2E_REFERENCE", "1") != "0":
+    ref_rate, ref_sample = run(scan=True)
+    same = sum(sample[d] == ref_sample[d] for d in sample)
+    print(f"indexed {rate:.0f} vs brute force {ref_rate:.0f} demand events/s end to end, same "
+          f"run: {rate / ref_rate:.1f}x; the same top K (startups and scores) on {same} of "
+          f"{len(sample)} sampled demands")

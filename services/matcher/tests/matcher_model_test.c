@@ -79,15 +79,22 @@ s_demand (matcher_model_t *model, demand_spec_t spec)
 }
 
 static matcher_model_t *
-s_model (void)
+s_model_scan (bool scan)
 {
     matcher_config_t config;
     matcher_config_default (&config);
     config.min_units = 1000;
+    config.scan = scan;
     matcher_model_t *model = matcher_model_new (&config);
     assert (model);
     s_org (model, (org_spec_t) { .id = "org_company", .kind = "company", .name = "Big Co" });
     return model;
+}
+
+static matcher_model_t *
+s_model (void)
+{
+    return s_model_scan (false);
 }
 
 static void
@@ -341,6 +348,48 @@ s_corpus (matcher_model_t *model, unsigned seed, int startups, int demands, bool
     }
 }
 
+//  config.scan (the daemon's OIM_MATCH_SCAN, a benchmark's reference): the same tops with
+//  the same explanations, the same percolation, without the indexes.
+static void
+test_scan_config (void)
+{
+    matcher_model_t *a = s_model (), *b = s_model_scan (true);
+    s_corpus (a, 7, 200, 60, false);
+    s_corpus (b, 7, 200, 60, false);
+    matcher_hit_t h1 [20], h2 [20];
+    matcher_score_t s1 [20], s2 [20];
+    const char *n1 [20], *n2 [20];
+    int compared = 0;
+    for (int i = 0; i < 60; i++) {
+        char id [32];
+        snprintf (id, sizeof id, "dem_%04d", i);
+        int c1 = matcher_model_top_scores (a, id, h1, s1, n1);
+        int c2 = matcher_model_top_scores (b, id, h2, s2, n2);
+        CHECK (c1 == c2);
+        for (int j = 0; j < c1 && j < c2; j++, compared++)
+            CHECK (streq (h1 [j].id, h2 [j].id) && h1 [j].units == h2 [j].units
+                   && s1 [j].units == s2 [j].units && streq (n1 [j], n2 [j])
+                   && streq (s1 [j].factors [0].detail, s2 [j].factors [0].detail));
+    }
+    matcher_hit_t *p1 = calloc (100, sizeof *p1), *p2 = calloc (100, sizeof *p2);
+    for (int i = 0; i < 200; i += 9) {
+        char id [32];
+        snprintf (id, sizeof id, "org_s%04d", i);
+        int c1 = matcher_model_percolate (a, id, p1, 100);
+        int c2 = matcher_model_percolate (b, id, p2, 100);
+        CHECK (c1 == c2);
+        matcher_hits_sort (p1, c1);
+        matcher_hits_sort (p2, c2);
+        for (int j = 0; j < c1 && j < c2; j++)
+            CHECK (streq (p1 [j].id, p2 [j].id) && p1 [j].units == p2 [j].units);
+    }
+    CHECK (compared > 100);
+    free (p1);
+    free (p2);
+    matcher_model_destroy (&a);
+    matcher_model_destroy (&b);
+}
+
 static void
 test_index_and_determinism (void)
 {
@@ -498,6 +547,7 @@ main (int argc, char **argv)
     test_exclusions ();
     test_korean (verbose);
     test_index_and_determinism ();
+    test_scan_config ();
     test_saved_searches ();
     test_config ();
     printf ("matcher_model_test: %s\n", s_failures? "FAILED": "OK");
