@@ -7,7 +7,7 @@ Then the same again, same data, with the matcher scoring every startup for each 
 compared with the indexed run's (E2E_REFERENCE=0 skips it).
 
     OIM_BUILD_DIR=build python3 tests/bench/matcher_e2e.py [events] [startups] [replicas]
-    (env: E2E_FEED_PIPELINE=N or =pipe, E2E_STATS=1, E2E_REDIS_CONFIG="name value; ...",
+    (env: E2E_FEED_PIPELINE=pipe (default) or =N, E2E_STATS=1, E2E_REDIS_CONFIG="name value; ...",
      E2E_REFERENCE=0)
 
 Redis runs with the persistence settings of deploy/redis.conf (what the stack runs: AOF fsync'd
@@ -87,14 +87,14 @@ def stream_bytes(f):
 
 
 def feed_demands(c, f, specs):
-    """Appends the demand events as the registry would. E2E_FEED_PIPELINE=N: the writer sends
-    N demands (each its own MULTI/EXEC, as the registry writes them) per round trip; default 1
-    (one round trip per demand: the Python writer then tops out near 4,000 demands/s on the
-    2-core box). =pipe: every demand's commands are encoded first and written by
-    `redis-cli --pipe` (C), so the writer takes next to no CPU from the matcher and Redis on
-    the same 2 cores (in production it is the registry, measured on its own). Returns a
+    """Appends the demand events as the registry would. E2E_FEED_PIPELINE=pipe (default):
+    every demand's commands (each demand its own MULTI/EXEC, as the registry writes them) are
+    encoded first and written by `redis-cli --pipe` (C), so the writer takes next to no CPU
+    from the matcher and Redis on the same 2 cores (in production it is the registry,
+    measured on its own); =N: a Python writer sends N demands per round trip (=1, one round
+    trip per demand, tops out near 4,000 demands/s by itself on the 2-core box). Returns a
     function that writes them and returns the seconds writing took (from its call)."""
-    feed = os.environ.get("E2E_FEED_PIPELINE", "1")
+    feed = os.environ.get("E2E_FEED_PIPELINE", "pipe")
     per_trip = 0 if feed == "pipe" else int(feed)
     if feed == "pipe":
         f.pending = []
