@@ -43,6 +43,8 @@
 
 #define FOLLOW_BATCH        1000
 #define WORK_BATCH          64
+#define FOLLOW_AHEAD        (2 * WORK_BATCH)    //  entries read ahead per pipelined batch,
+                                                //  and at most at the start of a tick
 #define WORK_BUDGET_MSEC    100
 #define SNAPSHOT_CHUNK      1000
 
@@ -158,35 +160,67 @@ s_apply (matcher_t *self, const redisReply *fields)
     return entry;
 }
 
-//  Reads the log from follow_pos and applies it, up to max_batches batches. Returns the
-//  number of entries applied, -1 when Redis failed.
+//  Applies the entries of an XREAD reply of the log (consumed) and moves follow_pos past
+//  them. Returns how many.
+static size_t
+s_follow_apply (matcher_t *self, redisReply *r)
+{
+    size_t got = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+        redisReply *entries = r->element [0]->element [1];
+        got = entries->elements;
+        for (size_t i = 0; i < got; i++) {
+            redisReply *e = entries->element [i];
+            Oim__V1__ChangeEntry *entry = s_apply (self, e->element [1]);
+            if (entry)
+                oim__v1__change_entry__free_unpacked (entry, NULL);
+            snprintf (self->follow_pos, sizeof self->follow_pos, "%s", e->element [0]->str);
+        }
+    }
+    freeReplyObject (r);
+    return got;
+}
+
+//  Reads the log from follow_pos and applies it, up to max_batches batches of count
+//  entries. Returns the number of entries applied, -1 when Redis failed.
 static int
-s_follow (matcher_t *self, int max_batches)
+s_follow (matcher_t *self, int max_batches, int count)
 {
     int applied = 0;
     for (int batch = 0; batch < max_batches; batch++) {
         redisReply *r = oim_redis_command (self->redis, "XREAD COUNT %d STREAMS %s %s",
-                                           FOLLOW_BATCH, OIM_STREAM_CHANGELOG, self->follow_pos);
+                                           count, OIM_STREAM_CHANGELOG, self->follow_pos);
         if (!r)
             return -1;
-        size_t got = 0;
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-            redisReply *entries = r->element [0]->element [1];
-            got = entries->elements;
-            for (size_t i = 0; i < got; i++) {
-                redisReply *e = entries->element [i];
-                Oim__V1__ChangeEntry *entry = s_apply (self, e->element [1]);
-                if (entry)
-                    oim__v1__change_entry__free_unpacked (entry, NULL);
-                snprintf (self->follow_pos, sizeof self->follow_pos, "%s", e->element [0]->str);
-            }
-        }
-        freeReplyObject (r);
+        size_t got = s_follow_apply (self, r);
         applied += (int) got;
-        if (got < FOLLOW_BATCH)
+        if (got < (size_t) count)
             break;
     }
     return applied;
+}
+
+//  s_follow in two halves around other work: asks for the next FOLLOW_AHEAD entries on
+//  redis without waiting (0, or -1 when not asked), then applies them (-1: Redis failed).
+//  The model's work (analysing and indexing demands) then runs while Redis is busy with a
+//  batch's EXEC instead of between batches, when Redis waits for the matcher.
+static int
+s_follow_ask (matcher_t *self, oim_redis_t *redis)
+{
+    if (oim_redis_append (redis, "XREAD COUNT %d STREAMS %s %s", FOLLOW_AHEAD,
+                          OIM_STREAM_CHANGELOG, self->follow_pos))
+        return -1;
+    return oim_redis_flush (redis);
+}
+
+static int
+s_follow_take (matcher_t *self, oim_redis_t *redis)
+{
+    redisReply *r = oim_redis_reply (redis);
+    if (!r)
+        return -1;
+    s_follow_apply (self, r);
+    return 0;
 }
 
 //  Reads every key of a registry index (zset) and applies the entities. -1 on failure.
@@ -259,7 +293,7 @@ s_snapshot (matcher_t *self)
     ||  s_snapshot_index (self, OIM_KEY_DEMANDS, OIM_KEY_DEMAND, 1)
     ||  s_snapshot_index (self, OIM_KEY_SAVED_SEARCHES, OIM_KEY_SAVED_SEARCH, 2))
         return -1;
-    if (s_follow (self, 1000000) < 0)
+    if (s_follow (self, 1000000, FOLLOW_BATCH) < 0)
         return -1;
     matcher_model_stats_t stats;
     matcher_model_stats (self->model, &stats);
@@ -393,7 +427,7 @@ s_work_read (matcher_t *self, redisReply *entries, s_work_t **w_p)
     int64_t started = oim_clock_mono_us ();
     //  the model must reflect everything up to the last entry
     for (int tries = 0; s_pos_cmp (self->follow_pos, last) < 0 && tries < 100; tries++)
-        if (s_follow (self, 1) < 0)
+        if (s_follow (self, 1, FOLLOW_BATCH) < 0)
             break;
     if (s_pos_cmp (self->follow_pos, last) < 0) {
         self->retry_own = true;
@@ -482,25 +516,30 @@ s_work_sync_after_held (matcher_t *self, s_work_t *w)
 }
 
 //  Handles a pure batch overlapped with the held one: WATCHes and reads this batch's
-//  demands on the connection in use, sends the held batch's EXEC on its own, computes this
-//  batch while Redis runs it, completes the held batch, and holds this one (its EXEC sent
-//  with the next batch's, or when the tick drains). 0, or -1 (entries stay pending).
+//  demands on the connection in use and asks it for the log's next entries, sends the held
+//  batch's EXEC on its own, computes this batch and applies those entries to the model while
+//  Redis runs it, completes the held batch, and holds this one (its EXEC sent with the next
+//  batch's, or when the tick drains). 0, or -1 (entries stay pending).
 static int
 s_work_pipelined (matcher_t *self, s_work_t *w)
 {
     w->batch = matcher_store_batch_prepare (self->store, w->demands, w->ndemands);
+    oim_redis_t *mine = self->redis;
+    bool ahead = w->batch && self->held && s_follow_ask (self, mine) == 0;
     if (self->held)
         matcher_store_batch_send (self->store, self->held->batch);
     if (w->batch)
         matcher_store_batch_compute (self->store, w->batch,
                                      self->held? self->held->batch: NULL);
+    if (ahead)
+        s_follow_take (self, mine); //  (failed: the batch's connection is gone, and with it
+                                    //  its WATCHes: its EXEC fails, its entries stay pending)
     int rc = s_finish_held (self);
     if (!w->batch || rc < 0) {
         s_work_end (self, w, -1);
         return -1;
     }
     self->held = w;
-    oim_redis_t *mine = matcher_store_batch_redis (w->batch);
     s_use (self, mine == self->conns [0]? self->conns [1]: self->conns [0]);
     return 0;
 }
@@ -620,7 +659,7 @@ s_tick (oim_service_t *service)
         if (s_snapshot (self))
             return;
     }
-    if (s_follow (self, 10) < 0)
+    if (s_follow (self, 1, FOLLOW_AHEAD) < 0)
         return;
     s_work (self);
     matcher_store_counts_t counts;
