@@ -92,6 +92,8 @@ typedef struct {
     char follow_pos [64];           //  last stream id applied to the model
     const char *consumer;
     bool retry_own;                 //  re-read our own pending entries (after a failure)
+    redisReply *next;               //  the next XREADGROUP reply, read ahead (or NULL)
+    int64_t deadline_ms;            //  the end of this tick's work budget
     int64_t claim_idle_ms;
     int64_t next_claim_ms;
     oim_metric_t *m_entries, *m_failed, *m_events, *m_startups, *m_demands, *m_latency;
@@ -200,27 +202,37 @@ s_follow (matcher_t *self, int max_batches, int count)
     return applied;
 }
 
-//  s_follow in two halves around other work: asks for the next FOLLOW_AHEAD entries on
-//  redis without waiting (0, or -1 when not asked), then applies them (-1: Redis failed).
-//  The model's work (analysing and indexing demands) then runs while Redis is busy with a
-//  batch's EXEC instead of between batches, when Redis waits for the matcher.
+//  Reading ahead, in two halves around other work: s_ahead_ask asks redis, without
+//  waiting, for the log's next FOLLOW_AHEAD entries and, while the tick's budget lasts, for
+//  the group's next batch (0, or -1 when not asked); s_ahead_take applies the former to the
+//  model and keeps the latter as self->next for s_read_group. The model's work (analysing
+//  and indexing demands) and the round trip for the next batch then happen while Redis is
+//  busy with a batch's EXEC, not between batches, when Redis waits for the matcher.
 static int
-s_follow_ask (matcher_t *self, oim_redis_t *redis)
+s_ahead_ask (matcher_t *self, oim_redis_t *redis, bool *batch)
 {
     if (oim_redis_append (redis, "XREAD COUNT %d STREAMS %s %s", FOLLOW_AHEAD,
                           OIM_STREAM_CHANGELOG, self->follow_pos))
         return -1;
+    *batch = oim_clock_mono_ms () < self->deadline_ms
+          && oim_redis_append (redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
+                               OIM_GROUP_MATCHER, self->consumer, WORK_BATCH,
+                               OIM_STREAM_CHANGELOG) == 0;
     return oim_redis_flush (redis);
 }
 
-static int
-s_follow_take (matcher_t *self, oim_redis_t *redis)
+static void
+s_ahead_take (matcher_t *self, oim_redis_t *redis, bool batch)
 {
     redisReply *r = oim_redis_reply (redis);
-    if (!r)
-        return -1;
-    s_follow_apply (self, r);
-    return 0;
+    if (r)
+        s_follow_apply (self, r);
+    if (batch) {
+        assert (!self->next);
+        self->next = r? oim_redis_reply (redis): NULL;
+        if (!self->next)
+            self->retry_own = true; //  (Redis may have given us entries we did not read)
+    }
 }
 
 //  Reads every key of a registry index (zset) and applies the entities. -1 on failure.
@@ -525,15 +537,17 @@ s_work_pipelined (matcher_t *self, s_work_t *w)
 {
     w->batch = matcher_store_batch_prepare (self->store, w->demands, w->ndemands);
     oim_redis_t *mine = self->redis;
-    bool ahead = w->batch && self->held && s_follow_ask (self, mine) == 0;
+    bool batch = false;
+    bool ahead = w->batch && self->held && s_ahead_ask (self, mine, &batch) == 0;
     if (self->held)
         matcher_store_batch_send (self->store, self->held->batch);
     if (w->batch)
         matcher_store_batch_compute (self->store, w->batch,
                                      self->held? self->held->batch: NULL);
     if (ahead)
-        s_follow_take (self, mine); //  (failed: the batch's connection is gone, and with it
-                                    //  its WATCHes: its EXEC fails, its entries stay pending)
+        s_ahead_take (self, mine, batch);   //  (failed: the batch's connection is gone, and
+                                            //  with it its WATCHes: its EXEC fails, its
+                                            //  entries stay pending)
     int rc = s_finish_held (self);
     if (!w->batch || rc < 0) {
         s_work_end (self, w, -1);
@@ -574,15 +588,22 @@ s_handle_new (matcher_t *self, redisReply *reply)
 }
 
 //  Reads up to WORK_BATCH entries of the group from `from` ("0": our own pending ones, ">":
-//  new ones) and handles them; *n gets how many were read. Returns 0, or -1 when Redis failed
-//  or an entry could not be handled (retried later). A missing group (the stream was deleted)
-//  makes the next tick take a new snapshot and create it again.
+//  new ones, or the reply read ahead) and handles them; *n gets how many were read. Returns
+//  0, or -1 when Redis failed or an entry could not be handled (retried later). A missing
+//  group (the stream was deleted) makes the next tick take a new snapshot and create it
+//  again.
 static int
 s_read_group (matcher_t *self, const char *from, size_t *n)
 {
-    redisReply *r = oim_redis_command (self->redis,
-        "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s", OIM_GROUP_MATCHER, self->consumer,
-        WORK_BATCH, OIM_STREAM_CHANGELOG, from);
+    redisReply *r = NULL;
+    if (streq (from, ">")) {
+        r = self->next;
+        self->next = NULL;
+    }
+    if (!r)
+        r = oim_redis_command (self->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
+                               OIM_GROUP_MATCHER, self->consumer, WORK_BATCH,
+                               OIM_STREAM_CHANGELOG, from);
     if (!r)
         return -1;
     int rc = 0;
@@ -604,7 +625,7 @@ s_read_group (matcher_t *self, const char *from, size_t *n)
 static void
 s_work_steps (matcher_t *self)
 {
-    int64_t deadline = oim_clock_mono_ms () + WORK_BUDGET_MSEC;
+    self->deadline_ms = oim_clock_mono_ms () + WORK_BUDGET_MSEC;
     //  our own pending entries first, after a failure
     if (self->retry_own) {
         size_t n = 0;
@@ -635,19 +656,23 @@ s_work_steps (matcher_t *self)
             return;
     }
     //  new entries, while the budget lasts
-    while (oim_clock_mono_ms () < deadline) {
+    while (oim_clock_mono_ms () < self->deadline_ms || self->next) {
         size_t n = 0;
         if (s_read_group (self, ">", &n) < 0 || n < WORK_BATCH)
             return;
     }
 }
 
-//  Works while the budget lasts, then completes the held batch: between ticks (requests)
-//  nothing is in flight.
+//  Works while the budget lasts, handles the batch read ahead (reading no further), then
+//  completes the held batch: between ticks (requests) nothing is in flight.
 static void
 s_work (matcher_t *self)
 {
     s_work_steps (self);
+    self->deadline_ms = 0;
+    size_t n;
+    if (self->next)
+        s_read_group (self, ">", &n);   //  (failed: its entries stay pending, re-read)
     s_finish_held (self);
 }
 
@@ -736,6 +761,8 @@ s_stop (oim_service_t *service)
     matcher_t *self = s_self (service);
     if (!self)
         return;
+    if (self->next)
+        freeReplyObject (self->next);
     matcher_store_destroy (&self->store);
     oim_redis_destroy (&self->conns [1]);
     matcher_model_destroy (&self->model);
