@@ -827,7 +827,8 @@ s_member_key (const s_tx_t *tx, size_t i)
 }
 
 //  Moves the queued SADDs into tx's commands: one per key, in the order the keys were first
-//  queued, its members in the order they were queued (repeated ones once). Grouped in one
+//  queued, its members in the order they were queued (one queued again right after itself
+//  once: a demand's K matches name its demand K times). Grouped in one
 //  pass: a hash table (open addressing) finds a key's first member, and each member links
 //  to the next of its key.
 static void
@@ -1004,6 +1005,23 @@ s_free_matches (match_t **ms, size_t n)
     for (size_t i = 0; i < n; i++)
         s_match_free (&ms [i]);
     free (ms);
+}
+
+//  The matches named by an array reply of ids (*n of them; entries NULL when missing), or
+//  NULL when r is not one (Redis failed) or the matches could not be read.
+static match_t **
+s_read_reply_matches (matcher_store_t *self, const redisReply *r, size_t *n)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    char **ids = calloc (r->elements + 1, sizeof *ids);
+    assert (ids);
+    for (size_t i = 0; i < r->elements; i++)
+        ids [i] = r->element [i]->str;
+    *n = r->elements;
+    match_t **ms = s_read_matches (self, ids, *n, false);
+    free (ids);
+    return ms;
 }
 
 //  --------------------------------------------------------------------------------------
@@ -1527,19 +1545,10 @@ matcher_store_startup_changed (matcher_store_t *self, const char *startup_id)
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, startup_id);
     redisReply *r = oim_redis_command (self->redis, "SMEMBERS %s", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r) freeReplyObject (r);
-        rc = -1;
-        goto done;
-    }
-    char **ids = calloc (r->elements + 1, sizeof *ids);
-    assert (ids);
-    for (size_t i = 0; i < r->elements; i++)
-        ids [i] = r->element [i]->str;
-    size_t n = r->elements;
-    match_t **ms = s_read_matches (self, ids, n, false);
-    free (ids);
-    freeReplyObject (r);
+    size_t n = 0;
+    match_t **ms = s_read_reply_matches (self, r, &n);
+    if (r)
+        freeReplyObject (r);
     if (!ms) {
         rc = -1;
         goto done;
@@ -1699,12 +1708,11 @@ s_reply_list (matcher_store_t *self, match_t **ms, size_t n, const Oim__V1__ApiR
                                        (json_int_t) json_array_size (items)));
 }
 
-//  Answers a match list: the matches of ids (n of them).
+//  Answers a match list of n matches (NULL: Redis failed) and frees them.
 static void
-s_list_ids (matcher_store_t *self, char **ids, size_t n, const Oim__V1__ApiRequest *request,
-            oim_api_reply_t *reply)
+s_list_matches (matcher_store_t *self, match_t **ms, size_t n,
+                const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
 {
-    match_t **ms = ids? s_read_matches (self, ids, n, false): NULL;
     if (!ms) {
         oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
         return;
@@ -1720,21 +1728,11 @@ s_reply_free (redisReply **reply_p)
     *reply_p = NULL;
 }
 
-//  Adds the strings of an array reply to ids (borrowed from r), each once (seen).
-static void
-s_ids_add (zlistx_t *ids, zhashx_t *seen, const redisReply *r)
-{
-    for (size_t i = 0; i < r->elements; i++)
-        if (r->element [i]->type == REDIS_REPLY_STRING
-        &&  zhashx_insert (seen, r->element [i]->str, r->element [i]) == 0)
-            zlistx_add_end (ids, r->element [i]->str);
-}
-
-//  The ids of an organization's matches: its set as the startup, and the pair indexes of
-//  its demands that have matches (as their owner), each id once. Reads are pipelined; the
-//  replies are kept in replies (the caller frees them). NULL when Redis failed.
-static zlistx_t *
-s_org_match_ids (matcher_store_t *self, const char *org_id, zlistx_t *replies)
+//  The ids of an organization's matches (*n of them, borrowed from the replies it keeps in
+//  replies), each once: its set as the startup, and the pair indexes of its demands that
+//  have matches (as their owner). Reads are pipelined. NULL when Redis failed.
+static char **
+s_org_match_ids (matcher_store_t *self, const char *org_id, zlistx_t *replies, size_t *n)
 {
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, org_id);
@@ -1753,22 +1751,30 @@ s_org_match_ids (matcher_store_t *self, const char *org_id, zlistx_t *replies)
         snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, demands->element [i]->str);
         oim_redis_append (self->redis, "HVALS %s", key);
     }
-    zlistx_t *ids = zlistx_new ();
-    zhashx_t *seen = zhashx_new ();
-    s_ids_add (ids, seen, own);
+    //  every reply is read (the connection stays in step), then looked at
     bool ok = true;
     for (size_t i = 0; i < demands->elements; i++) {
         redisReply *r = oim_redis_reply (self->redis);
         if (!r)
-            break;                  //  (the connection is gone: no more replies)
-        zlistx_add_end (replies, r);
+            return NULL;            //  (the connection is gone: no more replies)
         ok = ok && r->type == REDIS_REPLY_ARRAY;
-        if (ok)
-            s_ids_add (ids, seen, r);
+        zlistx_add_end (replies, r);
     }
+    if (!ok)
+        return NULL;
+    size_t cap = 1;
+    for (redisReply *r = zlistx_first (replies); r; r = zlistx_next (replies))
+        cap += r == demands? 0: r->elements;
+    char **ids = calloc (cap, sizeof *ids);
+    assert (ids);
+    zhashx_t *seen = zhashx_new ();
+    *n = 0;
+    for (redisReply *r = zlistx_first (replies); r; r = zlistx_next (replies))
+        for (size_t i = 0; r != demands && i < r->elements; i++)
+            if (r->element [i]->type == REDIS_REPLY_STRING
+            &&  zhashx_insert (seen, r->element [i]->str, r->element [i]) == 0)
+                ids [(*n)++] = r->element [i]->str;
     zhashx_destroy (&seen);
-    if (!ok || zlistx_size (replies) < 2 + demands->elements)
-        zlistx_destroy (&ids);
     return ids;
 }
 
@@ -1793,17 +1799,9 @@ matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *req
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, id);
     redisReply *r = oim_redis_command (self->redis, "HVALS %s", key);
-    char **ids = NULL;
     size_t n = 0;
-    if (r && r->type == REDIS_REPLY_ARRAY) {
-        n = r->elements;
-        ids = calloc (n + 1, sizeof *ids);
-        assert (ids);
-        for (size_t i = 0; i < n; i++)
-            ids [i] = r->element [i]->str;
-    }
-    s_list_ids (self, ids, n, request, reply);
-    free (ids);
+    match_t **ms = s_read_reply_matches (self, r, &n);
+    s_list_matches (self, ms, n, request, reply);
     if (r)
         freeReplyObject (r);
 }
@@ -1821,19 +1819,11 @@ matcher_store_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *reques
     }
     zlistx_t *replies = zlistx_new ();
     zlistx_set_destructor (replies, (czmq_destructor *) s_reply_free);
-    zlistx_t *ids = s_org_match_ids (self, id, replies);
-    char **array = NULL;
-    size_t n = ids? zlistx_size (ids): 0;
-    if (ids) {
-        array = calloc (n + 1, sizeof *array);
-        assert (array);
-        size_t i = 0;
-        for (char *at = zlistx_first (ids); at; at = zlistx_next (ids))
-            array [i++] = at;
-    }
-    s_list_ids (self, array, n, request, reply);
-    free (array);
-    zlistx_destroy (&ids);
+    size_t n = 0;
+    char **ids = s_org_match_ids (self, id, replies, &n);
+    match_t **ms = ids? s_read_matches (self, ids, n, false): NULL;
+    s_list_matches (self, ms, n, request, reply);
+    free (ids);
     zlistx_destroy (&replies);
 }
 
