@@ -149,53 +149,57 @@ def run(scan):
         wait_for(f.settled, 120, "startups")
         specs = [(f"dem_{i:06d}", " ".join(rnd.sample(VOCAB, 4)),
                   " ".join(rnd.choices(VOCAB, k=60))) for i in range(EVENTS)]
-        entries_before = int(f.r("XLEN", "oim:events"))
-        bytes_before = stream_bytes(f)
-        events_before = len(f.events())
         procs = {"redis": c.redis.proc.pid, "matcher": [p.proc.pid for p in c.daemons["matcher"]]}
         if os.environ.get("E2E_STATS"):
             f.r("CONFIG", "RESETSTAT")
         write = feed_demands(c, f, specs)
-        cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
-        forks0 = cpu_seconds(procs["redis"], children=True)
-        nforks0 = redis_info(f, "stats")["total_forks"]
-        box0 = box_busy()
+        before = counters(f, procs)
         t0 = time.monotonic()
         t_written = write()
         wait_for(f.settled, 1800, "matcher drained", interval=0.005)
         took = time.monotonic() - t0
-        cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in procs.items()}
-        forks = cpu_seconds(procs["redis"], children=True) - forks0
-        nforks = redis_info(f, "stats")["total_forks"] - nforks0
-        persistence = redis_info(f, "persistence")
-        box = box_busy() - box0
-        entries = int(f.r("XLEN", "oim:events")) - entries_before
-        events = len(f.events()) - events_before       # per recipient (copies expanded)
-        stream = stream_bytes(f) - bytes_before
-        print(f"{label}: {EVENTS} demand events over {STARTUPS} startups, {REPLICAS} matcher "
-              f"replica(s): written in {t_written:.2f} s, all matched + acknowledged after "
-              f"{took:.2f} s -> {EVENTS / took:.0f} demand events/s end to end; {events} match "
-              f"events written in {entries} oim:events entries")
-        print(f"  oim:events grew by {stream / EVENTS:.0f} bytes per demand event, "
-              f"{stream / max(events, 1):.0f} bytes per match event (MEMORY USAGE)")
-        # CPU time per demand event (user + system): comparable on a shared, noisy box where
-        # the wall-clock rate depends on what else runs (the matcher computes a batch while
-        # Redis runs the previous one's EXEC: with a core each, the busier of the two bounds
-        # the rate; on one core, their sum)
-        busier = max(cpu["matcher"], cpu["redis"])
-        print(f"  CPU per demand event: matcher {cpu['matcher'] / EVENTS * 1e6:.0f} us + redis "
-              f"{cpu['redis'] / EVENTS * 1e6:.0f} us -> at most ~{EVENTS / busier:.0f} demand "
-              f"events/s with a core each, ~{EVENTS / (cpu['matcher'] + cpu['redis']):.0f} on one")
-        print(f"  + Redis' {nforks} forks (AOF rewrites, snapshots; those finished) "
-              f"{forks / EVENTS * 1e6:.0f} us; AOF {persistence['aof_current_size'] / 2**20:.0f} "
-              f"MiB; the whole box (writer included) {box / EVENTS * 1e6:.0f} us busy per demand "
-              f"event ({box / took:.2f} of {os.cpu_count()} cores)")
+        after = counters(f, procs)
+        report(label, {k: after[k] - before[k] for k in after}, took, t_written,
+               redis_info(f, "persistence")["aof_current_size"])
         if os.environ.get("E2E_STATS"):
             print_commandstats(f)
         sample = {did: f.r("ZRANGE", f"oim:demand:{did}:top", 0, -1, "WITHSCORES")
                   for did, _, _ in specs[::max(1, EVENTS // 500)]}
         f.close()
         return EVENTS / took, sample
+
+
+def counters(f, procs):
+    """What the run is measured by, as running totals: CPU seconds of the matchers, Redis and
+    its finished forks, Redis' forks, the box's busy core-seconds, oim:events entries, match
+    events (per recipient, copies expanded) and the stream's bytes."""
+    return {"matcher": cpu_seconds(procs["matcher"]), "redis": cpu_seconds(procs["redis"]),
+            "forks": cpu_seconds(procs["redis"], children=True),
+            "nforks": redis_info(f, "stats")["total_forks"], "box": box_busy(),
+            "entries": int(f.r("XLEN", "oim:events")), "events": len(f.events()),
+            "stream": stream_bytes(f)}
+
+
+def report(label, d, took, t_written, aof_bytes):
+    """Prints one run's figures (d: counters() differences)."""
+    print(f"{label}: {EVENTS} demand events over {STARTUPS} startups, {REPLICAS} matcher "
+          f"replica(s): written in {t_written:.2f} s, all matched + acknowledged after "
+          f"{took:.2f} s -> {EVENTS / took:.0f} demand events/s end to end; {d['events']} match "
+          f"events written in {d['entries']} oim:events entries")
+    print(f"  oim:events grew by {d['stream'] / EVENTS:.0f} bytes per demand event, "
+          f"{d['stream'] / max(d['events'], 1):.0f} bytes per match event (MEMORY USAGE)")
+    # CPU time per demand event (user + system): comparable on a shared, noisy box where the
+    # wall-clock rate depends on what else runs (the matcher computes a batch while Redis
+    # runs the previous one's EXEC: with a core each, the busier of the two bounds the rate;
+    # on one core, their sum)
+    busier = max(d["matcher"], d["redis"])
+    print(f"  CPU per demand event: matcher {d['matcher'] / EVENTS * 1e6:.0f} us + redis "
+          f"{d['redis'] / EVENTS * 1e6:.0f} us -> at most ~{EVENTS / busier:.0f} demand "
+          f"events/s with a core each, ~{EVENTS / (d['matcher'] + d['redis']):.0f} on one")
+    print(f"  + Redis' {d['nforks']} forks (AOF rewrites, snapshots; those finished) "
+          f"{d['forks'] / EVENTS * 1e6:.0f} us; AOF {aof_bytes / 2**20:.0f} MiB; the whole box "
+          f"(writer included) {d['box'] / EVENTS * 1e6:.0f} us busy per demand event "
+          f"({d['box'] / took:.2f} of {os.cpu_count()} cores)")
 
 
 def print_commandstats(f):
