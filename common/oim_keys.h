@@ -23,6 +23,12 @@
 //  gateway on every authenticated request. The hash is SHA-256 of the key, in hex.
 #define OIM_KEY_APIKEY          "oim:apikey:%s"
 
+//  CURVE public keys registered through the API: value = CurveKeyRecord (registry.proto),
+//  keyed by the 40-character Z85 public key; written by the registry with the entity (a
+//  publisher's ingest key, an org's feed key), read by the gateway's ZAP handler.
+#define OIM_KEY_CURVEKEY        "oim:curvekey:%s"
+#define OIM_KEY_ORG_FEEDKEY     "oim:org:%s:feedkey"    //  string: the org's feed key (Z85)
+
 //  Entities: value = the entity's protobuf (registry.proto, matcher.proto)
 #define OIM_KEY_ORG             "oim:org:%s"
 #define OIM_KEY_DEMAND          "oim:demand:%s"
