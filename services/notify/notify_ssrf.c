@@ -3,7 +3,6 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -72,6 +71,17 @@ s_classify6 (const struct in6_addr *addr)
     static const uint8_t nat64 [12] = { 0x00, 0x64, 0xff, 0x9b };
     if (memcmp (b, nat64, 12) == 0)
         return s_classify4 (s_embedded4 (b));
+    //  64:ff9b:1::/48, local-use NAT64 (RFC 8215): the operator picks the prefix length, so
+    //  where the IPv4 address sits (and whether it is internal) cannot be told: refused.
+    static const uint8_t nat64_local [6] = { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 };
+    if (memcmp (b, nat64_local, 6) == 0)
+        return NOTIFY_SSRF_RESERVED;
+    //  2002::/16 6to4 (RFC 3056, deprecated by RFC 7526) embeds an IPv4 address a relay
+    //  would reach, and 2001::/32 Teredo one (obfuscated) behind a NAT: both refused whole.
+    if (b [0] == 0x20 && b [1] == 0x02)
+        return NOTIFY_SSRF_RESERVED;
+    if (b [0] == 0x20 && b [1] == 0x01 && b [2] == 0x00 && b [3] == 0x00)
+        return NOTIFY_SSRF_RESERVED;
     if ((b [0] & 0xfe) == 0xfc)
         return NOTIFY_SSRF_PRIVATE;                 //  fc00::/7 unique local
     if (b [0] == 0xfe && (b [1] & 0xc0) == 0x80)
@@ -194,6 +204,17 @@ s_url_host (const char *url, char **host, char *reason, size_t reason_size)
     return rc;
 }
 
+//  True when name (lower case, no trailing dot) ends with the label suffix ("localhost"
+//  matches "localhost" and "a.localhost", not "notlocalhost").
+static bool
+s_in_domain (const char *name, const char *suffix)
+{
+    size_t len = strlen (name), suffix_len = strlen (suffix);
+    if (len < suffix_len || strcmp (name + len - suffix_len, suffix) != 0)
+        return false;
+    return len == suffix_len || name [len - suffix_len - 1] == '.';
+}
+
 int
 notify_ssrf_check_url (const notify_ssrf_t *self, const char *url,
                        char *reason, size_t reason_size)
@@ -206,29 +227,51 @@ notify_ssrf_check_url (const notify_ssrf_t *self, const char *url,
         curl_free (host);
         return -1;
     }
-    //  curl keeps brackets around IPv6 literals; getaddrinfo wants them off.
+    //  curl keeps brackets around IPv6 literals; inet_pton wants them off.
     char *name = host;
     size_t len = strlen (name);
     if (len >= 2 && name [0] == '[' && name [len - 1] == ']') {
         name [len - 1] = '\0';
         name++;
+        len -= 2;
     }
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *list = NULL;
-    int gai = getaddrinfo (name, NULL, &hints, &list);
+    if (len > 0 && name [len - 1] == '.')
+        name [--len] = '\0';
+    for (char *c = name; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char) (*c - 'A' + 'a');
+    struct sockaddr_storage storage;
+    memset (&storage, 0, sizeof storage);
+    struct sockaddr_in *in = (struct sockaddr_in *) &storage;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &storage;
+    bool literal = true;
+    //  inet_aton takes every form getaddrinfo would (2130706433, 0x7f.1, 127.1).
+    if (inet_pton (AF_INET6, name, &in6->sin6_addr) == 1)
+        in6->sin6_family = AF_INET6;
+    else
+    if (inet_aton (name, &in->sin_addr) != 0)
+        in->sin_family = AF_INET;
+    else
+    if (s_in_domain (name, "localhost")) {         //  RFC 6761: always loopback
+        in->sin_family = AF_INET;
+        in->sin_addr.s_addr = htonl (0x7F000001u);
+    }
+    else
+        literal = false;
     int rc = 0;
-    if (gai != 0) {
-        snprintf (reason, reason_size, "host %s does not resolve: %s", name, gai_strerror (gai));
-        rc = -1;
-    }
-    for (struct addrinfo *it = list; rc == 0 && it; it = it->ai_next) {
-        if (!notify_ssrf_allowed (self, it->ai_addr)) {
-            s_refusal (it->ai_addr, reason, reason_size);
+    if (literal) {
+        if (!notify_ssrf_allowed (self, (struct sockaddr *) &storage)) {
+            s_refusal ((struct sockaddr *) &storage, reason, reason_size);
             rc = -1;
         }
     }
-    if (list)
-        freeaddrinfo (list);
+    else
+    if (s_in_domain (name, "invalid")) {           //  RFC 6761: never resolves
+        snprintf (reason, reason_size, "host %s does not resolve (.invalid)", name);
+        rc = -1;
+    }
+    //  Any other name is not resolved here (see the header): its addresses are checked when
+    //  a delivery connects.
     curl_free (host);
     return rc;
 }

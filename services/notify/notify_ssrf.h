@@ -4,9 +4,15 @@
     to Redis, the gateway or a cloud metadata service. Two layers:
 
     1. notify_ssrf_check_url, when an endpoint is configured (PUT /v1/orgs/{id}/webhook): the
-       URL must be http(s) with a host; the host is resolved (blocking getaddrinfo: call it
-       from a request handler with a bounded resolver, not from a hot loop) and refused if
-       any address is in a forbidden range, with a clear reason for the 422 reply.
+       URL must be http(s) with a host. An address literal (any form getaddrinfo accepts:
+       10.0.0.1, 2130706433, [::1]) and the names RFC 6761 fixes (localhost and *.localhost
+       = loopback, *.invalid = never resolves) are judged at once, with a clear reason for
+       the 422 reply. Any other name is NOT resolved here: the check runs on oim-notify's
+       loop, and a customer's DNS that never answers would hold the loop (every delivery,
+       every API request) for as long as the resolver waits — seconds per try. Where such a
+       name points is checked by layer 2 on every delivery, which is the only check that
+       also catches a name that changes its answer later (DNS rebinding); a refused address
+       shows as a failed delivery with the reason in the delivery log.
     2. notify_ssrf_attach, on every delivery: installs CURLOPT_OPENSOCKETFUNCTION so the
        address curl is about to connect to — after curl's own asynchronous resolution, for
        every connection and every address tried — is checked again. A name that resolved to a
@@ -18,7 +24,9 @@
     fc00::/7), link-local (169.254/16, fe80::/10), CGNAT shared space (100.64/10),
     multicast (224/4, ff00::/8), unspecified (0/8, ::), and reserved/documentation ranges
     (192.0.0/24, 192.0.2/24, 198.18/15, 198.51.100/24, 203.0.113/24, 240/4, 2001:db8::/32,
-    fec0::/10, 100::/64). IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible and NAT64
+    fec0::/10, 100::/64), and IPv6 ranges that tunnel to an IPv4 address that cannot be
+    judged: local-use NAT64 64:ff9b:1::/48 (RFC 8215), 6to4 2002::/16 and Teredo 2001::/32
+    (reserved). IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible and well-known NAT64
     (64:ff9b::/96) IPv6 addresses are judged by the IPv4 address they carry.
     OIM_WEBHOOK_ALLOW_PRIVATE=1 maps to NOTIFY_SSRF_ALLOW_PRIVATE (tests allow loopback).
 
@@ -88,10 +96,10 @@ const char *
 bool
     notify_ssrf_allowed (const notify_ssrf_t *self, const struct sockaddr *addr);
 
-//  Validates a webhook URL: http or https, a host, no user:password, at most max_url bytes
-//  elsewhere enforced by the caller; resolves the host and checks every address. Returns 0,
-//  or -1 with a reason in reason (NUL-terminated, reason_size bytes at most) if the URL is
-//  malformed, the host does not resolve or any address is refused.
+//  Validates a webhook URL: http or https, a host, no user:password (the length is the
+//  caller's). Never blocks: no name is resolved (see 1. above). Returns 0, or -1 with a
+//  reason in reason (NUL-terminated, reason_size bytes at most) if the URL is malformed,
+//  its host is an address (or localhost) the policy refuses, or a .invalid name.
 int
     notify_ssrf_check_url (const notify_ssrf_t *self, const char *url,
                            char *reason, size_t reason_size);

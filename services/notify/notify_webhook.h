@@ -11,7 +11,10 @@
       endpoint; more wait in that endpoint's own bounded queue. The total is bounded too
       (max_in_flight transfers, max_queued requests), and endpoints with work take turns
       (round robin) for free transfer slots;
-    * connect and total timeouts on every attempt;
+    * connect and total timeouts on every attempt; the connect timeout includes resolving
+      the name, which libcurl does on a thread of its own, and a resolution the timeout
+      cuts short is abandoned (CURLOPT_QUICK_EXIT), not waited for: a DNS server that never
+      answers holds one attempt of its endpoint, never the caller's loop;
     * a circuit breaker per endpoint: after breaker_failures consecutive failures (no
       response, timeout, 5xx or 429) the circuit opens for breaker_cooldown_msec, doubling
       (up to 10 min) each time the single half-open probe fails. While open, submit answers

@@ -46,6 +46,13 @@ s_test_classes (void)
         { "::ffff:8.8.8.8", NOTIFY_SSRF_PUBLIC },   { "64:ff9b::a9fe:a9fe", NOTIFY_SSRF_LINK_LOCAL },
         { "::127.0.0.1", NOTIFY_SSRF_LOOPBACK },    { "2001:db8::1", NOTIFY_SSRF_RESERVED },
         { "2001:4860:4860::8888", NOTIFY_SSRF_PUBLIC }, { "fec0::1", NOTIFY_SSRF_RESERVED },
+        //  Tunnels to an IPv4 address that cannot be judged: refused whole
+        { "64:ff9b:1::a00:1", NOTIFY_SSRF_RESERVED }, { "64:ff9b:1:ffff::8.8.8.8", NOTIFY_SSRF_RESERVED },
+        { "64:ff9b:2::1", NOTIFY_SSRF_PUBLIC },     //  just outside the /48
+        { "2002:c0a8:101::1", NOTIFY_SSRF_RESERVED }, { "2002:808:808::1", NOTIFY_SSRF_RESERVED },
+        { "2002::", NOTIFY_SSRF_RESERVED },          { "2003::1", NOTIFY_SSRF_PUBLIC },
+        { "2001:0:4136:e378:8000:63bf:3fff:fdd2", NOTIFY_SSRF_RESERVED },     //  Teredo
+        { "2001:1::1", NOTIFY_SSRF_PUBLIC },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         notify_ssrf_class_t klass = s_class_of (cases [i].address);
@@ -66,6 +73,8 @@ s_test_urls (void)
         "http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[::1]:9/x",
         "http://10.0.0.7/", "http://169.254.169.254/latest/meta-data/", "https://100.64.1.1/",
         "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/", "http://2130706433/",
+        "http://0x7f.1/", "http://LOCALHOST./x", "http://api.localhost:8080/",
+        "http://[64:ff9b:1::a00:1]/", "http://[2002:7f00:1::1]/", "https://[2002:808:808::1]/",
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused [0]; i++) {
         CHECK (notify_ssrf_check_url (strict, refused [i], reason, sizeof reason) == -1);
@@ -88,6 +97,16 @@ s_test_urls (void)
     CHECK (notify_ssrf_check_url (open, "http://no-such-host.invalid/", reason,
                                   sizeof reason) == -1);
     CHECK (strstr (reason, "does not resolve"));
+    //  Names are never resolved at configuration time: a customer's DNS that does not answer
+    //  must not hold notify's loop. These would not resolve (or would hang) if looked up; the
+    //  check answers at once and leaves them to the connect-time guard.
+    int64_t start = notify_test_now_msec ();
+    const char *names [] = { "http://no-such-host.oim-test.example/hook",
+                             "https://hooks.example.com:8443/x", "http://notlocalhost/",
+                             "http://localhost.example.com/" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        CHECK (notify_ssrf_check_url (strict, names [i], reason, sizeof reason) == 0);
+    CHECK (notify_test_now_msec () - start < 100);
     notify_ssrf_destroy (&strict);
     notify_ssrf_destroy (&open);
     CHECK (strict == NULL);
