@@ -2,7 +2,9 @@
 #include "oim_redis.h"
 #include "oim_clock.h"
 #include "oim_log.h"
+#include "oim_metrics.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +25,9 @@ struct _oim_redis_t {
     int64_t backoff_ms;
     bool down_logged;
     char error [256];
+    int memory_level;               //  last level oim_redis_memory_watch logged
+    int64_t memory_logged_ms;       //  when it last logged a high level (monotonic)
+    int64_t memory_checked_ms;      //  oim_redis_memory_tick's last INFO (monotonic)
 };
 
 static struct timeval
@@ -324,4 +329,137 @@ bool
 oim_redis_connected (oim_redis_t *self)
 {
     return self->context != NULL;
+}
+
+//  Copies at most n bytes of src to *out (within end), always leaving room for the NUL.
+static void
+s_put (char **out, char *end, const char *src, size_t n)
+{
+    while (n-- && *src && *out < end - 1)
+        *(*out)++ = *src++;
+    **out = 0;
+}
+
+char *
+oim_redis_url_redact (const char *url, char *out, size_t out_size)
+{
+    assert (out && out_size > 0);
+    char *at = out, *end = out + out_size;
+    *out = 0;
+    if (!url)
+        return out;
+    const char *scheme = strstr (url, "://");
+    const char *auth_end = scheme? strrchr (scheme + 3, '@'): NULL;
+    const char *rest = url;
+    if (auth_end) {
+        //  Keep a user name ("user:" of user:password), hide the rest of the userinfo.
+        const char *user = scheme + 3;
+        const char *colon = memchr (user, ':', (size_t) (auth_end - user));
+        s_put (&at, end, url, (size_t) ((colon? colon + 1: user) - url));
+        s_put (&at, end, "***", 3);
+        rest = auth_end;
+    }
+    //  Then the rest, with every password= value hidden up to the next '&' or '#'.
+    while (*rest) {
+        const char *key = strstr (rest, "password=");
+        if (!key) {
+            s_put (&at, end, rest, strlen (rest));
+            break;
+        }
+        s_put (&at, end, rest, (size_t) (key - rest) + 9);
+        s_put (&at, end, "***", 3);
+        rest = key + 9 + strcspn (key + 9, "&#");
+    }
+    return out;
+}
+
+//  The value of "name:" on its own line of an INFO reply, or -1.
+static int64_t
+s_info_field (const char *info, const char *name)
+{
+    size_t len = strlen (name);
+    const char *line = info;
+    while (line) {
+        if (strncmp (line, name, len) == 0 && line [len] == ':')
+            return strtoll (line + len + 1, NULL, 10);
+        line = strchr (line, '\n');
+        if (line)
+            line++;
+    }
+    return -1;
+}
+
+int
+oim_redis_memory_parse (const char *info, oim_redis_memory_t *memory)
+{
+    assert (memory);
+    memset (memory, 0, sizeof *memory);
+    int64_t used = info? s_info_field (info, "used_memory"): -1;
+    if (used < 0)
+        return -1;
+    int64_t max = s_info_field (info, "maxmemory");
+    memory->used_bytes = used;
+    memory->max_bytes = max > 0? max: 0;
+    if (memory->max_bytes) {
+        int64_t percent = used * 100 / memory->max_bytes;
+        memory->percent = percent > 1000? 1000: (int) percent;
+    }
+    memory->level = memory->percent >= OIM_REDIS_MEMORY_CRITICAL_PERCENT? 2
+                  : memory->percent >= OIM_REDIS_MEMORY_WARN_PERCENT? 1: 0;
+    return 0;
+}
+
+int
+oim_redis_memory_watch (oim_redis_t *self, oim_redis_memory_t *memory)
+{
+    assert (self && memory);
+    redisReply *reply = oim_redis_command (self, "INFO memory");
+    oim_redis_memory_t now;
+    int rc = reply && reply->type == REDIS_REPLY_STRING
+           ? oim_redis_memory_parse (reply->str, &now): -1;
+    if (reply)
+        freeReplyObject (reply);
+    if (rc)
+        return -1;
+    *memory = now;
+    int64_t now_ms = oim_clock_mono_ms ();
+    bool again = now.level > 0 && now_ms - self->memory_logged_ms >= 10 * 60 * 1000;
+    if (now.level != self->memory_level || again) {
+        if (now.level == 2)
+            oim_error ("event=redis_memory_critical used_bytes=%lld max_bytes=%lld percent=%d "
+                       "threshold=%d effect=\"writes fail at 100%%: raise maxmemory or free data\"",
+                       (long long) now.used_bytes, (long long) now.max_bytes, now.percent,
+                       OIM_REDIS_MEMORY_CRITICAL_PERCENT);
+        else
+        if (now.level == 1)
+            oim_warn ("event=redis_memory_high used_bytes=%lld max_bytes=%lld percent=%d threshold=%d",
+                      (long long) now.used_bytes, (long long) now.max_bytes, now.percent,
+                      OIM_REDIS_MEMORY_WARN_PERCENT);
+        else
+            oim_info ("event=redis_memory_ok used_bytes=%lld max_bytes=%lld percent=%d",
+                      (long long) now.used_bytes, (long long) now.max_bytes, now.percent);
+        self->memory_level = now.level;
+        self->memory_logged_ms = now_ms;
+    }
+    return 0;
+}
+
+void
+oim_redis_memory_tick (oim_redis_t *self, oim_metrics_t *metrics)
+{
+    assert (self && metrics);
+    int64_t now_ms = oim_clock_mono_ms ();
+    if (self->memory_checked_ms && now_ms - self->memory_checked_ms < 10000)
+        return;
+    self->memory_checked_ms = now_ms;
+    oim_redis_memory_t memory;
+    if (oim_redis_memory_watch (self, &memory))
+        return;
+    oim_metric_set (oim_metrics_gauge (metrics, "oim_redis_memory_used_bytes", NULL,
+                                       "Redis used_memory (INFO memory)"), memory.used_bytes);
+    oim_metric_set (oim_metrics_gauge (metrics, "oim_redis_maxmemory_bytes", NULL,
+                                       "Redis maxmemory (0 = no limit)"), memory.max_bytes);
+    oim_metric_set (oim_metrics_gauge (metrics, "oim_redis_memory_used_percent", NULL,
+                                       "used_memory / maxmemory in percent: >= 80 warns, >= 95 "
+                                       "critical, 100 refuses writes (noeviction)"), memory.percent);
 }

@@ -1,6 +1,7 @@
 /*  oim_redis — one synchronous Redis connection with a URL, timeouts and reconnection.
 
     URL forms: redis://[:password@]host[:port][/db] and unix:///path/to/socket[?db=N&password=P].
+    A URL may hold the password: print one only through oim_redis_url_redact.
     Every command has the configured timeout; a dead connection (any I/O or protocol error,
     after which hiredis' context is unusable) is dropped and re-made on the next command, no
     more often than every reconnect interval (100 ms, doubling to 2 s while Redis stays down).
@@ -13,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <hiredis/hiredis.h>
+
+#include "oim_metrics.h"
 
 typedef struct _oim_redis_t oim_redis_t;
 
@@ -58,5 +61,41 @@ const char *oim_redis_error (oim_redis_t *self);
 
 //  True when the last command found Redis reachable.
 bool oim_redis_connected (oim_redis_t *self);
+
+//  Writes url into out (NUL-terminated, out_size bytes at most) with any password replaced
+//  by "***": redis://:***@host:6379/0, redis://user:***@host, unix:///s?db=1&password=***.
+//  Anything that is not a well-formed URL is redacted from "://" to its last '@', and after
+//  every "password=". The one way a Redis URL may be printed (a URL carries the password in
+//  the deployment: issue 13). Returns out.
+char *oim_redis_url_redact (const char *url, char *out, size_t out_size);
+
+//  Redis memory as INFO memory reports it. percent = used_memory * 100 / maxmemory (0 when
+//  Redis has no limit); level = 0 below 80 %, 1 from 80 %, 2 from 95 % (writes fail at
+//  100 %: the policy is noeviction).
+typedef struct {
+    int64_t used_bytes;
+    int64_t max_bytes;              //  0 = no maxmemory
+    int percent;
+    int level;
+} oim_redis_memory_t;
+
+#define OIM_REDIS_MEMORY_WARN_PERCENT 80
+#define OIM_REDIS_MEMORY_CRITICAL_PERCENT 95
+
+//  Parses the text of an INFO memory reply into *memory (used_memory, maxmemory). Returns 0,
+//  or -1 when used_memory is missing (then *memory is zeroed).
+int oim_redis_memory_parse (const char *info, oim_redis_memory_t *memory);
+
+//  Runs INFO memory and fills *memory. Logs when the level changes (warn at 80 %, error at
+//  95 %, info when back under 80 %) and repeats the warning every 10 minutes while at 80 % or
+//  more, so a Redis nearing its limit is loud in every daemon's log before writes fail.
+//  Returns 0, or -1 when Redis did not answer (*memory unchanged; nothing logged here).
+int oim_redis_memory_watch (oim_redis_t *self, oim_redis_memory_t *memory);
+
+//  For a daemon's housekeeping tick: at most every 10 s, oim_redis_memory_watch, then the
+//  gauges oim_redis_memory_used_bytes, oim_redis_maxmemory_bytes and
+//  oim_redis_memory_used_percent in metrics (the percent is what to alert on: >= 80 warns,
+//  >= 95 is critical, 100 = writes refused). Cheap to call on every tick.
+void oim_redis_memory_tick (oim_redis_t *self, oim_metrics_t *metrics);
 
 #endif

@@ -280,6 +280,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         zloop_reader (loop, oim_peer_socket (self->peer), s_on_request, self);
     }
     s_health (self);
+    oim_redis_memory_tick (self->redis, self->metrics);    //  every 10 s: gauges, warn log
     if (self->def->tick)
         self->def->tick (self);
     return 0;
@@ -359,8 +360,10 @@ s_new (const oim_service_def_t *def, int argc, char **argv, int *exit_code)
                                            "malformed messages received and dropped");
     self->redis = oim_service_redis_new (self);
     if (!self->redis) {
+        char shown [1024];      //  the URL may carry the password
         oim_error ("event=bad_config option=redis-url value=\"%s\"",
-                   oim_config_get (self->config, "redis-url"));
+                   oim_redis_url_redact (oim_config_get (self->config, "redis-url"),
+                                         shown, sizeof shown));
         s_destroy (&self);
         return NULL;
     }
