@@ -199,7 +199,9 @@ class DnsHangTest(unittest.TestCase):
             stop.set()
             prober.join(35)
         slowest = max(took for _, took in latencies)
-        self.assertTrue(all(s == 200 for s, _ in latencies), latencies)
+        bad = [(s, round(t, 3)) for s, t in latencies if s != 200]
+        self.assertFalse(bad, f"{len(bad)} of {len(latencies)} notify API requests failed while A's "
+                              f"DNS hung (notify's loop held: the broker expired it), e.g. {bad[:5]}")
         self.assertGreater(len(latencies), 20)
         self.assertLess(max(t_b), 1.0, f"B's webhooks took {['%.2f' % t for t in t_b]} s")
         self.assertLess(slowest, 1.0, f"a notify API request took {slowest:.2f} s while A's DNS hung")
