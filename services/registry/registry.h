@@ -32,12 +32,15 @@
 #define REGISTRY_MAX_LIST           10      //  industries, regions, stages, ... per entity
 #define REGISTRY_MAX_SAVED_SEARCHES 100     //  per organization
 #define REGISTRY_API_KEY_CHARS      69      //  "oimk_" + 64 hex, see registry_keys.c
+#define REGISTRY_CHANGELOG_RETAIN_S 604800  //  default retention, registry_retention.c
+#define REGISTRY_AUDIT_RETAIN_S     7776000
 
 //  The daemon's state (oim_service_state), made in start, freed in stop.
 typedef struct {
     oim_service_t *service;
     oim_redis_t *redis;
     int64_t next_sweep_ms;          //  when the closes_at sweep runs next (monotonic)
+    int64_t next_trim_ms;           //  when the streams are trimmed next (monotonic)
     oim_metric_t *m_events [8];     //  ingest results by status (registry_ingest.c order)
 } registry_t;
 
@@ -180,6 +183,12 @@ void registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
                           const char *action, bool audit);
 //  Closes open demands whose closes_at has passed (at most a bounded number per call).
 void registry_demands_sweep (registry_t *self);
+
+//  ---- registry_retention.c ---------------------------------------------------------------
+//  Trims oim:changelog (below what every consumer group still needs) and oim:audit to their
+//  configured retention; at most once a second (call it from the tick).
+void registry_retention_trim (registry_t *self);
+
 //  Parses an If-Match value: 0 when absent, the version, or -1 when malformed.
 int64_t registry_if_match (const Oim__V1__ApiRequest *request);
 

@@ -1,11 +1,15 @@
 /*  registry_demands — demands: create, read, update, close, list, and the closes_at sweep.
 
     Visibility is decided in one place (s_view) and applied on every read path:
-      owner and agency: everything; "public": everyone; "members": any signed-in organization
-      (agency, company, startup keys), invisible (404 / left out of lists) to others;
-      "confidential": everyone sees the teaser (id, title, tags, visibility, status); the full
-      demand only the owner, the agency and startups in oim:demand:<id>:connected (a set the
-      matcher fills when a match becomes "connected").
+      "public": everyone; owner and agency: everything; "members": members only, invisible
+      (404 / left out of lists) to others; "confidential": everyone sees the teaser (id,
+      title, tags, visibility, status); the full demand only the owner, the agency and
+      startups in oim:demand:<id>:connected (a set the matcher fills when a match becomes
+      "connected").
+    A member is an agency key, or a company or startup key whose organization is active:
+    the daemon looks the organization up itself (once per request, only when the answer
+    depends on it), so a pending, suspended or deleted organization's key reads demands as
+    an anonymous caller would even if the gateway let it through (defence in depth).
     Writers: the owner company (its organization active) and the agency. Every write goes
     through registry_demands_tx, which keeps the indexes, counters, log and audit in step;
     demand events (registry_ingest.c) use it too.
@@ -27,14 +31,6 @@ static const char *s_update_deny [] = { "id", "org_id", "status", "source", "sou
     "created_at", "updated_at", "version", "deleted", NULL };
 
 static bool
-s_signed_in (const registry_actor_t *actor)
-{
-    return registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY)
-        || registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)
-        || registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP);
-}
-
-static bool
 s_owner_or_agency (const registry_actor_t *actor, const Oim__V1__Demand *demand)
 {
     return registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY)
@@ -42,17 +38,53 @@ s_owner_or_agency (const registry_actor_t *actor, const Oim__V1__Demand *demand)
             && strcmp (actor->principal->org_id, demand->org_id) == 0);
 }
 
-//  What actor may see of demand. *failed is set when Redis did not answer.
-static view_t
-s_view (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand *demand,
-        bool *failed)
+//  Who reads: the actor and whether it is a member (-1 until looked up; one request looks
+//  it up at most once, however many demands it reads).
+typedef struct {
+    const registry_actor_t *actor;
+    int member;
+} reader_t;
+
+static reader_t
+s_reader (const registry_actor_t *actor)
 {
+    return (reader_t) { actor, registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY)? 1
+                                : registry_is (actor, OIM__V1__ROLE__ROLE_COMPANY)
+                                  || registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP)? -1: 0 };
+}
+
+//  True when the reader is a member: an agency key, or a company or startup key whose
+//  organization is active now. *failed is set (and nothing kept) when Redis did not answer.
+static bool
+s_member (registry_t *self, reader_t *reader, bool *failed)
+{
+    if (reader->member < 0) {
+        Oim__V1__Organization *org = NULL;
+        int rc = registry_store_org (self->redis, reader->actor->principal->org_id, &org);
+        if (rc == -1)
+            *failed = true;
+        else
+            reader->member = rc == 1 && !org->deleted && strcmp (org->status, "active") == 0;
+        if (org)
+            protobuf_c_message_free_unpacked (&org->base, NULL);
+    }
+    return reader->member == 1;
+}
+
+//  What reader may see of demand. *failed is set when Redis did not answer.
+static view_t
+s_view (registry_t *self, reader_t *reader, const Oim__V1__Demand *demand, bool *failed)
+{
+    const registry_actor_t *actor = reader->actor;
     if (demand->deleted)
         return VIEW_NONE;
-    if (s_owner_or_agency (actor, demand) || strcmp (demand->visibility, "public") == 0)
+    if (strcmp (demand->visibility, "public") == 0)
         return VIEW_FULL;
-    if (strcmp (demand->visibility, "members") == 0)
-        return s_signed_in (actor)? VIEW_FULL: VIEW_NONE;
+    bool members = strcmp (demand->visibility, "members") == 0;
+    if (!s_member (self, reader, failed))
+        return members? VIEW_NONE: VIEW_TEASER;
+    if (members || s_owner_or_agency (actor, demand))
+        return VIEW_FULL;
     if (!registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP))
         return VIEW_TEASER;
     char key [OIM_KEY_SIZE];
@@ -275,7 +307,8 @@ registry_demand_get (oim_service_t *service, const Oim__V1__ApiRequest *request,
     if (!demand)
         return;
     bool failed = false;
-    view_t view = s_view (self, &actor, demand, &failed);
+    reader_t reader = s_reader (&actor);
+    view_t view = s_view (self, &reader, demand, &failed);
     if (failed)
         registry_reply_unavailable (reply);
     else
@@ -308,8 +341,9 @@ s_load_for_change (registry_t *self, const Oim__V1__ApiRequest *request,
     if (!demand)
         return NULL;
     bool failed = false;
+    reader_t reader = s_reader (actor);
     if (!s_owner_or_agency (actor, demand))
-        s_view (self, actor, demand, &failed) == VIEW_NONE
+        s_view (self, &reader, demand, &failed) == VIEW_NONE
             ? oim_api_error (reply, 404, "not_found", "id", "no such demand")
             : oim_api_error (reply, 403, "forbidden", NULL, "only the owner or the agency may do this");
     else
@@ -447,6 +481,7 @@ registry_demand_close (oim_service_t *service, const Oim__V1__ApiRequest *reques
 //  List
 
 typedef struct {
+    reader_t reader;
     const char *status;             //  filter or NULL
     json_t *items;
     size_t limit;
@@ -456,8 +491,7 @@ typedef struct {
 //  Reads the next chunk of ids below *from (exclusive "(" form or "+") and adds the visible
 //  ones to page. Returns ids read, or -1 when Redis failed.
 static int
-s_list_chunk (registry_t *self, const registry_actor_t *actor, const char *index, char *from,
-              page_t *page)
+s_list_chunk (registry_t *self, const char *index, char *from, page_t *page)
 {
     redisReply *ids = oim_redis_command (self->redis, "ZREVRANGEBYLEX %s %s - LIMIT 0 %d",
                                          index, from, LIST_SCAN_CHUNK);
@@ -491,7 +525,7 @@ s_list_chunk (registry_t *self, const registry_actor_t *actor, const char *index
             snprintf (page->next, sizeof page->next, "%s", ids->element [i - 1]->str);
         bool failed = false;
         view_t view = d && !full && (!page->status || strcmp (d->status, page->status) == 0)
-                    ? s_view (self, actor, d, &failed): VIEW_NONE;
+                    ? s_view (self, &page->reader, d, &failed): VIEW_NONE;
         if (failed)
             rc = -1;
         if (view != VIEW_NONE)
@@ -516,7 +550,8 @@ registry_demand_list (oim_service_t *service, const Oim__V1__ApiRequest *request
     const char *org_id = oim_api_query (request, "org_id");
     const char *cursor = oim_api_query (request, "cursor");
     const char *limit_text = oim_api_query (request, "limit");
-    page_t page = { .status = oim_api_query (request, "status"), .limit = LIST_DEFAULT };
+    page_t page = { .reader = s_reader (&actor), .status = oim_api_query (request, "status"),
+                    .limit = LIST_DEFAULT };
     if (limit_text) {
         char *end;
         long limit = strtol (limit_text, &end, 10);
@@ -545,7 +580,7 @@ registry_demand_list (oim_service_t *service, const Oim__V1__ApiRequest *request
     int read = LIST_SCAN_CHUNK;
     for (int round = 0; round < LIST_SCAN_ROUNDS && read == LIST_SCAN_CHUNK && !*page.next
                         && json_array_size (page.items) < page.limit; round++)
-        read = s_list_chunk (self, &actor, index, from, &page);
+        read = s_list_chunk (self, index, from, &page);
     if (read < 0) {
         json_decref (page.items);
         return registry_reply_unavailable (reply);

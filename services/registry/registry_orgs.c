@@ -7,6 +7,11 @@
     organizations are invisible (404) to everyone but themselves and the agency; contacts
     (email, phone, business_number) are shown only to the organization itself and the agency.
     Every change: new state + change-log entry + audit entry + counters in one MULTI/EXEC.
+    A business registration number is claimed (oim:bizno:<number> -> org id, unique) by an
+    active or suspended organization only: created by the agency, or approved. Pending
+    self-registrations claim nothing (two may give the same number; whoever is approved
+    first holds it, and approving the other is 409 naming business_number); deleting frees
+    the number only when the organization holds it.
     Key rotation and issue write only the audit log: keys never enter the change log.
 */
 #include "registry.h"
@@ -72,9 +77,25 @@ s_is_self (const registry_actor_t *actor, const char *org_id)
             || registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY));
 }
 
-//  Checks that no other live org has this business number. Returns 0 free, 1 taken, -1 Redis.
+//  True when org's status holds a business number: active or suspended (approved once).
+static bool
+s_claiming (const Oim__V1__Organization *org)
+{
+    return !org->deleted
+        && (strcmp (org->status, "active") == 0 || strcmp (org->status, "suspended") == 0);
+}
+
+//  True when org holds (or, written now, claims) a business number.
+static bool
+s_claims_bizno (const Oim__V1__Organization *org)
+{
+    return s_claiming (org) && *org->business_number;
+}
+
+//  Who holds a business number: WATCHes its key (the transaction that follows decides on
+//  it) and reads it. Returns 0 nobody, 1 own_id, 2 another organization, -1 Redis failed.
 static int
-s_bizno_taken (oim_redis_t *redis, const char *bizno, const char *own_id)
+s_bizno_holder (oim_redis_t *redis, const char *bizno, const char *own_id)
 {
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_BIZNO, bizno);
@@ -83,9 +104,17 @@ s_bizno_taken (oim_redis_t *redis, const char *bizno, const char *own_id)
     redisReply *reply = oim_redis_command (redis, "GET %s", key);
     if (!reply)
         return -1;
-    int rc = reply->type == REDIS_REPLY_STRING && strcmp (reply->str, own_id)? 1: 0;
+    int rc = reply->type != REDIS_REPLY_STRING? 0: strcmp (reply->str, own_id)? 2: 1;
     freeReplyObject (reply);
     return rc;
+}
+
+//  Checks that no other org holds this business number. Returns 0 free, 1 taken, -1 Redis.
+static int
+s_bizno_taken (oim_redis_t *redis, const char *bizno, const char *own_id)
+{
+    int holder = s_bizno_holder (redis, bizno, own_id);
+    return holder < 0? -1: holder == 2? 1: 0;
 }
 
 //  Writes a new org with its key: the transaction shared by create and bootstrap.
@@ -101,7 +130,7 @@ s_insert_org (oim_redis_t *redis, const registry_actor_t *actor, Oim__V1__Organi
     registry_tx_strs (tx, "ZADD", OIM_KEY_ORGS, "0", org->id, NULL);
     if (strcmp (org->kind, "agency") == 0)
         registry_tx_strs (tx, "SADD", OIM_KEY_AGENCIES, org->id, NULL);
-    if (*org->business_number) {
+    if (s_claims_bizno (org)) {
         snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
         registry_tx_strs (tx, "SET", key, org->id, NULL);
     }
@@ -175,7 +204,7 @@ registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
         return;
     bool agency = registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY);
     s_stamp_new (org, agency? "active": "pending");
-    int taken = *org->business_number? s_bizno_taken (self->redis, org->business_number, ""): 0;
+    int taken = s_claims_bizno (org)? s_bizno_taken (self->redis, org->business_number, ""): 0;
     char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
     registry_keys_new (api_key, hash);
     int rc = taken? taken: s_insert_org (self->redis, &actor, org, hash);
@@ -256,7 +285,7 @@ s_write_update (registry_t *self, const registry_actor_t *actor, const Oim__V1__
     registry_tx_t *tx = registry_tx_new ();
     snprintf (key, sizeof key, OIM_KEY_ORG, org->id);
     registry_tx_put (tx, key, &org->base);
-    if (strcmp (old->business_number, org->business_number)) {
+    if (s_claiming (old) && strcmp (old->business_number, org->business_number)) {
         if (*old->business_number) {
             snprintf (key, sizeof key, OIM_KEY_BIZNO, old->business_number);
             registry_tx_strs (tx, "DEL", key, NULL);
@@ -284,7 +313,7 @@ s_commit_update (registry_t *self, const registry_actor_t *actor,
     oim_clock_rfc3339 (oim_clock_wall_ms (), now);
     registry_set_string (&copy->updated_at, now);
     copy->version = org->version + 1;
-    int taken = strcmp (copy->business_number, org->business_number) && *copy->business_number
+    int taken = strcmp (copy->business_number, org->business_number) && s_claims_bizno (copy)
               ? s_bizno_taken (self->redis, copy->business_number, org->id): 0;
     int rc = taken? taken: s_write_update (self, actor, org, copy);
     if (taken == 1)
@@ -353,12 +382,39 @@ s_revoke_key (registry_t *self, registry_tx_t *tx, const char *owner_key)
     return 0;
 }
 
+//  Adds to tx what a transition does to org's business number: approval claims it (2 when
+//  another organization holds it), deletion frees it when org holds it. 0, 2, or -1 (Redis).
+static int
+s_transition_bizno (registry_t *self, registry_tx_t *tx, const Oim__V1__Organization *org,
+                    transition_t to)
+{
+    if (!*org->business_number || to == TO_SUSPENDED)
+        return 0;
+    int holder = s_bizno_holder (self->redis, org->business_number, org->id);
+    if (holder < 0 || (holder == 2 && to == TO_ACTIVE))
+        return holder;
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
+    if (to == TO_ACTIVE && holder == 0)
+        registry_tx_strs (tx, "SET", key, org->id, NULL);
+    if (to == TO_DELETED && holder == 1)
+        registry_tx_strs (tx, "DEL", key, NULL);
+    return 0;
+}
+
+//  Writes org's transition. Returns registry_tx_exec's result, or 2 when approval finds its
+//  business number held by another organization (nothing written).
 static int
 s_write_transition (registry_t *self, const registry_actor_t *actor, Oim__V1__Organization *org,
                     transition_t to, const char *action)
 {
     char key [OIM_KEY_SIZE], now [OIM_RFC3339_SIZE];
     registry_tx_t *tx = registry_tx_new ();
+    int bizno = s_transition_bizno (self, tx, org, to);
+    if (bizno) {
+        registry_tx_destroy (&tx);
+        return bizno;
+    }
     s_count_org (tx, org, -1);
     oim_clock_rfc3339 (oim_clock_wall_ms (), now);
     registry_set_string (&org->updated_at, now);
@@ -371,10 +427,6 @@ s_write_transition (registry_t *self, const registry_actor_t *actor, Oim__V1__Or
         if (s_revoke_key (self, tx, key)) {
             registry_tx_destroy (&tx);
             return -1;
-        }
-        if (*org->business_number) {
-            snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
-            registry_tx_strs (tx, "DEL", key, NULL);
         }
     }
     else {
@@ -412,6 +464,10 @@ s_transition (oim_service_t *service, const Oim__V1__ApiRequest *request,
     int rc = state_error? 0: s_write_transition (self, &actor, org, to, action);
     if (state_error)
         oim_api_error (reply, 409, "state_conflict", NULL, "%s", state_error);
+    else
+    if (rc == 2)
+        oim_api_error (reply, 409, "conflict", "business_number", "an active organization "
+                       "holds this business_number");
     else
     if (rc == 1)
         oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");

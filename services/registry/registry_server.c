@@ -16,6 +16,10 @@ static const char *s_ingest_statuses [] = { "created", "updated", "closed", "del
 static const oim_option_t s_options [] = {
     { "bootstrap-agency-key", "OIM_BOOTSTRAP_AGENCY_KEY", "",
       "API key of the agency created at first start (required while no agency exists)", false },
+    { "changelog-retain-s", "OIM_CHANGELOG_RETAIN_S", "604800", "oim:changelog entries every "
+      "consumer group has acknowledged are trimmed once this old (seconds; -1 = never)", false },
+    { "audit-retain-s", "OIM_AUDIT_RETAIN_S", "7776000", "oim:audit entries are trimmed once "
+      "this old (seconds; -1 = never)", false },
     OIM_OPTION_END
 };
 
@@ -120,6 +124,7 @@ s_tick (oim_service_t *service)
 {
     registry_t *self = registry_of (service);
     int64_t now = oim_clock_mono_ms ();
+    registry_retention_trim (self);
     if (now < self->next_sweep_ms)
         return;
     self->next_sweep_ms = now + SWEEP_INTERVAL_MSEC;
