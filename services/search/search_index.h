@@ -33,7 +33,11 @@
     Visibility: a confidential document's body only matches, counts and shows
     for its owner, the agency and the orgs on its allowed list; for anyone else
     only the public teaser (title, tags) is searchable — in hits, snippets,
-    facet counts and totals alike. Suggestions come from titles and tags only.
+    facet counts and totals alike. Its other facet fields are hidden the same
+    way: for such a viewer it counts toward the type, tag and status facets
+    only (what the teaser shows), and a filter on industry, region, stage or
+    collaboration never finds it (else counts and totals would tell them).
+    Suggestions come from titles and tags only.
 
     Threads: changes (add, remove, compact, settle) need the index to
     themselves; queries (search, suggest, explain) only read it and may run on

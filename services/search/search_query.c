@@ -23,6 +23,10 @@
 #define S_PHRASE_MAX_LEN 16
 #define S_PREFETCH 16                   //  docs ahead in the facet count loop
 #define S_TIER_TABLE_BITS 10            //  queries of up to 10 terms: tiers by table
+//  The facet fields a confidential doc's teaser shows (search_index.h, Visibility): for a
+//  viewer who sees only the teaser, the doc counts toward and filters on these alone.
+#define S_TEASER_FACETS ((1u << SEARCH_FACET_TYPE) | (1u << SEARCH_FACET_TAG) \
+                         | (1u << SEARCH_FACET_STATUS))
 
 typedef struct {
     uint32_t tid;
@@ -382,6 +386,7 @@ typedef struct {
     const uint64_t *want_bits[SEARCH_FACET_COUNT][SEARCH_MAX_FACET_VALUES];
     bool want_dense[SEARCH_FACET_COUNT];        //  all wanted values have bitsets
     bool filtered;
+    bool filter_hidden;                 //  a filter on a field teasers do not show
     uint8_t counted;                    //  bit per facet field being counted
     //  scoring
     double idf[SEARCH_MAX_QUERY_TERMS];
@@ -390,8 +395,9 @@ typedef struct {
     double ub[256];             //  per postings byte: bound of t / (k1 + t), for pruning
     //  facets
     uint32_t *fcount[SEARCH_FACET_COUNT];
-    uint32_t *fdocs;                    //  the matches, counted once scoring is done
-    size_t fdocs_n;
+    uint32_t *fdocs;                    //  the matches, counted once scoring is done:
+    size_t fdocs_n;                     //  from the front, and the teaser-only ones (see
+    size_t tdocs_n;                     //  S_TEASER_FACETS) from the back
     //  paging
     bool has_cursor;
     s_entry_t cursor;
@@ -413,10 +419,20 @@ s_cursor_next (s_cursor_t *c)
     c->tf = *c->p++;
 }
 
+//  True when doc d shows this viewer its teaser only (confidential, not theirs).
+static inline bool
+s_teaser_only (const s_run_t *run, uint32_t d)
+{
+    return (run->self->flags[d] & S_DOC_CONFIDENTIAL)
+           && !search_doc_visible (run->self, d, run->viewer_org, run->query->viewer.agency);
+}
+
 static bool
 s_filters_ok (const s_run_t *run, uint32_t d)
 {
     const search_index_t *self = run->self;
+    if (run->filter_hidden && s_teaser_only (run, d))
+        return false;                   //  its teaser does not show the filtered field
     const uint32_t *v = self->fvals + self->foff[d], *end = self->fvals + self->foff[d + 1];
     for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
         if (!run->want_n[f])
@@ -450,18 +466,15 @@ s_filters_ok (const s_run_t *run, uint32_t d)
     return true;
 }
 
-//  Facet counts over the collected matches, one field at a time: near-
-//  sequential reads of the per-doc single-value arrays, with four lanes of
-//  counters for small fields (the increments of the few values do not wait
-//  on each other); the docs with several values from fvals.
+//  Facet counts of the single-valued fields in mask over docs[0..n), one field at a time:
+//  near-sequential reads of the per-doc single-value arrays, with four lanes of counters
+//  for small fields (the increments of the few values do not wait on each other).
 static void
-s_count_facets (s_run_t *run)
+s_count_singles (s_run_t *run, const uint32_t *docs, size_t n, unsigned mask)
 {
     const search_index_t *self = run->self;
-    const uint32_t *docs = run->fdocs;
-    size_t n = run->fdocs_n;
     for (int f = 0; f < SEARCH_FACET_COUNT; f++) {
-        if (!run->fcount[f])
+        if (!run->fcount[f] || !(mask >> f & 1))
             continue;
         const uint16_t *single = self->single[f];
         uint32_t *count = run->fcount[f];
@@ -487,22 +500,23 @@ s_count_facets (s_run_t *run)
                 if (v)
                     count[v - 1]++;
             }
-        //  a single value's parent is implied: it gets its children's counts
-        //  (docs with several values name their parents in fvals, counted below)
-        for (uint32_t v = 0; v < nv && v < self->parent_cap[f]; v++)
-            if (self->parent[f][v] && count[v])
-                count[self->parent[f][v] - 1] += count[v];
     }
-    //  The docs' fvals (the values of their multi-valued fields only) are
-    //  scattered over a large array (a cache miss each): prefetched S_PREFETCH
-    //  docs ahead, their offsets twice as far.
+}
+
+//  Facet counts of the multi-valued fields in mask over docs[0..n). The docs' fvals are
+//  scattered over a large array (a cache miss each): prefetched S_PREFETCH docs ahead,
+//  their offsets twice as far.
+static void
+s_count_multis (s_run_t *run, const uint32_t *docs, size_t n, uint8_t mask)
+{
+    const search_index_t *self = run->self;
     for (size_t i = 0; i < n; i++) {
         if (i + 2 * S_PREFETCH < n)
             __builtin_prefetch (&self->foff[docs[i + 2 * S_PREFETCH]]);
-        if (i + S_PREFETCH < n && (self->multi[docs[i + S_PREFETCH]] & run->counted))
+        if (i + S_PREFETCH < n && (self->multi[docs[i + S_PREFETCH]] & mask))
             __builtin_prefetch (self->fvals + self->foff[docs[i + S_PREFETCH]]);
         uint32_t d = docs[i];
-        uint8_t multi = self->multi[d] & run->counted;
+        uint8_t multi = self->multi[d] & mask;
         if (!multi)
             continue;
         uint32_t end = self->foff[d + 1];
@@ -512,6 +526,27 @@ s_count_facets (s_run_t *run)
                 run->fcount[f][v & S_FACET_VALUE_MASK]++;
         }
     }
+}
+
+//  Facet counts over the collected matches; the teaser-only ones count toward the fields
+//  their teaser shows only.
+static void
+s_count_facets (s_run_t *run)
+{
+    const search_index_t *self = run->self;
+    const uint32_t *teasers = run->fdocs + self->ndocs + 1 - run->tdocs_n;
+    uint8_t teaser_mask = (uint8_t) (run->counted & S_TEASER_FACETS);
+    s_count_singles (run, run->fdocs, run->fdocs_n, run->counted);
+    s_count_singles (run, teasers, run->tdocs_n, teaser_mask);
+    //  a single value's parent is implied: it gets its children's counts (docs with
+    //  several values name their parents in fvals, counted below)
+    for (int f = 0; f < SEARCH_FACET_COUNT; f++)
+        for (uint32_t v = 0; run->fcount[f] && v < self->facet_dict[f].count
+                             && v < self->parent_cap[f]; v++)
+            if (self->parent[f][v] && run->fcount[f][v])
+                run->fcount[f][self->parent[f][v] - 1] += run->fcount[f][v];
+    s_count_multis (run, run->fdocs, run->fdocs_n, run->counted);
+    s_count_multis (run, teasers, run->tdocs_n, teaser_mask);
 }
 
 //  BM25F share of one term: idf * t / (k1 + t), t = sum of weighted,
@@ -532,13 +567,24 @@ s_term_score (const s_run_t *run, uint32_t d, uint8_t tf, double idf)
 
 static bool s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible);
 
+//  Adds a match to the facets' doc list: a teaser-only one to the back, when a field its
+//  teaser hides is counted.
+static inline void
+s_facet_doc (s_run_t *run, uint32_t d)
+{
+    if ((run->counted & ~S_TEASER_FACETS) && s_teaser_only (run, d))
+        run->fdocs[run->self->ndocs - run->tdocs_n++] = d;
+    else
+        run->fdocs[run->fdocs_n++] = d;
+}
+
 //  A match, counted: the total and the facets' doc list.
 static inline void
 s_count (s_run_t *run, uint32_t d)
 {
     run->total++;
     if (run->counted)
-        run->fdocs[run->fdocs_n++] = d;
+        s_facet_doc (run, d);
 }
 
 //  A scored match offered to the page (when it ranks after the cursor).
@@ -788,7 +834,7 @@ s_and_count (s_run_t *run, const s_union_t *u)
                 continue;
             run->total++;
             if (run->counted)
-                run->fdocs[run->fdocs_n++] = d;
+                s_facet_doc (run, d);
         }
 }
 
@@ -854,7 +900,7 @@ s_score_and_first (s_run_t *run)
     free (u.any);
     if (run->heap.n < run->heap.max && run->total > top) {
         run->heap.n = 0;                //  the page needs docs with fewer words
-        run->total = run->after_cursor = run->fdocs_n = 0;
+        run->total = run->after_cursor = run->fdocs_n = run->tdocs_n = 0;
         return false;
     }
     run->after_cursor += run->total - top;      //  fewer words: ranked after the cursor
@@ -1309,6 +1355,7 @@ s_run_filters (s_run_t *run)
         if (run->want_n[f] == 0)
             possible = false;
         run->filtered = true;
+        run->filter_hidden |= !(S_TEASER_FACETS >> f & 1);
     }
     return possible;
 }

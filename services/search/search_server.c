@@ -6,6 +6,11 @@
     worker of the broker) over the one index, under a read-write lock: queries read it at
     once, the loop's tick takes it for writing to apply the change log (writers first, so a
     stream of queries cannot hold updates back). A new snapshot is built aside and swapped in.
+    Who asks: the agency sees everything; a company or startup key counts as a member (sees
+    "members" demands, and confidential ones it owns or is connected with) only while its
+    organization is active, which the daemon tells by itself: the index holds exactly the
+    active startups and companies. Any other key searches as an anonymous caller would, even
+    if the gateway let it through (defence in depth).
 */
 #include "search_server.h"
 #include "search_sync.h"
@@ -297,6 +302,9 @@ s_search (oim_service_t *service, const Oim__V1__ApiRequest *request, oim_api_re
         return;
     search_result_t *result = NULL;
     pthread_rwlock_rdlock (&state->lock);
+    if (state->ready && query.viewer.org_id && !query.viewer.agency
+    &&  search_index_version (state->index, query.viewer.org_id) == 0)
+        query.viewer.org_id = NULL;     //  not an active member: anonymous
     int rc = state->ready? search_index_search (state->index, &query, &result): -3;
     pthread_rwlock_unlock (&state->lock);
     if (rc == -3)
