@@ -42,6 +42,7 @@ typedef struct {
     int64_t next_sweep_ms;          //  when the closes_at sweep runs next (monotonic)
     int64_t next_trim_ms;           //  when the streams are trimmed next (monotonic)
     oim_metric_t *m_events [8];     //  ingest results by status (registry_ingest.c order)
+    oim_metric_t *m_unpacked;       //  ZeroMQ batches unpacked (each one authenticated first)
 } registry_t;
 
 //  Who makes a change: the principal the gateway resolved (or the publisher's key, or the

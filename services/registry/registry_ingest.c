@@ -20,6 +20,7 @@
     org_ref must name an active company and may not change the owner of an existing demand.
 */
 #include "registry.h"
+#include "oim_pbscan.h"
 #include "oim_utf8.h"
 
 #include <sodium.h>
@@ -569,13 +570,62 @@ s_ack (const char *batch_id, uint32_t status, const char *error, item_t *items, 
     free (pointers);
 }
 
-//  Authenticates the batch's key: 0 with *principal filled (strings borrowed from *record),
-//  or the refusal status (401, 403, 503).
-static uint32_t
-s_authenticate (registry_t *self, const char *key, Oim__V1__ApiKeyRecord **record,
-                Oim__V1__Principal *principal)
+//  The batch's api_key as a C string, or "" when it is absent, too long to be a key or holds
+//  a NUL (such a batch is refused without a lookup).
+static void
+s_scanned_key (const oim_pbscan_batch_t *scan, char *key, size_t key_size)
 {
-    int rc = key && *key? registry_keys_lookup (self->redis, key, record): 0;
+    bool usable = scan->api_key && scan->api_key_size < key_size
+               && !memchr (scan->api_key, 0, scan->api_key_size);
+    size_t n = usable? scan->api_key_size: 0;
+    if (n)
+        memcpy (key, scan->api_key, n);
+    key [n] = 0;
+}
+
+//  Reads the presented key's record and, when the connection authenticated a publisher
+//  (user_id set: CURVE on), the hash of that publisher's current key: one round trip.
+//  Returns 1 (record unpacked, *owner_hash the publisher's or ""), 0 unknown, -1 Redis.
+static int
+s_lookup (registry_t *self, const char *key, const char *user_id,
+          Oim__V1__ApiKeyRecord **record, char *owner_hash, char *hash)
+{
+    char redis_key [OIM_KEY_SIZE];
+    registry_keys_hash (key, hash);
+    snprintf (redis_key, sizeof redis_key, OIM_KEY_APIKEY, hash);
+    oim_redis_append (self->redis, "GET %s", redis_key);
+    if (*user_id) {
+        snprintf (redis_key, sizeof redis_key, OIM_KEY_PUBLISHER_APIKEY, user_id);
+        oim_redis_append (self->redis, "GET %s", redis_key);
+    }
+    bool failed = false;
+    redisReply *r = oim_redis_reply (self->redis), *owner = NULL;
+    failed = !r;
+    if (*user_id && !failed)
+        failed = !(owner = oim_redis_reply (self->redis));
+    owner_hash [0] = 0;
+    if (owner && owner->type == REDIS_REPLY_STRING && owner->len == 64)
+        memcpy (owner_hash, owner->str, 65);
+    int rc = failed? -1: r->type != REDIS_REPLY_STRING? 0: 1;
+    if (rc == 1 && !(*record = oim__v1__api_key_record__unpack (NULL, r->len, (uint8_t *) r->str)))
+        rc = -1;
+    if (r)
+        freeReplyObject (r);
+    if (owner)
+        freeReplyObject (owner);
+    return rc;
+}
+
+//  Authenticates the batch's key before anything is unpacked: 0 with *principal filled
+//  (strings borrowed from *record), or the refusal status (401, 403, 503). user_id: the ZAP
+//  User-Id of the publisher's connection (Header.peer_user_id; "" with CURVE off): the key
+//  must then be that publisher's current key.
+static uint32_t
+s_authenticate (registry_t *self, const char *key, const char *user_id,
+                Oim__V1__ApiKeyRecord **record, Oim__V1__Principal *principal)
+{
+    char owner_hash [65], hash [65];
+    int rc = *key? s_lookup (self, key, user_id, record, owner_hash, hash): 0;
     if (rc == -1)
         return 503;
     if (rc == 0)
@@ -583,6 +633,8 @@ s_authenticate (registry_t *self, const char *key, Oim__V1__ApiKeyRecord **recor
     Oim__V1__Role role = (*record)->role;
     if (role != OIM__V1__ROLE__ROLE_PUBLISHER && role != OIM__V1__ROLE__ROLE_AGENCY)
         return 403;
+    if (*user_id && strcmp (owner_hash, hash))
+        return 403;             //  another publisher's key on this publisher's connection
     principal->role = role;
     principal->org_id = (*record)->org_id;
     principal->source_system = (*record)->source_system;
@@ -590,95 +642,63 @@ s_authenticate (registry_t *self, const char *key, Oim__V1__ApiKeyRecord **recor
     return 0;
 }
 
-//  Reads a protobuf varint at *p (bounded by end). Returns 0, or -1 when malformed.
-static int
-s_varint (const uint8_t **p, const uint8_t *end, uint64_t *value)
+static const char *
+s_refusal (uint32_t status)
 {
-    *value = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t byte = *(*p)++;
-        *value |= (uint64_t) (byte & 0x7F) << shift;
-        if (!(byte & 0x80))
-            return 0;
-    }
-    return -1;
+    return status == 400? "the message is not an oim.v1.IngestBatch"
+         : status == 413? "at most 1000 events per batch"
+         : status == 401? "unknown API key"
+         : status == 403? "the key may not publish demand events on this connection"
+         : status == 503? "the registry cannot reach Redis": NULL;
 }
 
-//  Counts the top-level `events` fields (3) of an IngestBatch without unpacking it, so an
-//  oversized batch is refused before it costs memory; copies its batch_id (field 1, cut to
-//  the buffer) into batch_id. Returns the count, or -1 when the bytes are not a protobuf
-//  message.
-static long
-s_count_events (const uint8_t *data, size_t size, char *batch_id, size_t id_size)
+//  Applies an authenticated batch: unpacks it (counted), runs it. Returns the ack's status.
+static uint32_t
+s_apply_batch (registry_t *self, const oim_wire_msg_t *request, Oim__V1__Principal *principal,
+               uint8_t **body, size_t *size)
 {
-    batch_id [0] = 0;
-    const uint8_t *p = data, *end = data + size;
-    long events = 0;
-    while (p < end) {
-        uint64_t key, length;
-        if (s_varint (&p, end, &key))
-            return -1;
-        switch (key & 7) {
-            case 0: if (s_varint (&p, end, &length)) return -1; break;
-            case 1: if (end - p < 8) return -1; p += 8; break;
-            case 5: if (end - p < 4) return -1; p += 4; break;
-            case 2:
-                if (s_varint (&p, end, &length) || length > (uint64_t) (end - p))
-                    return -1;
-                if ((key >> 3) == 1)
-                    snprintf (batch_id, id_size, "%.*s", (int) (length < id_size? length: id_size - 1),
-                              (const char *) p);
-                p += length;
-                events += (key >> 3) == 3;
-                break;
-            default: return -1;
-        }
-    }
-    return events;
+    oim_metric_add (self->m_unpacked, 1);
+    Oim__V1__IngestBatch *batch = oim__v1__ingest_batch__unpack (NULL, request->body_size,
+                                                                 request->body);
+    if (!batch)
+        return 400;
+    size_t count = batch->n_events;
+    item_t *items = s_items_new (count);
+    for (size_t i = 0; i < count; i++)
+        items [i].event = batch->events [i];
+    registry_actor_t actor = { .principal = principal,
+                               .request_id = request->header->request_id };
+    uint32_t status = s_run (self, &actor, principal->role == OIM__V1__ROLE__ROLE_AGENCY
+                                           ? NULL: principal->source_system, items, count)
+                    ? 503: 200;
+    s_ack (batch->batch_id, status, s_refusal (status), items, count, body, size);
+    s_items_free (items, count);
+    oim__v1__ingest_batch__free_unpacked (batch, NULL);
+    return status;
 }
 
+//  The wire status is the ack's: the gateway relays the ack and counts refusals by it.
 uint32_t
 registry_ingest_batch (oim_service_t *service, const oim_wire_msg_t *request,
                        uint8_t **body, size_t *size)
 {
     registry_t *self = registry_of (service);
-    char batch_id [256];
-    long events = s_count_events (request->body, request->body_size, batch_id, sizeof batch_id);
-    if (events > REGISTRY_MAX_BATCH_EVENTS) {
-        s_ack (batch_id, 413, "at most 1000 events per batch", NULL, 0, body, size);
-        return 200;
-    }
-    Oim__V1__IngestBatch *batch = request->body_size && events >= 0
-        ? oim__v1__ingest_batch__unpack (NULL, request->body_size, request->body): NULL;
-    //  The wire status is always 200: the ack itself carries the verdict (the broker relays
-    //  a 200 body as it is, and would replace anything else with a generic ack).
-    if (!batch) {
-        s_ack (NULL, 400, "the message is not an oim.v1.IngestBatch", NULL, 0, body, size);
-        return 200;
-    }
+    oim_pbscan_batch_t scan;
+    uint32_t status = oim_pbscan_ingest_batch (request->body, request->body_size, &scan)? 400
+                    : scan.events > REGISTRY_MAX_BATCH_EVENTS? 413: 0;
+    const char *batch_id = scan.batch_id_cut? "": scan.batch_id;
+    char key [128];
+    s_scanned_key (&scan, key, sizeof key);
     Oim__V1__ApiKeyRecord *record = NULL;
     Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
-    uint32_t status = batch->n_events > REGISTRY_MAX_BATCH_EVENTS? 413
-                    : s_authenticate (self, batch->api_key, &record, &principal);
-    //  Items only for a batch within bounds (an 8 MiB frame could hold millions of events).
-    size_t count = status == 0? batch->n_events: 0;
-    item_t *items = s_items_new (count);
-    for (size_t i = 0; i < count; i++)
-        items [i].event = batch->events [i];
-    registry_actor_t actor = { .principal = &principal,
-                               .request_id = request->header->request_id };
-    if (status == 0 && s_run (self, &actor, principal.role == OIM__V1__ROLE__ROLE_AGENCY
-                                            ? NULL: principal.source_system,
-                              items, count))
-        status = 503;
-    const char *error = status == 413? "at most 1000 events per batch"
-                      : status == 401? "unknown API key"
-                      : status == 403? "the key may not publish demand events"
-                      : status == 503? "the registry cannot reach Redis": NULL;
-    s_ack (batch->batch_id, status? status: 200, error, items, count, body, size);
-    s_items_free (items, count);
+    if (!status)
+        status = s_authenticate (self, key, request->header->peer_user_id, &record, &principal);
+    if (!status)
+        status = s_apply_batch (self, request, &principal, body, size);
+    if (status != 200 && !*body)
+        s_ack (batch_id, status, s_refusal (status), NULL, 0, body, size);
     if (record)
         oim__v1__api_key_record__free_unpacked (record, NULL);
-    oim__v1__ingest_batch__free_unpacked (batch, NULL);
-    return 200;
+    sodium_memzero (key, sizeof key);
+    return status;
 }

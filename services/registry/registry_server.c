@@ -110,6 +110,8 @@ s_start (oim_service_t *service)
         self->m_events [i] = oim_metrics_counter (metrics, "oim_registry_ingest_events_total",
                                                   labels, "demand events processed, by result");
     }
+    self->m_unpacked = oim_metrics_counter (metrics, "oim_registry_ingest_unpacked_total", NULL,
+        "ZeroMQ ingest batches unpacked: only after their api_key was authenticated");
     oim_service_set_state (service, self);
     const char *key = oim_config_get (oim_service_config (service), "bootstrap-agency-key");
     if (registry_orgs_bootstrap (self, key) == 0)
