@@ -72,10 +72,14 @@ struct _s_org_t {
     int64_t doc;                    //  startup doc slot, -1 when not in the corpus
 };
 
-typedef struct {
+typedef struct _s_demand_t s_demand_t;
+struct _s_demand_t {
     char *id, *org_id, *title, *status;
     int64_t version;
     bool deleted, open;
+    bool confidential, members;                         //  its visibility
+    s_demand_t *teaser;                                 //  confidential: the demand as
+                                                        //  outsiders see it (title, tags)
     uint32_t *key; char **key_words; uint32_t nkey;     //  key terms, in key order
     uint32_t *all; uint32_t nall;                       //  every distinct term, sorted
     uint32_t *tags; char **tag_names; uint32_t ntags;   //  tag keys sorted, names aligned
@@ -88,7 +92,7 @@ typedef struct {
     //  entry score: the K-th score of its last top K (min score when fewer than K), valid
     //  while the corpus is at entry_gen and the demand unchanged (UINT64_MAX: none)
     uint64_t entry_gen; int64_t entry_units;
-} s_demand_t;
+};
 
 //  Per demand slot, dense (percolation reads it without touching the demand): the smallest
 //  text sum (units of 10^-6) whose score upper bound reaches the demand's entry score,
@@ -482,6 +486,12 @@ s_demand_clear (s_demand_t *d)
     s_strv_free (&d->stg, d->nstg);
     s_strv_free (&d->col, d->ncol);
     free (d->org_id); free (d->title); free (d->status);
+    if (d->teaser) {
+        s_demand_clear (d->teaser);
+        free (d->teaser->id);
+        free (d->teaser);
+        d->teaser = NULL;
+    }
     d->key = d->all = d->tags = NULL;
     d->org_id = d->title = d->status = NULL;
     d->nkey = d->nall = d->ntags = 0;
@@ -784,7 +794,7 @@ matcher_model_org_info (matcher_model_t *self, const char *id, matcher_org_info_
     if (!org)
         return false;
     *info = (matcher_org_info_t) { org->name, org->kind, org->status, org->email, org->phone,
-                                   org->website };
+                                   org->website, org->active };
     return true;
 }
 
@@ -952,6 +962,28 @@ s_demand_post (matcher_model_t *self, s_demand_t *d)
     }
 }
 
+//  The teaser of a confidential demand: the same demand with no description, industries,
+//  regions, stages or collaboration (what outsiders see), indexed for scoring only (never
+//  posted for percolation).
+static void
+s_teaser_build (matcher_model_t *self, s_demand_t *d, const Oim__V1__Demand *msg)
+{
+    Oim__V1__Demand teaser = *msg;
+    teaser.description = "";
+    teaser.n_industries = teaser.n_regions = teaser.n_stages = teaser.n_collaboration = 0;
+    s_demand_t *t = calloc (1, sizeof *t);
+    assert (t);
+    t->id = s_strdup (d->id);
+    t->org_id = s_strdup (d->org_id);
+    t->title = s_strdup (d->title);
+    t->status = s_strdup (d->status);
+    t->version = d->version;
+    t->deleted = d->deleted;
+    t->open = d->open;
+    s_demand_index (self, t, &teaser);
+    d->teaser = t;
+}
+
 int
 matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *msg)
 {
@@ -984,9 +1016,13 @@ matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *msg)
     d->status = s_strdup (msg->status);
     d->deleted = msg->deleted;
     d->open = !msg->deleted && streq (d->status, "open");
+    d->confidential = streq (msg->visibility, "confidential");
+    d->members = streq (msg->visibility, "members");
     if (d->open)
         self->open_demands++;
     s_demand_index (self, d, msg);
+    if (d->confidential)
+        s_teaser_build (self, d, msg);
     self->dneed [d->slot].gen = UINT64_MAX;     //  its entry score is unknown again
     s_demand_post (self, d);
     return 1;
@@ -1010,6 +1046,18 @@ matcher_model_demand_info (matcher_model_t *self, const char *id, const char **o
     if (title) *title = d->title;
     if (open) *open = d->open;
     if (deleted) *deleted = d->deleted;
+    return true;
+}
+
+bool
+matcher_model_demand_visibility (matcher_model_t *self, const char *id, bool *confidential,
+                                 bool *members)
+{
+    s_demand_t *d = zhashx_lookup (self->demands, id);
+    if (!d)
+        return false;
+    if (confidential) *confidential = d->confidential;
+    if (members) *members = d->members;
     return true;
 }
 
@@ -1302,6 +1350,27 @@ matcher_model_score (matcher_model_t *self, const char *demand_id, const char *s
     }
     s_doc_t *doc = org->doc >= 0? &self->docs [org->doc]: NULL;
     s_score (self, d, org, doc, -1, true, score);
+    return 0;
+}
+
+int
+matcher_model_score_teaser (matcher_model_t *self, const char *demand_id,
+                            const char *startup_id, matcher_score_t *score)
+{
+    s_demand_t *d = zhashx_lookup (self->demands, demand_id);
+    s_org_t *org = zhashx_lookup (self->orgs, startup_id);
+    memset (score, 0, sizeof *score);
+    if (!d || !d->teaser || !org) {
+        score->excluded = true;
+        score->reason = !d? "unknown demand": !org? "unknown startup": "not confidential";
+        return -1;
+    }
+    s_doc_t *doc = org->doc >= 0? &self->docs [org->doc]: NULL;
+    s_score (self, d->teaser, org, doc, -1, true, score);
+    static const int hidden [] = { MATCHER_INDUSTRY, MATCHER_REGION, MATCHER_STAGE };
+    for (size_t i = 0; i < sizeof hidden / sizeof hidden [0]; i++)
+        snprintf (score->factors [hidden [i]].detail, MATCHER_DETAIL_SIZE, "%s",
+                  "confidential demand: shown once connected (not counted)");
     return 0;
 }
 
@@ -1829,6 +1898,34 @@ s_ss_matches (s_ss_t *ss, const uint32_t *terms, uint32_t nterms, const uint32_t
         && s_filter_any (ss->col, ss->ncol, col, ncol, false, s_fits_eq);
 }
 
+//  How a saved search's owner sees demand d: 0 not at all (members-only, and the owner not
+//  an active organization), 1 its teaser (confidential, and the owner neither the demand's
+//  nor the agency), 2 in full.
+static int
+s_ss_view (matcher_model_t *self, const s_ss_t *ss, const s_demand_t *d)
+{
+    if (!d->confidential && !d->members)
+        return 2;
+    s_org_t *owner = zhashx_lookup (self->orgs, ss->org_id);
+    bool member = owner && owner->active;
+    if (d->members)
+        return member? 2: 0;
+    return member && (streq (owner->kind, "agency") || streq (ss->org_id, d->org_id))? 2: 1;
+}
+
+//  True when saved search ss hits open demand d as its owner may see d: a teaser matches on
+//  its title and tags, and a filter on a field it hides (industry, region, stage,
+//  collaboration) never matches it.
+static bool
+s_ss_hits_demand (matcher_model_t *self, s_ss_t *ss, s_demand_t *d)
+{
+    int view = s_ss_view (self, ss, d);
+    const s_demand_t *t = view == 1? d->teaser: d;
+    return view && t
+        && s_ss_matches (ss, t->all, t->nall, t->tags, t->ntags, t->ind, t->nind, t->reg,
+                         t->nreg, view == 2, t->stg, t->nstg, view == 2, t->col, t->ncol);
+}
+
 static int
 s_cmp_str (const void *a, const void *b)
 {
@@ -1887,8 +1984,7 @@ matcher_model_saved_hits (matcher_model_t *self, const char *entity_id, const ch
             s_ss_matches (ss, terms, nterms, tags, ntags, doc->ind, doc->nind,
                           &doc->region, *doc->region? 1: 0, false, &doc->stage,
                           *doc->stage? 1: 0, false, NULL, 0):
-            s_ss_matches (ss, terms, nterms, tags, ntags, d->ind, d->nind, d->reg, d->nreg,
-                          true, d->stg, d->nstg, true, d->col, d->ncol);
+            s_ss_hits_demand (self, ss, d);
         if (hit)
             all [count++] = ss->id;
     }

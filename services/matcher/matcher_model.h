@@ -98,6 +98,7 @@ typedef struct {
 //  Organization contacts and names, borrowed from the model.
 typedef struct {
     const char *name, *kind, *status, *email, *phone, *website;
+    bool active;                        //  status active and not deleted
 } matcher_org_info_t;
 
 typedef struct _matcher_model_t matcher_model_t;
@@ -132,10 +133,22 @@ bool matcher_model_org_info (matcher_model_t *self, const char *id, matcher_org_
 bool matcher_model_demand_info (matcher_model_t *self, const char *id, const char **org_id,
                                 const char **title, bool *open, bool *deleted);
 
+//  The demand's visibility: *confidential, *members (either may be NULL). False when unknown.
+bool matcher_model_demand_visibility (matcher_model_t *self, const char *id, bool *confidential,
+                                      bool *members);
+
 //  Scores one pair with its explanation (details filled). Returns 0, or -1 when either
 //  entity is unknown.
 int matcher_model_score (matcher_model_t *self, const char *demand_id, const char *startup_id,
                          matcher_score_t *score);
+//  A confidential demand's pair as a startup that is not connected may see it: scored on
+//  the demand's title and tags only (no description, industries, regions, stages: the
+//  factors of the last three say so and count for nothing), so that neither the score nor
+//  the explanation tells anything the teaser does not show. The matches themselves are
+//  made with matcher_model_score (owner and agency see that one). Returns 0, or -1 when
+//  either is unknown or the demand is not confidential.
+int matcher_model_score_teaser (matcher_model_t *self, const char *demand_id,
+                                const char *startup_id, matcher_score_t *score);
 
 //  The top K (config) qualifying startups of a demand, best first, into hits (capacity
 //  config top_k). Returns the count, 0 for an unknown or not open demand, -1 on no memory.
@@ -170,6 +183,10 @@ void matcher_hits_sort (matcher_hit_t *hits, size_t count);
 //  sorted; returns the count of all. A startup matches saved searches of type "startup", an
 //  open demand those of type "demand": every word of q (a Hangul word: its term or all of
 //  its syllable bigrams) and every filter (OR within a filter, AND across) must match.
+//  A demand is matched as the search's owner may see it: a members-only one only for an
+//  active organization; a confidential one in full for its owner and the agency, for
+//  anyone else as its teaser (q on title and tags; a filter on industry, region, stage or
+//  collaboration never matches it).
 //  changed_at: when the entity changed (RFC 3339, the ChangeEntry's `at`); a saved search
 //  only hears of changes made at or after its own updated_at, so a replayed old change never
 //  hits a newer search. NULL = no such filter.

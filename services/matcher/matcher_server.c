@@ -9,7 +9,11 @@
         At start it takes a snapshot (Clone pattern): the stream's last id first, then every
         live entity from the registry's indexes (oim:orgs, oim:demands, oim:saved_searches),
         then the log from that id; entries the snapshot already reflects are ignored by
-        version.
+        version. The log is trimmed (registry_retention.c): every read of it asks, in the
+        same pipeline, where the stream starts now (XINFO STREAM), and a follower that fell
+        behind a trim (entries were removed and the first one left is after its position)
+        applies nothing more: at the start of the next tick the replica drops its model and
+        takes a new snapshot (entries the worker read meanwhile stay pending until then).
       * the worker (consumer group "matcher", XREADGROUP): exactly one replica handles each
         entry's effects (reconcile the demand, percolate the startup, saved-search hits,
         demand.closed) and XACKs it only after they are written. Entries are handled in
@@ -89,6 +93,9 @@ typedef struct {
     matcher_model_t *model;
     matcher_store_t *store;
     bool snapshot_done;
+    bool gap;                       //  the follower fell behind a trim: rebuild the model
+    matcher_config_t model_config;
+    matcher_store_config_t store_config;
     char follow_pos [64];           //  last stream id applied to the model
     const char *consumer;
     bool retry_own;                 //  re-read our own pending entries (after a failure)
@@ -162,13 +169,45 @@ s_apply (matcher_t *self, const redisReply *fields)
     return entry;
 }
 
+//  The value of field name in an XINFO reply (name, value, ...), or NULL.
+static const redisReply *
+s_info_field (const redisReply *info, const char *name)
+{
+    for (size_t k = 0; info && info->type == REDIS_REPLY_ARRAY && k + 1 < info->elements; k += 2)
+        if (info->element [k]->type == REDIS_REPLY_STRING && streq (info->element [k]->str, name))
+            return info->element [k + 1];
+    return NULL;
+}
+
+//  True when the follower fell behind a trim of the log, by XINFO STREAM read after the
+//  XREAD (so a trim it shows came after what the XREAD saw, or before): entries were
+//  removed (entries-added > length) and the first one left is after follow_pos. (The
+//  next entry after follow_pos being exactly the first one left counts as a gap too: a
+//  snapshot more, never an entry missed.)
+static bool
+s_follow_gap (matcher_t *self, const redisReply *info)
+{
+    const redisReply *added = s_info_field (info, "entries-added");
+    const redisReply *length = s_info_field (info, "length");
+    const redisReply *first = s_info_field (info, "recorded-first-entry-id");
+    return added && length && first && added->type == REDIS_REPLY_INTEGER
+        && length->type == REDIS_REPLY_INTEGER && first->type == REDIS_REPLY_STRING
+        && added->integer > length->integer && s_pos_cmp (first->str, self->follow_pos) > 0;
+}
+
 //  Applies the entries of an XREAD reply of the log (consumed) and moves follow_pos past
-//  them. Returns how many.
+//  them, unless info (XINFO STREAM read after it; consumed) shows a gap. Returns how many.
 static size_t
-s_follow_apply (matcher_t *self, redisReply *r)
+s_follow_apply (matcher_t *self, redisReply *r, redisReply *info)
 {
     size_t got = 0;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+    if (!self->gap && (!info || s_follow_gap (self, info))) {
+        self->gap = true;           //  (no info: Redis failed, r is no better)
+        oim_warn ("event=changelog_gap action=snapshot position=%s", self->follow_pos);
+    }
+    if (info)
+        freeReplyObject (info);
+    if (!self->gap && r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
         redisReply *entries = r->element [0]->element [1];
         got = entries->elements;
         for (size_t i = 0; i < got; i++) {
@@ -189,12 +228,18 @@ static int
 s_follow (matcher_t *self, int max_batches, int count)
 {
     int applied = 0;
-    for (int batch = 0; batch < max_batches; batch++) {
-        redisReply *r = oim_redis_command (self->redis, "XREAD COUNT %d STREAMS %s %s",
-                                           count, OIM_STREAM_CHANGELOG, self->follow_pos);
-        if (!r)
+    for (int batch = 0; batch < max_batches && !self->gap; batch++) {
+        if (oim_redis_append (self->redis, "XREAD COUNT %d STREAMS %s %s", count,
+                              OIM_STREAM_CHANGELOG, self->follow_pos)
+        ||  oim_redis_append (self->redis, "XINFO STREAM %s", OIM_STREAM_CHANGELOG))
             return -1;
-        size_t got = s_follow_apply (self, r);
+        redisReply *r = oim_redis_reply (self->redis);
+        redisReply *info = r? oim_redis_reply (self->redis): NULL;
+        if (!r || !info) {
+            if (r) freeReplyObject (r);
+            return -1;
+        }
+        size_t got = s_follow_apply (self, r, info);
         applied += (int) got;
         if (got < (size_t) count)
             break;
@@ -212,7 +257,8 @@ static int
 s_ahead_ask (matcher_t *self, oim_redis_t *redis, bool *batch)
 {
     if (oim_redis_append (redis, "XREAD COUNT %d STREAMS %s %s", FOLLOW_AHEAD,
-                          OIM_STREAM_CHANGELOG, self->follow_pos))
+                          OIM_STREAM_CHANGELOG, self->follow_pos)
+    ||  oim_redis_append (redis, "XINFO STREAM %s", OIM_STREAM_CHANGELOG))
         return -1;
     *batch = oim_clock_mono_ms () < self->deadline_ms
           && oim_redis_append (redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
@@ -225,8 +271,14 @@ static void
 s_ahead_take (matcher_t *self, oim_redis_t *redis, bool batch)
 {
     redisReply *r = oim_redis_reply (redis);
-    if (r)
-        s_follow_apply (self, r);
+    redisReply *info = r? oim_redis_reply (redis): NULL;
+    if (r && info)
+        s_follow_apply (self, r, info);
+    else
+    if (r) {
+        freeReplyObject (r);
+        r = NULL;
+    }
     if (batch) {
         assert (!self->next);
         self->next = r? oim_redis_reply (redis): NULL;
@@ -608,7 +660,7 @@ s_read_group (matcher_t *self, const char *from, size_t *n)
         return -1;
     int rc = 0;
     if (r->type == REDIS_REPLY_ERROR && strstr (r->str, "NOGROUP")) {
-        self->snapshot_done = false;
+        self->gap = true;           //  the log was deleted: what the model holds may be stale
         rc = -1;
     }
     else
@@ -676,10 +728,33 @@ s_work (matcher_t *self)
     s_finish_held (self);
 }
 
+//  Replaces the model and the store with empty ones, for a new snapshot (a gap in the log:
+//  the model may hold entities deleted meanwhile, which a snapshot would not remove). Only
+//  between ticks, when nothing is in flight. Without memory for a new model, keeps the old
+//  one and tries again next tick.
+static void
+s_rebuild (matcher_t *self)
+{
+    matcher_model_t *model = matcher_model_new (&self->model_config);
+    if (!model) {
+        oim_error ("event=model_failed action=retry");
+        return;
+    }
+    matcher_store_destroy (&self->store);
+    matcher_model_destroy (&self->model);
+    self->model = model;
+    self->store = matcher_store_new (self->redis, model, &self->store_config);
+    strcpy (self->follow_pos, "0-0");
+    self->gap = false;
+    self->snapshot_done = false;
+}
+
 static void
 s_tick (oim_service_t *service)
 {
     matcher_t *self = s_self (service);
+    if (self->gap)
+        s_rebuild (self);
     if (!self->snapshot_done) {
         if (s_snapshot (self))
             return;
@@ -730,6 +805,8 @@ s_start (oim_service_t *service)
                                  * MATCHER_UNITS)
     };
     self->store = matcher_store_new (self->redis, self->model, &sc);
+    self->model_config = mc;
+    self->store_config = sc;
     self->consumer = oim_service_instance (service);
     self->claim_idle_ms = oim_config_int (config, "match-claim-idle-ms", 5000);
     strcpy (self->follow_pos, "0-0");

@@ -600,7 +600,46 @@ s_event_id (matcher_store_t *self, const char *subject, int64_t version, const c
     buf [25] = 0;
 }
 
-//  The match as the API shows it to a viewer (org id, or agency).
+//  True when viewer sees match m as its teaser: the startup, not connected yet, on a
+//  confidential demand (or on one the model does not know: closed, to be safe).
+static bool
+s_teaser_view (matcher_store_t *self, const match_t *m, const char *viewer, bool agency)
+{
+    if (agency || !viewer || !streq (viewer, m->startup_id) || streq (m->state, "connected"))
+        return false;
+    bool confidential = true;
+    matcher_model_demand_visibility (self->model, m->demand_id, &confidential, NULL);
+    return confidential;
+}
+
+//  m's teaser score (matcher_model_score_teaser; all zero when it cannot be computed).
+static void
+s_teaser_score (matcher_store_t *self, const match_t *m, matcher_score_t *score)
+{
+    if (matcher_model_score_teaser (self->model, m->demand_id, m->startup_id, score))
+        memset (score, 0, sizeof *score);
+}
+
+//  Turns json, m as the API shows it, into m's teaser: no owner, and the score and
+//  explanation built from the demand's title and tags only.
+static void
+s_teaser_json (matcher_store_t *self, const match_t *m, json_t *json)
+{
+    matcher_score_t score;
+    s_teaser_score (self, m, &score);
+    json_t *explanation = json_array ();
+    for (int f = 0; f < MATCHER_FACTORS && score.factors [0].detail [0]; f++) {
+        Oim__V1__Factor factor;
+        s_factor_fill (&factor, &score, f);
+        json_array_append_new (explanation, oim_pbjson_encode (&factor.base, 0));
+    }
+    json_object_del (json, "company_id");
+    json_object_set_new (json, "explanation", explanation);
+    json_object_set_new (json, "score", json_real ((double) score.units / MATCHER_UNITS));
+}
+
+//  The match as the API shows it to a viewer (org id, or agency): a startup that is not
+//  connected sees a confidential demand's match as its teaser (s_teaser_json).
 static json_t *
 s_render (matcher_store_t *self, const match_t *m, const char *viewer, bool agency)
 {
@@ -623,6 +662,8 @@ s_render (matcher_store_t *self, const match_t *m, const char *viewer, bool agen
         }
         json_object_set_new (json, "contacts", contacts);
     }
+    if (s_teaser_view (self, m, viewer, agency))
+        s_teaser_json (self, m, json);
     return json;
 }
 
@@ -665,22 +706,25 @@ s_text_raw (s_text_t *t, const char *key, const char *raw)
 
 //  The data of a match.created / match.updated event: the match without its explanation
 //  (the match endpoints show that), written directly: events are most of a demand's cost.
-//  Caller frees.
+//  teaser: the score a startup not connected sees of a confidential demand's match (then
+//  without the owner), or NULL. Caller frees.
 static char *
-s_summary_json (const match_t *m)
+s_summary_json (const match_t *m, const matcher_score_t *teaser)
 {
     s_text_t t = { 0 };
     char num [64];
+    double score = teaser? (double) teaser->units / MATCHER_UNITS: m->score;
     s_text_add (&t, "{", 1);
     s_text_field (&t, "id", m->id);
     s_text_field (&t, "demand_id", m->demand_id);
     s_text_field (&t, "demand_title", m->demand_title);
     s_text_field (&t, "startup_id", m->startup_id);
     s_text_field (&t, "startup_name", m->startup_name);
-    s_text_field (&t, "company_id", m->company_id);
+    if (!teaser)
+        s_text_field (&t, "company_id", m->company_id);
     //  "%.4f" of the score, from its units (a score is a whole number of 1e-4 units)
-    long long units = llround (m->score * MATCHER_UNITS);
-    if (units >= 0 && fabs (m->score * MATCHER_UNITS - (double) units) < 1e-6) {
+    long long units = llround (score * MATCHER_UNITS);
+    if (units >= 0 && fabs (score * MATCHER_UNITS - (double) units) < 1e-6) {
         char whole [24], frac [24];
         s_int_text (units / MATCHER_UNITS, whole);
         s_int_text (units % MATCHER_UNITS + MATCHER_UNITS, frac);      //  "1xxxx"
@@ -690,7 +734,7 @@ s_summary_json (const match_t *m)
         memcpy (num + at + 1, frac + 1, 5);                                 //  4 digits, NUL
     }
     else
-        snprintf (num, sizeof num, "%.4f", m->score);
+        snprintf (num, sizeof num, "%.4f", score);
     s_text_raw (&t, "score", num);
     s_text_field (&t, "state", m->state);
     s_text_raw (&t, "company_interested", m->company_interested? "true": "false");
@@ -748,7 +792,9 @@ s_tx_event (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *typ
 
 //  The same event for both sides of m: a summary of the match, rendered once and written
 //  once (the startup as a copy of the company's event), or the full match, as each side
-//  sees it, when connected (the other side's contacts): two events.
+//  sees it, when connected (the other side's contacts): two events. A confidential
+//  demand's startup, not connected, gets its own event with the teaser's summary (no
+//  owner; the score from title and tags): two events, with the ids a copy would have had.
 static void
 s_tx_event_both (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char *type)
 {
@@ -757,8 +803,17 @@ s_tx_event_both (matcher_store_t *self, s_tx_t *tx, const match_t *m, const char
         s_tx_event (self, tx, m, type, m->startup_id);
         return;
     }
-    char *text = s_summary_json (m);
-    s_tx_event_text (self, tx, m, type, m->company_id, text, m->startup_id);
+    char *text = s_summary_json (m, NULL);
+    if (s_teaser_view (self, m, m->startup_id, false)) {
+        matcher_score_t score;
+        s_teaser_score (self, m, &score);
+        char *teaser = s_summary_json (m, &score);
+        s_tx_event_text (self, tx, m, type, m->company_id, text, NULL);
+        s_tx_event_text (self, tx, m, type, m->startup_id, teaser, NULL);
+        free (teaser);
+    }
+    else
+        s_tx_event_text (self, tx, m, type, m->company_id, text, m->startup_id);
     free (text);
 }
 
@@ -1499,7 +1554,8 @@ s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
         s_text_field (&t, "status", demand->status);
         snprintf (ver, sizeof ver, "%lld", (long long) demand->version);
         s_text_raw (&t, "version", ver);
-        s_text_field (&t, "company_id", m->company_id);
+        if (!streq (demand->visibility, "confidential") || streq (m->state, "connected"))
+            s_text_field (&t, "company_id", m->company_id);
         s_text_field (&t, "match_id", m->id);
         s_text_field (&t, "match_state", m->state);
         s_text_add (&t, "}", 1);
@@ -1674,6 +1730,40 @@ matcher_store_saved_hits (matcher_store_t *self, const char *entity_id, int64_t 
 //  --------------------------------------------------------------------------------------
 //  API
 
+//  True when principal p acts for a member: the agency, or a company or startup whose
+//  organization is active — the model's view, or Redis' when the model does not know it
+//  yet. The gateway treats other keys as anonymous; this is the daemon's own check.
+static bool
+s_member (matcher_store_t *self, const Oim__V1__Principal *p)
+{
+    if (p && p->role == OIM__V1__ROLE__ROLE_AGENCY)
+        return true;
+    if (!p || !p->org_id || !*p->org_id)
+        return false;
+    matcher_org_info_t info;
+    if (matcher_model_org_info (self->model, p->org_id, &info))
+        return info.active;
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_ORG, p->org_id);
+    redisReply *r = oim_redis_command (self->redis, "GET %s", key);
+    Oim__V1__Organization *org = r && r->type == REDIS_REPLY_STRING
+        ? oim__v1__organization__unpack (NULL, r->len, (const uint8_t *) r->str): NULL;
+    bool active = org && !org->deleted && streq (org->status, "active");
+    if (org)
+        oim__v1__organization__free_unpacked (org, NULL);
+    if (r)
+        freeReplyObject (r);
+    return active;
+}
+
+//  The 403 of a key whose organization is not active.
+static void
+s_not_member (oim_api_reply_t *reply)
+{
+    oim_api_error (reply, 403, "org_not_active", NULL,
+                   "your organization is not active (pending approval, suspended or deleted)");
+}
+
 static int
 s_match_cmp (const void *a, const void *b)
 {
@@ -1796,6 +1886,8 @@ matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *req
                        "only the demand's owner and the agency see its matches");
         return;
     }
+    if (!s_member (self, p))
+        return s_not_member (reply);
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, id);
     redisReply *r = oim_redis_command (self->redis, "HVALS %s", key);
@@ -1817,6 +1909,8 @@ matcher_store_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *reques
                        "only the organization itself and the agency see its matches");
         return;
     }
+    if (!s_member (self, p))
+        return s_not_member (reply);
     zlistx_t *replies = zlistx_new ();
     zlistx_set_destructor (replies, (czmq_destructor *) s_reply_free);
     size_t n = 0;
@@ -1857,6 +1951,11 @@ s_workflow (matcher_store_t *self, const Oim__V1__ApiRequest *request, oim_api_r
     }
     if (!id || !oim_id_valid (id, "mat")) {
         oim_api_error (reply, 404, "not_found", NULL, "no such match");
+        free (reason);
+        return;
+    }
+    if (!s_member (self, p)) {
+        s_not_member (reply);
         free (reason);
         return;
     }
