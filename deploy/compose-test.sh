@@ -8,6 +8,11 @@
 # stream of demand events (nothing acknowledged lost, every match's webhook delivered),
 # SIGKILLs each daemon inside its container (restart policy), checks that data survives
 # `down` + `up`, and tears everything down (no containers, networks or volumes left).
+# Deployed as the agency deploys it (issue 13): CURVE on every ZeroMQ port with keys made by
+# `deploy/stack.sh keys` (oimctl curve-keygen in the image), Redis with a password; the
+# "security" phase checks what is published, what each container holds and that no log shows
+# the password, and tests/containers/flow.py curve runs ingest and the feed over CURVE
+# through the published ports (registered keys work, no key or an unknown key gets nothing).
 # Prints how long each phase took.
 #
 # Usage: deploy/compose-test.sh            exit 0 pass, 1 fail, 77 no Docker engine (skipped)
@@ -40,6 +45,12 @@ override=deploy/compose-test.override.yml # the receiver service
 project="oimtest$$"
 image=${OIM_TEST_IMAGE:-oim-market:test}
 tmp=$(mktemp -d)
+# The host side of flow.py curve needs python3-zmq/python3-protobuf: Debian's python3 has them.
+py=python3
+for p in /usr/bin/python3 python3; do
+  if "$p" -c 'import zmq, google.protobuf' 2>/dev/null; then py=$p; break; fi
+done
+redis_pw="rpw$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
 # Test settings in their own env file: a developer's .env does not leak in.
 cat >"$tmp/test.env" <<EOF
 OIM_IMAGE=$image
@@ -54,14 +65,21 @@ OIM_REDIS_APPENDFSYNC=always
 OIM_PUBLISH_ADDR=127.0.0.1
 OIM_PUBLISH_HTTP_PORT=
 OIM_PUBLISH_INGEST_PORT=
+OIM_PUBLISH_FEED_PORT=
+OIM_REDIS_PASSWORD=$redis_pw
+OIM_KEYS_DIR=$tmp/keys
 EOF
+chmod 600 "$tmp/test.env"
 dc() { "${compose_cmd[@]}" -p "$project" -f "$file" -f "$override" --project-directory "$repo" --env-file "$tmp/test.env" "$@"; }
 log "using ${compose_cmd[*]} ($("${compose_cmd[@]}" version --short 2>/dev/null || echo '?')), $file, project $project"
 
 teardown() {
   local rc=$?
   if [[ ${OIM_KEEP:-0} == 1 && $rc -ne 0 ]]; then
-    log "OIM_KEEP=1: stack $project left running; remove with: ${compose_cmd[*]} -p $project -f $file -f $override down -v"
+    # Its env file (Redis password) and keys stay too: compose needs them to take it down.
+    log "OIM_KEEP=1: stack $project left running; remove with: ${compose_cmd[*]} -p $project -f $file -f $override --env-file $tmp/test.env down -v && rm -rf $tmp"
+    log "total $((SECONDS - t0)) s; FAIL"
+    exit "$rc"
   else
     dc down -v --remove-orphans -t 10 >/dev/null 2>&1
     local left
@@ -118,6 +136,8 @@ docker run --rm --network none --user "$(id -u):$(id -g)" -v "$repo/tests/contai
   -v "$tmp/receiver:/out" "${OIM_BUILD_BASE_IMAGE:-oim-base:bookworm-build}" \
   gcc -std=gnu11 -O2 -Wall -Werror -o /out/oim-test-receiver /src/receiver.c -lmicrohttpd -lpthread \
   || fail "compiling the webhook receiver"
+# The CURVE keys, made as `deploy/stack.sh up` makes them on a first start.
+OIM_KEYS_DIR="$tmp/keys" OIM_IMAGE="$image" deploy/stack.sh keys || fail "making the CURVE keys"
 phase_done "build"
 
 # --- up
@@ -138,10 +158,57 @@ done
 log "/v1/status round trip through every daemon: ok"
 
 # --- the whole flow, across containers
-flow() { python3 "$repo/tests/containers/flow.py" "$1" --project "$project" \
-           --key "compose-test-agency-key-$$" --state "$tmp/flow.json" "${@:2}"; }
+flow() { "$py" "$repo/tests/containers/flow.py" "$1" --project "$project" \
+           --key "compose-test-agency-key-$$" --state "$tmp/flow.json" --keys "$tmp/keys" "${@:2}"; }
 flow flow || fail "flow: company + startup + webhook + demand -> match -> signed webhook"
 phase_done "flow (match + signed webhook in the receiver container)"
+
+# --- security: published ports, keys per container, Redis' password
+# redis-cli with the container's own OIM_REDIS_PASSWORD (not on any command line)
+rcli() { dc exec -T redis sh -c 'REDISCLI_AUTH=$OIM_REDIS_PASSWORD exec redis-cli "$@"' rcli "$@" | tr -d '\r'; }
+gw=$(dc ps -q gateway)
+published=$(docker port "$gw" | sed 's|/tcp.*||' | sort -un | tr '\n' ' ')
+[[ $published == "5570 5571 8080 " ]] || fail "gateway publishes '$published', want exactly 5570 5571 8080"
+for svc in redis registry search matcher notify; do
+  for id in $(dc ps -q "$svc"); do
+    [[ -z $(docker port "$id") ]] || fail "$svc publishes $(docker port "$id")"
+  done
+done
+log "published: gateway $published only (5555 broker, 5572 feed intake, 6379 Redis: not)"
+# (the key directory is 0711: files are opened by name, not listed)
+keys_in() { docker exec "$1" sh -c 'for f in daemon.cert daemon.cert_secret gateway.cert gateway.cert_secret; do
+                                       [ -e "/run/oim/keys/$f" ] && printf "%s " "$f"; done; true'; }
+[[ $(keys_in "$gw") == "daemon.cert gateway.cert_secret " ]] || fail "gateway holds keys: $(keys_in "$gw")"
+for svc in registry search matcher notify; do
+  id=$(dc ps -q "$svc" | head -n1)
+  [[ $(keys_in "$id") == "daemon.cert_secret gateway.cert " ]] || fail "$svc holds keys: $(keys_in "$id")"
+  docker exec "$id" sh -c 'echo x >/run/oim/keys/x' 2>/dev/null && fail "$svc can write its key directory"
+done
+[[ -z $(docker run --rm --network none "$image" sh -c 'find / -xdev \( -name "*.cert_secret" -o -name "*.cert" \) 2>/dev/null') ]] \
+  || fail "the image holds key files"
+log "keys: the gateway holds gateway.cert_secret + daemon.cert, each daemon daemon.cert_secret + gateway.cert (read-only); the image none"
+[[ $(dc exec -T redis redis-cli ping | tr -d '\r') == *NOAUTH* ]] || fail "Redis answers without the password"
+[[ $(rcli CONFIG GET protected-mode | tail -n1) == yes ]] || fail "Redis protected-mode is not yes"
+maxmem=$(rcli CONFIG GET maxmemory | tail -n1)
+[[ $maxmem =~ ^[0-9]+$ && $maxmem -gt 0 ]] || fail "Redis maxmemory is '$maxmem' (want the auto default)"
+dc logs --no-color >"$tmp/all.log" 2>&1
+grep -qF "$redis_pw" "$tmp/all.log" && fail "the Redis password appears in a container's log"
+"$py" - "$base" <<'PY' || fail "oim_redis_memory_used_percent not in /metrics"
+import sys, time, urllib.request
+deadline = time.time() + 20
+while time.time() < deadline:      # each daemon reads INFO memory every 10 s
+    text = urllib.request.urlopen(sys.argv[1] + "/metrics", timeout=5).read().decode()
+    if "oim_redis_memory_used_percent" in text:
+        sys.exit(0)
+    time.sleep(1)
+sys.exit(1)
+PY
+log "Redis: NOAUTH without the password, protected-mode yes, maxmemory $maxmem bytes, password in no log, memory gauge in /metrics"
+phase_done "security (ports, keys, Redis)"
+
+# --- ingest and the feed over CURVE, through the published ports
+flow curve || fail "CURVE: registered publisher and feed keys work, no key / unknown keys get nothing"
+phase_done "curve (ingest + feed with registered keys; intruders get nothing)"
 
 # --- scale, then kill one search replica while searching
 dc up -d --no-build --no-recreate --scale search=3 --scale matcher=2 --scale notify=2 || fail "scale"
@@ -205,7 +272,7 @@ phase_done "SIGKILL each daemon"
 
 # --- persistence: down (keeping volumes), up, data still there
 marker="m$$-$RANDOM"
-dc exec -T redis redis-cli SET oim:compose-test:marker "$marker" >/dev/null || fail "redis SET"
+rcli SET oim:compose-test:marker "$marker" >/dev/null || fail "redis SET"
 org=""
 code=$(http -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer compose-test-agency-key-$$" \
   -d '{"kind":"company","name":"Compose Test Co"}' "$base/v1/orgs")
@@ -218,7 +285,7 @@ dc up -d --no-build || fail "up again"
 wait_healthy 120 || fail "not healthy after down/up"
 port=$(dc port gateway "${OIM_HTTP_PORT:-8080}" | sed 's/.*://'); base="http://127.0.0.1:$port"
 wait_ready 60 || fail "not ready after down/up"
-got=$(dc exec -T redis redis-cli GET oim:compose-test:marker | tr -d '\r')
+got=$(rcli GET oim:compose-test:marker)
 [[ $got == "$marker" ]] || fail "Redis data lost across down/up (got '$got')"
 if [[ -n $org ]]; then
   code=$(http -H "Authorization: Bearer compose-test-agency-key-$$" "$base/v1/orgs/$org")

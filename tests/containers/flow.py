@@ -19,9 +19,23 @@ compose project (the stack + the `receiver` service of deploy/compose-test.overr
       the receiver got a verified match.created webhook for every match — one webhook-id per
       match; repeats only with the same webhook-id (at-least-once).
 
-Only the standard library; talks to the gateway's published port (re-read after the gateway
-container restarts, as its ephemeral host port may change) and to the receiver's.
+  flow.py curve  --project P --key AGENCY_KEY --state FILE --keys DIR
+      The ZeroMQ ports as the agency deploys them, CURVE on (DIR: deploy/stack.sh's key
+      directory; only clients/gateway.cert, the gateway's public key, is read). A publisher
+      registered with its CURVE public key (POST /v1/publishers curve_public_key) sends
+      IngestBatches over the published ingest port and gets them acknowledged; the company and
+      the startup each register a feed key (PUT /v1/orgs/{id}/feed-key) and their SUB sockets
+      on the published feed port receive their own organisation's notifications only (each
+      also asks for the other's topic and for "": the server drops those). A plain socket
+      and a CURVE socket with an unregistered key get nothing on either port: no ack for a
+      batch carrying the publisher's valid API key, no notification.
+
+The flow/stream/persisted phases need only the standard library; curve needs python3-zmq and
+python3-protobuf (Debian's /usr/bin/python3) and protoc. Talks to the gateway's published
+ports (re-read after the gateway container restarts, as its ephemeral host port may change)
+and to the receiver's.
 """
+import os
 import argparse
 import json
 import subprocess
@@ -383,9 +397,127 @@ def phase_persisted(s, args):
         f"{n} startup matches still there; the startup's key still works")
 
 
+def _curve_setup(args):
+    """The ZeroMQ side of the test: pyzmq, the proto modules, the harness' CURVE helpers."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for sub in ("lib", "integration"):
+        sys.path.insert(0, os.path.join(here, "..", sub))
+    import tempfile
+    import zmq
+    from oimtest import curve_client, proto_modules
+    from publisher import Publisher
+    pb = proto_modules(tempfile.mkdtemp(prefix="oim-flow-pb-"))
+    return zmq, curve_client, pb, Publisher
+
+
+def phase_curve(s, args):
+    zmq, curve_client, pb, Publisher = _curve_setup(args)
+    with open(args.state) as f:
+        st = json.load(f)
+    company, startup = st["company"], st["startup"]
+    clients = os.path.join(args.keys, "clients")        # gateway.cert (public) only
+    if not os.path.exists(os.path.join(clients, "gateway.cert")):
+        raise Fail(f"no gateway public key in {clients} (deploy/stack.sh keys makes it)")
+    ingest = f"tcp://127.0.0.1:{s.port('gateway', 5570)}"
+    feed = f"tcp://127.0.0.1:{s.port('gateway', 5571)}"
+    ctx = zmq.Context.instance()
+    socks = []
+
+    def sock(kind, keypair=None, curve=True):
+        so = ctx.socket(kind)
+        so.setsockopt(zmq.LINGER, 0)
+        if curve:
+            curve_client(so, clients, keypair)
+        socks.append(so)
+        return so
+    try:
+        # Feed keys, registered by the organisations themselves (owner keys).
+        subs = {}
+        for org in (company, startup):
+            kp = zmq.curve_keypair()
+            s.must((200, 201, 204), "PUT", f"/v1/orgs/{org['id']}/feed-key",
+                   {"curve_public_key": kp[0].decode()}, key=org["api_key"])
+            sub = sock(zmq.SUB, kp)
+            other = startup if org is company else company
+            for topic in (org["id"], other["id"], ""):      # only the first may take effect
+                sub.setsockopt(zmq.SUBSCRIBE, topic.encode())
+            sub.connect(feed)
+            subs[org["id"]] = sub
+        intruders = {"plain SUB": sock(zmq.SUB, curve=False),
+                     "SUB with an unregistered key": sock(zmq.SUB)}
+        for so in intruders.values():
+            so.setsockopt(zmq.SUBSCRIBE, b"")
+            so.connect(feed)
+        log("feed keys registered for the company and the startup; 4 subscribers connected")
+
+        # A publisher registered with its CURVE key publishes over the ingest port.
+        pkp = zmq.curve_keypair()
+        pub_rec = s.must((200, 201), "POST", "/v1/publishers",
+                         {"source_system": "compose-curve", "name": "Compose CURVE publisher",
+                          "curve_public_key": pkp[0].decode()})
+        # Intruders on the ingest port first: the publisher's own valid API key, but a plain
+        # socket / an unregistered CURVE key: no ack (nothing reaches the registry).
+        for name, dealer in (("plain DEALER", sock(zmq.DEALER, curve=False)),
+                             ("DEALER with an unregistered key", sock(zmq.DEALER))):
+            dealer.connect(ingest)
+            b = pb["ingest"].IngestBatch(batch_id=f"intruder-{name}", api_key=pub_rec["api_key"])
+            ev = b.events.add(external_id=f"intruder-{len(name)}", sequence=1, op="upsert",
+                              org_ref=company["id"], occurred_at="2026-11-30T00:00:00Z")
+            ev.demand.title = "must never exist"
+            dealer.send(b.SerializeToString())
+            if dealer.poll(3000):
+                raise Fail(f"{name} on the published ingest port got an answer: {dealer.recv()[:100]}")
+            log(f"ingest: {name} with a valid API key got nothing in 3 s")
+        pub = Publisher(ingest, pub_rec["api_key"], pb, timeout=5.0, curve=(clients, pkp))
+        socks.append(pub.sock)
+        got = {company["id"]: [], startup["id"]: []}
+        t0 = time.monotonic()
+        n = 0
+        # PUB/SUB joins asynchronously: publish demands until both subscribers have heard.
+        while not all(got.values()):
+            if time.monotonic() - t0 > 90:
+                raise Fail(f"feed subscribers heard nothing in 90 s: "
+                           f"{ {k: len(v) for k, v in got.items()} }")
+            fields = demand_fields(1000 + n)
+            b = pub.batch(f"curve-{n}", [{"external_id": f"curve-{n}", "sequence": 1, "op": "upsert",
+                                          "org_ref": company["id"],
+                                          "occurred_at": "2026-11-30T00:00:00Z", "demand": fields}])
+            acks = pub.publish([b], deadline=60)
+            if acks[f"curve-{n}"].results[0].status not in ("created", "duplicate"):
+                raise Fail(f"ingest result: {acks[f'curve-{n}']}")
+            n += 1
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not all(got.values()):
+                for org_id, sub in subs.items():
+                    while sub.poll(50):
+                        topic, body = sub.recv_multipart()[:2]
+                        got[org_id].append(topic.decode())
+        log(f"{n} CURVE-published batches acknowledged; both subscribers heard within "
+            f"{time.monotonic() - t0:.1f} s")
+        time.sleep(3)           # anything else that would arrive, arrives
+        for org_id, sub in subs.items():
+            while sub.poll(100):
+                got[org_id].append(sub.recv_multipart()[0].decode())
+        for org_id, topics in got.items():
+            if set(topics) != {org_id}:
+                raise Fail(f"subscriber of {org_id} received other topics: {sorted(set(topics))}")
+        for name, so in intruders.items():
+            if so.poll(100):
+                raise Fail(f"{name} on the published feed port received {so.recv_multipart()[0][:60]}")
+        code, body = s.http("GET", f"/v1/demands?org_id={company['id']}&limit=100")
+        titles = [d.get("title") for d in (body or {}).get("items", [])] if code == 200 else []
+        if "must never exist" in titles:
+            raise Fail("an intruder's batch was applied")
+        log(f"feed: company got {len(got[company['id']])}, startup {len(got[startup['id']])} "
+            "notifications, each only its own; plain and unregistered sockets got nothing")
+    finally:
+        for so in socks:
+            so.close(0)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", choices=["flow", "stream", "persisted"])
+    ap.add_argument("phase", choices=["flow", "stream", "persisted", "curve"])
     ap.add_argument("--project", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--state", required=True)
@@ -394,10 +526,12 @@ def main():
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--interval", type=float, default=0.4)
     ap.add_argument("--settle", type=float, default=180, help="seconds to wait for matches/webhooks")
+    ap.add_argument("--keys", help="deploy/stack.sh's key directory (curve phase)")
     args = ap.parse_args()
     s = Stack(args.project, args.key)
     try:
-        {"flow": phase_flow, "stream": phase_stream, "persisted": phase_persisted}[args.phase](s, args)
+        {"flow": phase_flow, "stream": phase_stream, "persisted": phase_persisted,
+         "curve": phase_curve}[args.phase](s, args)
     except Fail as e:
         log(f"FAIL: {e}")
         return 1
