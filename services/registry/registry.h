@@ -9,7 +9,8 @@
       registry_validate.c  field validation and normalisation (text, tags, regions, stages,
                            business numbers, orgs, demands, saved searches)
       registry_taxonomy.c  the KSIC table served at GET /v1/taxonomy
-      registry_orgs.c      organizations, publishers, the bootstrap agency
+      registry_orgs.c      organizations, the bootstrap agency
+      registry_publishers.c  publishers and their CURVE keys (oim:curvekey:<z85>)
       registry_demands.c   demands (visibility), the closes_at sweep
       registry_admin.c     saved searches, audit log, stats, taxonomy
       registry_ingest.c    demand events: HTTP and ZeroMQ, batched and pipelined
@@ -159,14 +160,15 @@ json_t *registry_taxonomy_json (void);
 
 //  ---- handlers (registry_orgs.c, registry_demands.c, registry_admin.c, registry_ingest.c) --
 oim_api_fn registry_org_create, registry_org_get, registry_org_update, registry_org_delete,
-           registry_org_approve, registry_org_suspend, registry_org_rotate_key,
-           registry_publisher_create;
+           registry_org_approve, registry_org_suspend, registry_org_rotate_key;
+oim_api_fn registry_publisher_create, registry_publisher_curve_key;     //  registry_publishers.c
 oim_api_fn registry_demand_create, registry_demand_get, registry_demand_update,
            registry_demand_close, registry_demand_list;
 oim_api_fn registry_saved_search_create, registry_saved_search_list,
            registry_saved_search_delete, registry_audit_list, registry_admin_stats,
            registry_taxonomy_get;
 oim_api_fn registry_events_ingest;
+oim_api_fn registry_feedkey_put, registry_feedkey_delete;     //  registry_feedkeys.c
 oim_raw_fn registry_ingest_batch;
 
 //  Creates the bootstrap agency when none exists. Returns 0, or -1 (no agency and no key,

@@ -1,5 +1,5 @@
 /*  registry_orgs — organizations (create, read, update, approve, suspend, delete, key
-    rotation), publishers, and the bootstrap agency.
+    rotation) and the bootstrap agency (publishers: registry_publishers.c).
 
     Rights: the agency may do everything; a company or startup reads and updates its own
     organization and rotates its own key; anonymous callers may self-register a startup or a
@@ -16,14 +16,12 @@
 */
 #include "registry.h"
 
-#include <ctype.h>
 #include <sodium.h>
 
 static const char *s_org_deny [] = { "id", "status", "created_at", "updated_at", "version",
                                      "deleted", NULL };
 static const char *s_org_update_deny [] = { "id", "kind", "status", "created_at", "updated_at",
                                             "version", "deleted", NULL };
-static const char *s_publisher_deny [] = { "id", "created_at", "updated_at", "version", NULL };
 
 static Oim__V1__Role
 s_role_of_kind (const char *kind)
@@ -549,115 +547,6 @@ registry_org_rotate_key (oim_service_t *service, const Oim__V1__ApiRequest *requ
     sodium_memzero (api_key, sizeof api_key);
     registry_tx_destroy (&tx);
     protobuf_c_message_free_unpacked (&org->base, NULL);
-}
-
-//  ---------------------------------------------------------------------------------------
-//  Publishers
-
-static bool
-s_source_system_ok (const char *text)
-{
-    size_t len = strlen (text);
-    if (len == 0 || len > 64 || !isalnum ((unsigned char) text [0]))
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (!(islower ((unsigned char) text [i]) || isdigit ((unsigned char) text [i])
-              || strchr ("._-", text [i])))
-            return false;
-    return true;
-}
-
-//  Decodes and checks the body; NULL with the reply set.
-static Oim__V1__Publisher *
-s_decode_publisher (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
-{
-    json_t *body = oim_api_body (request, reply);
-    if (!body)
-        return NULL;
-    oim_pbjson_error_t perr;
-    registry_err_t err;
-    Oim__V1__Publisher *pub = (Oim__V1__Publisher *) oim_pbjson_decode (
-        &oim__v1__publisher__descriptor, body, s_publisher_deny, &perr);
-    json_decref (body);
-    if (!pub) {
-        oim_api_decode_error (reply, &perr);
-        return NULL;
-    }
-    if (!s_source_system_ok (pub->source_system))
-        oim_api_error (reply, 422, "unprocessable", "source_system", "source_system must be 1-64 "
-                       "characters of a-z, 0-9, '.', '_', '-'");
-    else
-    if (registry_validate_text (&pub->name, "name", 200, true, false, &err))
-        registry_reply_err (reply, &err);
-    else
-        return pub;
-    protobuf_c_message_free_unpacked (&pub->base, NULL);
-    return NULL;
-}
-
-static int
-s_insert_publisher (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *pub,
-                    const char *hash, const char *source_key)
-{
-    char key [OIM_KEY_SIZE], owner_key [OIM_KEY_SIZE];
-    registry_tx_t *tx = registry_tx_new ();
-    snprintf (key, sizeof key, OIM_KEY_PUBLISHER, pub->id);
-    registry_tx_put (tx, key, &pub->base);
-    registry_tx_strs (tx, "SET", source_key, pub->id, NULL);
-    registry_tx_strs (tx, "ZADD", OIM_KEY_PUBLISHERS, "0", pub->id, NULL);
-    snprintf (owner_key, sizeof owner_key, OIM_KEY_PUBLISHER_APIKEY, pub->id);
-    registry_keys_install (tx, hash, OIM__V1__ROLE__ROLE_PUBLISHER, NULL, pub->source_system,
-                           owner_key);
-    registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_CREATE, "publisher.create",
-                        "publisher", pub->id, &pub->base);
-    registry_tx_audit (tx, actor, "publisher.create", "publisher", pub->id, pub->source_system);
-    registry_tx_count (tx, "publishers", 1);
-    int rc = registry_tx_exec (tx, self->redis);
-    registry_tx_destroy (&tx);
-    return rc;
-}
-
-void
-registry_publisher_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
-                           oim_api_reply_t *reply)
-{
-    registry_t *self = registry_of (service);
-    registry_actor_t actor = registry_actor (request);
-    if (!registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY))
-        return oim_api_error (reply, 403, "forbidden", NULL, "only the agency registers publishers");
-    Oim__V1__Publisher *pub = s_decode_publisher (request, reply);
-    if (!pub)
-        return;
-    char source_key [OIM_KEY_SIZE], id [OIM_ID_SIZE], now [OIM_RFC3339_SIZE];
-    snprintf (source_key, sizeof source_key, OIM_KEY_SOURCE_PUBLISHER, pub->source_system);
-    redisReply *exists = registry_store_watch (self->redis, source_key)? NULL
-                       : oim_redis_command (self->redis, "EXISTS %s", source_key);
-    char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
-    registry_keys_new (api_key, hash);
-    oim_id_new ("pub", id);
-    oim_clock_rfc3339 (oim_clock_wall_ms (), now);
-    registry_set_string (&pub->id, id);
-    registry_set_string (&pub->created_at, now);
-    registry_set_string (&pub->updated_at, now);
-    pub->version = 1;
-    int rc = !exists? -1: exists->integer? 1: s_insert_publisher (self, &actor, pub, hash, source_key);
-    if (rc == 1)
-        oim_api_error (reply, 409, "conflict", "source_system", "a publisher for this "
-                       "source_system exists");
-    else
-    if (rc)
-        registry_reply_unavailable (reply);
-    else {
-        json_t *json = oim_pbjson_encode (&pub->base, 0);
-        json_object_set_new (json, "api_key", json_string (api_key));
-        oim_api_ok (reply, 201, json);
-    }
-    if (rc)
-        registry_store_unwatch (self->redis);
-    if (exists)
-        freeReplyObject (exists);
-    sodium_memzero (api_key, sizeof api_key);
-    protobuf_c_message_free_unpacked (&pub->base, NULL);
 }
 
 //  ---------------------------------------------------------------------------------------
