@@ -7,7 +7,11 @@
     Exit codes: 0 success, 1 the server refused or failed, 2 usage error.
 
     Configuration: OIM_URL (http://127.0.0.1:8080), OIM_API_KEY, OIM_INGEST_ENDPOINT
-    (tcp://127.0.0.1:5570), each also a flag (--url, --key, --ingest-endpoint).
+    (tcp://127.0.0.1:5570), each also a flag (--url, --key, --ingest-endpoint). `publish`
+    over CURVE (the deployed ingest port accepts nothing else): OIM_CURVE_SERVER_KEY
+    (--curve-server-key, the gateway's public key, Z85) and OIM_CURVE_KEYPAIR
+    (--curve-keypair, the publisher's zcert secret file; its public key registered with
+    `publisher create --curve-public-key` or `publisher curve-key`).
 */
 #include <curl/curl.h>
 #include <czmq.h>
@@ -28,6 +32,8 @@ typedef struct {
     const char *url;
     const char *key;
     const char *ingest;
+    const char *curve_server_key;   //  publish: the gateway's CURVE public key (Z85)
+    const char *curve_keypair;      //  publish: the publisher's zcert secret file
     int batch_size;             //  publish: events per batch (<= 1000)
     int window;                 //  publish: batches in flight
     int timeout_msec;           //  publish: re-send a batch without an ack after this
@@ -37,7 +43,8 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-        "usage: oimctl [--url URL] [--key KEY] [--ingest-endpoint EP] COMMAND ...\n"
+        "usage: oimctl [--url URL] [--key KEY] [--ingest-endpoint EP]\n"
+        "              [--curve-server-key Z85 --curve-keypair SECRET_FILE] COMMAND ...\n"
         "\n"
         "  org create --kind startup|company|agency --name NAME [--json '{...}']\n"
         "  org get ORG_ID\n"
@@ -47,13 +54,16 @@ s_usage (FILE *out)
         "  demand list [--org ORG_ID] [--status S] [--limit N] [--cursor C]\n"
         "  demand get DEMAND_ID\n"
         "  demand close DEMAND_ID\n"
-        "  publisher create --source-system SYS --name NAME\n"
+        "  publisher create --source-system SYS --name NAME [--curve-public-key Z85]\n"
+        "  publisher curve-key PUBLISHER_ID Z85   replace the publisher's ingest CURVE key\n"
         "  publish FILE.jsonl [--batch 100] [--window 4] [--timeout-ms 5000]\n"
-        "                                    demand events (one JSON object a line) over ZeroMQ\n"
+        "                                    demand events (one JSON object a line) over ZeroMQ;\n"
+        "                                    CURVE with --curve-server-key and --curve-keypair\n"
         "  status                            the gateway's view of every daemon\n"
         "\n"
         "environment: OIM_URL (http://127.0.0.1:8080), OIM_API_KEY, OIM_INGEST_ENDPOINT\n"
-        "(tcp://127.0.0.1:5570). --json adds any other fields of the entity (SPEC §2).\n"
+        "(tcp://127.0.0.1:5570), OIM_CURVE_SERVER_KEY, OIM_CURVE_KEYPAIR. --json adds any\n"
+        "other fields of the entity (SPEC §2).\n"
         "Exit codes: 0 ok, 1 refused or failed, 2 usage.\n");
 }
 
@@ -389,6 +399,32 @@ s_progress (const publish_t *pub)
              pub->counts [6], pub->resends);
 }
 
+//  Makes dealer a CURVE client when the keys are configured. Returns 0, or -1 (printed).
+static int
+s_curve_client (const ctl_t *ctl, zsock_t *dealer)
+{
+    if (!ctl->curve_server_key && !ctl->curve_keypair)
+        return 0;
+    uint8_t server [32];
+    if (!ctl->curve_server_key || strlen (ctl->curve_server_key) != 40
+    ||  !zmq_z85_decode (server, ctl->curve_server_key)) {
+        fprintf (stderr, "oimctl: --curve-server-key must be the gateway's public key (Z85, "
+                 "40 characters)\n");
+        return -1;
+    }
+    zcert_t *cert = ctl->curve_keypair? zcert_load (ctl->curve_keypair): NULL;
+    if (!cert || streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000")) {
+        fprintf (stderr, "oimctl: --curve-keypair must name a zcert secret file (%s)\n",
+                 ctl->curve_keypair? ctl->curve_keypair: "none given");
+        zcert_destroy (&cert);
+        return -1;
+    }
+    zcert_apply (cert, dealer);
+    zsock_set_curve_serverkey (dealer, ctl->curve_server_key);
+    zcert_destroy (&cert);
+    return 0;
+}
+
 //  Sends every batch, window at a time, until all are acked. Returns 0 or 1.
 static int
 s_stream (const ctl_t *ctl, publish_t *pub)
@@ -396,6 +432,10 @@ s_stream (const ctl_t *ctl, publish_t *pub)
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     zsock_set_linger (dealer, 0);
     zsock_set_rcvtimeo (dealer, 100);
+    if (s_curve_client (ctl, dealer)) {
+        zsock_destroy (&dealer);
+        return 1;
+    }
     if (zsock_connect (dealer, "%s", ctl->ingest)) {
         fprintf (stderr, "oimctl: cannot connect to %s\n", ctl->ingest);
         zsock_destroy (&dealer);
@@ -484,9 +524,14 @@ s_dispatch (const ctl_t *ctl, int argc, char **argv)
         return s_http (ctl, "POST", path, NULL);
     }
     if (strcmp (command, "publisher") == 0 && argc > 1 && strcmp (argv [1], "create") == 0) {
-        static const char *const names [] = { "--source-system", "--name", NULL };
-        static const char *const fields [] = { "source_system", "name", NULL };
+        static const char *const names [] = { "--source-system", "--name", "--curve-public-key",
+                                              NULL };
+        static const char *const fields [] = { "source_system", "name", "curve_public_key", NULL };
         return s_with_body (ctl, "POST", "/v1/publishers", s_body (argc, argv, names, fields));
+    }
+    if (strcmp (command, "publisher") == 0 && argc == 4 && strcmp (argv [1], "curve-key") == 0) {
+        snprintf (path, sizeof path, "/v1/publishers/%s/curve-key", argv [2]);
+        return s_with_body (ctl, "PUT", path, json_pack ("{s:s}", "curve_public_key", argv [3]));
     }
     return 2;
 }
@@ -510,6 +555,12 @@ s_options (ctl_t *ctl, int argc, char **argv)
         if (strcmp (argv [i], "--ingest-endpoint") == 0)
             ctl->ingest = argv [i + 1];
         else
+        if (strcmp (argv [i], "--curve-server-key") == 0)
+            ctl->curve_server_key = argv [i + 1];
+        else
+        if (strcmp (argv [i], "--curve-keypair") == 0)
+            ctl->curve_keypair = argv [i + 1];
+        else
             return 0;
     }
     return i < argc? i: 0;
@@ -519,8 +570,11 @@ int
 main (int argc, char **argv)
 {
     const char *url = getenv ("OIM_URL"), *ingest = getenv ("OIM_INGEST_ENDPOINT");
+    const char *server_key = getenv ("OIM_CURVE_SERVER_KEY"), *keypair = getenv ("OIM_CURVE_KEYPAIR");
     ctl_t ctl = { .url = url && *url? url: "http://127.0.0.1:8080", .key = getenv ("OIM_API_KEY"),
                   .ingest = ingest && *ingest? ingest: "tcp://127.0.0.1:5570",
+                  .curve_server_key = server_key && *server_key? server_key: NULL,
+                  .curve_keypair = keypair && *keypair? keypair: NULL,
                   .batch_size = 100, .window = 4, .timeout_msec = 5000 };
     int first = s_options (&ctl, argc, argv);
     if (first < 0) {
