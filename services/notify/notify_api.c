@@ -6,7 +6,8 @@
     any (?org_id= names which; without it, deliveries of every org and its own inbox).
     Another org's notification or delivery is answered 404, as if it did not exist, so ids
     reveal nothing. Every handler runs on the loop's thread with bounded Redis calls; the
-    webhook URL check resolves the host (getaddrinfo) — a configuration call, rare.
+    webhook URL check resolves no name (notify_ssrf.h: a DNS that never answers would hold
+    the loop), names are checked when a delivery connects.
 */
 #include "notify_server.h"
 #include "oim_api.h"
