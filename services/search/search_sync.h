@@ -8,8 +8,8 @@
     deleted organizations are removed), and every demand that is not deleted (its status is a
     facet). Confidential demands carry their owner and the startups connected with it (the
     ChangeEntry{connection} the matcher writes), who see them in full; members-only demands are
-    hidden entirely from anonymous viewers and shown in full to every signed-in organization,
-    as the registry's read paths do.
+    hidden entirely from anonymous viewers and shown in full to every member (the agency, an
+    active company or startup: search_server.c), as the registry's read paths do.
     The index version of a document is (entity version << 16) + connected count, so that a new
     connection re-indexes a demand whose own version did not change.
 */
