@@ -46,9 +46,8 @@ env_set() {
 # must belong to the image's user (uid of `oim`), which this host's user may not be able to
 # chown to. Prints the public keys only.
 make_keys() {
-  local dir image
-  dir=$(envval OIM_KEYS_DIR deploy/keys); image=$(envval OIM_IMAGE oim-market:latest)
-  [[ $dir == /* ]] || dir="$repo/$dir"
+  local dir=$OIM_KEYS_DIR image
+  image=$(envval OIM_IMAGE oim-market:latest)
   if [[ -f $dir/gateway/gateway.cert_secret && -f $dir/gateway/daemon.cert
      && -f $dir/daemon/daemon.cert_secret && -f $dir/daemon/gateway.cert ]]; then
     return 0
@@ -69,7 +68,7 @@ make_keys() {
   log "CURVE keys made in $dir (secrets never leave it; see deploy/README.md)"
 }
 gateway_public_key() {
-  local dir; dir=$(envval OIM_KEYS_DIR deploy/keys); [[ $dir == /* ]] || dir="$repo/$dir"
+  local dir=$OIM_KEYS_DIR
   sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$dir/clients/gateway.cert"
 }
 build_image() {
@@ -77,6 +76,10 @@ build_image() {
   OIM_BUILD_BASE_IMAGE=$(envval OIM_BUILD_BASE_IMAGE oim-base:bookworm-build) \
   OIM_IMAGE=$(envval OIM_IMAGE oim-market:latest) deploy/docker-build.sh -q >/dev/null
 }
+
+# compose reads the key directory as a bind-mount source: it must be absolute (or ./...).
+keys_dir=$(envval OIM_KEYS_DIR ./deploy/keys); [[ $keys_dir == /* ]] || keys_dir="$repo/${keys_dir#./}"
+export OIM_KEYS_DIR=$keys_dir
 
 cmd=${1:-up}; shift || true
 case $cmd in
@@ -119,7 +122,7 @@ case $cmd in
     done
     log "ready in $((SECONDS - t0)) s"
     echo "OI Market is up: $url  (down: deploy/stack.sh down)"
-    echo "ZeroMQ ingest :$(envval OIM_PUBLISH_INGEST_PORT 5570), feed :$(envval OIM_PUBLISH_FEED_PORT 5571); gateway public key: $(gateway_public_key)"
+    echo "ZeroMQ (CURVE) ingest $(dc port gateway "$(envval OIM_INGEST_PORT 5570)"), feed $(dc port gateway "$(envval OIM_FEED_PORT 5571)"); gateway public key: $(gateway_public_key) (also in $OIM_KEYS_DIR/clients/gateway.cert)"
     ;;
   down) dc down "$@" ;;
   *) dc "$cmd" "$@" ;;
