@@ -18,6 +18,11 @@
     Decisions: "close"/"delete" of an unknown external_id is invalid; an "upsert" after a
     "delete" with a higher sequence brings the demand back (same id, reported "created");
     org_ref must name an active company and may not change the owner of an existing demand.
+    ZeroMQ batches are authenticated before they are unpacked: the bytes are walked
+    (oim_pbscan) for batch_id, api_key and the event count, the key is looked up (with the
+    current key of the publisher the connection's CURVE key belongs to, Header.peer_user_id,
+    in the same round trip), and only an accepted batch is unpacked (counted in
+    oim_registry_ingest_unpacked_total). The reply's wire status is the ack's.
 */
 #include "registry.h"
 #include "oim_pbscan.h"
