@@ -1,9 +1,12 @@
 """registry_ingest_bench — demand-event ingest throughput, acknowledged-durable, over ZeroMQ
 and over HTTP, in batches of 100, with Redis appendfsync everysec and always; printed beside
 Redis's own ceiling for the same writes measured in the same run (the same commands, sizes
-and MULTI/EXEC grouping sent by `redis-cli --pipe`), as a ratio.
+and MULTI/EXEC grouping sent by `redis-cli --pipe`), as a ratio. The ZeroMQ rate is measured
+twice in the same run, plain ZeroMQ (OIM_CURVE=off) and CURVE (as deployed: a publisher key
+registered through the API, the gateway's ZAP handler), each on its own fresh cluster, in
+alternating rounds; the CURVE/plain ratio of the medians is printed (issue 13: >= 0.70).
 
-    /usr/bin/python3 tests/bench/registry_ingest_bench.py [--batches 300] [--window 8]
+    /usr/bin/python3 tests/bench/registry_ingest_bench.py [--batches 300] [--window 8] [--rounds 3]
 
 Needs a build (OIM_BUILD_DIR, default ./build) with oim-gateway and oim-registry.
 """
@@ -11,10 +14,13 @@ import argparse
 import http.client
 import json
 import os
+import statistics
 import subprocess
 import sys
 import threading
 import time
+
+import zmq
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -31,8 +37,9 @@ def demand_fields(n):
             "regions": ["KR-41"], "collaboration": ["poc"]}
 
 
-def zmq_run(c, key, bn, batches, window):
-    p = Publisher(f"tcp://127.0.0.1:{c.ports['ingest_port']}", key, c.pb, window=window, timeout=30)
+def zmq_run(c, key, bn, batches, window, curve=None):
+    p = Publisher(f"tcp://127.0.0.1:{c.ports['ingest_port']}", key, c.pb, window=window, timeout=30,
+                  curve=curve)
     msgs = [p.batch(f"z{b}", [{"external_id": f"z-{b}-{i}", "sequence": 1, "op": "upsert",
                                "org_ref": bn, "demand": demand_fields(i)} for i in range(BATCH)])
             for b in range(batches)]
@@ -115,8 +122,8 @@ def raw_ceiling(c, batches):
     return batches * BATCH / (time.monotonic() - start)
 
 
-def run(fsync, args):
-    with RegistryCluster(env={"OIM_LOG_LEVEL": "warn"}) as c:
+def run(fsync, args, curve=False, zmq_only=False):
+    with RegistryCluster(env={"OIM_LOG_LEVEL": "warn"}, curve=curve) as c:
         c.start_redis("--appendfsync", fsync)
         c.start_gateway()
         c.start("registry")
@@ -126,8 +133,16 @@ def run(fsync, args):
         c.pb = oimtest.proto_modules(os.path.join(c.dir, "pb"))
         bn = business_number()
         c.org("company", business_number=bn)
-        key = c.publisher(f"bench-{fsync}")["api_key"]
-        zmq_eps = zmq_run(c, key, bn, args.batches, args.window)
+        keypair = zmq.curve_keypair()
+        status, pub, _ = c.http("POST", "/v1/publishers", {
+            "source_system": f"bench-{fsync}", "name": "bench",
+            "curve_public_key": keypair[0].decode()}, key=oimtest.AGENCY_KEY)
+        assert status == 201, pub
+        zmq_eps = zmq_run(c, pub["api_key"], bn, args.batches, args.window,
+                          (c.keys_dir, keypair) if curve else None)
+        if zmq_only:
+            return zmq_eps, None, None
+        key = pub["api_key"]
         http_eps = http_run(c, key, bn, max(args.batches // 3, 10))
         raw_eps = raw_ceiling(c, args.batches)
         return zmq_eps, http_eps, raw_eps
@@ -137,15 +152,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--window", type=int, default=8, help="ZeroMQ batches in flight")
+    parser.add_argument("--rounds", type=int, default=3, help="plain/CURVE ZeroMQ pairs per fsync mode")
     args = parser.parse_args()
-    print(f"batches of {BATCH}, {args.batches} ZeroMQ batches, window {args.window}; "
-          f"load avg {os.getloadavg()[0]:.1f}")
-    print("| appendfsync | ZeroMQ ev/s | HTTP ev/s | raw Redis ev/s | ZeroMQ/raw | HTTP/raw |")
-    print("|---|---|---|---|---|---|")
+    print(f"batches of {BATCH}, {args.batches} ZeroMQ batches, window {args.window}, "
+          f"{args.rounds} plain/CURVE rounds; load avg {os.getloadavg()[0]:.1f}")
+    print("| appendfsync | ZeroMQ plain ev/s | ZeroMQ CURVE ev/s | CURVE/plain | HTTP ev/s | "
+          "raw Redis ev/s | ZeroMQ/raw | HTTP/raw |")
+    print("|---|---|---|---|---|---|---|---|")
     for fsync in ("everysec", "always"):
-        z, h, r = run(fsync, args)
-        print(f"| {fsync} | {z:,.0f} | {h:,.0f} | {r:,.0f} | {z / r:.2f} | {h / r:.2f} |",
-              flush=True)
+        plain, curve = [], []
+        for r in range(args.rounds):
+            z, h, raw = run(fsync, args)
+            plain.append(z)
+            curve.append(run(fsync, args, curve=True, zmq_only=True)[0])
+            print(f"  round {r + 1}: plain {z:,.0f}, CURVE {curve[-1]:,.0f} ev/s "
+                  f"({curve[-1] / z:.2f})", file=sys.stderr, flush=True)
+        z, c = statistics.median(plain), statistics.median(curve)
+        print(f"| {fsync} | {z:,.0f} | {c:,.0f} | {c / z:.2f} | {h:,.0f} | {raw:,.0f} | "
+              f"{z / raw:.2f} | {h / raw:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
