@@ -13,7 +13,7 @@ that need CURVE say so and skip under Cluster(curve=False)):
     disconnected) and normal batches still work;
   * a flood of garbage and unauthenticated batches (a separate process, a few seconds) does
     not delay HTTP requests the registry serves: p99 of GET /v1/orgs/{id} during the flood
-    stays within FLOOD_P99_BOUND_MS of the p99 before it (stated bound: 3 x before + 50 ms);
+    stays under 3 x the p99 before it + 50 ms (the stated bound), and nothing is unpacked;
   * oimctl publishes over CURVE with --curve-server-key / --curve-keypair.
 """
 import os
@@ -270,8 +270,13 @@ class InFlight(Base):
         self.assertEqual(self.metric(m, "oim_ingest_refused_total", reason="busy"), 2)
 
 
+# The attacker: 4 DEALERs (one registered CURVE key, so one peer for the in-flight limits) sending
+# garbage and well-formed batches with random api_keys as fast as libzmq takes them, reading
+# whatever acks come. Run at nice 10: a real attacker's CPU is not the server's, and on this
+# 2-core box a Python loop at full speed would otherwise measure CPU starvation, not the design.
 FLOODER = r"""
 import os, sys, time, zmq
+os.nice(10)
 sys.path.insert(0, sys.argv[1])
 endpoint, seconds, server, public, secret, pb_dir = sys.argv[2:8]
 sys.path.insert(0, pb_dir)
