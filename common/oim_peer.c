@@ -12,6 +12,7 @@ struct _oim_peer_t {
     char *service;
     char *instance;
     int heartbeat_msec;
+    const oim_curve_t *curve;       //  borrowed; NULL = plain
     zsock_t *socket;
     int64_t last_heard_ms;          //  monotonic
     int64_t last_sent_ms;
@@ -44,6 +45,10 @@ s_connect (oim_peer_t *self)
     zsock_set_sndtimeo (self->socket, 0);
     zsock_set_reconnect_ivl (self->socket, 100);
     zsock_set_reconnect_ivl_max (self->socket, 1000);
+    if (oim_curve_client (self->curve, self->socket) == -1) {
+        zsock_destroy (&self->socket);
+        return -1;
+    }
     if (zsock_connect (self->socket, "%s", self->endpoint)) {
         zsock_destroy (&self->socket);
         return -1;
@@ -54,19 +59,24 @@ s_connect (oim_peer_t *self)
 }
 
 oim_peer_t *
-oim_peer_new (const char *endpoint, const char *service, const char *instance, int heartbeat_msec)
+oim_peer_new (const char *endpoint, const char *service, const char *instance, int heartbeat_msec,
+              const oim_curve_t *curve)
 {
+    if (curve && oim_curve_check_endpoint (curve, endpoint))
+        return NULL;
     oim_peer_t *self = zmalloc (sizeof *self);
     self->endpoint = strdup (endpoint);
     self->service = strdup (service);
     self->instance = strdup (instance);
     self->heartbeat_msec = heartbeat_msec > 0? heartbeat_msec: 1000;
+    self->curve = curve;
     self->backoff_msec = BACKOFF_MIN_MSEC;
     if (s_connect (self)) {
         oim_peer_destroy (&self);
         return NULL;
     }
-    oim_info ("event=broker_connect endpoint=%s service=%s", endpoint, service);
+    oim_info ("event=broker_connect endpoint=%s service=%s curve=%s", endpoint, service,
+              oim_curve_enabled (curve)? "on": "off");
     return self;
 }
 

@@ -11,13 +11,16 @@
 #define OIM_PEER_H_INCLUDED
 
 #include <czmq.h>
+#include "oim_curve.h"
 #include "oim_wire.h"
 
 typedef struct _oim_peer_t oim_peer_t;
 
-//  Connects to endpoint and sends READY. Returns NULL when the endpoint is malformed.
+//  Connects to endpoint and sends READY, as a CURVE client when curve is on (curve: borrowed,
+//  must outlive the peer; NULL = plain). Returns NULL when the endpoint is malformed, or
+//  plain ZeroMQ would leave this host (oim_curve_check_endpoint).
 oim_peer_t *oim_peer_new (const char *endpoint, const char *service, const char *instance,
-                          int heartbeat_msec);
+                          int heartbeat_msec, const oim_curve_t *curve);
 void oim_peer_destroy (oim_peer_t **self_p);
 
 //  The current socket (changes after oim_peer_reconnect).

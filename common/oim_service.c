@@ -22,6 +22,7 @@ const oim_option_t oim_service_common_options [] = {
     { "health-file", "OIM_HEALTH_FILE", "", "touched every second while healthy "
       "(default /tmp/oim-<service>.health)", false },
     { "healthcheck", NULL, NULL, "exit 0 when this daemon's health file is fresh, else 1", true },
+    OIM_CURVE_OPTIONS,
     OIM_OPTION_END
 };
 
@@ -36,6 +37,7 @@ struct _oim_service_t {
     const oim_service_def_t *def;
     oim_config_t *config;
     oim_redis_t *redis;
+    oim_curve_t *curve;             //  the broker link's (and the daemon's own clients') keys
     oim_peer_t *peer;
     oim_metrics_t *metrics;
     zloop_t *loop;
@@ -64,6 +66,7 @@ oim_service_redis_new (oim_service_t *self)
     return oim_redis_new (oim_config_get (self->config, "redis-url"), timeout, timeout);
 }
 oim_metrics_t *oim_service_metrics (oim_service_t *self) { return self->metrics; }
+const oim_curve_t *oim_service_curve (oim_service_t *self) { return self->curve; }
 zloop_t *oim_service_loop (oim_service_t *self) { return self->loop; }
 const char *oim_service_instance (oim_service_t *self) { return self->instance; }
 void *oim_service_state (oim_service_t *self) { return self->state; }
@@ -205,7 +208,8 @@ s_worker_run (void *arg)
     link.redis = oim_service_redis_new (self);
     link.peer = oim_peer_new (oim_config_get (self->config, "broker-endpoint"), self->def->name,
                               worker->instance,
-                              (int) oim_config_int (self->config, "heartbeat-ms", 1000));
+                              (int) oim_config_int (self->config, "heartbeat-ms", 1000),
+                              self->curve);
     if (!link.redis || !link.peer)
         oim_error ("event=worker_not_started instance=%s", worker->instance);
     while (link.redis && link.peer && !atomic_load (&self->stopping) && !zsys_interrupted) {
@@ -311,6 +315,7 @@ s_destroy (oim_service_t **self_p)
     s_stop_workers (self);
     zloop_destroy (&self->loop);
     oim_peer_destroy (&self->peer);
+    oim_curve_destroy (&self->curve);
     oim_redis_destroy (&self->redis);
     oim_metrics_destroy (&self->metrics);
     oim_config_destroy (&self->config);
@@ -367,9 +372,16 @@ s_new (const oim_service_def_t *def, int argc, char **argv, int *exit_code)
         s_destroy (&self);
         return NULL;
     }
+    self->curve = oim_curve_new (oim_config_get (self->config, "curve"),
+                                 oim_config_get (self->config, "curve-dir"), OIM_CURVE_ROLE_DAEMON);
+    if (!self->curve) {
+        s_destroy (&self);
+        return NULL;
+    }
     self->peer = oim_peer_new (oim_config_get (self->config, "broker-endpoint"), def->name,
                                self->instance,
-                               (int) oim_config_int (self->config, "heartbeat-ms", 1000));
+                               (int) oim_config_int (self->config, "heartbeat-ms", 1000),
+                               self->curve);
     if (!self->peer) {
         oim_error ("event=bad_config option=broker-endpoint value=\"%s\"",
                    oim_config_get (self->config, "broker-endpoint"));

@@ -23,6 +23,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include "oim_config.h"
+#include "oim_curve.h"
 #include "oim_metrics.h"
 #include "oim_redis.h"
 #include "oim_wire.h"
@@ -76,6 +77,9 @@ oim_redis_t *oim_service_redis (oim_service_t *self);
 //  destroys it.
 oim_redis_t *oim_service_redis_new (oim_service_t *self);
 oim_metrics_t *oim_service_metrics (oim_service_t *self);
+//  The daemon's CURVE configuration (OIM_CURVE, OIM_CURVE_DIR): the broker link uses it, and
+//  so must any ZeroMQ client socket of the daemon's own (oim_curve_client); never NULL.
+const oim_curve_t *oim_service_curve (oim_service_t *self);
 zloop_t *oim_service_loop (oim_service_t *self);
 const char *oim_service_instance (oim_service_t *self);
 void *oim_service_state (oim_service_t *self);

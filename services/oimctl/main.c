@@ -22,6 +22,7 @@
 
 #include "ingest.pb-c.h"
 #include "oim_clock.h"
+#include "oim_curve.h"
 #include "oim_pbjson.h"
 
 #define MAX_BODY_BYTES (16 * 1024 * 1024)
@@ -60,6 +61,8 @@ s_usage (FILE *out)
         "                                    demand events (one JSON object a line) over ZeroMQ;\n"
         "                                    CURVE with --curve-server-key and --curve-keypair\n"
         "  status                            the gateway's view of every daemon\n"
+        "  curve-keygen DIR                  write gateway.cert and daemon.cert (+ _secret, mode\n"
+        "                                    0600) into DIR when missing; print the public keys\n"
         "\n"
         "environment: OIM_URL (http://127.0.0.1:8080), OIM_API_KEY, OIM_INGEST_ENDPOINT\n"
         "(tcp://127.0.0.1:5570), OIM_CURVE_SERVER_KEY, OIM_CURVE_KEYPAIR. --json adds any\n"
@@ -519,6 +522,8 @@ s_dispatch (const ctl_t *ctl, int argc, char **argv)
         return s_cmd_publish (ctl, argc - 1, argv + 1);
     if (strcmp (command, "status") == 0)
         return s_http (ctl, "GET", "/v1/status", NULL);
+    if (strcmp (command, "curve-keygen") == 0 && argc == 2)
+        return oim_curve_keygen (argv [1], stdout, stderr)? 1: 0;
     if (strcmp (command, "key") == 0 && argc == 3 && strcmp (argv [1], "rotate") == 0) {
         snprintf (path, sizeof path, "/v1/orgs/%s/api-keys", argv [2]);
         return s_http (ctl, "POST", path, NULL);
