@@ -5,7 +5,7 @@
 #include "oim_clock.h"
 #include "oim_log.h"
 #include "oim_wire.h"
-#include "ingest.pb-c.h"
+#include "gateway_ingest.h"
 
 #define LIVENESS 3
 #define TICK_MSEC 50
@@ -35,14 +35,12 @@ typedef struct {
     client_kind_t kind;
     uint8_t client [OIM_WIRE_MAX_ROUTING_BYTES];
     size_t client_size;
-    bool delimiter;                 //  ingest from REQ: an empty frame before the payload
     uint64_t client_correlation;
     char *request_id;
     worker_t *worker;
     int64_t deadline_ms;
     int64_t started_us;
-    uint8_t *batch;                 //  ingest: the request, kept to name batch_id on errors
-    size_t batch_size;
+    gateway_ingest_req_t *ingest;   //  ingest: the batch (its in-flight slot), owned
     char *service, *method;         //  an idempotent request, kept to send it once more when
     uint8_t *body;                  //  its worker is lost (NULL service: not kept)
     size_t body_size;
@@ -52,9 +50,7 @@ typedef struct {
     zsock_t *pipe;
     zsock_t *backend;
     zsock_t *frontend;
-    zsock_t *ingest;
-    zsock_t *feed_in;               //  XSUB (notify replicas connect their PUB here)
-    zsock_t *feed_out;              //  XPUB (subscribers)
+    gateway_ingest_t *ingest;       //  the ingest endpoint (gateway_ingest.h)
     zloop_t *loop;
     zhashx_t *workers;              //  key -> worker_t, owned
     zhashx_t *services;             //  name -> service_t, owned
@@ -66,7 +62,6 @@ typedef struct {
     oim_metric_t *m_503;
     oim_metric_t *m_504;
     oim_metric_t *m_workers;
-    oim_metric_t *m_ingest_batches;
 } broker_t;
 
 static void
@@ -105,7 +100,7 @@ s_pending_free (void **item)
 {
     pending_t *p = *item;
     free (p->request_id);
-    free (p->batch);
+    gateway_ingest_req_destroy (&p->ingest);
     free (p->service);
     free (p->method);
     free (p->body);
@@ -162,45 +157,13 @@ s_reply_wire (broker_t *self, pending_t *p, uint32_t status, const void *body, s
     oim_wire_send (zsock_resolve (self->frontend), p->client, p->client_size, &header, body, size);
 }
 
-//  An IngestAck refusing the whole batch.
-static void
-s_reply_ingest_error (broker_t *self, pending_t *p, uint32_t status, const char *error)
-{
-    Oim__V1__IngestAck ack = OIM__V1__INGEST_ACK__INIT;
-    Oim__V1__IngestBatch *batch = p->batch
-        ? oim__v1__ingest_batch__unpack (NULL, p->batch_size, p->batch): NULL;
-    ack.batch_id = batch? batch->batch_id: "";
-    ack.status = status;
-    ack.error = (char *) error;
-    size_t size;
-    uint8_t *body = oim_wire_pack (&ack.base, &size);
-    void *socket = zsock_resolve (self->ingest);
-    zmq_send (socket, p->client, p->client_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    if (p->delimiter)
-        zmq_send (socket, "", 0, ZMQ_SNDMORE);
-    zmq_send (socket, body, size, 0);
-    free (body);
-    if (batch)
-        oim__v1__ingest_batch__free_unpacked (batch, NULL);
-}
-
 static void
 s_reply (broker_t *self, pending_t *p, uint32_t status, const void *body, size_t size)
 {
     if (p->kind == CLIENT_WIRE)
         s_reply_wire (self, p, status, body, size);
     else
-    if (status == 200) {
-        void *socket = zsock_resolve (self->ingest);
-        zmq_send (socket, p->client, p->client_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-        if (p->delimiter)
-            zmq_send (socket, "", 0, ZMQ_SNDMORE);
-        zmq_send (socket, body, size, 0);
-    }
-    else
-        s_reply_ingest_error (self, p, status, status == 503? "registry unavailable"
-                                             : status == 504? "registry timed out"
-                                             : "registry refused the batch");
+        gateway_ingest_answer (self->ingest, &p->ingest, status, body, size);
     if (status == 503)
         oim_metric_add (self->m_503, 1);
     if (status == 504)
@@ -380,6 +343,7 @@ s_forward (broker_t *self, pending_t *p, const char *service, const char *method
     header.method = (char *) method;
     header.correlation_id = p->id;
     header.request_id = p->request_id;
+    header.peer_user_id = (char *) (p->ingest? gateway_ingest_req_user_id (p->ingest): "");
     for (int attempt = 0; attempt < 8; attempt++) {
         worker_t *worker = target && target->len? s_target (self, target): s_pick (self, service);
         if (!worker)
@@ -475,70 +439,25 @@ s_on_frontend (zloop_t *loop, zsock_t *socket, void *arg)
     return 0;
 }
 
-//  Ingest: [routing][""]?[IngestBatch]. Anything else is answered by the registry (which
-//  reports a payload that is not an IngestBatch as a 400 ack) or refused here by size.
+//  Ingest: a batch gateway_ingest admitted (scanned, not unpacked; refusals are answered
+//  there) goes to the registry as it is, with its connection's ZAP User-Id.
 static int
 s_on_ingest (zloop_t *loop, zsock_t *socket, void *arg)
 {
-    (void) loop;
+    (void) loop; (void) socket;
     broker_t *self = arg;
-    zmsg_t *msg = zmsg_recv (socket);
-    if (!msg)
+    gateway_ingest_req_t *req = gateway_ingest_recv (self->ingest);
+    if (!req)
         return 0;
-    zframe_t *routing = zmsg_pop (msg);
-    zframe_t *payload = zmsg_pop (msg);
-    bool delimiter = false;
-    if (payload && zframe_size (payload) == 0 && zmsg_size (msg) > 0) {
-        zframe_destroy (&payload);
-        payload = zmsg_pop (msg);
-        delimiter = true;
-    }
-    if (routing && payload && zframe_size (routing) <= OIM_WIRE_MAX_ROUTING_BYTES) {
-        oim_metric_add (self->m_ingest_batches, 1);
-        char request_id [32];
-        snprintf (request_id, sizeof request_id, "ingest-%" PRIu64, self->next_id + 1);
-        pending_t *p = s_pending_new (self, CLIENT_INGEST, zframe_data (routing),
-                                      zframe_size (routing), 0, request_id);
-        p->delimiter = delimiter;
-        if (zmsg_size (msg) > 0 || zframe_size (payload) > OIM_WIRE_MAX_BODY_BYTES)
-            s_fail (self, p, zmsg_size (msg) > 0? 400: 413);
-        else {
-            p->batch_size = zframe_size (payload);
-            p->batch = malloc (p->batch_size? p->batch_size: 1);
-            memcpy (p->batch, zframe_data (payload), p->batch_size);
-            uint32_t status = s_forward (self, p, "registry", "ingest.batch", NULL,
-                                         p->batch, p->batch_size);
-            if (status)
-                s_fail (self, p, status);
-        }
-    }
-    else {
-        oim_metric_add (self->m_garbage, 1);
-        oim_warn ("event=garbage source=ingest reason=\"empty message\"");
-    }
-    zframe_destroy (&routing);
-    zframe_destroy (&payload);
-    zmsg_destroy (&msg);
-    return 0;
-}
-
-//  ---------------------------------------------------------------------------------------
-//  Feed proxy: notifications one way, subscriptions the other, whole messages
-
-static int
-s_forward_all (zloop_t *loop, zsock_t *from, void *arg)
-{
-    (void) loop;
-    zsock_t *to = arg;
-    zmq_msg_t part;
-    zmq_msg_init (&part);
-    while (zmq_msg_recv (&part, zsock_resolve (from), ZMQ_DONTWAIT) >= 0) {
-        int more = zmq_msg_more (&part);
-        zmq_msg_send (&part, zsock_resolve (to), more? ZMQ_SNDMORE: 0);
-        if (!more)
-            break;
-    }
-    zmq_msg_close (&part);
+    pending_t *p = s_pending_new (self, CLIENT_INGEST, (const uint8_t *) "", 0, 0,
+                                  gateway_ingest_req_id (req));
+    p->ingest = req;
+    size_t size;
+    const uint8_t *body = gateway_ingest_req_body (req, &size);
+    uint32_t status = s_forward (self, p, "registry", "ingest.batch", NULL, body, size);
+    gateway_ingest_req_sent (req);
+    if (status)
+        s_fail (self, p, status);
     return 0;
 }
 
@@ -583,9 +502,14 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     return term? -1: 0;
 }
 
+//  A bound socket, a CURVE server of domain when domain is set (NULL: inproc, no security).
+//  NULL when it cannot bind, or plain ZeroMQ would expose it beyond this host (logged).
 static zsock_t *
-s_bind (int type, const char *endpoint, char *bound, size_t bound_size)
+s_bind (int type, const oim_curve_t *curve, const char *domain, const char *endpoint,
+        char *bound, size_t bound_size)
 {
+    if (domain && oim_curve_check_endpoint (curve, endpoint))
+        return NULL;
     zsock_t *socket = zsock_new (type);
     if (!socket)
         return NULL;
@@ -595,7 +519,7 @@ s_bind (int type, const char *endpoint, char *bound, size_t bound_size)
     zsock_set_rcvhwm (socket, 100000);
     zsock_set_linger (socket, 100);
     zsock_set_maxmsgsize (socket, 64 * 1024 * 1024);
-    if (zsock_bind (socket, "%s", endpoint) < 0) {
+    if ((domain && oim_curve_server (curve, socket, domain)) || zsock_bind (socket, "%s", endpoint) < 0) {
         zsock_destroy (&socket);
         return NULL;
     }
@@ -612,9 +536,7 @@ s_destroy (broker_t *self)
     zhashx_destroy (&self->pending);
     zhashx_destroy (&self->services);
     zhashx_destroy (&self->workers);
-    zsock_destroy (&self->ingest);
-    zsock_destroy (&self->feed_in);
-    zsock_destroy (&self->feed_out);
+    gateway_ingest_destroy (&self->ingest);
     zsock_destroy (&self->frontend);
     zsock_destroy (&self->backend);
 }
@@ -629,8 +551,6 @@ s_init_metrics (broker_t *self, oim_metrics_t *m)
     self->m_504 = oim_metrics_counter (m, "oim_broker_timeouts_total", NULL,
                                        "requests answered 504: no reply in time");
     self->m_workers = oim_metrics_gauge (m, "oim_broker_workers", NULL, "live workers");
-    self->m_ingest_batches = oim_metrics_counter (m, "oim_ingest_batches_total", NULL,
-                                                  "ZeroMQ ingest batches received");
 }
 
 void
@@ -642,28 +562,20 @@ gateway_broker_actor (zsock_t *pipe, void *arg)
     char backend [256] = "", frontend [256] = "", ingest [256] = "";
     char frontend_bind [64];
     snprintf (frontend_bind, sizeof frontend_bind, "inproc://oim-broker-%p", (void *) pipe);
-    self.backend = s_bind (ZMQ_ROUTER, args->backend_bind, backend, sizeof backend);
-    self.frontend = s_bind (ZMQ_ROUTER, frontend_bind, frontend, sizeof frontend);
+    self.backend = s_bind (ZMQ_ROUTER, args->curve, "internal", args->backend_bind, backend,
+                           sizeof backend);
+    self.frontend = s_bind (ZMQ_ROUTER, NULL, NULL, frontend_bind, frontend, sizeof frontend);
+    gateway_ingest_args_t ingest_args = { .bind = args->ingest_bind, .curve = args->curve,
+        .max_in_flight = args->ingest_max_in_flight,
+        .max_in_flight_peer = args->ingest_max_in_flight_peer, .metrics = args->metrics };
     if (args->ingest_bind && *args->ingest_bind)
-        self.ingest = s_bind (ZMQ_ROUTER, args->ingest_bind, ingest, sizeof ingest);
+        self.ingest = gateway_ingest_new (&ingest_args, ingest, sizeof ingest);
     if (!self.backend || !self.frontend || (args->ingest_bind && *args->ingest_bind && !self.ingest)) {
         zsock_signal (pipe, 0);
         zstr_sendf (pipe, "ERROR cannot bind %s", !self.backend? args->backend_bind
                                                  : !self.frontend? frontend_bind: args->ingest_bind);
         s_destroy (&self);
         return;
-    }
-    char feed [256] = "", intake [256] = "";
-    if (args->feed_intake_bind && *args->feed_intake_bind) {
-        self.feed_in = s_bind (ZMQ_XSUB, args->feed_intake_bind, intake, sizeof intake);
-        self.feed_out = s_bind (ZMQ_XPUB, args->feed_bind, feed, sizeof feed);
-        if (!self.feed_in || !self.feed_out) {
-            zsock_signal (pipe, 0);
-            zstr_sendf (pipe, "ERROR cannot bind the feed %s / %s", args->feed_intake_bind, args->feed_bind);
-            s_destroy (&self);
-            return;
-        }
-        oim_info ("event=feed_proxy intake=%s feed=%s", intake, feed);
     }
     s_init_metrics (&self, args->metrics);
     self.workers = zhashx_new ();
@@ -677,15 +589,11 @@ gateway_broker_actor (zsock_t *pipe, void *arg)
     zloop_reader (self.loop, self.backend, s_on_backend, &self);
     zloop_reader (self.loop, self.frontend, s_on_frontend, &self);
     if (self.ingest)
-        zloop_reader (self.loop, self.ingest, s_on_ingest, &self);
-    if (self.feed_in) {
-        zloop_reader (self.loop, self.feed_in, s_forward_all, self.feed_out);
-        zloop_reader (self.loop, self.feed_out, s_forward_all, self.feed_in);
-    }
+        zloop_reader (self.loop, gateway_ingest_socket (self.ingest), s_on_ingest, &self);
     zloop_timer (self.loop, TICK_MSEC, 0, s_on_tick, &self);
     zloop_set_nonstop (self.loop, true);        //  stop on $TERM, not on a signal
     zsock_signal (pipe, 0);
-    zstr_sendx (pipe, "READY", backend, frontend, ingest, feed, intake, NULL);
+    zstr_sendx (pipe, "READY", backend, frontend, ingest, NULL);
     zloop_start (self.loop);
     s_destroy (&self);
 }

@@ -8,10 +8,11 @@
     with requests in flight: those requests get 503.
     Frontend (ROUTER, inproc): the gateway's HTTP threads (oim_wire clients). The internal
     service "broker" answers "broker.workers" with a WorkerList.
-    Feed (optional): an XSUB/XPUB proxy, so that any number of notify replicas publish into one
-    public feed port (:5571) and a subscriber sees every replica's notifications.
+    Backend and ingest are CURVE servers (oim_curve_server) of ZAP domains "internal" and
+    "ingest" (gateway_zap.h) when CURVE is on. The feed is gateway_feed's, not the broker's.
     Ingest (ROUTER, tcp :5570, SPEC §4): one frame, an IngestBatch, from a REQ or DEALER peer;
-    it is forwarded to the registry's "ingest.batch" and the registry's IngestAck goes back.
+    gateway_ingest scans (never unpacks) and admits it, the broker forwards it to the
+    registry's "ingest.batch" with the connection's ZAP User-Id, and the IngestAck goes back.
 
     Actor commands (zstr over the pipe): "$TERM". At start the actor sends back "READY" or
     "ERROR <why>", then the bound endpoints as three strings: broker, frontend, ingest.
@@ -20,14 +21,15 @@
 #define GATEWAY_BROKER_H_INCLUDED
 
 #include <czmq.h>
+#include "oim_curve.h"
 #include "oim_metrics.h"
 
 typedef struct {
     const char *backend_bind;       //  e.g. "tcp://*:5555", "tcp://127.0.0.1:*"
     const char *ingest_bind;        //  e.g. "tcp://*:5570"; NULL or "" = no ingest endpoint
-    const char *feed_intake_bind;   //  XSUB the notify replicas publish into, e.g. "tcp://*:5572";
-                                    //  NULL or "" = the gateway hosts no feed
-    const char *feed_bind;          //  XPUB subscribers connect to, e.g. "tcp://*:5571"
+    int ingest_max_in_flight;       //  ingest batches at the registry, all peers / one peer
+    int ingest_max_in_flight_peer;  //  (gateway_ingest.h); past either an immediate 503 ack
+    const oim_curve_t *curve;       //  the gateway's keys (server role); borrowed
     int heartbeat_msec;
     int default_timeout_msec;       //  when a client request has timeout_ms 0
     oim_metrics_t *metrics;         //  shared with the HTTP side; thread-safe

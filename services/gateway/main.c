@@ -4,8 +4,11 @@
     SIGTERM/SIGINT, stops them in reverse order.
 */
 #include "gateway_broker.h"
+#include "gateway_feed.h"
 #include "gateway_http.h"
+#include "gateway_zap.h"
 #include "oim_config.h"
+#include "oim_curve.h"
 #include "oim_log.h"
 
 #include <signal.h>
@@ -15,10 +18,15 @@ static const oim_option_t s_options [] = {
     { "http-address", "OIM_HTTP_ADDRESS", "0.0.0.0", "address the HTTP API listens on", false },
     { "http-port", "OIM_HTTP_PORT", "8080", "HTTP API port (0 = any free port)", false },
     { "ingest-port", "OIM_INGEST_PORT", "5570", "ZeroMQ demand-event ingest port (0 = any, -1 = off)", false },
-    { "feed-proxy", "OIM_FEED_PROXY", "", "host the ZeroMQ feed: bind this XSUB intake (e.g. "
-      "tcp://*:5572) for notify replicas (their OIM_FEED_ENDPOINT) and publish on OIM_FEED_PORT; "
-      "empty = notify binds the feed itself", false },
-    { "feed-port", "OIM_FEED_PORT", "5571", "public ZeroMQ feed port when hosting the feed", false },
+    { "ingest-max-in-flight", "OIM_INGEST_MAX_IN_FLIGHT", "32", "ZeroMQ ingest batches at the "
+      "registry at once, all publishers; past it an immediate IngestAck 503", false },
+    { "ingest-max-in-flight-peer", "OIM_INGEST_MAX_IN_FLIGHT_PEER", "8", "the same for one "
+      "publisher (its CURVE key, or its connection in plain mode)", false },
+    { "feed-proxy", "OIM_FEED_PROXY", "tcp://127.0.0.1:5572", "the ZeroMQ feed's intake (XSUB) "
+      "the notify replicas publish into (their OIM_FEED_ENDPOINT); internal, never published "
+      "(tcp://*:5572 in containers); \"off\" = no feed", false },
+    { "feed-port", "OIM_FEED_PORT", "5571", "public ZeroMQ feed port (XPUB; 0 = any free port): "
+      "an organisation's registered feed key receives that organisation's notifications", false },
     { "broker-endpoint", "OIM_BROKER_ENDPOINT", "tcp://127.0.0.1:5555",
       "where the broker binds (daemons connect to the same; tcp://*:5555 in containers)", false },
     { "broker-bind", "OIM_BROKER_BIND", "", "bind address when it differs from broker-endpoint "
@@ -34,6 +42,7 @@ static const oim_option_t s_options [] = {
     { "rate-burst", "OIM_RATE_BURST", "100", "requests a client may make at once before the limit applies", false },
     { "ports-file", "OIM_PORTS_FILE", "", "write the bound ports here as JSON (for tests)", false },
     { "log-level", "OIM_LOG_LEVEL", "info", "debug, info, warn or error", false },
+    OIM_CURVE_OPTIONS,
     OIM_OPTION_END
 };
 
@@ -70,6 +79,98 @@ s_write_ports (const char *path, int http_port, const char *broker, const char *
     return rename (temp, path);
 }
 
+//  Starts an actor and waits for its "READY"; NULL (logged) when it answers otherwise.
+static zactor_t *
+s_start (zactor_fn *actor, void *args, const char *what)
+{
+    zactor_t *self = zactor_new (actor, args);
+    char *status = self? zstr_recv (self): NULL;
+    if (!status || strncmp (status, "READY", 5) != 0) {
+        oim_error ("event=%s_start_failed reason=\"%s\"", what, status? status: "no answer");
+        zactor_destroy (&self);
+    }
+    zstr_free (&status);
+    return self;
+}
+
+//  tcp://<address>:<port>, "*" for 0.0.0.0, "*" for port 0.
+static void
+s_feed_bind (oim_config_t *config, const char *address, char *out, size_t size)
+{
+    int64_t port = oim_config_int (config, "feed-port", 5571);
+    const char *host = strcmp (address, "0.0.0.0") == 0? "*": address;
+    if (port > 0)
+        snprintf (out, size, "tcp://%s:%lld", host, (long long) port);
+    else
+        snprintf (out, size, "tcp://%s:*", host);
+}
+
+//  The actors the HTTP side depends on, in start order (stopped in reverse).
+typedef struct {
+    oim_curve_t *curve;
+    zactor_t *zap, *broker, *feed;
+    char *backend, *frontend, *ingest, *feed_bound, *intake_bound;
+} actors_t;
+
+static void
+s_actors_stop (actors_t *a)
+{
+    zactor_destroy (&a->feed);
+    zactor_destroy (&a->broker);
+    zactor_destroy (&a->zap);
+    oim_curve_destroy (&a->curve);
+    zstr_free (&a->backend);
+    zstr_free (&a->frontend);
+    zstr_free (&a->ingest);
+    zstr_free (&a->feed_bound);
+    zstr_free (&a->intake_bound);
+}
+
+//  CURVE, the ZAP handler (before any socket with a domain binds), the broker, the feed.
+//  Returns 0, or -1 (logged) with whatever started stopped again.
+static int
+s_actors_start (oim_config_t *config, oim_metrics_t *metrics, actors_t *a)
+{
+    a->curve = oim_curve_new (oim_config_get (config, "curve"), oim_config_get (config, "curve-dir"),
+                              OIM_CURVE_ROLE_GATEWAY);
+    if (!a->curve)
+        return -1;
+    int timeout = (int) oim_config_int (config, "redis-timeout-ms", 2000);
+    gateway_zap_args_t zap_args = { .redis_url = oim_config_get (config, "redis-url"),
+        .redis_timeout_msec = timeout, .daemon_public = oim_curve_peer_public (a->curve),
+        .metrics = metrics };
+    if (oim_curve_enabled (a->curve) && !(a->zap = s_start (gateway_zap_actor, &zap_args, "zap")))
+        return s_actors_stop (a), -1;
+    const char *address = oim_config_get (config, "http-address");
+    char ingest [256], feed_bind [256];
+    s_ingest_bind (config, address, ingest, sizeof ingest);
+    s_feed_bind (config, address, feed_bind, sizeof feed_bind);
+    const char *bind = oim_config_get (config, "broker-bind");
+    gateway_broker_args_t broker_args = {
+        .backend_bind = *bind? bind: oim_config_get (config, "broker-endpoint"),
+        .ingest_bind = ingest, .curve = a->curve,
+        .ingest_max_in_flight = (int) oim_config_int (config, "ingest-max-in-flight", 32),
+        .ingest_max_in_flight_peer = (int) oim_config_int (config, "ingest-max-in-flight-peer", 8),
+        .heartbeat_msec = (int) oim_config_int (config, "heartbeat-ms", 1000),
+        .default_timeout_msec = (int) oim_config_int (config, "request-timeout-ms", 10000),
+        .metrics = metrics };
+    if (!(a->broker = s_start (gateway_broker_actor, &broker_args, "broker")))
+        return s_actors_stop (a), -1;
+    zstr_recvx (a->broker, &a->backend, &a->frontend, &a->ingest, NULL);
+    const char *intake = oim_config_get (config, "feed-proxy");
+    if (!*intake || strcmp (intake, "off") == 0) {
+        a->feed_bound = strdup ("");
+        a->intake_bound = strdup ("");
+        return 0;
+    }
+    gateway_feed_args_t feed_args = { .intake_bind = intake, .feed_bind = feed_bind,
+                                      .curve = a->curve, .metrics = metrics };
+    if (!(a->feed = s_start (gateway_feed_actor, &feed_args, "feed")))
+        return s_actors_stop (a), -1;
+    zstr_recvx (a->feed, &a->feed_bound, &a->intake_bound, NULL);
+    return 0;
+}
+
 static int
 s_run (oim_config_t *config)
 {
@@ -80,41 +181,16 @@ s_run (oim_config_t *config)
     gethostname (host, sizeof host - 1);
     snprintf (labels, sizeof labels, "service=\"gateway\",instance=\"gateway@%s:%d\"", host, (int) getpid ());
     oim_metrics_t *metrics = oim_metrics_new (labels);
-    const char *address = oim_config_get (config, "http-address");
-    char ingest [256];
-    s_ingest_bind (config, address, ingest, sizeof ingest);
-    const char *bind = oim_config_get (config, "broker-bind");
-    char feed_bind [64];
-    int64_t feed_port = oim_config_int (config, "feed-port", 5571);
-    snprintf (feed_bind, sizeof feed_bind, "tcp://%s:", strcmp (address, "0.0.0.0") == 0? "*": address);
-    if (feed_port > 0)
-        snprintf (feed_bind + strlen (feed_bind), sizeof feed_bind - strlen (feed_bind), "%lld", (long long) feed_port);
-    else
-        strcat (feed_bind, "*");
-    gateway_broker_args_t broker_args = {
-        .backend_bind = *bind? bind: oim_config_get (config, "broker-endpoint"),
-        .ingest_bind = ingest,
-        .feed_intake_bind = oim_config_get (config, "feed-proxy"),
-        .feed_bind = feed_bind,
-        .heartbeat_msec = (int) oim_config_int (config, "heartbeat-ms", 1000),
-        .default_timeout_msec = (int) oim_config_int (config, "request-timeout-ms", 10000),
-        .metrics = metrics };
-    zactor_t *broker = zactor_new (gateway_broker_actor, &broker_args);
-    char *status = zstr_recv (broker);
-    if (!status || strncmp (status, "READY", 5) != 0) {
-        oim_error ("event=broker_start_failed reason=\"%s\"", status? status: "no answer");
-        zstr_free (&status);
-        zactor_destroy (&broker);
+    actors_t actors = { 0 };
+    if (s_actors_start (config, metrics, &actors)) {
         oim_metrics_destroy (&metrics);
         return 1;
     }
-    zstr_free (&status);
-    char *backend, *frontend, *ingest_bound, *feed_bound, *intake_bound;
-    zstr_recvx (broker, &backend, &frontend, &ingest_bound, &feed_bound, &intake_bound, NULL);
+    const char *address = oim_config_get (config, "http-address");
     int timeout = (int) oim_config_int (config, "redis-timeout-ms", 2000);
     gateway_http_args_t http_args = {
         .address = address, .port = (int) oim_config_int (config, "http-port", 8080),
-        .frontend = frontend, .redis_url = oim_config_get (config, "redis-url"),
+        .frontend = actors.frontend, .redis_url = oim_config_get (config, "redis-url"),
         .redis_timeout_msec = timeout,
         .request_timeout_msec = (int) oim_config_int (config, "request-timeout-ms", 10000),
         .required_services = oim_config_get (config, "required-services"), .metrics = metrics,
@@ -124,11 +200,14 @@ s_run (oim_config_t *config)
     int rc = 0;
     if (http) {
         int port = gateway_http_port (http);
-        oim_info ("event=listening url=http://%s:%d/ broker=%s ingest=%s", address, port, backend,
-                  *ingest_bound? ingest_bound: "off");
+        oim_info ("event=listening url=http://%s:%d/ broker=%s ingest=%s feed=%s intake=%s curve=%s",
+                  address, port, actors.backend, *actors.ingest? actors.ingest: "off",
+                  *actors.feed_bound? actors.feed_bound: "off",
+                  *actors.intake_bound? actors.intake_bound: "off",
+                  oim_curve_enabled (actors.curve)? "on": "off");
         const char *ports_file = oim_config_get (config, "ports-file");
-        if (*ports_file && s_write_ports (ports_file, port, backend, ingest_bound, feed_bound,
-                                         intake_bound))
+        if (*ports_file && s_write_ports (ports_file, port, actors.backend, actors.ingest,
+                                         actors.feed_bound, actors.intake_bound))
             oim_error ("event=ports_file_failed path=%s", ports_file);
         while (!zsys_interrupted)
             pause ();       //  czmq's SIGTERM/SIGINT handler sets zsys_interrupted
@@ -137,12 +216,7 @@ s_run (oim_config_t *config)
     }
     else
         rc = 1;
-    zactor_destroy (&broker);
-    zstr_free (&backend);
-    zstr_free (&frontend);
-    zstr_free (&ingest_bound);
-    zstr_free (&feed_bound);
-    zstr_free (&intake_bound);
+    s_actors_stop (&actors);
     oim_metrics_destroy (&metrics);
     oim_info ("event=stopped");
     return rc;

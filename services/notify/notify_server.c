@@ -54,11 +54,9 @@
 #define GROUP "notify"
 
 static const oim_option_t s_options [] = {
-    { "feed-port", "OIM_FEED_PORT", "5571", "ZeroMQ notification feed (PUB); 0 = any free port "
-      "(logged as event=feed_bound), -1 = off", false },
-    { "feed-address", "OIM_FEED_ADDRESS", "*", "address the feed binds to", false },
-    { "feed-endpoint", "OIM_FEED_ENDPOINT", "", "publish into the gateway's feed proxy here "
-      "(e.g. tcp://gateway:5572; see the gateway's OIM_FEED_PROXY) instead of binding a port", false },
+    { "feed-endpoint", "OIM_FEED_ENDPOINT", "tcp://127.0.0.1:5572", "the gateway's feed intake "
+      "this replica publishes into (CURVE client with daemon.cert; the gateway hosts the public "
+      "feed, see its OIM_FEED_PROXY and OIM_FEED_PORT); \"off\" = no feed", false },
     { "webhook-retry-schedule", "OIM_WEBHOOK_RETRY_SCHEDULE", "",
       "seconds between webhook attempts, comma-separated (default " NOTIFY_RETRY_DEFAULT_SCHEDULE ")", false },
     { "webhook-allow-private", "OIM_WEBHOOK_ALLOW_PRIVATE", "0",
@@ -558,6 +556,30 @@ s_event (notify_state_t *self, redisReply *entry, s_entry_t *e)
         oim_metric_add (self->m_invalid, (int64_t) (total - e->count));
     }
     return 0;
+}
+
+//  Connects the feed PUB to the gateway's intake (every replica publishes there; the gateway
+//  hosts the one public feed). "" or "off": no feed. A failure leaves the feed off (logged):
+//  the inbox, SSE and webhooks carry every notification anyway.
+static void
+s_feed_connect (notify_state_t *self, const char *endpoint)
+{
+    if (!*endpoint || strcmp (endpoint, "off") == 0)
+        return;
+    const oim_curve_t *curve = oim_service_curve (self->service);
+    self->feed = zsock_new (ZMQ_PUB);
+    if (!self->feed)
+        return;
+    zsock_set_sndhwm (self->feed, 100000);
+    zsock_set_linger (self->feed, 0);
+    if (oim_curve_check_endpoint (curve, endpoint) || oim_curve_client (curve, self->feed)
+    ||  zsock_connect (self->feed, "%s", endpoint) < 0) {
+        oim_error ("event=feed_connect_failed endpoint=%s action=feed_off", endpoint);
+        zsock_destroy (&self->feed);
+    }
+    else
+        oim_info ("event=feed_connected endpoint=%s curve=%s", endpoint,
+                  oim_curve_enabled (curve)? "on": "off");
 }
 
 //  Publishes a stored notification on the ZeroMQ feed (best effort, never blocks).
@@ -1260,36 +1282,7 @@ s_start (oim_service_t *service)
     self->smtp_from = oim_config_get (config, "smtp-from");
     self->console_url = oim_config_get (config, "console-url");
 
-    int port = (int) oim_config_int (config, "feed-port", 5571);
-    const char *feed_endpoint = oim_config_get (config, "feed-endpoint");
-    if (*feed_endpoint) {
-        //  Every replica publishes into the gateway's proxy: one feed for all of them.
-        self->feed = zsock_new (ZMQ_PUB);
-        zsock_set_sndhwm (self->feed, 100000);
-        zsock_set_linger (self->feed, 0);
-        if (zsock_connect (self->feed, "%s", feed_endpoint) < 0) {
-            oim_error ("event=feed_connect_failed endpoint=%s action=feed_off", feed_endpoint);
-            zsock_destroy (&self->feed);
-        }
-        else
-            oim_info ("event=feed_connected endpoint=%s", feed_endpoint);
-    }
-    else
-    if (port >= 0) {
-        self->feed = zsock_new (ZMQ_PUB);
-        zsock_set_sndhwm (self->feed, 100000);
-        zsock_set_linger (self->feed, 0);
-        const char *address = oim_config_get (config, "feed-address");
-        int bound = port? zsock_bind (self->feed, "tcp://%s:%d", address, port)
-                        : zsock_bind (self->feed, "tcp://%s:*", address);
-        if (bound < 0) {
-            oim_error ("event=feed_bind_failed address=%s port=%d error=\"%s\" action=feed_off",
-                       address, port, zmq_strerror (zmq_errno ()));
-            zsock_destroy (&self->feed);
-        }
-        else
-            oim_info ("event=feed_bound address=%s port=%d", address, port? port: bound);
-    }
+    s_feed_connect (self, oim_config_get (config, "feed-endpoint"));
     const char *smtp = oim_config_get (config, "smtp-url");
     if (*smtp) {
         const char *from = self->smtp_from, *lt = strchr (from, '<'), *gt = lt? strchr (lt, '>'): NULL;
