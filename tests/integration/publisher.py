@@ -15,8 +15,11 @@ import zmq
 
 
 class Publisher:
-    def __init__(self, endpoint, api_key, pb, window=4, timeout=3.0):
+    def __init__(self, endpoint, api_key, pb, window=4, timeout=3.0, curve=None):
+        """curve: None for plain ZeroMQ, else (keys_dir, (public, secret)): a CURVE client of
+        the gateway (keys_dir holds gateway.cert) with the publisher's registered keypair."""
         self.endpoint, self.api_key, self.pb = endpoint, api_key, pb
+        self.curve = curve
         self.window, self.timeout = window, timeout
         self.ctx = zmq.Context.instance()
         self.sock = None
@@ -28,6 +31,9 @@ class Publisher:
             self.sock.close(linger=0)
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        if self.curve:
+            from oimtest import curve_client
+            curve_client(self.sock, *self.curve)
         self.sock.connect(self.endpoint)
 
     def close(self):

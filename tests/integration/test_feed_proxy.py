@@ -1,6 +1,7 @@
 """The gateway-hosted ZeroMQ feed (OIM_FEED_PROXY): several notify replicas publish into the
 gateway's intake and a subscriber on the one public feed port sees every notification, each
-once, with its per-organization sequence — the deployment shape of docker-compose."""
+once, with its per-organization sequence — the deployment shape of docker-compose. With CURVE
+(the default) the subscriber holds the organization's registered feed key."""
 import os
 import subprocess
 import sys
@@ -24,11 +25,16 @@ class FeedProxyTest(unittest.TestCase):
             c.start_redis()
             c.start_gateway()
             self.assertTrue(c.ports["feed_intake"].startswith("tcp://127.0.0.1:"))
+            org = pb["registry"].Organization(id=ORG, kind="company", name="F", status="active",
+                                              version=1)
+            subprocess.run(["redis-cli", "-s", c.redis_sock, "-x", "SET", f"oim:org:{ORG}"],
+                           input=org.SerializeToString(), check=True, capture_output=True)
+            keys = c.register_curve_key("feed", org_id=ORG)
             for _ in range(2):
                 c.start("notify", OIM_FEED_ENDPOINT=c.ports["feed_intake"])
             c.wait_registered({"notify": 2})
             ctx = zmq.Context()
-            sub = ctx.socket(zmq.SUB)
+            sub = c.curve_socket(ctx, zmq.SUB, keys)
             sub.setsockopt(zmq.SUBSCRIBE, ORG.encode())
             sub.setsockopt(zmq.RCVTIMEO, 10000)
             sub.connect(f"tcp://127.0.0.1:{c.ports['feed_port']}")

@@ -251,7 +251,9 @@ class BadInputTest(unittest.TestCase):
         with Cluster() as c:
             c.start_all()
             ctx = zmq.Context()
-            dealer = ctx.socket(zmq.DEALER)
+            # Garbage from holders of the right keys: the daemons' on the broker, a registered
+            # publisher's on ingest (without them the handshake fails before any frame).
+            dealer = c.curve_socket(ctx, zmq.DEALER, c.daemon_keypair())
             dealer.setsockopt(zmq.LINGER, 1000)
             dealer.connect(c.ports["broker_endpoint"])
             garbage = [[b""], [b"\x00" * 10], [b"hello", b"world"], [b"a", b"b", b"c", b"d", b"e"],
@@ -259,15 +261,16 @@ class BadInputTest(unittest.TestCase):
                        [os.urandom(64), os.urandom(64)]]
             for frames in garbage:
                 dealer.send_multipart(frames)
-            ingest = ctx.socket(zmq.DEALER)
+            ingest = c.curve_socket(ctx, zmq.DEALER, c.register_curve_key(
+                "publisher", publisher_id="pub_0000000000000000000G0", source_system="garbage"))
             ingest.setsockopt(zmq.LINGER, 1000)
             ingest.setsockopt(zmq.RCVTIMEO, 10000)
             ingest.connect(f"tcp://127.0.0.1:{c.ports['ingest_port']}")
             ingest.send_multipart([b"a", b"b", b"c"])            # three frames: refused
-            ingest.send(os.urandom(9 * 1024 * 1024))             # over 8 MiB: refused
-            for _ in range(2):
-                reply = ingest.recv()       # an IngestAck with an error status, not silence
-                self.assertTrue(len(reply) > 0)
+            reply = ingest.recv()           # an IngestAck with an error status, not silence
+            self.assertTrue(len(reply) > 0)
+            # (a message over the ingest's 2 MiB limit drops the connection instead:
+            # test_security_ingest)
             # The broker and every daemon still work.
             c.wait_registered({s: 1 for s in SERVICES})
             self.assertEqual(c.http("GET", "/readyz")[0], 200)

@@ -82,19 +82,12 @@ class WebhookInboxFeedTest(NotifyCase):
         org_a, key_a = n.org()
         org_b, key_b = n.org()
         rec = webhook(c, org_a, key_a, self.receiver, "/ok/a")
-        probe_org, _ = n.org()
-        sub = zmq.Context.instance().socket(zmq.SUB)
+        # The feed: org_a's registered key; the gateway applies only org_a's topic for it.
+        sub = c.curve_socket(zmq.Context.instance(), zmq.SUB, n.feed_key(org_a))
         sub.setsockopt(zmq.SUBSCRIBE, org_a.encode())
-        sub.setsockopt(zmq.SUBSCRIBE, probe_org.encode())
         sub.setsockopt(zmq.RCVTIMEO, 10000)
         sub.connect(f"tcp://127.0.0.1:{n.feed_port()}")
-
-        def joined():   # PUB/SUB joins asynchronously (the feed is best effort by design)
-            n.publish([n.event(probe_org)])
-            return sub.poll(100)
-        wait_for(joined, 10, "the feed subscription to take effect")
-        while sub.poll(300):
-            sub.recv_multipart()
+        c.wait_feed_subscribed(1)   # PUB/SUB joins asynchronously (the feed is best effort)
         sse = SSEReader(c.ports["http_port"], key_a)
         self.assertEqual(sse.status, 200)
         ids = n.publish([n.event(org_a, data={"title": f"배터리 {i}", "i": i}) for i in range(3)]

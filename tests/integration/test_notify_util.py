@@ -90,11 +90,15 @@ class Notify:
                 return info[b"pending"] == 0 and info[b"lag"] == 0
         return False
 
-    def feed_port(self, index=-1):
-        proc = self.c.daemons["notify"][index]
-        m = wait_for(lambda: re.search(r"event=feed_bound address=\S+ port=(\d+)", proc.log()), 10,
-                     "notify's feed port in its log")
-        return int(m.group(1))
+    def feed_port(self):
+        """The gateway's public feed port (the gateway hosts the feed; notify publishes into
+        its intake)."""
+        return self.c.ports["feed_port"]
+
+    def feed_key(self, org_id):
+        """A CURVE keypair registered as org_id's feed key (as PUT /v1/orgs/{id}/feed-key
+        stores it)."""
+        return self.c.register_curve_key("feed", org_id=org_id)
 
 
 class Receiver:

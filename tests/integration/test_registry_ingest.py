@@ -134,7 +134,8 @@ class Ingest(unittest.TestCase):
 
     # -- ZeroMQ -----------------------------------------------------------------------------
     def publisher(self, key=None, **kw):
-        return Publisher(self.endpoint, key or self.pub["api_key"], self.c.pb, **kw)
+        return Publisher(self.endpoint, key or self.pub["api_key"], self.c.pb,
+                         curve=self.pub.get("curve"), **kw)
 
     def test_zmq_batches_and_acks(self):
         p = self.publisher()
@@ -167,13 +168,13 @@ class Ingest(unittest.TestCase):
             self.assertEqual(ack.status, 400)
             ack = p.send_raw(p.batch("too-big", [event(f"b{i}", 1) for i in range(1001)]).SerializeToString())
             self.assertEqual((ack.status, ack.batch_id), (413, "too-big"))
-            bad = Publisher(self.endpoint, "oimk_unknown", self.c.pb)
+            bad = self.publisher("oimk_unknown")
             try:
                 ack = bad.send_raw(bad.batch("unknown", [event("u", 1)]).SerializeToString())
                 self.assertEqual((ack.status, ack.batch_id), (401, "unknown"))
             finally:
                 bad.close()
-            company = Publisher(self.endpoint, self.ckey, self.c.pb)
+            company = self.publisher(self.ckey)
             try:
                 ack = company.send_raw(company.batch("company", [event("u", 1)]).SerializeToString())
                 self.assertEqual(ack.status, 403)
@@ -200,7 +201,7 @@ class IngestKill(unittest.TestCase):
             c.org("company", business_number=bn)
             pub = c.publisher("crashy")
             p = Publisher(f"tcp://127.0.0.1:{c.ports['ingest_port']}", pub["api_key"], c.pb,
-                          window=4, timeout=2.0)
+                          window=4, timeout=2.0, curve=pub.get("curve"))
             # 60 batches of 50 events: 1,500 external ids, each upserted twice (seq 1, 2),
             # the second time in a later batch, so a re-sent batch can meet newer state.
             batches = []

@@ -12,7 +12,9 @@ from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
 class Oimctl(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.c = RegistryCluster().__enter__()
+        # Plain ZeroMQ until `oimctl publish` takes CURVE keys (--curve-server-key/--curve-keypair,
+        # the ingest part of issue 13): a CURVE ingest port refuses it.
+        cls.c = RegistryCluster(curve=False).__enter__()
         try:
             cls.c.up()
             cls.bin = oimtest.binary("oimctl")

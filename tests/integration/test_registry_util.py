@@ -80,4 +80,7 @@ class RegistryCluster(oimtest.Cluster):
                                    {"source_system": source_system, "name": "Other platform"},
                                    key=AGENCY)
         assert status == 201, (status, pub)
+        if self.curve:      # its ingest key, as the registry stores one (CurveKeyRecord)
+            pub["curve"] = (self.keys_dir, self.register_curve_key(
+                "publisher", publisher_id=pub["id"], source_system=source_system))
         return pub

@@ -11,6 +11,12 @@ deadlines (wait_for). Binaries come from $OIM_BUILD_DIR (set by ctest).
         c.kill("registry")                # SIGKILL
         c.start("registry")
 
+CURVE is on by default, as deployed: the Cluster makes its keys once (oimctl curve-keygen into
+its temp dir) and every process gets OIM_CURVE_DIR; Cluster(curve=False) runs plain ZeroMQ
+(OIM_CURVE=off, loopback only). A test's own ZeroMQ client gets its keys from
+c.curve_socket(ctx, zmq.SUB) (a fresh client keypair, or the one given, and the gateway's
+public key), or from curve_client(socket, keys_dir) for a socket it made itself.
+
 Runs under Debian's /usr/bin/python3 (python3-zmq and python3-protobuf come from apt).
 """
 import http.client
@@ -68,6 +74,37 @@ def proto_modules(out_dir):
         sys.path.insert(0, out_dir)
     import importlib
     return {f[:-6]: importlib.import_module(f[:-6] + "_pb2") for f in files}
+
+
+def load_cert(path):
+    """(public, secret) Z85 bytes of a czmq zcert file (secret None for a public-only file)."""
+    import zmq.auth
+    return zmq.auth.load_certificate(path)
+
+
+def curve_client(sock, keys_dir, keypair=None):
+    """Makes sock a CURVE client of the gateway (keys_dir holds gateway.cert): with keypair
+    (public, secret) Z85 bytes, or a fresh random one (a key nobody registered). Returns the
+    keypair used."""
+    import zmq
+    server_public, _ = load_cert(os.path.join(keys_dir, "gateway.cert"))
+    public, secret = keypair or zmq.curve_keypair()
+    sock.curve_serverkey = server_public
+    sock.curve_publickey = public
+    sock.curve_secretkey = secret
+    return public, secret
+
+
+def _pb_string(number, value):
+    """One protobuf string field (wire type 2): enough to write a CurveKeyRecord by hand."""
+    data = value.encode() if isinstance(value, str) else value
+    size, varint = len(data), b""
+    while True:
+        byte = size & 0x7F
+        size >>= 7
+        varint += bytes([byte | (0x80 if size else 0)])
+        if not size:
+            return bytes([number << 3 | 2]) + varint + data
 
 
 class RedisError(Exception):
@@ -162,8 +199,13 @@ class Process:
 class Cluster:
     """A whole OI Market on this machine, torn down on exit."""
 
-    def __init__(self, env=None, heartbeat_ms=250, keep=False):
+    def __init__(self, env=None, heartbeat_ms=250, keep=False, curve=True):
         self.dir = tempfile.mkdtemp(prefix="oimtest-")
+        self.curve = curve
+        self.keys_dir = os.path.join(self.dir, "keys")
+        if curve:
+            subprocess.run([binary("oimctl"), "curve-keygen", self.keys_dir], check=True,
+                           capture_output=True, timeout=30)
         self.redis_sock = os.path.join(self.dir, "redis.sock")
         self.redis_url = f"unix://{self.redis_sock}"
         self.extra_env = dict(env or {})
@@ -202,9 +244,17 @@ class Cluster:
             "OIM_HEARTBEAT_MS": str(self.heartbeat_ms),
             "OIM_BOOTSTRAP_AGENCY_KEY": AGENCY_KEY,
             "OIM_WEBHOOK_ALLOW_PRIVATE": "1",
+            "OIM_FEED_PROXY": "tcp://127.0.0.1:*",   # the gateway's feed intake, any free port
         })
+        if self.curve:
+            env["OIM_CURVE"] = "on"
+            env["OIM_CURVE_DIR"] = self.keys_dir
+        else:
+            env["OIM_CURVE"] = "off"
         if self.ports:
             env["OIM_BROKER_ENDPOINT"] = self.ports["broker_endpoint"]
+            if self.ports.get("feed_intake"):
+                env["OIM_FEED_ENDPOINT"] = self.ports["feed_intake"]
         env.update(self.extra_env)
         env.update({k: str(v) for k, v in more.items()})
         return env
@@ -324,6 +374,55 @@ class Cluster:
             if proc:
                 tail = proc.log()[-4000:]
                 sys.stderr.write(f"\n----- {proc.name} log ({proc.log_path}) -----\n{tail}\n")
+
+    # -- ZeroMQ clients ----------------------------------------------------------------------
+    def daemon_keypair(self):
+        """(public, secret) of daemon.cert: the key the broker and the feed intake accept."""
+        return load_cert(os.path.join(self.keys_dir, "daemon.cert_secret"))
+
+    def curve_socket(self, ctx, socket_type, keypair=None):
+        """A pyzmq socket set up to connect to the gateway: a CURVE client (with keypair, or a
+        fresh unregistered one) when the cluster runs CURVE, a plain socket otherwise."""
+        sock = ctx.socket(socket_type)
+        if self.curve:
+            curve_client(sock, self.keys_dir, keypair)
+        return sock
+
+    def register_curve_key(self, kind, org_id="", publisher_id="", source_system="", keypair=None):
+        """Writes a CurveKeyRecord for a fresh (or the given) client keypair straight into Redis,
+        as the registry does (oim:curvekey:<z85 public>); returns (public, secret). For tests of
+        the ZAP handler and for clients whose registry side a test does not exercise."""
+        import zmq
+        public, secret = keypair or zmq.curve_keypair()
+        record = b"".join(_pb_string(n, v) for n, v in ((1, kind), (2, org_id), (3, publisher_id),
+                                                          (4, source_system)) if v)
+        r = Resp(self.redis_sock)
+        try:
+            r.cmd("SET", b"oim:curvekey:" + public, record)
+        finally:
+            r.close()
+        return public, secret
+
+    def feed_endpoint(self):
+        return f"tcp://127.0.0.1:{self.ports['feed_port']}"
+
+    def gateway_metric(self, name, labels=None):
+        """The sum of the gateway's samples of metric name (whose labels include every
+        key="value" of labels) in /metrics; 0 when there is none."""
+        status, text, _ = self.http("GET", "/metrics")
+        total = 0.0
+        for line in (text if status == 200 else "").splitlines():
+            if not (line.startswith(name + "{") or line.startswith(name + " ")):
+                continue
+            if all(f'{k}="{v}"' in line for k, v in (labels or {}).items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+    def wait_feed_subscribed(self, count, timeout=10):
+        """Waits until the gateway's feed has applied count subscriptions in all (they join
+        asynchronously; a notification published before is not delivered)."""
+        return wait_for(lambda: self.gateway_metric("oim_feed_subscriptions_total") >= count,
+                        timeout, f"{count} feed subscriptions applied")
 
     # -- HTTP ------------------------------------------------------------------------------
     def http(self, method, path, body=None, key=None, headers=None, raw=None, timeout=30):
