@@ -454,7 +454,8 @@ s_kill (search_index_t *self, uint32_t doc)
     assert (self->flags[doc] & S_DOC_LIVE);
     const char *title, *tags, *body;
     search_doc_text (self, doc, &title, &tags, &body);
-    search_suggest_update (self, (search_doc_type_t) self->dtype[doc], title, tags, -1);
+    if (!(self->flags[doc] & S_DOC_MEMBERS))
+        search_suggest_update (self, (search_doc_type_t) self->dtype[doc], title, tags, -1);
     search_vbits_update (self, doc, false);
     self->flags[doc] &= (uint8_t) ~S_DOC_LIVE;
     self->live--;
@@ -695,8 +696,10 @@ search_index_add (search_index_t *self, const search_doc_t *doc)
     self->id_version[idid] = doc->version;
     const char *title, *tags, *body;
     search_doc_text (self, d, &title, &tags, &body);
-    //  best effort: on no memory a suggestion is missing, the doc is searchable
-    search_suggest_update (self, doc->type, title, tags, +1);
+    //  best effort: on no memory a suggestion is missing, the doc is searchable; suggestions
+    //  are the same for every viewer, so members-only docs make none
+    if (!doc->members_only)
+        search_suggest_update (self, doc->type, title, tags, +1);
     return 0;
 }
 

@@ -37,7 +37,8 @@
     way: for such a viewer it counts toward the type, tag and status facets
     only (what the teaser shows), and a filter on industry, region, stage or
     collaboration never finds it (else counts and totals would tell them).
-    Suggestions come from titles and tags only.
+    Suggestions come from titles and tags only, and never from members-only
+    documents (they are the same for every viewer, anonymous ones included).
 
     Threads: changes (add, remove, compact, settle) need the index to
     themselves; queries (search, suggest, explain) only read it and may run on

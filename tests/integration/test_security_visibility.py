@@ -236,6 +236,11 @@ class VisibilityTest(unittest.TestCase):
         self.assertNotIn(did, [d["id"] for d in listed])
         self.assertEqual(search(c, pkey, type="demand", q="hydrogen")["total"], 0)
         self.assertEqual(search(c, pkey, q="membersonly")["total"], 0)
+        for key in (None, pkey):
+            status, body, _ = c.http("GET", "/v1/suggest?q=hydrogen%20val", key=key)
+            self.assertEqual(status, 200, body)
+            self.assertNotIn("hydrogen valve supply",
+                             [s["text"].lower() for s in body["suggestions"]])
         self.assertEqual(c.http("GET", f"/v1/orgs/{pending['id']}/matches", key=pkey)[0], 403)
         wait_for(lambda: api(c, "GET", f"/v1/orgs/{member['id']}/matches", key=mkey)["items"],
                  15, "the active member's match")

@@ -22,7 +22,7 @@ typedef struct {
 } org_spec_t;
 
 typedef struct {
-    const char *id, *org_id, *title, *description, *status;
+    const char *id, *org_id, *title, *description, *status, *visibility;
     const char *tags [6], *industries [4], *regions [4], *stages [4];
     int64_t version;
 } demand_spec_t;
@@ -66,6 +66,7 @@ s_demand (matcher_model_t *model, demand_spec_t spec)
     d.title = (char *) spec.title;
     d.description = (char *) (spec.description? spec.description: "");
     d.status = (char *) (spec.status? spec.status: "open");
+    d.visibility = (char *) (spec.visibility? spec.visibility: "public");
     d.tags = (char **) spec.tags;
     d.n_tags = s_count (spec.tags, 6);
     d.industries = (char **) spec.industries;
@@ -526,6 +527,73 @@ test_saved_searches (void)
     matcher_model_destroy (&model);
 }
 
+//  A saved search of type "demand" by org with q and an optional industry filter.
+static void
+s_saved (matcher_model_t *model, const char *id, const char *org, const char *q,
+         const char *industry)
+{
+    Oim__V1__SavedSearch ss = OIM__V1__SAVED_SEARCH__INIT;
+    char *industries [] = { (char *) industry };
+    ss.id = (char *) id; ss.org_id = (char *) org; ss.type = "demand"; ss.q = (char *) q;
+    ss.industry = industries; ss.n_industry = industry? 1: 0;
+    ss.updated_at = "2026-11-30T00:00:00.000Z";
+    ss.version = 1;
+    matcher_model_apply_saved_search (model, &ss);
+}
+
+static bool
+s_has (const char **ids, int n, const char *id)
+{
+    for (int i = 0; i < n && i < 16; i++)
+        if (streq (ids [i], id))
+            return true;
+    return false;
+}
+
+//  A confidential demand: its teaser score says nothing of the description or the hidden
+//  fields; saved searches see it as a teaser unless the owner's; members-only needs active.
+static void
+test_confidential (void)
+{
+    matcher_model_t *model = s_model ();
+    s_org (model, (org_spec_t) { .id = "org_s1", .name = "Reclaim",
+        .description = "zephyrium from cathode scrap", .region = "KR-11", .stage = "seed",
+        .tags = { "battery" }, .industries = { "C" } });
+    s_org (model, (org_spec_t) { .id = "org_p", .name = "Pending", .status = "pending" });
+    s_demand (model, (demand_spec_t) { .id = "dem_c", .title = "Battery recycling line",
+        .description = "zephyrium zephyrium cathode", .visibility = "confidential",
+        .tags = { "battery" }, .industries = { "C" }, .regions = { "KR-11" },
+        .stages = { "seed" } });
+    s_demand (model, (demand_spec_t) { .id = "dem_m", .title = "Hydrogen valves",
+        .visibility = "members", .tags = { "hydrogen" } });
+    matcher_score_t full, teaser;
+    CHECK (matcher_model_score (model, "dem_c", "org_s1", &full) == 0);
+    CHECK (strstr (full.factors [MATCHER_TEXT].detail, "zephyrium"));
+    CHECK (matcher_model_score_teaser (model, "dem_c", "org_s1", &teaser) == 0);
+    s_check_sum (&teaser);
+    CHECK (teaser.units > 0 && teaser.units != full.units);
+    for (int f = 0; f < MATCHER_FACTORS; f++)
+        CHECK (!strstr (teaser.factors [f].detail, "zephyrium"));
+    CHECK (strstr (teaser.factors [MATCHER_REGION].detail, "shown once connected"));
+    CHECK (teaser.factors [MATCHER_INDUSTRY].units == 0 && teaser.factors [MATCHER_REGION].units == 0);
+    CHECK (matcher_model_score_teaser (model, "dem_m", "org_s1", &teaser) == -1);
+    bool confidential = false, members = false;
+    CHECK (matcher_model_demand_visibility (model, "dem_m", &confidential, &members));
+    CHECK (!confidential && members);
+    s_saved (model, "ss_title", "org_s1", "recycling", NULL);
+    s_saved (model, "ss_word", "org_s1", "zephyrium", NULL);
+    s_saved (model, "ss_ind", "org_s1", "battery", "C");
+    s_saved (model, "ss_own", "org_company", "zephyrium", "C");
+    s_saved (model, "ss_members", "org_s1", "hydrogen", NULL);
+    s_saved (model, "ss_pending", "org_p", "hydrogen", NULL);
+    const char *ids [16];
+    int n = matcher_model_saved_hits (model, "dem_c", NULL, ids, 16);
+    CHECK (n == 2 && s_has (ids, n, "ss_title") && s_has (ids, n, "ss_own"));
+    n = matcher_model_saved_hits (model, "dem_m", NULL, ids, 16);
+    CHECK (n == 1 && s_has (ids, n, "ss_members"));
+    matcher_model_destroy (&model);
+}
+
 static void
 test_config (void)
 {
@@ -549,6 +617,7 @@ main (int argc, char **argv)
     test_index_and_determinism ();
     test_scan_config ();
     test_saved_searches ();
+    test_confidential ();
     test_config ();
     printf ("matcher_model_test: %s\n", s_failures? "FAILED": "OK");
     return s_failures? 1: 0;
