@@ -24,6 +24,15 @@
     qualifies again is suggested again (match.created). A closed or awarded demand's matches
     stop changing (scoring and workflow), and every startup with a live match on it hears
     demand.closed; a deleted demand's matches are withdrawn, except connected ones.
+
+    Visibility: matches are made and stored as scored (matcher_model_score); what a viewer
+    reads is rendered for it. A startup that is not connected sees a confidential demand's
+    match as its teaser — no company_id, the score and explanation of
+    matcher_model_score_teaser (title and tags only) — in lists, workflow replies,
+    interest.received and match.created/updated (then its own Event, not a copy of the
+    owner's); demand.closed names the owner only to connected startups. The lists and the
+    workflow answer members only: the agency, or an organization the model (else Redis)
+    knows as active.
 */
 #ifndef MATCHER_STORE_H_INCLUDED
 #define MATCHER_STORE_H_INCLUDED
