@@ -1,10 +1,13 @@
 """oimctl against real processes: org create/get, key rotation, demand create/list/close,
-publisher create, publish of a JSON-lines file over ZeroMQ (progress line, every batch
-acknowledged, re-run reports duplicates), status, usage errors."""
+publisher create with its CURVE key, publish of a JSON-lines file over ZeroMQ with CURVE
+(--curve-server-key / --curve-keypair; progress line, every batch acknowledged, re-run reports
+duplicates), the publisher's CURVE key replaced (publisher curve-key), status, usage errors."""
 import json
 import os
 import subprocess
 import unittest
+
+import zmq
 
 from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
 
@@ -12,9 +15,7 @@ from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
 class Oimctl(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # Plain ZeroMQ until `oimctl publish` takes CURVE keys (--curve-server-key/--curve-keypair,
-        # the ingest part of issue 13): a CURVE ingest port refuses it.
-        cls.c = RegistryCluster(curve=False).__enter__()
+        cls.c = RegistryCluster().__enter__()
         try:
             cls.c.up()
             cls.bin = oimtest.binary("oimctl")
@@ -26,10 +27,22 @@ class Oimctl(unittest.TestCase):
     def tearDownClass(cls):
         cls.c.__exit__(None, None, None)
 
-    def ctl(self, *args, key=AGENCY, expect=0):
+    def keypair_file(self, name):
+        """A fresh CURVE keypair in a zcert secret file: (public Z85, path)."""
+        public, secret = zmq.curve_keypair()
+        path = os.path.join(self.c.dir, f"{name}.key_secret")
+        with open(path, "w") as f:
+            f.write(f'curve\n    public-key = "{public.decode()}"\n    secret-key = "{secret.decode()}"\n')
+        return public.decode(), path
+
+    def ctl(self, *args, key=AGENCY, expect=0, keypair=None):
         env = dict(os.environ, OIM_URL=f"http://127.0.0.1:{self.c.ports['http_port']}",
                    OIM_API_KEY=key or "",
                    OIM_INGEST_ENDPOINT=f"tcp://127.0.0.1:{self.c.ports['ingest_port']}")
+        if keypair and self.c.curve:
+            env["OIM_CURVE_SERVER_KEY"] = oimtest.load_cert(
+                os.path.join(self.c.keys_dir, "gateway.cert"))[0].decode()
+            env["OIM_CURVE_KEYPAIR"] = keypair
         out = subprocess.run([self.bin] + list(args), env=env, capture_output=True, timeout=120)
         self.assertEqual(out.returncode, expect, out.stderr.decode())
         text = out.stdout.decode().strip()
@@ -66,7 +79,10 @@ class Oimctl(unittest.TestCase):
         bn = business_number()
         self.ctl("org", "create", "--kind", "company", "--name", "Pub target",
                  "--json", json.dumps({"business_number": bn}))
-        pub, _ = self.ctl("publisher", "create", "--source-system", "cli-src", "--name", "CLI")
+        public, keypair = self.keypair_file("cli-src")
+        pub, _ = self.ctl("publisher", "create", "--source-system", "cli-src", "--name", "CLI",
+                          "--curve-public-key", public)
+        self.assertEqual(pub["curve_public_key"], public)
         path = os.path.join(self.c.dir, "events.jsonl")
         with open(path, "w") as f:
             for i in range(250):
@@ -75,17 +91,23 @@ class Oimctl(unittest.TestCase):
                                    ensure_ascii=False) + "\n")
             f.write(json.dumps({"external_id": "cli-bad", "sequence": 1, "op": "upsert",
                                 "org_ref": bn, "demand": {"title": ""}}) + "\n")
-        _, err = self.ctl("publish", path, "--batch", "100", key=pub["api_key"])
+        _, err = self.ctl("publish", path, "--batch", "100", key=pub["api_key"], keypair=keypair)
         self.assertIn("3/3 batches acked (251 events): created 250", err)
         self.assertIn("invalid 1", err)
         self.assertEqual(self.c.rcmd("HLEN", "oim:source:cli-src:demands"), 250)
-        _, err = self.ctl("publish", path, key=pub["api_key"])
+        # A new keypair replaces the old one (the old key's record goes with the same EXEC).
+        public2, keypair2 = self.keypair_file("cli-src-2")
+        rotated, _ = self.ctl("publisher", "curve-key", pub["id"], public2)
+        self.assertEqual((rotated["curve_public_key"], rotated["version"]), (public2, 2))
+        self.assertIsNone(self.c.rcmd("GET", "oim:curvekey:" + public))
+        _, err = self.ctl("publish", path, key=pub["api_key"], keypair=keypair2)
         self.assertIn("duplicate 250", err)
-        _, err = self.ctl("publish", path, key="oimk_wrong", expect=1)
+        _, err = self.ctl("publish", path, key="oimk_wrong", expect=1, keypair=keypair2)
         self.assertIn("401", err)
+        self.ctl("publisher", "curve-key", pub["id"], "not-a-key", expect=1)     # 422
         with open(path, "a") as f:
             f.write("{not json\n")
-        self.ctl("publish", path, key=pub["api_key"], expect=1)
+        self.ctl("publish", path, key=pub["api_key"], expect=1, keypair=keypair2)
 
 
 if __name__ == "__main__":
