@@ -75,12 +75,16 @@ class RegistryCluster(oimtest.Cluster):
         return demand
 
     def publisher(self, source_system=None):
+        """A publisher registered by the agency with a fresh CURVE keypair (its ingest key,
+        curve_public_key); pub["curve"] = (keys_dir, keypair) for Publisher(curve=...) when
+        the cluster runs CURVE."""
+        import zmq
         source_system = source_system or f"src-{next(_counter)}"
+        keypair = zmq.curve_keypair()
         status, pub, _ = self.http("POST", "/v1/publishers",
-                                   {"source_system": source_system, "name": "Other platform"},
-                                   key=AGENCY)
+                                   {"source_system": source_system, "name": "Other platform",
+                                    "curve_public_key": keypair[0].decode()}, key=AGENCY)
         assert status == 201, (status, pub)
-        if self.curve:      # its ingest key, as the registry stores one (CurveKeyRecord)
-            pub["curve"] = (self.keys_dir, self.register_curve_key(
-                "publisher", publisher_id=pub["id"], source_system=source_system))
+        if self.curve:
+            pub["curve"] = (self.keys_dir, keypair)
         return pub
