@@ -105,6 +105,7 @@ typedef struct {
     int64_t next_claim_ms;
     oim_metric_t *m_entries, *m_failed, *m_events, *m_startups, *m_demands, *m_latency;
     uint64_t events_seen;
+    uint64_t events_before;         //  events written by stores dropped in rebuilds
 } matcher_t;
 
 static matcher_t *
@@ -740,6 +741,9 @@ s_rebuild (matcher_t *self)
         oim_error ("event=model_failed action=retry");
         return;
     }
+    matcher_store_counts_t counts;
+    matcher_store_counts (self->store, &counts);
+    self->events_before += counts.events;
     matcher_store_destroy (&self->store);
     matcher_model_destroy (&self->model);
     self->model = model;
@@ -764,7 +768,7 @@ s_tick (oim_service_t *service)
     s_work (self);
     matcher_store_counts_t counts;
     matcher_store_counts (self->store, &counts);
-    oim_metric_set (self->m_events, (int64_t) counts.events);
+    oim_metric_set (self->m_events, (int64_t) (self->events_before + counts.events));
 }
 
 static int
