@@ -326,7 +326,7 @@ def phase_stream(s, args):
     log(f"all {len(acked)} acknowledged demands present exactly once ({len(seen)} from the source)")
 
     # 2. each has its match; 3. each match has its webhook, one webhook-id per match
-    want = set(acked.values()) | {st["demand"]}
+    want = set(acked.values()) | {st["demand"]} | set(st.get("more_demands", []))
 
     def matched():
         code, body = s.http("GET", f"/v1/orgs/{startup['id']}/matches", key=startup["api_key"], timeout=30)
@@ -467,10 +467,11 @@ def phase_curve(s, args):
             dealer.send(b.SerializeToString())
             if dealer.poll(3000):
                 raise Fail(f"{name} on the published ingest port got an answer: {dealer.recv()[:100]}")
-            log(f"ingest: {name} with a valid API key got nothing in 3 s")
+            log(f"ingest: a {name}, sending a batch with the publisher's valid API key, got nothing in 3 s")
         pub = Publisher(ingest, pub_rec["api_key"], pb, timeout=5.0, curve=(clients, pkp))
         socks.append(pub.sock)
         got = {company["id"]: [], startup["id"]: []}
+        made = []               # the demands this phase made (later phases count them as theirs)
         t0 = time.monotonic()
         n = 0
         # PUB/SUB joins asynchronously: publish demands until both subscribers have heard.
@@ -485,6 +486,10 @@ def phase_curve(s, args):
             acks = pub.publish([b], deadline=60)
             if acks[f"curve-{n}"].results[0].status not in ("created", "duplicate"):
                 raise Fail(f"ingest result: {acks[f'curve-{n}']}")
+            made.append(acks[f"curve-{n}"].results[0].demand_id)
+            st.setdefault("more_demands", []).append(made[-1])
+            with open(args.state, "w") as f:
+                json.dump(st, f)
             n += 1
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and not all(got.values()):
