@@ -12,6 +12,16 @@
     that organisation's notifications and nothing else, whatever the client's filter says.
     With CURVE off (loopback development only) every topic is applied, and that is logged.
 
+    Why this holds (libzmq 4.3.4, src/xpub.cpp): in manual mode xread_activated queues each
+    (un)subscription with its pipe and the metadata of the message it came in (the ZAP
+    User-Id among it) and xrecv hands both over; ZMQ_SUBSCRIBE then acts on that pipe only.
+    Unsubscriptions libzmq makes itself when a subscriber leaves carry no metadata: ignored.
+    Organisation ids have one length (common/oim_id.h), so one is never a prefix of another.
+    Limits: a key revoked (or an organisation suspended) while its subscriber is connected is
+    refused at its next connection, not cut off at once (libzmq cannot drop one peer of an
+    XPUB); libzmq remembers every topic a connected subscriber asked for, refused ones too,
+    until it leaves — only holders of a registered key get that far.
+
     Actor commands (zstr over the pipe): "$TERM". At start the actor signals, then sends
     "READY" followed by the bound feed and intake endpoints, or "ERROR <why>".
 */
