@@ -1,5 +1,6 @@
 /*  gateway_http — see gateway_http.h. */
 #include "gateway_http.h"
+#include "gateway_auth.h"
 #include "gateway_limit.h"
 #include "gateway_link.h"
 #include "gateway_routes.h"
@@ -15,7 +16,6 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
-#include <sodium.h>
 #include <stdatomic.h>
 
 extern const unsigned char gateway_console_html [];
@@ -24,7 +24,10 @@ extern const size_t gateway_console_html_size;
 struct _gateway_http_t {
     struct MHD_Daemon *mhd;
     gateway_pool_t *pool;
-    gateway_limit_t *limit;
+    gateway_limit_t *limit;         //  requests, per API key id or client address
+    gateway_limit_t *auth_limit;    //  failed authentications, per client address
+    gateway_limit_t *signup_limit;  //  anonymous POST /v1/orgs, per client address
+    gateway_sse_t *sse;
     oim_metrics_t *metrics;
     int request_timeout_msec;
     char required [256];
@@ -36,13 +39,22 @@ struct _gateway_http_t {
     oim_metric_t *_Atomic m_by_status [600];   //  oim_http_requests_total{code}, on first use
 };
 
-//  One HTTP request while it is being received.
+//  One HTTP request while it is being received. Route, key and limits are settled on the
+//  first call of the access handler, before a byte of the body is read.
 typedef struct {
     char *body;
     size_t size;
     size_t capacity;
     bool too_large;
+    unsigned long long announced;   //  Content-Length
     int64_t started_us;
+    char request_id [OIM_ID_SIZE + 32];
+    const gateway_route_t *route;   //  NULL: no route (404/405)
+    gateway_params_t params;
+    bool path_known;
+    char allow [64];
+    gateway_auth_t auth;
+    bool anonymous;                 //  the key (if any) is not in standing for this route
 } request_t;
 
 //  What a handler produces: status, body (owned), content type, extra headers (borrowed
@@ -98,41 +110,22 @@ s_error (response_t *response, unsigned status, const char *field, const char *m
 }
 
 //  ---------------------------------------------------------------------------------------
-//  Authentication: Authorization: Bearer <key> -> ApiKeyRecord in Redis
+//  Who is asking (gateway_auth.h settles the key once per request, in s_admit)
 
-//  Returns 0 when no key was given (anonymous), 1 with *principal filled (the strings are the
-//  caller's to free), 401 for an unknown key, 503 when Redis cannot be asked.
-static unsigned
-s_authenticate (gateway_link_t *link, struct MHD_Connection *connection,
-                Oim__V1__Principal *principal)
+//  The principal the daemons see: the key's, or anonymous when the request has no key in
+//  standing. The strings are borrowed from request.
+static void
+s_principal (request_t *request, Oim__V1__Principal *principal)
 {
-    const char *auth = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Authorization");
-    if (!auth || !*auth)
-        return 0;
-    if (strncasecmp (auth, "Bearer ", 7) != 0)
-        return 401;
-    const char *key = auth + 7;
-    unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256 (digest, (const unsigned char *) key, strlen (key));
-    char hex [2 * crypto_hash_sha256_BYTES + 1];
-    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
-    redisReply *reply = oim_redis_command (link->redis, "GET " OIM_KEY_APIKEY, hex);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        if (reply)
-            freeReplyObject (reply);
-        return 503;
-    }
-    Oim__V1__ApiKeyRecord *record = reply->type == REDIS_REPLY_STRING
-        ? oim__v1__api_key_record__unpack (NULL, reply->len, (uint8_t *) reply->str): NULL;
-    freeReplyObject (reply);
-    if (!record)
-        return 401;
-    principal->role = record->role;
-    principal->org_id = strdup (record->org_id);
-    principal->source_system = strdup (record->source_system);
-    principal->key_id = strdup (record->key_id);
-    oim__v1__api_key_record__free_unpacked (record, NULL);
-    return 1;
+    oim__v1__principal__init (principal);
+    principal->role = OIM__V1__ROLE__ROLE_ANONYMOUS;
+    principal->org_id = principal->source_system = principal->key_id = "";
+    if (request->anonymous)
+        return;
+    principal->role = request->auth.role;
+    principal->org_id = request->auth.org_id;
+    principal->source_system = request->auth.source_system;
+    principal->key_id = request->auth.key_id;
 }
 
 //  Turns a daemon's answer into the HTTP response.
@@ -142,8 +135,9 @@ s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size,
     Oim__V1__ApiReply *reply = status < 500 || status == 500
         ? oim__v1__api_reply__unpack (NULL, size, body): NULL;
     if (reply && reply->body.len) {
+        //  By length: the body is bytes, a NUL inside it is data.
         response->status = reply->status;
-        response->body = strndup ((char *) reply->body.data, reply->body.len);
+        response->body = memcpy (malloc (reply->body.len), reply->body.data, reply->body.len);
         response->size = reply->body.len;
         response->content_type = "application/json; charset=utf-8";
         response->api = reply;
@@ -426,19 +420,13 @@ s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *co
            const char *url, request_t *request, const char *request_id, response_t *response)
 {
     Oim__V1__ApiRequest api = OIM__V1__API_REQUEST__INIT;
-    Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
+    Oim__V1__Principal principal;
+    s_principal (request, &principal);
     query_t query = { 0 };
     MHD_get_connection_values (connection, MHD_GET_ARGUMENT_KIND, s_collect_query, &query);
     const char *bad_key = s_bad_query (&query);
-    unsigned auth = bad_key? 0: s_authenticate (link, connection, &principal);
     if (bad_key)
         s_error (response, 400, bad_key, "query parameter is not valid UTF-8");
-    else
-    if (auth == 503)
-        s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
-    else
-    if (auth == 401 || (route->auth && principal.role == OIM__V1__ROLE__ROLE_ANONYMOUS))
-        s_error (response, 401, NULL, auth == 401? "unknown API key": "an API key is required");
     else {
         api.http_method = (char *) method;
         api.path = (char *) url;
@@ -472,61 +460,40 @@ s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *co
     for (size_t i = 0; i < query.count; i++)
         protobuf_c_message_free_unpacked (&query.entries [i]->base, NULL);
     free (query.entries);
-    if (auth == 1) {
-        free (principal.org_id);
-        free (principal.source_system);
-        free (principal.key_id);
-    }
 }
 
-//  GET /v1/whoami: who the API key belongs to (the console asks this first).
+//  GET /v1/whoami: who the API key belongs to (the console asks this first), and its
+//  organisation's status (a pending organisation's key is answered here, anonymous elsewhere).
 static void
-s_whoami (gateway_link_t *link, struct MHD_Connection *connection, response_t *response)
+s_whoami (request_t *request, response_t *response)
 {
-    Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
-    unsigned auth = s_authenticate (link, connection, &principal);
-    if (auth == 503)
-        s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
-    else
-    if (auth != 1)
-        s_error (response, 401, NULL, auth == 401? "unknown API key": "an API key is required");
-    else {
-        s_json (response, 200, json_pack ("{s:s,s:s,s:s}", "role", oim_api_role_name (principal.role),
-                                          "org_id", principal.org_id,
-                                          "source_system", principal.source_system));
-        free (principal.org_id);
-        free (principal.source_system);
-        free (principal.key_id);
-    }
+    const gateway_auth_t *auth = &request->auth;
+    s_json (response, 200, json_pack ("{s:s,s:s,s:s,s:s,s:b}", "role", oim_api_role_name (auth->role),
+                                      "org_id", auth->org_id, "source_system", auth->source_system,
+                                      "org_status", auth->org_status, "in_standing", auth->in_standing));
 }
 
-//  GET /v1/notifications/stream: authenticate, then stream the org's feed (gateway_sse.h).
+//  GET /v1/notifications/stream: an active organisation's key streams its feed
+//  (gateway_sse.h), within the per-key and total caps.
 static void
-s_stream (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *connection,
+s_stream (gateway_http_t *self, struct MHD_Connection *connection, request_t *request,
           response_t *response)
 {
-    Oim__V1__Principal principal = OIM__V1__PRINCIPAL__INIT;
-    unsigned auth = s_authenticate (link, connection, &principal);
-    if (auth == 503)
-        s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
-    else
-    if (auth != 1 || !*principal.org_id)
-        s_error (response, 401, NULL, auth == 401? "unknown API key": "an organization's API key is required");
-    else {
-        const char *last = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Last-Event-ID");
-        if (!last)
-            last = MHD_lookup_connection_value (connection, MHD_GET_ARGUMENT_KIND, "last_event_id");
-        response->stream = gateway_sse_response (self->redis_url, self->redis_timeout_msec,
-                                                 principal.org_id, last);
-        response->status = 200;
-        if (!response->stream)
-            s_error (response, 503, NULL, "cannot open the notification stream");
+    if (request->anonymous || !*request->auth.org_id) {
+        s_error (response, 401, NULL, "an active organization's API key is required");
+        return;
     }
-    if (auth == 1) {
-        free (principal.org_id);
-        free (principal.source_system);
-        free (principal.key_id);
-    }
+    const char *last = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Last-Event-ID");
+    if (!last)
+        last = MHD_lookup_connection_value (connection, MHD_GET_ARGUMENT_KIND, "last_event_id");
+    unsigned status;
+    response->stream = gateway_sse_open (self->sse, request->auth.key_hash, request->auth.key_id,
+                                         request->auth.org_id, last, &status);
+    response->status = 200;
+    if (!response->stream)
+        s_error (response, status, NULL, status == 429
+                 ? "too many open notification streams for this API key"
+                 : "cannot open another notification stream now");
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -555,57 +522,127 @@ s_body_ok (request_t *request, response_t *response)
     return true;
 }
 
-//  Who a request counts against for rate limiting: its API key (hashed: the key itself is
-//  not kept) or, without one, the client's address.
+//  The client's address as a bucket name ("a:<address>").
 static void
-s_client (struct MHD_Connection *connection, char *out, size_t size)
+s_address (struct MHD_Connection *connection, char *out, size_t size)
 {
-    const char *auth = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Authorization");
-    if (auth && *auth) {
-        unsigned char digest [16];
-        crypto_generichash (digest, sizeof digest, (const unsigned char *) auth, strlen (auth), NULL, 0);
-        strcpy (out, "k:");
-        sodium_bin2hex (out + 2, size - 2, digest, sizeof digest);
-        return;
-    }
     const union MHD_ConnectionInfo *info = MHD_get_connection_info (connection,
                                                                     MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     char host [INET6_ADDRSTRLEN] = "?";
-    if (info && info->client_addr && info->client_addr->sa_family == AF_INET)
-        inet_ntop (AF_INET, &((struct sockaddr_in *) info->client_addr)->sin_addr, host, sizeof host);
+    const struct sockaddr *address = info? info->client_addr: NULL;
+    if (address && address->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) address)->sin_addr, host, sizeof host);
+    else
+    if (address && address->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) address)->sin6_addr, host, sizeof host);
     snprintf (out, size, "a:%s", host);
 }
 
-//  True when the request may go on; otherwise a 429 is in response.
+//  Takes a token from limit for client. Returns true when there was one; otherwise a 429 is
+//  in response.
 static bool
-s_rate_ok (gateway_http_t *self, struct MHD_Connection *connection, response_t *response)
+s_take (gateway_limit_t *limit, const char *client, bool take, response_t *response)
 {
-    char client [64];
-    s_client (connection, client, sizeof client);
     int retry_after = 1;
-    if (gateway_limit_take (self->limit, client, &retry_after))
+    if (take? gateway_limit_take (limit, client, &retry_after)
+            : gateway_limit_check (limit, client, &retry_after))
         return true;
     s_error (response, 429, NULL, "too many requests: slow down and retry after the Retry-After seconds");
     response->retry_after = retry_after;
     return false;
 }
 
+static bool
+s_operation_is (const gateway_route_t *route, const char *operation)
+{
+    return route && strcmp (route->operation, operation) == 0;
+}
+
+//  Reads the key (the pool's Redis link). Failed attempts count in the stricter per-address
+//  bucket, which is checked before the lookup so a spray of keys costs no Redis lookups once
+//  throttled. Returns true when the request may go on; otherwise response is set.
+static bool
+s_authenticate (gateway_http_t *self, struct MHD_Connection *connection, const char *address,
+                request_t *request, response_t *response)
+{
+    const char *header = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Authorization");
+    if (!header || !*header)
+        return true;
+    if (!s_take (self->auth_limit, address, false, response))
+        return false;
+    gateway_link_t *link = gateway_pool_get (self->pool);
+    if (!link) {
+        s_error (response, 503, NULL, "the gateway is busy: no link free, retry shortly");
+        return false;
+    }
+    gateway_auth_header (link->redis, header, &request->auth);
+    gateway_pool_put (self->pool, link);
+    if (request->auth.result == GATEWAY_AUTH_UNAVAILABLE)
+        s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
+    else
+    if (request->auth.result == GATEWAY_AUTH_FAILED && s_take (self->auth_limit, address, true, response))
+        s_error (response, 401, NULL, "unknown API key");
+    return request->auth.result != GATEWAY_AUTH_UNAVAILABLE && request->auth.result != GATEWAY_AUTH_FAILED;
+}
+
+//  A key not in standing still reads whoami and its own organisation; elsewhere it is anonymous.
+static bool
+s_anonymous (const request_t *request)
+{
+    if (request->auth.result != GATEWAY_AUTH_OK)
+        return true;
+    if (request->auth.in_standing || s_operation_is (request->route, "whoami"))
+        return false;
+    return !(s_operation_is (request->route, "org.get")
+          && strcmp (request->params.values [0], request->auth.org_id) == 0);
+}
+
+//  Settles who is asking and whether they may, on the first call of the access handler,
+//  before the body is read: the key (401/503), the rate limits (429), a required key (401).
+//  Returns true when the request may go on; otherwise response holds the answer.
+static bool
+s_admit (gateway_http_t *self, struct MHD_Connection *connection, request_t *request,
+         response_t *response)
+{
+    const gateway_route_t *route = request->route;
+    if (s_operation_is (route, "healthz") || s_operation_is (route, "readyz")
+    ||  s_operation_is (route, "metrics"))
+        return true;            //  operational: never limited, no key
+    char address [INET6_ADDRSTRLEN + 8];
+    s_address (connection, address, sizeof address);
+    if (!s_authenticate (self, connection, address, request, response))
+        return false;
+    request->anonymous = s_anonymous (request);
+    char bucket [96];
+    if (request->auth.result == GATEWAY_AUTH_OK)
+        snprintf (bucket, sizeof bucket, "k:%s", request->auth.key_id);
+    else
+        snprintf (bucket, sizeof bucket, "%s", address);
+    if (!s_take (self->limit, bucket, true, response))
+        return false;
+    if (route && route->auth && request->anonymous) {
+        s_error (response, 401, NULL, request->auth.result == GATEWAY_AUTH_OK
+                 ? "this API key's organization is not active": "an API key is required");
+        return false;
+    }
+    if (s_operation_is (route, "org.create") && request->anonymous)
+        return s_take (self->signup_limit, address, true, response);
+    return true;
+}
+
 static void
 s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *method,
-          const char *url, request_t *request, const char *request_id, response_t *response)
+          const char *url, request_t *request, response_t *response)
 {
-    gateway_params_t params;
-    bool path_known;
-    const gateway_route_t *route = gateway_routes_match (method, url, &params, &path_known,
-                                                         response->allow, sizeof response->allow);
+    const gateway_route_t *route = request->route;
     if (!route) {
-        if (path_known)
+        snprintf (response->allow, sizeof response->allow, "%s", request->allow);
+        if (request->path_known)
             s_error (response, 405, NULL, "method not allowed on this path");
         else
             s_error (response, 404, NULL, "no such endpoint");
         return;
     }
-    response->allow [0] = 0;
     if (request->too_large) {
         s_error (response, 413, NULL, "the body is larger than 1 MiB");
         return;
@@ -622,17 +659,22 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
         response->content_type = "text/html; charset=utf-8";
         return;
     }
-    bool operational = strcmp (route->service, "gateway") == 0
-                    && strcmp (route->operation, "notification.stream") != 0;
-    if (!operational && !s_rate_ok (self, connection, response))
+    if (strcmp (route->operation, "whoami") == 0) {
+        s_whoami (request, response);
         return;
+    }
+    if (strcmp (route->operation, "notification.stream") == 0) {
+        s_stream (self, connection, request, response);
+        return;
+    }
     if (!s_body_ok (request, response))
         return;
     gateway_link_t *link = gateway_pool_get (self->pool);
     if (!link) {
-        s_error (response, 503, NULL, "the gateway cannot reach its broker");
+        s_error (response, 503, NULL, "the gateway is busy: no link to the broker free, retry shortly");
         return;
     }
+    const char *request_id = request->request_id;
     if (strcmp (route->operation, "readyz") == 0)
         s_readyz (self, link, request_id, response);
     else
@@ -640,18 +682,13 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
         s_status (self, link, request_id, response);
     else
     if (strcmp (route->operation, "status_one") == 0)
-        s_status_one (self, link, params.values [0], request_id, response);
+        s_status_one (self, link, request->params.values [0], request_id, response);
     else
     if (strcmp (route->operation, "metrics") == 0)
         s_metrics (self, link, request_id, response);
     else
-    if (strcmp (route->operation, "notification.stream") == 0)
-        s_stream (self, link, connection, response);
-    else
-    if (strcmp (route->operation, "whoami") == 0)
-        s_whoami (link, connection, response);
-    else
-        s_forward (self, link, connection, route, &params, method, url, request, request_id, response);
+        s_forward (self, link, connection, route, &request->params, method, url, request,
+                   request_id, response);
     gateway_pool_put (self->pool, link);
 }
 
@@ -728,6 +765,38 @@ s_receive (request_t *request, const char *data, size_t size)
     request->body [request->size] = 0;
 }
 
+//  A new request on its first call: its id, route and announced size.
+static request_t *
+s_request_new (struct MHD_Connection *connection, const char *method, const char *url)
+{
+    request_t *request = calloc (1, sizeof *request);
+    request->started_us = oim_clock_mono_us ();
+    s_request_id (connection, request->request_id);
+    request->route = gateway_routes_match (method, url, &request->params, &request->path_known,
+                                           request->allow, sizeof request->allow);
+    const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                      MHD_HTTP_HEADER_CONTENT_LENGTH);
+    request->announced = length? strtoull (length, NULL, 10): 0;
+    request->too_large = request->announced > GATEWAY_MAX_BODY_BYTES;
+    return request;
+}
+
+//  Logs, measures and queues the answer.
+static enum MHD_Result
+s_answer (gateway_http_t *self, struct MHD_Connection *connection, const char *method,
+          const char *url, request_t *request, response_t *response)
+{
+    int64_t micros = oim_clock_mono_us () - request->started_us;
+    oim_metric_observe_us (self->m_latency, micros);
+    if (response->status >= 500)
+        oim_warn ("event=http method=%s path=%s status=%u us=%lld", method, url, response->status,
+                  (long long) micros);
+    else
+        oim_debug ("event=http method=%s path=%s status=%u us=%lld", method, url, response->status,
+                   (long long) micros);
+    return s_send (self, connection, response, request->request_id);
+}
+
 static enum MHD_Result
 s_on_request (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
               const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
@@ -735,41 +804,34 @@ s_on_request (void *cls, struct MHD_Connection *connection, const char *url, con
     (void) version;
     gateway_http_t *self = cls;
     request_t *request = *con_cls;
+    enum MHD_Result rc = MHD_YES;
+    oim_log_set_request_id (request? request->request_id: NULL);
     if (!request) {
-        request = calloc (1, sizeof *request);
-        request->started_us = oim_clock_mono_us ();
-        const char *length = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
-                                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
-        unsigned long long announced = length? strtoull (length, NULL, 10): 0;
-        //  A body somewhat over the limit is read and dropped, so that the client can read
-        //  our 413 (answering mid-upload makes most clients see a reset instead); a body far
-        //  over it is refused before a byte of it is read.
-        request->too_large = announced > GATEWAY_MAX_BODY_BYTES;
-        *con_cls = request;
-        if (announced <= GATEWAY_DRAIN_BYTES)
-            return MHD_YES;
+        *con_cls = request = s_request_new (connection, method, url);
+        oim_log_set_request_id (request->request_id);
+        response_t response = { 0 };
+        //  Refused before a byte of the body is read. A body somewhat over the limit is read
+        //  and dropped, so that the client can read our 413 (answering mid-upload makes most
+        //  clients see a reset instead); a body far over it is refused at once.
+        if (!s_admit (self, connection, request, &response))
+            rc = s_answer (self, connection, method, url, request, &response);
+        else
+        if (request->announced > GATEWAY_DRAIN_BYTES) {
+            s_handle (self, connection, method, url, request, &response);
+            rc = s_answer (self, connection, method, url, request, &response);
+        }
     }
+    else
     if (*upload_data_size) {
         s_receive (request, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
     }
-    char request_id [OIM_ID_SIZE + 32];
-    s_request_id (connection, request_id);
-    oim_log_set_request_id (request_id);
-    response_t response = { 0 };
-    s_handle (self, connection, method, url, request, request_id, &response);
-    int64_t micros = oim_clock_mono_us () - request->started_us;
-    oim_metric_observe_us (self->m_latency, micros);
-    if (response.status >= 500)
-        oim_warn ("event=http method=%s path=%s status=%u us=%lld", method, url, response.status,
-                  (long long) micros);
-    else
-        oim_debug ("event=http method=%s path=%s status=%u us=%lld", method, url, response.status,
-                   (long long) micros);
-    enum MHD_Result rc = s_send (self, connection, &response, request_id);
+    else {
+        response_t response = { 0 };
+        s_handle (self, connection, method, url, request, &response);
+        rc = s_answer (self, connection, method, url, request, &response);
+    }
     oim_log_set_request_id (NULL);
-    *upload_data_size = 0;
     return rc;
 }
 
@@ -795,8 +857,18 @@ gateway_http_new (const gateway_http_args_t *args)
     snprintf (self->required, sizeof self->required, "%s", args->required_services);
     snprintf (self->redis_url, sizeof self->redis_url, "%s", args->redis_url);
     self->redis_timeout_msec = args->redis_timeout_msec;
-    self->pool = gateway_pool_new (args->frontend, args->redis_url, args->redis_timeout_msec);
+    self->pool = gateway_pool_new (args->frontend, args->redis_url, args->redis_timeout_msec,
+                                   args->max_links, args->link_wait_msec);
     self->limit = gateway_limit_new (args->rate_limit, args->rate_burst);
+    self->auth_limit = gateway_limit_new (args->auth_fail_per_minute / 60.0, args->auth_fail_burst);
+    self->signup_limit = gateway_limit_new (args->signup_per_hour / 3600.0, args->signup_per_hour);
+    //  A quiet stream writes a comment well within the idle timeout, or the server closes it.
+    int keepalive_msec = args->idle_timeout_s * 1000 / 2;
+    gateway_sse_args_t sse_args = { .redis_url = args->redis_url,
+        .redis_timeout_msec = args->redis_timeout_msec, .max_streams = args->max_streams,
+        .max_streams_per_key = args->max_streams_per_key,
+        .keepalive_msec = keepalive_msec > 0 && keepalive_msec < 15000? keepalive_msec: 15000 };
+    self->sse = gateway_sse_new (&sse_args);
     self->m_latency = oim_metrics_histogram (self->metrics, "oim_http_request_seconds", NULL,
                                              "HTTP request latency at the gateway");
     self->m_bad_requests = oim_metrics_counter (self->metrics, "oim_http_client_errors_total", NULL,
@@ -813,8 +885,9 @@ gateway_http_new (const gateway_http_args_t *args)
         0, NULL, NULL, s_on_request, self,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &address,
         MHD_OPTION_NOTIFY_COMPLETED, s_on_completed, self,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 120,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 4096,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) args->idle_timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int) args->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) args->max_connections_per_address,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
         MHD_OPTION_END);
     if (!self->mhd) {
@@ -835,8 +908,11 @@ gateway_http_destroy (gateway_http_t **self_p)
     gateway_http_t *self = *self_p;
     if (self->mhd)
         MHD_stop_daemon (self->mhd);
+    gateway_sse_destroy (&self->sse);
     gateway_pool_destroy (&self->pool);
     gateway_limit_destroy (&self->limit);
+    gateway_limit_destroy (&self->auth_limit);
+    gateway_limit_destroy (&self->signup_limit);
     free (self);
     *self_p = NULL;
 }

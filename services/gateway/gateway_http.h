@@ -6,6 +6,18 @@
     to the owning daemon, waits for the answer (the broker guarantees one: reply, 503 or 504),
     and returns the link. Links are never shared by two threads at once.
     Bodies are limited to 1 MiB (413), must be valid UTF-8 (400) and well-formed JSON (400).
+
+    Before a byte of a body is read (the access handler's first call) the request's key is
+    looked up with its organisation (gateway_auth.h) and the limits are applied: one client
+    cannot take the server. In order: a per-address connection cap and an idle timeout
+    (libmicrohttpd); failed authentications (unknown key, malformed header) in a stricter bucket
+    per client address, checked before the Redis lookup (429); requests per API key id, or per
+    address without a key in standing (429); a route that needs a key answered 401 without
+    reading its body; anonymous POST /v1/orgs per address per hour (429); SSE streams per key
+    (429) and in total (503); a bounded pool of links (503 after a bounded wait). Only /healthz,
+    /readyz and /metrics are exempt from the limits.
+    A key whose organisation is not active is anonymous except for GET /v1/whoami and
+    GET /v1/orgs/{its own id}.
 */
 #ifndef GATEWAY_HTTP_H_INCLUDED
 #define GATEWAY_HTTP_H_INCLUDED
@@ -26,6 +38,16 @@ typedef struct {
     const char *required_services;  //  comma-separated, for /readyz
     double rate_limit;              //  requests/s per API key or client address; 0 = off
     double rate_burst;
+    int auth_fail_per_minute;       //  failed authentications per client address; 0 = off
+    int auth_fail_burst;
+    int signup_per_hour;            //  anonymous POST /v1/orgs per client address; 0 = off
+    int max_connections;            //  libmicrohttpd's total connection cap
+    int max_connections_per_address;  //  and per client address (0 = none)
+    int idle_timeout_s;             //  a connection silent this long is closed (0 = never)
+    int max_streams;                //  SSE streams in total (503 past it)
+    int max_streams_per_key;        //  SSE streams of one API key (429 past it)
+    int max_links;                  //  broker+Redis links of the HTTP threads (gateway_link.h)
+    int link_wait_msec;             //  a request waits this long for a link, then 503
     oim_metrics_t *metrics;
 } gateway_http_args_t;
 

@@ -8,7 +8,6 @@
 #include <math.h>
 #include <pthread.h>
 
-#define IDLE_MSEC 60000
 #define SWEEP_MSEC 10000
 
 typedef struct {
@@ -21,6 +20,7 @@ struct _gateway_limit_t {
     zhashx_t *buckets;              //  client -> bucket_t
     double rate;
     double burst;
+    int64_t idle_msec;              //  a bucket idle this long is full again: dropped
     int64_t next_sweep_ms;
 };
 
@@ -40,6 +40,7 @@ gateway_limit_new (double rate, double burst)
     zhashx_set_destructor (self->buckets, s_bucket_free);
     self->rate = rate;
     self->burst = burst < 1? 1: burst;
+    self->idle_msec = rate > 0? (int64_t) ceil (self->burst / rate * 1000): 0;
     return self;
 }
 
@@ -61,15 +62,17 @@ s_sweep (gateway_limit_t *self, int64_t now)
 {
     zlistx_t *idle = zlistx_new ();
     for (bucket_t *b = zhashx_first (self->buckets); b; b = zhashx_next (self->buckets))
-        if (now - b->last_ms > IDLE_MSEC)
+        if (now - b->last_ms > self->idle_msec)
             zlistx_add_end (idle, (void *) zhashx_cursor (self->buckets));
     for (const char *key = zlistx_first (idle); key; key = zlistx_next (idle))
         zhashx_delete (self->buckets, key);
     zlistx_destroy (&idle);
 }
 
-bool
-gateway_limit_take (gateway_limit_t *self, const char *client, int *retry_after_s)
+//  Refills client's bucket and takes a token when take is set and one is there. Returns true
+//  when a token was there; otherwise *retry_after_s says when one will be. Holds the lock.
+static bool
+s_bucket (gateway_limit_t *self, const char *client, bool take, int *retry_after_s)
 {
     if (self->rate <= 0)
         return true;
@@ -89,10 +92,23 @@ gateway_limit_take (gateway_limit_t *self, const char *client, int *retry_after_
     b->tokens = fmin (self->burst, b->tokens + (now - b->last_ms) * self->rate / 1000.0);
     b->last_ms = now;
     bool allowed = b->tokens >= 1;
-    if (allowed)
+    if (allowed && take)
         b->tokens -= 1;
     else
+    if (!allowed)
         *retry_after_s = (int) ceil ((1 - b->tokens) / self->rate);
     pthread_mutex_unlock (&self->lock);
     return allowed;
+}
+
+bool
+gateway_limit_take (gateway_limit_t *self, const char *client, int *retry_after_s)
+{
+    return s_bucket (self, client, true, retry_after_s);
+}
+
+bool
+gateway_limit_check (gateway_limit_t *self, const char *client, int *retry_after_s)
+{
+    return s_bucket (self, client, false, retry_after_s);
 }

@@ -3,21 +3,35 @@
 #include "oim_clock.h"
 #include "oim_wire.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 
 struct _gateway_pool_t {
     pthread_mutex_t lock;
+    pthread_cond_t returned;        //  signalled by gateway_pool_put
     gateway_link_t *free;
+    int made;                       //  links in existence (lent or free)
+    int max_links;
+    int wait_msec;
     char *frontend;
     char *redis_url;
     int redis_timeout_msec;
 };
 
 gateway_pool_t *
-gateway_pool_new (const char *frontend, const char *redis_url, int redis_timeout_msec)
+gateway_pool_new (const char *frontend, const char *redis_url, int redis_timeout_msec,
+                  int max_links, int wait_msec)
 {
     gateway_pool_t *self = zmalloc (sizeof *self);
     pthread_mutex_init (&self->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_cond_init (&self->returned, &attr);
+    pthread_condattr_destroy (&attr);
+    self->max_links = max_links;
+    self->wait_msec = wait_msec;
     self->frontend = strdup (frontend);
     self->redis_url = strdup (redis_url);
     self->redis_timeout_msec = redis_timeout_msec;
@@ -43,6 +57,7 @@ gateway_pool_destroy (gateway_pool_t **self_p)
         s_link_destroy (self->free);
         self->free = next;
     }
+    pthread_cond_destroy (&self->returned);
     pthread_mutex_destroy (&self->lock);
     free (self->frontend);
     free (self->redis_url);
@@ -50,21 +65,59 @@ gateway_pool_destroy (gateway_pool_t **self_p)
     *self_p = NULL;
 }
 
-gateway_link_t *
-gateway_pool_get (gateway_pool_t *self)
+//  Waits (lock held) until a link is free or one may be made, up to the pool's wait. Returns
+//  a free link, or NULL with *may_make telling whether the caller may make a new one.
+static gateway_link_t *
+s_wait_for_link (gateway_pool_t *self, bool *may_make)
 {
-    pthread_mutex_lock (&self->lock);
+    struct timespec deadline;
+    clock_gettime (CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += self->wait_msec / 1000;
+    deadline.tv_nsec += (long) (self->wait_msec % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    *may_make = false;
+    while (!self->free) {
+        if (self->max_links <= 0 || self->made < self->max_links) {
+            self->made++;           //  reserved; given back by s_unmake if making fails
+            *may_make = true;
+            return NULL;
+        }
+        if (pthread_cond_timedwait (&self->returned, &self->lock, &deadline) == ETIMEDOUT)
+            break;
+    }
     gateway_link_t *link = self->free;
     if (link)
         self->free = link->next;
+    return link;
+}
+
+static void
+s_unmake (gateway_pool_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    self->made--;
+    pthread_cond_signal (&self->returned);
     pthread_mutex_unlock (&self->lock);
-    if (link)
+}
+
+gateway_link_t *
+gateway_pool_get (gateway_pool_t *self)
+{
+    bool may_make;
+    pthread_mutex_lock (&self->lock);
+    gateway_link_t *link = s_wait_for_link (self, &may_make);
+    pthread_mutex_unlock (&self->lock);
+    if (link || !may_make)
         return link;
     link = zmalloc (sizeof *link);
     link->dealer = zsock_new (ZMQ_DEALER);
     link->redis = oim_redis_new (self->redis_url, self->redis_timeout_msec, self->redis_timeout_msec);
     if (!link->dealer || !link->redis || zsock_connect (link->dealer, "%s", self->frontend)) {
         s_link_destroy (link);
+        s_unmake (self);
         return NULL;
     }
     zsock_set_linger (link->dealer, 0);
@@ -77,6 +130,7 @@ gateway_pool_put (gateway_pool_t *self, gateway_link_t *link)
     pthread_mutex_lock (&self->lock);
     link->next = self->free;
     self->free = link;
+    pthread_cond_signal (&self->returned);
     pthread_mutex_unlock (&self->lock);
 }
 

@@ -1,6 +1,9 @@
 /*  gateway_link — what an HTTP thread needs to reach the system: a DEALER socket to the
     broker's inproc frontend and a Redis connection, pooled so that threads reuse them.
     gateway_link_call sends one request through the broker and waits for its answer.
+    The pool is bounded: at most max_links exist; a thread asking for one when all are lent
+    waits up to wait_msec, then gets NULL (the caller answers 503), so a flood of requests costs
+    a bounded number of sockets and Redis connections.
 */
 #ifndef GATEWAY_LINK_H_INCLUDED
 #define GATEWAY_LINK_H_INCLUDED
@@ -17,10 +20,13 @@ typedef struct _gateway_link_t {
     struct _gateway_link_t *next;   //  pool's free list
 } gateway_link_t;
 
-gateway_pool_t *gateway_pool_new (const char *frontend, const char *redis_url, int redis_timeout_msec);
+//  max_links <= 0 means no bound.
+gateway_pool_t *gateway_pool_new (const char *frontend, const char *redis_url, int redis_timeout_msec,
+                                  int max_links, int wait_msec);
 void gateway_pool_destroy (gateway_pool_t **self_p);
 
-//  Takes a link (made on demand); NULL only when a socket cannot be made. Give it back with
+//  Takes a link (made on demand, up to max_links; past it waits up to wait_msec for one to
+//  come back). NULL when none came back in time or a socket cannot be made. Give it back with
 //  gateway_pool_put. A link is used by one thread at a time.
 gateway_link_t *gateway_pool_get (gateway_pool_t *self);
 void gateway_pool_put (gateway_pool_t *self, gateway_link_t *link);

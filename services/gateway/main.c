@@ -37,9 +37,30 @@ static const oim_option_t s_options [] = {
     { "request-timeout-ms", "OIM_REQUEST_TIMEOUT_MS", "10000", "504 after this long without a daemon's reply", false },
     { "required-services", "OIM_REQUIRED_SERVICES", "registry,search,matcher,notify",
       "services that must have a live worker for /readyz", false },
-    { "rate-limit", "OIM_RATE_LIMIT", "50", "API requests per second per API key (or client "
-      "address when anonymous); 0 = no limit. Operational endpoints are never limited", false },
+    { "rate-limit", "OIM_RATE_LIMIT", "50", "API requests per second per API key id (or client "
+      "address without a key in standing); 0 = no limit. Only /healthz, /readyz and /metrics "
+      "are never limited", false },
     { "rate-burst", "OIM_RATE_BURST", "100", "requests a client may make at once before the limit applies", false },
+    { "auth-fail-limit", "OIM_AUTH_FAIL_LIMIT_PER_MINUTE", "30", "failed authentications (unknown "
+      "key, malformed Authorization) per client address per minute; past it every keyed request "
+      "from the address is 429 until a token refills; 0 = no limit", false },
+    { "auth-fail-burst", "OIM_AUTH_FAIL_BURST", "10", "failed authentications at once before that limit applies", false },
+    { "signup-limit", "OIM_SIGNUP_LIMIT_PER_HOUR", "10", "anonymous self-registrations (POST "
+      "/v1/orgs without a key) per client address per hour; 0 = no limit", false },
+    { "http-max-connections", "OIM_HTTP_MAX_CONNECTIONS", "1024", "HTTP connections at once "
+      "(one thread each)", false },
+    { "http-max-connections-per-address", "OIM_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "32", "HTTP "
+      "connections at once from one client address (0 = no cap)", false },
+    { "http-idle-timeout", "OIM_HTTP_IDLE_TIMEOUT_S", "15", "seconds an HTTP connection may stay "
+      "silent before it is closed", false },
+    { "sse-max-streams", "OIM_SSE_MAX_STREAMS", "512", "notification streams (SSE) open at once; "
+      "past it 503", false },
+    { "sse-max-streams-per-key", "OIM_SSE_MAX_STREAMS_PER_KEY", "4", "notification streams one "
+      "API key may hold open; past it 429", false },
+    { "http-max-links", "OIM_HTTP_MAX_LINKS", "128", "broker+Redis links the HTTP threads share; "
+      "a request waits for a free one", false },
+    { "http-link-wait-ms", "OIM_HTTP_LINK_WAIT_MS", "2000", "how long a request waits for a free "
+      "link before 503", false },
     { "ports-file", "OIM_PORTS_FILE", "", "write the bound ports here as JSON (for tests)", false },
     { "log-level", "OIM_LOG_LEVEL", "info", "debug, info, warn or error", false },
     OIM_CURVE_OPTIONS,
@@ -195,7 +216,17 @@ s_run (oim_config_t *config)
         .request_timeout_msec = (int) oim_config_int (config, "request-timeout-ms", 10000),
         .required_services = oim_config_get (config, "required-services"), .metrics = metrics,
         .rate_limit = (double) oim_config_int (config, "rate-limit", 50),
-        .rate_burst = (double) oim_config_int (config, "rate-burst", 100) };
+        .rate_burst = (double) oim_config_int (config, "rate-burst", 100),
+        .auth_fail_per_minute = (int) oim_config_int (config, "auth-fail-limit", 30),
+        .auth_fail_burst = (int) oim_config_int (config, "auth-fail-burst", 10),
+        .signup_per_hour = (int) oim_config_int (config, "signup-limit", 10),
+        .max_connections = (int) oim_config_int (config, "http-max-connections", 1024),
+        .max_connections_per_address = (int) oim_config_int (config, "http-max-connections-per-address", 32),
+        .idle_timeout_s = (int) oim_config_int (config, "http-idle-timeout", 15),
+        .max_streams = (int) oim_config_int (config, "sse-max-streams", 512),
+        .max_streams_per_key = (int) oim_config_int (config, "sse-max-streams-per-key", 4),
+        .max_links = (int) oim_config_int (config, "http-max-links", 128),
+        .link_wait_msec = (int) oim_config_int (config, "http-link-wait-ms", 2000) };
     gateway_http_t *http = gateway_http_new (&http_args);
     int rc = 0;
     if (http) {

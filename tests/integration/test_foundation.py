@@ -176,9 +176,11 @@ class RateLimitTest(unittest.TestCase):
             status, body, headers = c.http("GET", "/v1/search?q=x")
             self.assertEqual((status, body["error"]["code"]), (429, "rate_limited"))
             self.assertGreaterEqual(int(headers["Retry-After"]), 1)
-            # operational endpoints are never limited; another client has its own bucket
+            # /healthz, /readyz and /metrics are never limited (/v1/status is, like the API);
+            # another client has its own bucket
             self.assertEqual(c.http("GET", "/readyz")[0], 200)
-            self.assertEqual(c.http("GET", "/v1/status")[0], 200)
+            self.assertEqual(c.http("GET", "/healthz")[0], 200)
+            self.assertEqual(c.http("GET", "/v1/status")[0], 429)
             status = c.http("GET", "/v1/search?q=x", key="some-other-key")[0]
             self.assertEqual(status, 401)                     # limited separately: reaches auth
             wait_for(lambda: c.http("GET", "/v1/search?q=x")[0] == 200, 5, "tokens to refill")
@@ -230,7 +232,7 @@ class BadInputTest(unittest.TestCase):
             status, _, headers = c.http("DELETE", "/v1/status")
             self.assertEqual(headers.get("Allow"), "GET")
             status, body, _ = c.http("GET", "/v1/status", key="no-such-key")
-            self.assertEqual(status, 200)       # public endpoint, key not needed ...
+            self.assertEqual(status, 401)       # public endpoint, but a key sent is checked ...
             status, body, _ = c.http("PATCH", "/v1/orgs/x", raw=b"{}", key="no-such-key")
             self.assertEqual((status, body["error"]["code"]), (401, "unauthorized"))
             self.assertEqual(c.http("GET", "/readyz")[0], 200)

@@ -59,6 +59,9 @@ class SSETest(unittest.TestCase):
                 rec = pb["registry"].ApiKeyRecord(key_id="key_" + org, role=pb["common"].ROLE_COMPANY, org_id=org)
                 digest = hashlib.sha256(key.encode()).hexdigest()
                 subprocess_set(c, f"oim:apikey:{digest}", rec.SerializeToString())
+                # the gateway serves streams to active organisations only
+                org_rec = pb["registry"].Organization(id=org, kind="company", status="active")
+                subprocess_set(c, f"oim:org:{org}", org_rec.SerializeToString())
 
             def publish(org, n):
                 note = pb["notify"].Notification(id=f"ntf_{org}_{n}", type="match.created", org_id=org,

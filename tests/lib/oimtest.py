@@ -241,6 +241,8 @@ class Cluster:
             "OIM_LOG_LEVEL": "info",
             "OIM_FEED_PORT": "0",           # any free port: clusters run side by side
             "OIM_RATE_LIMIT": "0",          # tests hammer the API; test_rate_limit turns it on
+            "OIM_AUTH_FAIL_LIMIT_PER_MINUTE": "0",   # likewise; test_security_http turns limits on
+            "OIM_SIGNUP_LIMIT_PER_HOUR": "0",
             "OIM_HEARTBEAT_MS": str(self.heartbeat_ms),
             "OIM_BOOTSTRAP_AGENCY_KEY": AGENCY_KEY,
             "OIM_WEBHOOK_ALLOW_PRIVATE": "1",
@@ -399,6 +401,8 @@ class Cluster:
         r = Resp(self.redis_sock)
         try:
             r.cmd("SET", b"oim:curvekey:" + public, record)
+            if kind == "feed":      # the org's slot, which the feed checks on open connections
+                r.cmd("SET", f"oim:org:{org_id}:feedkey", public)
         finally:
             r.close()
         return public, secret

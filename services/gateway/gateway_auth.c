@@ -1,0 +1,77 @@
+/*  gateway_auth — see gateway_auth.h. */
+#include "gateway_auth.h"
+#include "oim_keys.h"
+#include "registry.pb-c.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+//  Copies the organisation's status into auth. Returns 0, or -1 when Redis did not answer.
+static int
+s_org_status (oim_redis_t *redis, gateway_auth_t *auth)
+{
+    redisReply *reply = oim_redis_command (redis, "GET " OIM_KEY_ORG, auth->org_id);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        if (reply)
+            freeReplyObject (reply);
+        return -1;
+    }
+    Oim__V1__Organization *org = reply->type == REDIS_REPLY_STRING
+        ? oim__v1__organization__unpack (NULL, reply->len, (uint8_t *) reply->str): NULL;
+    freeReplyObject (reply);
+    const char *status = !org? "unknown": org->deleted? "deleted": org->status;
+    snprintf (auth->org_status, sizeof auth->org_status, "%s", *status? status: "unknown");
+    auth->in_standing = strcmp (auth->org_status, "active") == 0;
+    if (org)
+        oim__v1__organization__free_unpacked (org, NULL);
+    return 0;
+}
+
+void
+gateway_auth_lookup (oim_redis_t *redis, const char *key_hash, gateway_auth_t *auth)
+{
+    memset (auth, 0, sizeof *auth);
+    snprintf (auth->key_hash, sizeof auth->key_hash, "%s", key_hash);
+    auth->result = GATEWAY_AUTH_UNAVAILABLE;
+    redisReply *reply = oim_redis_command (redis, "GET " OIM_KEY_APIKEY, key_hash);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        if (reply)
+            freeReplyObject (reply);
+        return;
+    }
+    Oim__V1__ApiKeyRecord *record = reply->type == REDIS_REPLY_STRING
+        ? oim__v1__api_key_record__unpack (NULL, reply->len, (uint8_t *) reply->str): NULL;
+    freeReplyObject (reply);
+    if (!record) {
+        auth->result = GATEWAY_AUTH_FAILED;
+        return;
+    }
+    auth->role = record->role;
+    snprintf (auth->key_id, sizeof auth->key_id, "%s", record->key_id);
+    snprintf (auth->org_id, sizeof auth->org_id, "%s", record->org_id);
+    snprintf (auth->source_system, sizeof auth->source_system, "%s", record->source_system);
+    oim__v1__api_key_record__free_unpacked (record, NULL);
+    auth->in_standing = true;
+    if (*auth->org_id && s_org_status (redis, auth))
+        return;                     //  UNAVAILABLE
+    auth->result = GATEWAY_AUTH_OK;
+}
+
+void
+gateway_auth_header (oim_redis_t *redis, const char *header, gateway_auth_t *auth)
+{
+    memset (auth, 0, sizeof *auth);
+    if (!header || !*header)
+        return;                     //  GATEWAY_AUTH_NONE
+    auth->result = GATEWAY_AUTH_FAILED;
+    if (strncasecmp (header, "Bearer ", 7) != 0 || !header [7])
+        return;
+    const char *key = header + 7;
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    crypto_hash_sha256 (digest, (const unsigned char *) key, strlen (key));
+    char hex [GATEWAY_KEY_HASH_SIZE];
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    gateway_auth_lookup (redis, hex, auth);
+}

@@ -1,0 +1,43 @@
+/*  gateway_auth — who an API key is, and whether its organisation is in good standing.
+    The one place the gateway reads oim:apikey:<sha256 hex> (ApiKeyRecord) and oim:org:<id>
+    (Organization, written by the registry): HTTP requests (gateway_http.c) ask once per
+    request, open SSE streams (gateway_sse.c) ask again every few seconds.
+    A key whose organisation is pending, suspended, deleted or gone is "not in standing": the
+    HTTP side treats it as anonymous except for GET /v1/whoami and reading its own organisation.
+    Keys without an organisation (publishers) are always in standing.
+*/
+#ifndef GATEWAY_AUTH_H_INCLUDED
+#define GATEWAY_AUTH_H_INCLUDED
+
+#include <stdbool.h>
+#include "oim_redis.h"
+
+#define GATEWAY_KEY_HASH_SIZE 65    //  SHA-256 hex + NUL
+
+typedef enum {
+    GATEWAY_AUTH_NONE,              //  no Authorization header: anonymous
+    GATEWAY_AUTH_OK,                //  a known key
+    GATEWAY_AUTH_FAILED,            //  malformed header or unknown key
+    GATEWAY_AUTH_UNAVAILABLE        //  Redis did not answer
+} gateway_auth_result_t;
+
+typedef struct {
+    gateway_auth_result_t result;
+    char key_hash [GATEWAY_KEY_HASH_SIZE];
+    int role;                       //  Oim__V1__Role of the key
+    char key_id [64];
+    char org_id [64];
+    char source_system [128];
+    char org_status [16];           //  "active", "pending", "suspended", "deleted", "unknown"; "" without org
+    bool in_standing;               //  no org, or an active one
+} gateway_auth_t;
+
+//  Reads an Authorization header value (NULL or "" = anonymous): the scheme "Bearer" in any
+//  case, one space, the key. Fills auth; never fails otherwise (result says what happened).
+void gateway_auth_header (oim_redis_t *redis, const char *header, gateway_auth_t *auth);
+
+//  Looks up a key by its hash and its organisation's status into auth (result OK, FAILED when
+//  the key is gone, UNAVAILABLE when Redis did not answer).
+void gateway_auth_lookup (oim_redis_t *redis, const char *key_hash, gateway_auth_t *auth);
+
+#endif
