@@ -54,7 +54,7 @@ redis_pw="rpw$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 4
 # Test settings in their own env file: a developer's .env does not leak in.
 cat >"$tmp/test.env" <<EOF
 OIM_IMAGE=$image
-OIM_BOOTSTRAP_AGENCY_KEY=compose-test-agency-key-$$
+OIM_BOOTSTRAP_AGENCY_KEY=compose-test-agency-key-$$-0123456789abcdef
 OIM_WEBHOOK_ALLOW_PRIVATE=1
 OIM_WEBHOOK_RETRY_SCHEDULE=1,1,2
 OIM_LOG_LEVEL=info

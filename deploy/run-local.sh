@@ -60,7 +60,7 @@ stop >/dev/null
 http_port=${OIM_HTTP_PORT:-8080}
 broker_port=${OIM_BROKER_PORT:-5555}
 if [[ -z ${OIM_BOOTSTRAP_AGENCY_KEY:-} ]]; then
-  [[ -f $var/agency.key ]] || head -c 24 /dev/urandom | base64 | tr -d '/+=' | sed 's/^/oim_/' >"$var/agency.key"
+  [[ -f $var/agency.key ]] || head -c 32 /dev/urandom | base64 | tr -d '/+=' | sed 's/^/oim_/' >"$var/agency.key"
   OIM_BOOTSTRAP_AGENCY_KEY=$(cat "$var/agency.key")
 fi
 export OIM_BOOTSTRAP_AGENCY_KEY

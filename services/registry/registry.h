@@ -171,8 +171,9 @@ oim_api_fn registry_events_ingest;
 oim_api_fn registry_feedkey_put, registry_feedkey_delete;     //  registry_feedkeys.c
 oim_raw_fn registry_ingest_batch;
 
-//  Creates the bootstrap agency when none exists. Returns 0, or -1 (no agency and no key,
-//  or Redis failed): the daemon must not start.
+#define REGISTRY_AGENCY_KEY_MIN 32      //  characters of OIM_BOOTSTRAP_AGENCY_KEY
+//  Creates the bootstrap agency when none exists. Returns 0, or -1 (a key shorter than
+//  REGISTRY_AGENCY_KEY_MIN, no agency and no key, or Redis failed): the daemon must not start.
 int registry_orgs_bootstrap (registry_t *self, const char *agency_key);
 //  For company/startup actors: 0 when their organization is active, else -1 with a 403 (or
 //  503) reply set. Other roles pass.

@@ -555,6 +555,12 @@ registry_org_rotate_key (oim_service_t *service, const Oim__V1__ApiRequest *requ
 int
 registry_orgs_bootstrap (registry_t *self, const char *agency_key)
 {
+    //  A short key is refused even when an agency exists: it is guessable.
+    if (agency_key && *agency_key && strlen (agency_key) < REGISTRY_AGENCY_KEY_MIN) {
+        oim_error ("event=bootstrap_refused reason=\"OIM_BOOTSTRAP_AGENCY_KEY is shorter than %d "
+                   "characters\"", REGISTRY_AGENCY_KEY_MIN);
+        return -1;
+    }
     redisReply *count = NULL;
     //  Redis may come up after us (compose): wait for it, bounded.
     for (int attempt = 0; attempt < 150 && !count; attempt++) {
@@ -572,9 +578,9 @@ registry_orgs_bootstrap (registry_t *self, const char *agency_key)
     freeReplyObject (count);
     if (agencies > 0)
         return 0;
-    if (!agency_key || strlen (agency_key) < 16) {
+    if (!agency_key || !*agency_key) {
         oim_error ("event=bootstrap_refused reason=\"no agency exists: set "
-                   "OIM_BOOTSTRAP_AGENCY_KEY (at least 16 characters)\"");
+                   "OIM_BOOTSTRAP_AGENCY_KEY (at least %d characters)\"", REGISTRY_AGENCY_KEY_MIN);
         return -1;
     }
     Oim__V1__Organization *org = calloc (1, sizeof *org);

@@ -15,7 +15,8 @@ static const char *s_ingest_statuses [] = { "created", "updated", "closed", "del
 
 static const oim_option_t s_options [] = {
     { "bootstrap-agency-key", "OIM_BOOTSTRAP_AGENCY_KEY", "",
-      "API key of the agency created at first start (required while no agency exists)", false },
+      "API key of the agency created at first start (required while no agency exists; at least "
+      "32 characters, or the registry refuses to start)", false },
     { "changelog-retain-s", "OIM_CHANGELOG_RETAIN_S", "604800", "oim:changelog entries every "
       "consumer group has acknowledged are trimmed once this old (seconds; -1 = never)", false },
     { "audit-retain-s", "OIM_AUDIT_RETAIN_S", "7776000", "oim:audit entries are trimmed once "
