@@ -17,10 +17,16 @@
     User-Id among it) and xrecv hands both over; ZMQ_SUBSCRIBE then acts on that pipe only.
     Unsubscriptions libzmq makes itself when a subscriber leaves carry no metadata: ignored.
     Organisation ids have one length (common/oim_id.h), so one is never a prefix of another.
-    Limits: a key revoked (or an organisation suspended) while its subscriber is connected is
-    refused at its next connection, not cut off at once (libzmq cannot drop one peer of an
-    XPUB); libzmq remembers every topic a connected subscriber asked for, refused ones too,
-    until it leaves — only holders of a registered key get that far.
+    Revocation: libzmq cannot drop one peer of an XPUB. So every second the feed checks the
+    organisations it granted a subscription (their feed key, unchanged since first seen, and
+    their active status: one pipelined Redis round trip, at most 200 ms on this loop); when
+    one lost its right, the XPUB is closed and bound again (oim_feed_rebinds_total) once the
+    ZAP handler's cache can no longer hold an answer given before the revocation (2 s): every
+    subscriber reconnects and subscribes again by itself, through the ZAP handler, which
+    refuses the revoked key. A revoked subscriber is cut off within ~3.5 s. Others lose the notifications of
+    that moment (best effort: gaps show in feed_sequence). Limit: libzmq remembers every topic
+    a connected subscriber asked for, refused ones too, until it leaves — only holders of a
+    registered key get that far.
 
     Actor commands (zstr over the pipe): "$TERM". At start the actor signals, then sends
     "READY" followed by the bound feed and intake endpoints, or "ERROR <why>".
@@ -36,8 +42,11 @@ typedef struct {
     const char *intake_bind;        //  e.g. "tcp://127.0.0.1:5572", "tcp://*:5572"
     const char *feed_bind;          //  e.g. "tcp://*:5571"
     const oim_curve_t *curve;       //  the gateway's (server role); borrowed
+    const char *redis_url;          //  to check the organisations it granted (CURVE on)
     oim_metrics_t *metrics;         //  shared, thread-safe
 } gateway_feed_args_t;
+
+#define GATEWAY_FEED_MAX_GRANTS 10000   //  organisations followed for revocation
 
 //  zactor_new (gateway_feed_actor, &args); args must outlive the start handshake.
 void gateway_feed_actor (zsock_t *pipe, void *args);

@@ -185,7 +185,8 @@ s_actors_start (oim_config_t *config, oim_metrics_t *metrics, actors_t *a)
         return 0;
     }
     gateway_feed_args_t feed_args = { .intake_bind = intake, .feed_bind = feed_bind,
-                                      .curve = a->curve, .metrics = metrics };
+                                      .curve = a->curve, .metrics = metrics,
+                                      .redis_url = oim_config_get (config, "redis-url") };
     if (!(a->feed = s_start (gateway_feed_actor, &feed_args, "feed")))
         return s_actors_stop (a), -1;
     zstr_recvx (a->feed, &a->feed_bound, &a->intake_bound, NULL);

@@ -5,7 +5,8 @@
     (PUT /v1/orgs/{id}/feed-key) and subscribing to "" and to another organisation's id
     receives its own organisation's notifications only — real ones, made through the API (a
     demand of each of two companies matching a startup of each);
-  * a revoked feed key (DELETE) and the key of a suspended organisation cannot connect anymore;
+  * a revoked feed key (DELETE) and the key of a suspended organisation cannot connect anymore,
+    and a revoked key's open connection is cut off (the feed re-binds);
   * the feed-key API: owner or agency only, a Z85 key of 40 characters, one key one identity;
   * a fake daemon without the daemon key (no CURVE, or a random CURVE key) cannot register at
     the broker: its READY for "registry" gets it nothing, and every request still goes to the
@@ -162,6 +163,46 @@ class FeedTest(unittest.TestCase):
         self.assertEqual(c.gateway_metric("oim_feed_subscriptions_total"), applied)
         again.close()
         suspended.close()
+
+    def publish(self, org_id):
+        """One notification for org_id, as the matcher writes it to oim:events."""
+        ntf = "ntf_" + "".join(str(d) for d in os.urandom(21))[:21].rjust(21, "0")
+        ev = self.pb()["notify"].Event(id=ntf, type="match.created", org_id=org_id,
+                                       created_at="2026-12-04T00:00:00.000Z", data_json="{}")
+        subprocess.run(["redis-cli", "-s", self.c.redis_sock, "-x", "XADD", "oim:events", "*", "e"],
+                       input=ev.SerializeToString(), check=True, capture_output=True)
+        return ntf
+
+    def received(self, sock, org_id, timeout=5.0):
+        """Publishes for org_id until sock gets one (or timeout); True when it did."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.publish(org_id)
+            if sock.poll(200):
+                while sock.poll(100):
+                    sock.recv_multipart()
+                return True
+        return False
+
+    def test_4_revocation_cuts_off_an_open_connection(self):
+        c = self.c
+        gone = api(c, "POST", "/v1/orgs", {"kind": "company", "name": "Cut Off Co"}, expect=201)
+        stays = api(c, "POST", "/v1/orgs", {"kind": "company", "name": "Stays Co"}, expect=201)
+        sub_gone = self.sub(self.register(gone["id"]), gone["id"].encode())
+        sub_stays = self.sub(self.register(stays["id"]), stays["id"].encode())
+        self.assertTrue(self.received(sub_gone, gone["id"]), "the open connection works first")
+        self.assertTrue(self.received(sub_stays, stays["id"]))
+        api(c, "DELETE", f"/v1/orgs/{gone['id']}/feed-key")
+        # The revoked one gets nothing anymore once the feed re-bound (this revocation's, or
+        # one another test's revocation caused, if it came after the DELETE); the other
+        # subscriber is back by itself.
+        wait_for(lambda: not self.received(sub_gone, gone["id"], timeout=1.5), 15,
+                 "the revoked subscriber cut off")
+        self.assertGreaterEqual(c.gateway_metric("oim_feed_rebinds_total"), 1)
+        self.assertTrue(self.received(sub_stays, stays["id"], timeout=10))
+        self.assertFalse(self.received(sub_gone, gone["id"], timeout=2))
+        sub_gone.close()
+        sub_stays.close()
 
     def test_3_feed_key_api_rules(self):
         c = self.c
