@@ -486,9 +486,11 @@ s_stream (gateway_http_t *self, struct MHD_Connection *connection, request_t *re
     const char *last = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Last-Event-ID");
     if (!last)
         last = MHD_lookup_connection_value (connection, MHD_GET_ARGUMENT_KIND, "last_event_id");
+    const union MHD_ConnectionInfo *fd = MHD_get_connection_info (connection,
+                                                                  MHD_CONNECTION_INFO_CONNECTION_FD);
     unsigned status;
-    response->stream = gateway_sse_open (self->sse, request->auth.key_hash, request->auth.key_id,
-                                         request->auth.org_id, last, &status);
+    response->stream = gateway_sse_open (self->sse, fd? fd->connect_fd: -1, request->auth.key_hash,
+                                         request->auth.key_id, request->auth.org_id, last, &status);
     response->status = 200;
     if (!response->stream)
         s_error (response, status, NULL, status == 429
@@ -621,8 +623,11 @@ s_admit (gateway_http_t *self, struct MHD_Connection *connection, request_t *req
     if (!s_take (self->limit, bucket, true, response))
         return false;
     if (route && route->auth && request->anonymous) {
-        s_error (response, 401, NULL, request->auth.result == GATEWAY_AUTH_OK
-                 ? "this API key's organization is not active": "an API key is required");
+        //  A known key of an organisation not in standing: recognised, but not allowed.
+        if (request->auth.result == GATEWAY_AUTH_OK)
+            s_error (response, 403, NULL, "this API key's organization is not active");
+        else
+            s_error (response, 401, NULL, "an API key is required");
         return false;
     }
     if (s_operation_is (route, "org.create") && request->anonymous)

@@ -11,7 +11,9 @@
 #include "notify.pb-c.h"
 
 #include <czmq.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@ struct _gateway_sse_t {
 
 typedef struct {
     gateway_sse_t *owner;
+    int client_fd;                  //  the connection's socket, watched for the client leaving
     oim_redis_t *redis;
     char key [OIM_KEY_SIZE];
     char key_hash [GATEWAY_KEY_HASH_SIZE];
@@ -106,6 +109,19 @@ s_still_valid (stream_t *self)
         && strcmp (auth.key_id, self->key_id) == 0 && strcmp (auth.org_id, self->org_id) == 0;
 }
 
+//  True when the client has closed its side (the stream would otherwise hold its thread and
+//  its cap slot until a write failed, up to two keepalive intervals).
+static bool
+s_client_gone (stream_t *self)
+{
+    struct pollfd item = { .fd = self->client_fd, .events = POLLIN };
+    if (self->client_fd < 0 || poll (&item, 1, 0) <= 0)
+        return false;
+    char byte;
+    return (item.revents & (POLLHUP | POLLERR))
+        || recv (self->client_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 //  Formats the entries of an XREAD reply into out and advances the position.
 static void
 s_format_entries (stream_t *self, redisReply *reply, FILE *out)
@@ -129,6 +145,8 @@ static int
 s_fill (stream_t *self)
 {
     int64_t now = oim_clock_mono_ms ();
+    if (s_client_gone (self))
+        return -1;
     if (now >= self->next_check_ms) {
         if (!s_still_valid (self))
             return -1;
@@ -200,7 +218,7 @@ s_position (stream_t *self, const char *last_event_id)
 }
 
 struct MHD_Response *
-gateway_sse_open (gateway_sse_t *self, const char *key_hash, const char *key_id,
+gateway_sse_open (gateway_sse_t *self, int client_fd, const char *key_hash, const char *key_id,
                   const char *org_id, const char *last_event_id, unsigned *status)
 {
     *status = s_admit (self, key_hash);
@@ -208,6 +226,7 @@ gateway_sse_open (gateway_sse_t *self, const char *key_hash, const char *key_id,
         return NULL;
     stream_t *stream = calloc (1, sizeof *stream);
     stream->owner = self;
+    stream->client_fd = client_fd;
     snprintf (stream->key_hash, sizeof stream->key_hash, "%s", key_hash);
     //  The command timeout must outlast the blocking read.
     stream->redis = oim_redis_new (self->redis_url, self->args.redis_timeout_msec,
@@ -229,6 +248,8 @@ gateway_sse_open (gateway_sse_t *self, const char *key_hash, const char *key_id,
                                                                        s_read, stream, s_free);
     MHD_add_response_header (response, "Content-Type", "text/event-stream; charset=utf-8");
     MHD_add_response_header (response, "Cache-Control", "no-cache");
+    //  When the stream ends (key revoked, org suspended) the client sees the connection close.
+    MHD_add_response_header (response, "Connection", "close");
     return response;
 }
 

@@ -34,9 +34,11 @@ gateway_sse_t *gateway_sse_new (const gateway_sse_args_t *args);
 void gateway_sse_destroy (gateway_sse_t **self_p);
 
 //  A response streaming org_id's feed from after last_event_id (NULL or "" = from now), for
-//  as long as the key (by its SHA-256 hex, as key_id) stays valid and its org active. Returns
+//  as long as the key (by its SHA-256 hex, as key_id) stays valid and its org active, and the
+//  client on client_fd (the connection's socket, only polled; -1 = unknown) stays. Returns
 //  NULL with *status 429 (the key's cap), 503 (the total cap, or Redis unusable).
-struct MHD_Response *gateway_sse_open (gateway_sse_t *self, const char *key_hash, const char *key_id,
+struct MHD_Response *gateway_sse_open (gateway_sse_t *self, int client_fd, const char *key_hash,
+                                       const char *key_id,
                                        const char *org_id, const char *last_event_id,
                                        unsigned *status);
 
