@@ -117,7 +117,8 @@ s_on_feed (zloop_t *loop, zsock_t *feed, void *arg)
 //  organisation with an applied subscription has lost its feed key (revoked or rotated) or
 //  its active status, the XPUB is closed and bound again: every subscriber reconnects (SUB
 //  does so by itself and subscribes again) through the ZAP handler, which refuses the
-//  revoked ones once its cache has expired (a few re-binds at most).
+//  revoked ones (the re-bind waits until its cache cannot answer from before the change).
+//  Followed: at most GATEWAY_FEED_MAX_GRANTS organisations, forgotten at each re-bind.
 
 static void s_grant_free (void **item) { free (*item); *item = NULL; }
 static zsock_t *s_bind (int type, const oim_curve_t *curve, const char *domain,
