@@ -100,13 +100,21 @@ s_json (response_t *response, unsigned status, json_t *body)
     json_decref (body);
 }
 
+//  An error with its own code (the registry's, when the gateway answers in its stead).
 static void
-s_error (response_t *response, unsigned status, const char *field, const char *message)
+s_error_as (response_t *response, unsigned status, const char *code, const char *field,
+            const char *message)
 {
-    json_t *error = json_pack ("{s:s,s:s}", "code", s_error_code (status), "message", message);
+    json_t *error = json_pack ("{s:s,s:s}", "code", code, "message", message);
     if (field)
         json_object_set_new (error, "field", json_string (field));
     s_json (response, status, json_pack ("{s:o}", "error", error));
+}
+
+static void
+s_error (response_t *response, unsigned status, const char *field, const char *message)
+{
+    s_error_as (response, status, s_error_code (status), field, message);
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -625,7 +633,7 @@ s_admit (gateway_http_t *self, struct MHD_Connection *connection, request_t *req
     if (route && route->auth && request->anonymous) {
         //  A known key of an organisation not in standing: recognised, but not allowed.
         if (request->auth.result == GATEWAY_AUTH_OK)
-            s_error (response, 403, NULL, "this API key's organization is not active");
+            s_error_as (response, 403, "org_not_active", NULL, "your organization is not active");
         else
             s_error (response, 401, NULL, "an API key is required");
         return false;

@@ -117,7 +117,7 @@ class StandingTest(unittest.TestCase):
             self.assertEqual(c.http("GET", f"/v1/demands/{demand['id']}", key=pkey)[0], anonymous)
             # a key-only route: recognised but not allowed, before the body is looked at
             status, body, _ = c.http("POST", "/v1/demands", {"title": "x"}, key=pkey)
-            self.assertEqual((status, body["error"]["code"]), (403, "forbidden"))
+            self.assertEqual((status, body["error"]["code"]), (403, "org_not_active"))
             self.assertEqual(api(c, "GET", f"/v1/orgs/{pending['id']}", key=pkey)["status"], "pending")
             who = api(c, "GET", "/v1/whoami", key=pkey)
             self.assertEqual((who["org_id"], who["org_status"], who["in_standing"]),
