@@ -15,6 +15,7 @@
   within SLOW_CLIENT_BOUND_S. A route that needs a key answers 401 to a request without one
   before its body is sent.
 * SSE streams are capped per key (429) and in total (503).
+* The registry refuses to start with an OIM_BOOTSTRAP_AGENCY_KEY under 32 characters.
 * A daemon's reply body is copied by its length: a NUL inside arrives whole (a fake daemon with
   the daemon key answers for the registry).
 
@@ -150,6 +151,26 @@ class StandingTest(unittest.TestCase):
             self.assertEqual(s3.status, 200)
             self.assertIsNone(s3.seconds_until_closed(3), "the new key's stream stays open")
             s3.close()
+
+
+class AgencyKeyTest(unittest.TestCase):
+    def test_registry_refuses_a_short_agency_key(self):
+        with Cluster() as c:
+            c.start_redis()
+            c.start_gateway()
+            proc = c.start("registry", OIM_BOOTSTRAP_AGENCY_KEY="x" * 31)
+            self.assertEqual(proc.wait(30), 1)
+            self.assertIn("bootstrap_refused", proc.log())
+            c.daemons["registry"].clear()
+            # even when an agency exists already (a restart with a weak key)
+            proc = c.start("registry")
+            wait_for(lambda: c.http("GET", "/v1/whoami", key=AGENCY_KEY)[0] == 200, 15, "the agency")
+            proc.signal(15)
+            proc.wait(10)
+            c.daemons["registry"].clear()
+            proc = c.start("registry", OIM_BOOTSTRAP_AGENCY_KEY="y" * 31)
+            self.assertEqual(proc.wait(30), 1)
+            c.daemons["registry"].clear()
 
 
 class RateLimitTest(unittest.TestCase):
