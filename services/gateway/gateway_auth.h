@@ -5,6 +5,9 @@
     A key whose organisation is pending, suspended, deleted or gone is "not in standing": the
     HTTP side treats it as anonymous except for GET /v1/whoami and reading its own organisation.
     Keys without an organisation (publishers) are always in standing.
+    Not cached: measured here, the two GETs cost 75-110 us on GET /v1/whoami (220-270 us in
+    all) and 30-80 us on a forwarded request (~800 us), while a cache would let a revoked key
+    or a suspended organisation through for its lifetime.
 */
 #ifndef GATEWAY_AUTH_H_INCLUDED
 #define GATEWAY_AUTH_H_INCLUDED

@@ -587,12 +587,14 @@ s_authenticate (gateway_http_t *self, struct MHD_Connection *connection, const c
     }
     gateway_auth_header (link->redis, header, &request->auth);
     gateway_pool_put (self->pool, link);
+    if (request->auth.result == GATEWAY_AUTH_OK)
+        return true;
     if (request->auth.result == GATEWAY_AUTH_UNAVAILABLE)
         s_error (response, 503, NULL, "cannot check the API key: Redis is unavailable");
     else
-    if (request->auth.result == GATEWAY_AUTH_FAILED && s_take (self->auth_limit, address, true, response))
+    if (s_take (self->auth_limit, address, true, response))     //  else the 429 is there
         s_error (response, 401, NULL, "unknown API key");
-    return request->auth.result != GATEWAY_AUTH_UNAVAILABLE && request->auth.result != GATEWAY_AUTH_FAILED;
+    return false;
 }
 
 //  A key not in standing still reads whoami and its own organisation; elsewhere it is anonymous.
