@@ -500,10 +500,12 @@ s_stream (gateway_http_t *self, struct MHD_Connection *connection, request_t *re
     response->stream = gateway_sse_open (self->sse, fd? fd->connect_fd: -1, request->auth.key_hash,
                                          request->auth.key_id, request->auth.org_id, last, &status);
     response->status = 200;
-    if (!response->stream)
+    if (!response->stream) {
         s_error (response, status, NULL, status == 429
                  ? "too many open notification streams for this API key"
                  : "cannot open another notification stream now");
+        response->retry_after = 5;
+    }
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -626,8 +628,9 @@ s_admit (gateway_http_t *self, struct MHD_Connection *connection, request_t *req
         return false;
     request->anonymous = s_anonymous (request);
     char bucket [96];
-    if (request->auth.result == GATEWAY_AUTH_OK)
-        snprintf (bucket, sizeof bucket, "k:%s", request->auth.key_id);
+    if (request->auth.result == GATEWAY_AUTH_OK)    //  the key, however its scheme was spelt
+        snprintf (bucket, sizeof bucket, "k:%s", *request->auth.key_id? request->auth.key_id
+                                                                     : request->auth.key_hash);
     else
         snprintf (bucket, sizeof bucket, "%s", address);
     if (!s_take (self->limit, bucket, true, response))
