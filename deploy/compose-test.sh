@@ -50,11 +50,13 @@ py=python3
 for p in /usr/bin/python3 python3; do
   if "$p" -c 'import zmq, google.protobuf' 2>/dev/null; then py=$p; break; fi
 done
+# The agency's key (the registry wants at least 32 characters) and Redis' password, random.
+agency_key="compose-test-agency-$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)"
 redis_pw="rpw$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 40)"
 # Test settings in their own env file: a developer's .env does not leak in.
 cat >"$tmp/test.env" <<EOF
 OIM_IMAGE=$image
-OIM_BOOTSTRAP_AGENCY_KEY=compose-test-agency-key-$$-0123456789abcdef
+OIM_BOOTSTRAP_AGENCY_KEY=$agency_key
 OIM_WEBHOOK_ALLOW_PRIVATE=1
 OIM_WEBHOOK_RETRY_SCHEDULE=1,1,2
 OIM_LOG_LEVEL=info
@@ -150,7 +152,7 @@ log "gateway at $base"
 [[ $(http "$base/healthz") == 200 ]] || fail "/healthz"
 wait_ready 60 || fail "/readyz never ready"
 phase_done "ready"
-code=$(http -H "Authorization: Bearer compose-test-agency-key-$$" "$base/v1/status")
+code=$(http -H "Authorization: Bearer $agency_key" "$base/v1/status")
 [[ $code == 200 ]] || fail "/v1/status: $code $(head -c 300 "$tmp/body")"
 for s in registry search matcher notify; do
   grep -q "$s" "$tmp/body" || fail "/v1/status does not mention $s: $(head -c 300 "$tmp/body")"
@@ -159,7 +161,7 @@ log "/v1/status round trip through every daemon: ok"
 
 # --- the whole flow, across containers
 flow() { "$py" "$repo/tests/containers/flow.py" "$1" --project "$project" \
-           --key "compose-test-agency-key-$$" --state "$tmp/flow.json" --keys "$tmp/keys" "${@:2}"; }
+           --key "$agency_key" --state "$tmp/flow.json" --keys "$tmp/keys" "${@:2}"; }
 flow flow || fail "flow: company + startup + webhook + demand -> match -> signed webhook"
 phase_done "flow (match + signed webhook in the receiver container)"
 
@@ -226,7 +228,7 @@ victim=$(dc ps -q search | head -n1)
 docker kill "$victim" >/dev/null || fail "docker kill"
 failed=0
 for _ in $(seq 1 40); do
-  code=$(http -H "Authorization: Bearer compose-test-agency-key-$$" "$search_url")
+  code=$(http -H "Authorization: Bearer $agency_key" "$search_url")
   [[ $code == 200 ]] || failed=$((failed + 1))
   sleep 0.25
 done
@@ -274,7 +276,7 @@ phase_done "SIGKILL each daemon"
 marker="m$$-$RANDOM"
 rcli SET oim:compose-test:marker "$marker" >/dev/null || fail "redis SET"
 org=""
-code=$(http -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer compose-test-agency-key-$$" \
+code=$(http -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer $agency_key" \
   -d '{"kind":"company","name":"Compose Test Co"}' "$base/v1/orgs")
 if [[ $code == 201 || $code == 200 ]]; then
   org=$(sed -n 's/.*"id" *: *"\(org_[^"]*\)".*/\1/p' "$tmp/body")
@@ -288,7 +290,7 @@ wait_ready 60 || fail "not ready after down/up"
 got=$(rcli GET oim:compose-test:marker)
 [[ $got == "$marker" ]] || fail "Redis data lost across down/up (got '$got')"
 if [[ -n $org ]]; then
-  code=$(http -H "Authorization: Bearer compose-test-agency-key-$$" "$base/v1/orgs/$org")
+  code=$(http -H "Authorization: Bearer $agency_key" "$base/v1/orgs/$org")
   [[ $code == 200 ]] || fail "organization $org lost across down/up ($code)"
   log "organization $org survived down/up"
   flow persisted || fail "the flow's data lost across down/up"
