@@ -168,6 +168,23 @@ oim_curve_server (const oim_curve_t *self, zsock_t *socket, const char *domain)
 }
 
 int
+oim_curve_bind (const oim_curve_t *self, zsock_t *socket, const char *domain,
+                const char *endpoint, char *bound, size_t bound_size)
+{
+    if (domain && (oim_curve_check_endpoint (self, endpoint)
+               ||  oim_curve_server (self, socket, domain)))
+        return -1;
+    if (zsock_bind (socket, "%s", endpoint) < 0) {
+        oim_error ("event=bind_failed endpoint=%s error=\"%s\"", endpoint, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    char *last = zsock_last_endpoint (socket);        //  a fresh string: ours to free
+    snprintf (bound, bound_size, "%s", last? last: endpoint);
+    free (last);
+    return 0;
+}
+
+int
 oim_curve_client (const oim_curve_t *self, zsock_t *socket)
 {
     if (!oim_curve_enabled (self))

@@ -60,6 +60,14 @@ bool oim_curve_is_loopback (const char *endpoint);
 //  Call before bind. Nothing when off. Returns 0, or -1 when this role holds no secret key.
 int oim_curve_server (const oim_curve_t *self, zsock_t *socket, const char *domain);
 
+//  Binds socket to endpoint as a CURVE server of domain (domain NULL: no security, for inproc
+//  sockets) and writes the endpoint it got (a port chosen by the kernel resolved) to bound.
+//  Set the socket's other options first: a listener copies them when it is made. Returns 0,
+//  or -1 (logged once) when plain ZeroMQ would expose it beyond this host, this role holds no
+//  secret key, or the bind fails; the socket is left unbound and still the caller's.
+int oim_curve_bind (const oim_curve_t *self, zsock_t *socket, const char *domain,
+                    const char *endpoint, char *bound, size_t bound_size);
+
 //  Makes socket a CURVE client with this process' keypair, trusting the gateway's public key.
 //  Call before connect. Nothing when off. Returns 0, or -1 for the gateway role.
 int oim_curve_client (const oim_curve_t *self, zsock_t *socket);

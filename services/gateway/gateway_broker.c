@@ -2,6 +2,8 @@
     expires workers, heartbeats idle ones and times out requests (serverCron style).
 */
 #include "gateway_broker.h"
+#include "gateway_actor.h"
+#include <sodium.h>
 #include "oim_clock.h"
 #include "oim_log.h"
 #include "oim_wire.h"
@@ -63,17 +65,6 @@ typedef struct {
     oim_metric_t *m_504;
     oim_metric_t *m_workers;
 } broker_t;
-
-static void
-s_hex (const uint8_t *data, size_t size, char *out)
-{
-    static const char digits [] = "0123456789abcdef";
-    for (size_t i = 0; i < size; i++) {
-        out [2 * i] = digits [data [i] >> 4];
-        out [2 * i + 1] = digits [data [i] & 15];
-    }
-    out [2 * size] = 0;
-}
 
 static void
 s_worker_free (void **item)
@@ -276,7 +267,7 @@ s_on_backend (zloop_t *loop, zsock_t *socket, void *arg)
     if (s_recv (self, socket, "backend", &msg))
         return 0;
     char key [2 * OIM_WIRE_MAX_ROUTING_BYTES + 1];
-    s_hex (msg.routing, msg.routing_size, key);
+    sodium_bin2hex (key, sizeof key, msg.routing, msg.routing_size);
     worker_t *worker = zhashx_lookup (self->workers, key);
     Oim__V1__Command command = msg.header->command;
     if (command == OIM__V1__COMMAND__COMMAND_READY)
@@ -328,7 +319,7 @@ s_target (broker_t *self, const ProtobufCBinaryData *target)
     char key [2 * OIM_WIRE_MAX_ROUTING_BYTES + 1];
     if (target->len > OIM_WIRE_MAX_ROUTING_BYTES)
         return NULL;
-    s_hex (target->data, target->len, key);
+    sodium_bin2hex (key, sizeof key, target->data, target->len);
     return zhashx_lookup (self->workers, key);
 }
 
@@ -492,24 +483,12 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    (void) loop; (void) arg;
-    char *command = zstr_recv (pipe);
-    bool term = !command || streq (command, "$TERM");
-    zstr_free (&command);
-    return term? -1: 0;
-}
-
 //  A bound socket, a CURVE server of domain when domain is set (NULL: inproc, no security).
 //  NULL when it cannot bind, or plain ZeroMQ would expose it beyond this host (logged).
 static zsock_t *
 s_bind (int type, const oim_curve_t *curve, const char *domain, const char *endpoint,
         char *bound, size_t bound_size)
 {
-    if (domain && oim_curve_check_endpoint (curve, endpoint))
-        return NULL;
     zsock_t *socket = zsock_new (type);
     if (!socket)
         return NULL;
@@ -519,13 +498,8 @@ s_bind (int type, const oim_curve_t *curve, const char *domain, const char *endp
     zsock_set_rcvhwm (socket, 100000);
     zsock_set_linger (socket, 100);
     zsock_set_maxmsgsize (socket, 64 * 1024 * 1024);
-    if ((domain && oim_curve_server (curve, socket, domain)) || zsock_bind (socket, "%s", endpoint) < 0) {
+    if (oim_curve_bind (curve, socket, domain, endpoint, bound, bound_size))
         zsock_destroy (&socket);
-        return NULL;
-    }
-    char *last = zsock_last_endpoint (socket);        //  a fresh string: ours to free
-    snprintf (bound, bound_size, "%s", last? last: endpoint);
-    free (last);
     return socket;
 }
 
@@ -585,7 +559,7 @@ gateway_broker_actor (zsock_t *pipe, void *arg)
     self.pending = zhashx_new ();
     zhashx_set_destructor (self.pending, s_pending_free);
     self.loop = zloop_new ();
-    zloop_reader (self.loop, pipe, s_on_pipe, &self);
+    zloop_reader (self.loop, pipe, gateway_actor_on_pipe, &self);
     zloop_reader (self.loop, self.backend, s_on_backend, &self);
     zloop_reader (self.loop, self.frontend, s_on_frontend, &self);
     if (self.ingest)

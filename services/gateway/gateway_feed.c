@@ -2,6 +2,7 @@
     whole messages; subscription messages from the feed, checked one by one.
 */
 #include "gateway_feed.h"
+#include "gateway_actor.h"
 #include "gateway_zap.h"
 #include "oim_clock.h"
 #include "oim_keys.h"
@@ -225,24 +226,12 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    (void) loop; (void) arg;
-    char *command = zstr_recv (pipe);
-    bool term = !command || streq (command, "$TERM");
-    zstr_free (&command);
-    return term? -1: 0;
-}
-
 //  A socket of the feed, CURVE server of domain, bound. NULL when it cannot bind (or plain
 //  ZeroMQ would expose it: logged).
 static zsock_t *
 s_bind (int type, const oim_curve_t *curve, const char *domain, const char *endpoint,
         char *bound, size_t bound_size)
 {
-    if (oim_curve_check_endpoint (curve, endpoint))
-        return NULL;
     zsock_t *socket = zsock_new (type);
     if (!socket)
         return NULL;
@@ -252,13 +241,8 @@ s_bind (int type, const oim_curve_t *curve, const char *domain, const char *endp
     zsock_set_maxmsgsize (socket, 1024 * 1024);
     if (type == ZMQ_XPUB)
         zsock_set_xpub_manual (socket, 1);
-    if (oim_curve_server (curve, socket, domain) || zsock_bind (socket, "%s", endpoint) < 0) {
+    if (oim_curve_bind (curve, socket, domain, endpoint, bound, bound_size))
         zsock_destroy (&socket);
-        return NULL;
-    }
-    char *last = zsock_last_endpoint (socket);        //  a fresh string: ours to free
-    snprintf (bound, bound_size, "%s", last? last: endpoint);
-    free (last);
     return socket;
 }
 
@@ -295,7 +279,7 @@ gateway_feed_actor (zsock_t *pipe, void *arg)
         oim_warn ("event=feed_any_topic reason=\"CURVE off: subscribers choose any topic\"");
     oim_info ("event=feed intake=%s feed=%s", intake, feed);
     zloop_t *loop = self.loop = zloop_new ();
-    zloop_reader (loop, pipe, s_on_pipe, &self);
+    zloop_reader (loop, pipe, gateway_actor_on_pipe, &self);
     zloop_reader (loop, self.intake, s_on_intake, &self);
     zloop_reader (loop, self.feed, s_on_feed, &self);
     if (!self.any_topic && self.redis)

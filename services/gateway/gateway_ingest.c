@@ -3,6 +3,7 @@
     in fixed buffers.
 */
 #include "gateway_ingest.h"
+#include <sodium.h>
 #include "oim_log.h"
 #include "oim_pbscan.h"
 #include "oim_utf8.h"
@@ -67,8 +68,6 @@ s_init_metrics (gateway_ingest_t *self, oim_metrics_t *m)
 gateway_ingest_t *
 gateway_ingest_new (const gateway_ingest_args_t *args, char *bound, size_t bound_size)
 {
-    if (oim_curve_check_endpoint (args->curve, args->bind))
-        return NULL;
     gateway_ingest_t *self = zmalloc (sizeof *self);
     self->socket = zsock_new (ZMQ_ROUTER);
     self->curve = oim_curve_enabled (args->curve);
@@ -84,15 +83,12 @@ gateway_ingest_new (const gateway_ingest_args_t *args, char *bound, size_t bound
         //  Before bind: a listener copies the socket's options when it is made.
         zsock_set_maxmsgsize (self->socket, GATEWAY_INGEST_MAX_MSG_BYTES);
     }
-    if (!self->socket || oim_curve_server (args->curve, self->socket, "ingest")
-    ||  zsock_bind (self->socket, "%s", args->bind) < 0) {
+    if (!self->socket
+    ||  oim_curve_bind (args->curve, self->socket, "ingest", args->bind, bound, bound_size)) {
         oim_error ("event=ingest_bind_failed endpoint=%s", args->bind);
         gateway_ingest_destroy (&self);
         return NULL;
     }
-    char *last = zsock_last_endpoint (self->socket);      //  a fresh string: ours to free
-    snprintf (bound, bound_size, "%s", last? last: args->bind);
-    free (last);
     s_init_metrics (self, args->metrics);
     return self;
 }
@@ -225,17 +221,6 @@ gateway_ingest_answer (gateway_ingest_t *self, gateway_ingest_req_t **req_p, uin
 //  ---------------------------------------------------------------------------------------
 //  Receiving
 
-static void
-s_hex (const uint8_t *data, size_t size, char *out)
-{
-    static const char digits [] = "0123456789abcdef";
-    for (size_t i = 0; i < size; i++) {
-        out [2 * i] = digits [data [i] >> 4];
-        out [2 * i + 1] = digits [data [i] & 15];
-    }
-    out [2 * size] = 0;
-}
-
 //  Reads the frames of one message into req: routing, delimiter, the payload (kept as a
 //  zmq_msg_t), the rest counted and dropped. Returns the number of payload frames (0 when
 //  there was none), or -1 when nothing could be read or the routing id is unusable.
@@ -287,7 +272,7 @@ s_identify (gateway_ingest_req_t *req)
         snprintf (req->peer, sizeof req->peer, "u:%s", req->user_id);
     else {
         memcpy (req->peer, "r:", 2);
-        s_hex (req->routing, req->routing_size, req->peer + 2);
+        sodium_bin2hex (req->peer + 2, sizeof req->peer - 2, req->routing, req->routing_size);
     }
 }
 

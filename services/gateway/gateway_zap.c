@@ -3,6 +3,7 @@
     command timeout.
 */
 #include "gateway_zap.h"
+#include "gateway_actor.h"
 #include "oim_clock.h"
 #include "oim_keys.h"
 #include "oim_log.h"
@@ -217,16 +218,6 @@ s_on_request (zloop_t *loop, zsock_t *handler, void *arg)
     return 0;
 }
 
-static int
-s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
-{
-    (void) loop; (void) arg;
-    char *command = zstr_recv (pipe);
-    bool term = !command || streq (command, "$TERM");
-    zstr_free (&command);
-    return term? -1: 0;
-}
-
 void
 gateway_zap_actor (zsock_t *pipe, void *arg)
 {
@@ -255,7 +246,7 @@ gateway_zap_actor (zsock_t *pipe, void *arg)
     zhashx_set_destructor (self.cache, s_verdict_free);
     self.redis = oim_redis_new (self.redis_url, self.redis_timeout_msec, self.redis_timeout_msec);
     zloop_t *loop = zloop_new ();
-    zloop_reader (loop, pipe, s_on_pipe, &self);
+    zloop_reader (loop, pipe, gateway_actor_on_pipe, &self);
     zloop_reader (loop, handler, s_on_request, &self);
     zloop_set_nonstop (loop, true);
     zsock_signal (pipe, 0);
