@@ -83,6 +83,19 @@ int registry_store_get (oim_redis_t *redis, const char *key,
 //  WATCH key (optimistic lock for the next exec). Returns 0 or -1.
 int registry_store_watch (oim_redis_t *redis, const char *key);
 void registry_store_unwatch (oim_redis_t *redis);
+//  WATCH key, then whether it exists: 1, 0, or -1 (Redis failed).
+int registry_store_watch_exists (oim_redis_t *redis, const char *key);
+
+//  CURVE public keys registered through the API, oim:curvekey:<z85> = CurveKeyRecord: the
+//  publishers' (registry_publishers.c) and the organisations' feed keys (registry_feedkeys.c);
+//  read by the gateway's ZAP handler. One key, one identity.
+#define REGISTRY_CURVE_KEY_CHARS 40
+//  True when z85 is 40 characters of Z85 that decode to a 32-byte key (NULL: false).
+bool registry_curvekey_valid (const char *z85);
+//  WATCHes z85's record: 1 registered already, 0 free ("" is free), -1 Redis failed.
+int registry_curvekey_taken (registry_t *self, const char *z85);
+//  Adds the removal of z85's record to tx (nothing for "").
+void registry_curvekey_drop (registry_tx_t *tx, const char *z85);
 //  Loads the live (not deleted) entity named by the request's "id" path parameter: an id with
 //  id_prefix stored at key_format, WATCHed first when watch is set. Returns it, or NULL with
 //  a 404 (naming `what`) or 503 set and the WATCH released.

@@ -1,4 +1,4 @@
-/*  registry_feedkeys — an organisation's ZeroMQ feed key (DESIGN: trust round).
+/*  registry_feedkeys — an organisation's ZeroMQ feed key (SPEC §8, deploy/SECURITY.md).
 
     PUT /v1/orgs/{id}/feed-key {curve_public_key}: registers the organisation's CURVE public
     key (Z85, 40 characters) for the feed port; a previous key is removed in the same
@@ -11,8 +11,6 @@
 */
 #include "registry.h"
 
-#include <zmq.h>
-
 //  The org itself (company, startup, agency) or any agency.
 static bool
 s_may_manage (const registry_actor_t *actor, const char *org_id)
@@ -24,14 +22,6 @@ s_may_manage (const registry_actor_t *actor, const char *org_id)
             || registry_is (actor, OIM__V1__ROLE__ROLE_STARTUP));
 }
 
-//  True when key is 40 characters of Z85 that decode to 32 bytes.
-static bool
-s_key_ok (const char *key)
-{
-    uint8_t bytes [32];
-    return key && strlen (key) == 40 && zmq_z85_decode (bytes, key) != NULL;
-}
-
 //  The body's curve_public_key; NULL with the reply set. The caller frees the string.
 static char *
 s_body_key (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
@@ -40,7 +30,7 @@ s_body_key (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
     if (!body)
         return NULL;
     const char *key = json_string_value (json_object_get (body, "curve_public_key"));
-    char *copy = s_key_ok (key)? strdup (key): NULL;
+    char *copy = registry_curvekey_valid (key)? strdup (key): NULL;
     json_decref (body);
     if (!copy)
         oim_api_error (reply, 422, "unprocessable", "curve_public_key", "curve_public_key must "
@@ -90,17 +80,6 @@ s_begin (registry_t *self, const Oim__V1__ApiRequest *request, const registry_ac
     return (Oim__V1__Organization *) org;
 }
 
-//  Adds "remove old_key" to tx when there is one.
-static void
-s_tx_drop (registry_tx_t *tx, const char *old_key)
-{
-    if (!*old_key)
-        return;
-    char key [OIM_KEY_SIZE];
-    snprintf (key, sizeof key, OIM_KEY_CURVEKEY, old_key);
-    registry_tx_strs (tx, "DEL", key, NULL);
-}
-
 //  Runs tx and sets the reply for the outcome (ok_status with body on success).
 static void
 s_finish (registry_t *self, registry_tx_t *tx, oim_api_reply_t *reply, uint32_t ok_status,
@@ -119,20 +98,6 @@ s_finish (registry_t *self, registry_tx_t *tx, oim_api_reply_t *reply, uint32_t 
         registry_reply_unavailable (reply);
 }
 
-//  1 when new_key is registered to something other than this org's feed, 0 not, -1 Redis.
-static int
-s_taken (registry_t *self, const char *new_key, const char *old_key)
-{
-    if (strcmp (new_key, old_key) == 0)
-        return 0;
-    char key [OIM_KEY_SIZE], value [41];
-    bool exists;
-    snprintf (key, sizeof key, OIM_KEY_CURVEKEY, new_key);
-    if (registry_store_watch (self->redis, key) || s_get_key (self->redis, key, value, &exists))
-        return -1;
-    return exists? 1: 0;
-}
-
 void
 registry_feedkey_put (oim_service_t *service, const Oim__V1__ApiRequest *request,
                       oim_api_reply_t *reply)
@@ -144,7 +109,7 @@ registry_feedkey_put (oim_service_t *service, const Oim__V1__ApiRequest *request
         return;
     char slot [OIM_KEY_SIZE], old_key [41];
     Oim__V1__Organization *org = s_begin (self, request, &actor, slot, old_key, reply);
-    int taken = org? s_taken (self, new_key, old_key): 0;
+    int taken = org? (strcmp (new_key, old_key)? registry_curvekey_taken (self, new_key): 0): 0;
     if (org && taken) {
         registry_store_unwatch (self->redis);
         if (taken == 1)
@@ -163,7 +128,7 @@ registry_feedkey_put (oim_service_t *service, const Oim__V1__ApiRequest *request
         record.created_at = created;
         registry_tx_t *tx = registry_tx_new ();
         if (strcmp (new_key, old_key))
-            s_tx_drop (tx, old_key);
+            registry_curvekey_drop (tx, old_key);
         snprintf (key, sizeof key, OIM_KEY_CURVEKEY, new_key);
         registry_tx_put (tx, key, &record.base);
         registry_tx_strs (tx, "SET", slot, new_key, NULL);
@@ -193,7 +158,7 @@ registry_feedkey_delete (oim_service_t *service, const Oim__V1__ApiRequest *requ
     }
     else {
         registry_tx_t *tx = registry_tx_new ();
-        s_tx_drop (tx, old_key);
+        registry_curvekey_drop (tx, old_key);
         registry_tx_strs (tx, "DEL", slot, NULL);
         registry_tx_audit (tx, &actor, "org.feed_key_revoke", "org", org->id, old_key);
         s_finish (self, tx, reply, 200, json_pack ("{s:s,s:b}", "org_id", org->id,

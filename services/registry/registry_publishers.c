@@ -17,9 +17,7 @@
 
 #include <ctype.h>
 #include <sodium.h>
-#include <zmq.h>
 
-#define CURVE_KEY_CHARS 40
 
 static const char *s_publisher_deny [] = { "id", "created_at", "updated_at", "version", NULL };
 static const char *s_curve_key_fields [] = { "curve_public_key", NULL };
@@ -37,18 +35,10 @@ s_source_system_ok (const char *text)
     return true;
 }
 
-//  True when text is a Z85-encoded 32-byte CURVE public key.
-static bool
-s_curve_key_ok (const char *text)
-{
-    uint8_t key [32];
-    return strlen (text) == CURVE_KEY_CHARS && zmq_z85_decode (key, text) != NULL;
-}
-
 static int
 s_curve_key_check (const char *text, bool required, registry_err_t *err)
 {
-    if ((*text || required) && !s_curve_key_ok (text))
+    if ((*text || required) && !registry_curvekey_valid (text))
         return registry_fail (err, 422, "curve_public_key", "curve_public_key must be a CURVE "
                               "public key in Z85 (40 characters)");
     return 0;
@@ -97,29 +87,6 @@ s_curve_key_put (registry_tx_t *tx, const Oim__V1__Publisher *pub)
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_CURVEKEY, pub->curve_public_key);
     registry_tx_put (tx, key, &record.base);
-}
-
-//  WATCHes key and tells whether it exists: 1, 0, or -1 (Redis).
-static int
-s_watch_exists (registry_t *self, const char *key)
-{
-    redisReply *r = registry_store_watch (self->redis, key)? NULL
-                  : oim_redis_command (self->redis, "EXISTS %s", key);
-    int rc = !r || r->type != REDIS_REPLY_INTEGER? -1: r->integer? 1: 0;
-    if (r)
-        freeReplyObject (r);
-    return rc;
-}
-
-//  WATCHes the CURVE key's record: 0 free (or no key), 1 registered already, -1 Redis.
-static int
-s_curve_key_taken (registry_t *self, const char *z85)
-{
-    if (!*z85)
-        return 0;
-    char key [OIM_KEY_SIZE];
-    snprintf (key, sizeof key, OIM_KEY_CURVEKEY, z85);
-    return s_watch_exists (self, key);
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -178,8 +145,8 @@ s_create (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *p
 {
     char source_key [OIM_KEY_SIZE];
     snprintf (source_key, sizeof source_key, OIM_KEY_SOURCE_PUBLISHER, pub->source_system);
-    int source = s_watch_exists (self, source_key);
-    int curve = source == 0? s_curve_key_taken (self, pub->curve_public_key): 0;
+    int source = registry_store_watch_exists (self->redis, source_key);
+    int curve = source == 0? registry_curvekey_taken (self, pub->curve_public_key): 0;
     int rc = source == -1 || curve == -1? -1: source? RC_SOURCE_TAKEN: curve? RC_KEY_TAKEN
            : s_exec_rc (s_insert_publisher (self, actor, pub, hash, source_key));
     if (rc)
@@ -249,7 +216,7 @@ s_decode_curve_key (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
             return NULL;
         }
     const char *text = json_string_value (json_object_get (body, "curve_public_key"));
-    char *key = text && s_curve_key_ok (text)? strdup (text): NULL;
+    char *key = text && registry_curvekey_valid (text)? strdup (text): NULL;
     json_decref (body);
     if (!key)
         oim_api_error (reply, 422, "unprocessable", "curve_public_key", "curve_public_key must "
@@ -290,10 +257,7 @@ s_rotate (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *p
     registry_tx_t *tx = registry_tx_new ();
     snprintf (key, sizeof key, OIM_KEY_PUBLISHER, pub->id);
     registry_tx_put (tx, key, &pub->base);
-    if (*old_key) {
-        snprintf (key, sizeof key, OIM_KEY_CURVEKEY, old_key);
-        registry_tx_strs (tx, "DEL", key, NULL);
-    }
+    registry_curvekey_drop (tx, old_key);
     s_curve_key_put (tx, pub);
     registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE, "publisher.curve_key",
                         "publisher", pub->id, &pub->base);
@@ -313,8 +277,8 @@ s_change_key (registry_t *self, const registry_actor_t *actor, Oim__V1__Publishe
         registry_store_unwatch (self->redis);
         return RC_OK;                   //  already its key
     }
-    int taken = s_curve_key_taken (self, key);
-    char old_key [CURVE_KEY_CHARS + 1], now [OIM_RFC3339_SIZE];
+    int taken = registry_curvekey_taken (self, key);
+    char old_key [REGISTRY_CURVE_KEY_CHARS + 1], now [OIM_RFC3339_SIZE];
     snprintf (old_key, sizeof old_key, "%s", pub->curve_public_key);
     oim_clock_rfc3339 (oim_clock_wall_ms (), now);
     registry_set_string (&pub->curve_public_key, key);

@@ -9,6 +9,8 @@
 */
 #include "registry.h"
 
+#include <zmq.h>
+
 #include <assert.h>
 #include <stdarg.h>
 
@@ -106,6 +108,44 @@ registry_store_watch (oim_redis_t *redis, const char *key)
     if (reply)
         freeReplyObject (reply);
     return rc;
+}
+
+int
+registry_store_watch_exists (oim_redis_t *redis, const char *key)
+{
+    redisReply *r = registry_store_watch (redis, key)? NULL
+                  : oim_redis_command (redis, "EXISTS %s", key);
+    int rc = !r || r->type != REDIS_REPLY_INTEGER? -1: r->integer? 1: 0;
+    if (r)
+        freeReplyObject (r);
+    return rc;
+}
+
+bool
+registry_curvekey_valid (const char *z85)
+{
+    uint8_t key [32];
+    return z85 && strlen (z85) == REGISTRY_CURVE_KEY_CHARS && zmq_z85_decode (key, z85) != NULL;
+}
+
+int
+registry_curvekey_taken (registry_t *self, const char *z85)
+{
+    if (!*z85)
+        return 0;
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_CURVEKEY, z85);
+    return registry_store_watch_exists (self->redis, key);
+}
+
+void
+registry_curvekey_drop (registry_tx_t *tx, const char *z85)
+{
+    if (!*z85)
+        return;
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_CURVEKEY, z85);
+    registry_tx_strs (tx, "DEL", key, NULL);
 }
 
 void
