@@ -33,6 +33,27 @@ s_map (const char *text, utf8proc_option_t options)
     return (char *) out;
 }
 
+static char *
+s_map_n (const char *text, size_t len, utf8proc_option_t options)
+{
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t n = utf8proc_map ((const utf8proc_uint8_t *) text, (utf8proc_ssize_t) len,
+                                       &out, UTF8PROC_STABLE | options);
+    return n < 0 ? NULL : (char *) out;
+}
+
+char *
+oim_utf8_fold_n (const char *text, size_t len)
+{
+    return s_map_n (text, len, UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD);
+}
+
+char *
+oim_utf8_nfc_n (const char *text, size_t len)
+{
+    return s_map_n (text, len, UTF8PROC_COMPOSE);
+}
+
 char *
 oim_utf8_nfc (const char *text)
 {
@@ -48,11 +69,28 @@ oim_utf8_fold (const char *text)
 size_t
 oim_utf8_chars (const char *text)
 {
+    return oim_utf8_length (text, strlen (text));
+}
+
+size_t
+oim_utf8_length (const char *text, size_t len)
+{
     size_t count = 0;
-    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
-        if ((*p & 0xC0) != 0x80)
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char) text[i] & 0xC0) != 0x80)
             count++;
     return count;
+}
+
+size_t
+oim_utf8_cut (const char *text, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char) text[n] & 0xC0) == 0x80)
+        n--;
+    return n;
 }
 
 bool

@@ -17,8 +17,20 @@ char *oim_utf8_nfc (const char *text);
 //  Returns a new NFC, case-folded copy (for comparisons and tags); caller frees; NULL as above.
 char *oim_utf8_fold (const char *text);
 
+//  The same two on `len` bytes (no NUL needed, no validation beyond utf8proc's own):
+//  for the analyser, facet values, tags and suggestion keys. NULL on invalid UTF-8.
+char *oim_utf8_fold_n (const char *text, size_t len);
+char *oim_utf8_nfc_n (const char *text, size_t len);
+
 //  Number of code points in valid UTF-8 text (what "≤ 200 characters" counts).
 size_t oim_utf8_chars (const char *text);
+
+//  Number of code points in `len` bytes of UTF-8 (an invalid byte counts one).
+size_t oim_utf8_length (const char *text, size_t len);
+
+//  Length of the longest prefix of the `len` bytes at `text` no longer than `max`
+//  bytes that ends on a code point boundary (== len when len <= max).
+size_t oim_utf8_cut (const char *text, size_t len, size_t max);
 
 //  True when text contains a control character other than tab, newline and carriage return.
 bool oim_utf8_has_controls (const char *text);

@@ -21,7 +21,8 @@
 #include <string.h>
 #include <czmq.h>
 #include "matcher_model.h"
-#include "search_analyze.h"
+#include "oim_analyze.h"
+#include "oim_utf8.h"
 
 #define BM25_K1     0.9
 #define BM25_B      0.4
@@ -121,8 +122,8 @@ typedef struct {
 
 struct _matcher_model_t {
     matcher_config_t config;
-    search_analyzer_t *analyzer;
-    search_tokens_t *tokens;
+    oim_analyzer_t *analyzer;
+    oim_tokens_t *tokens;
     uint32_t *keep; size_t keep_cap;        //  token indexes s_analyze kept
     uint32_t *cut; size_t cut_cap;          //  per token: byte offset where its word's ending starts
     zhashx_t *term_ids;             //  text -> term id + 1
@@ -312,7 +313,7 @@ s_analyze (matcher_model_t *self, const char *text)
 {
     if (!text || !*text)
         return 0;
-    int count = search_analyze (self->analyzer, text, strlen (text), MAX_TOKENS, self->tokens);
+    int count = oim_analyze (self->analyzer, text, strlen (text), MAX_TOKENS, self->tokens);
     if (count <= 0)
         return 0;
     if ((size_t) count > self->keep_cap) {
@@ -325,12 +326,12 @@ s_analyze (matcher_model_t *self, const char *text)
     uint32_t last_pos = UINT32_MAX, cut = UINT32_MAX;
     size_t kept = 0;
     for (int i = 0; i < count; i++) {
-        const search_token_t *token = search_tokens_get (self->tokens, i);
+        const oim_token_t *token = oim_tokens_get (self->tokens, i);
         if (token->pos != last_pos) {
             last_pos = token->pos;
             cut = UINT32_MAX;
             //  the word of this position is its WORD token (the first one emitted)
-            if (token->script != SEARCH_SCRIPT_OTHER) {
+            if (token->script != OIM_SCRIPT_OTHER) {
                 const char *start = text + token->byte_start;
                 size_t len = token->byte_end - token->byte_start;
                 for (int e = 0; s_endings [e]; e++) {
@@ -345,9 +346,9 @@ s_analyze (matcher_model_t *self, const char *text)
         self->cut [i] = cut;
     }
     for (int i = 0; i < count; i++) {
-        const search_token_t *token = search_tokens_get (self->tokens, i);
-        if (token->script != SEARCH_SCRIPT_OTHER) {
-            if (token->kind == SEARCH_TOKEN_BIGRAM && token->byte_end > self->cut [i])
+        const oim_token_t *token = oim_tokens_get (self->tokens, i);
+        if (token->script != OIM_SCRIPT_OTHER) {
+            if (token->kind == OIM_TOKEN_BIGRAM && token->byte_end > self->cut [i])
                 continue;
             bool function_word = false;
             for (int f = 0; s_function_words [f] && !function_word; f++)
@@ -361,10 +362,10 @@ s_analyze (matcher_model_t *self, const char *text)
 }
 
 //  The i-th kept token of the last analysis.
-static const search_token_t *
+static const oim_token_t *
 s_token (matcher_model_t *self, size_t i)
 {
-    return search_tokens_get (self->tokens, self->keep [i]);
+    return oim_tokens_get (self->tokens, self->keep [i]);
 }
 
 //  The tag key of a tag: "#" + its analysed words joined by spaces, so spelling variants of
@@ -379,8 +380,8 @@ s_tag_key (matcher_model_t *self, const char *tag)
     uint32_t words [32];
     uint32_t nwords = 0;
     for (size_t i = 0; i < count; i++) {
-        const search_token_t *token = s_token (self, i);
-        if (token->kind != SEARCH_TOKEN_WORD)
+        const oim_token_t *token = s_token (self, i);
+        if (token->kind != OIM_TOKEN_WORD)
             continue;
         if (used + token->term_len + 2 >= sizeof key || nwords == 32)
             break;
@@ -554,11 +555,11 @@ matcher_model_new (const matcher_config_t *config)
         matcher_config_default (&self->config);
     if (self->config.top_k == 0)
         self->config.top_k = 20;
-    self->analyzer = search_analyzer_new (NULL);
-    self->tokens = search_tokens_new ();
+    self->analyzer = oim_analyzer_new (NULL);
+    self->tokens = oim_tokens_new ();
     if (!self->analyzer || !self->tokens) {
-        search_analyzer_destroy (&self->analyzer);
-        search_tokens_destroy (&self->tokens);
+        oim_analyzer_destroy (&self->analyzer);
+        oim_tokens_destroy (&self->tokens);
         free (self);
         return NULL;
     }
@@ -611,8 +612,8 @@ matcher_model_destroy (matcher_model_t **self_p)
     free (self->sslots);
     free (self->acc); free (self->mark); free (self->touched);
     free (self->keep); free (self->cut);
-    search_analyzer_destroy (&self->analyzer);
-    search_tokens_destroy (&self->tokens);
+    oim_analyzer_destroy (&self->analyzer);
+    oim_tokens_destroy (&self->tokens);
     free (self);
     *self_p = NULL;
 }
@@ -668,7 +669,7 @@ s_collect (matcher_model_t *self, const char *text, uint32_t **ids, uint32_t *n,
 {
     size_t count = s_analyze (self, text);
     for (size_t i = 0; i < count; i++) {
-        const search_token_t *token = s_token (self, i);
+        const oim_token_t *token = s_token (self, i);
         *ids = s_grow (*ids, cap, *n + 1, sizeof **ids);
         (*ids) [(*n)++] = s_term (self, token->term);
     }
@@ -801,7 +802,7 @@ matcher_model_org_info (matcher_model_t *self, const char *id, matcher_org_info_
 //  --------------------------------------------------------------------------------------
 //  Demands
 
-typedef struct { uint32_t term; uint32_t tf; uint32_t first; search_token_t token; } s_cand_t;
+typedef struct { uint32_t term; uint32_t tf; uint32_t first; oim_token_t token; } s_cand_t;
 
 static int
 s_cand_cmp (const void *a, const void *b)
@@ -828,15 +829,15 @@ s_key_add (matcher_model_t *self, s_demand_t *d, uint32_t term, const char *word
 
 //  The display form of a token: the original text, NFC + case folded; bigrams show as is.
 static char *
-s_display (const char *text, const search_token_t *token)
+s_display (const char *text, const oim_token_t *token)
 {
-    if (token->kind == SEARCH_TOKEN_WORD) {
-        char *word = search_normalize (text + token->byte_start,
+    if (token->kind == OIM_TOKEN_WORD) {
+        char *word = oim_utf8_fold_n (text + token->byte_start,
                                        token->byte_end - token->byte_start);
         if (word)
             return word;
     }
-    if (token->kind == SEARCH_TOKEN_BIGRAM) {   //  marked: shown only when no word matched
+    if (token->kind == OIM_TOKEN_BIGRAM) {   //  marked: shown only when no word matched
         char *word = malloc (token->term_len + 2);
         assert (word);
         word [0] = '\x02';
@@ -862,7 +863,7 @@ s_demand_index (matcher_model_t *self, s_demand_t *d, const Oim__V1__Demand *msg
     for (size_t f = 0; f < nfields; f++) {
         size_t count = s_analyze (self, fields [f]);
         for (size_t i = 0; i < count; i++) {
-            const search_token_t *token = s_token (self, i);
+            const oim_token_t *token = s_token (self, i);
             uint32_t term = s_term (self, token->term);
             all = s_grow (all, &all_cap, nall + 1, sizeof *all);
             all [nall++] = term;
@@ -880,7 +881,7 @@ s_demand_index (matcher_model_t *self, s_demand_t *d, const Oim__V1__Demand *msg
     size_t ncands = 0;
     zhashx_t *seen = zhashx_new ();
     for (size_t i = 0; i < count; i++) {
-        const search_token_t *token = s_token (self, i);
+        const oim_token_t *token = s_token (self, i);
         uint32_t term = s_term (self, token->term);
         all = s_grow (all, &all_cap, nall + 1, sizeof *all);
         all [nall++] = term;
@@ -1784,14 +1785,14 @@ matcher_model_apply_saved_search (matcher_model_t *self, const Oim__V1__SavedSea
     assert (ss->words);
     uint32_t last_pos = UINT32_MAX;
     for (size_t i = 0; i < count; i++) {
-        const search_token_t *token = s_token (self, i);
+        const oim_token_t *token = s_token (self, i);
         if (token->pos != last_pos) {
             last_pos = token->pos;
             ss->nwords++;
         }
         s_qword_t *word = &ss->words [ss->nwords - 1];
         uint32_t term = s_term (self, token->term);
-        if (token->kind == SEARCH_TOKEN_BIGRAM) {
+        if (token->kind == OIM_TOKEN_BIGRAM) {
             word->all = realloc (word->all, (word->nall + 1) * sizeof *word->all);
             word->all [word->nall++] = term;
         }

@@ -3,7 +3,7 @@
     The model holds every organization, demand and saved search the change log describes
     (state transfer: apply the entity of each ChangeEntry; an entity whose version is not
     newer than the one held is ignored, so replays and out-of-order snapshot + log are safe).
-    It keeps three indexes over one term dictionary (terms from search_analyze, the analyser
+    It keeps three indexes over one term dictionary (terms from oim_analyze, the analyser
     the search service uses: NFC + case folding, English stemming and stopwords, Hangul word +
     syllable bigrams + particle stripping):
       * startups:      term -> (startup, tf) postings, BM25 statistics (df, N, average length),

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#define S_MAX_CPS SEARCH_TERM_MAX_BYTES
+#define S_MAX_CPS OIM_TERM_MAX_BYTES
 #define S_TAIL_MAX 1024                 //  unsorted terms scanned linearly
 #define S_PREFIX_SCAN_MAX 4096
 #define S_SUGGEST_SCAN_MAX 2000
@@ -189,7 +189,7 @@ search_dict_fuzzy (search_index_t *self, const char *term, size_t len,
         prev_n = n;
         if (pruned) {
             //  no term starting with t[0..i) can be within budget: skip them all
-            char key[SEARCH_TERM_MAX_BYTES + 2];
+            char key[OIM_TERM_MAX_BYTES + 2];
             size_t kb = 0;
             for (int k = 0; k < i; k++)
                 kb += t_bytes[k];
@@ -295,17 +295,6 @@ s_sugg_reserve (search_suggest_t *sugg)
     return 0;
 }
 
-static size_t
-s_cut (const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max;
-    while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-
 //  Interns key; a new entry gets `parent` (SEARCH_STRTAB_NONE = itself) and,
 //  for full entries, the display text. Returns the id or SEARCH_STRTAB_NONE.
 static uint32_t
@@ -344,7 +333,7 @@ s_sugg_intern (search_suggest_t *sugg, const char *key, size_t key_len, uint32_t
 static char *
 s_key (const char *text, size_t len)
 {
-    char *norm = search_normalize (text, len);
+    char *norm = oim_utf8_fold_n (text, len);
     if (!norm)
         return NULL;
     char *w = norm;
@@ -378,10 +367,10 @@ s_suggest_title (search_index_t *self, search_doc_type_t type, const char *title
     char *key = s_key (title, strlen (title));
     if (!key)
         return -1;
-    size_t key_len = s_cut (key, strlen (key), S_SUGGEST_KEY_BYTES);
+    size_t key_len = oim_utf8_cut (key, strlen (key), S_SUGGEST_KEY_BYTES);
     int rc = 0;
     if (key_len > 0) {
-        size_t disp_len = s_cut (title, strlen (title), S_SUGGEST_KEY_BYTES);
+        size_t disp_len = oim_utf8_cut (title, strlen (title), S_SUGGEST_KEY_BYTES);
         uint32_t full = delta > 0
             ? s_sugg_intern (sugg, key, key_len, SEARCH_STRTAB_NONE, title, disp_len)
             : search_strtab_find (&sugg->keys, key, key_len);
@@ -397,7 +386,7 @@ s_suggest_title (search_index_t *self, search_doc_type_t type, const char *title
                     break;
                 at = (size_t) (sp - key) + 1;
                 char suffix[S_SUGGEST_SUFFIX_BYTES + 16];
-                size_t n = s_cut (key + at, key_len - at, S_SUGGEST_SUFFIX_BYTES);
+                size_t n = oim_utf8_cut (key + at, key_len - at, S_SUGGEST_SUFFIX_BYTES);
                 memcpy (suffix, key + at, n);
                 n += (size_t) snprintf (suffix + n, sizeof suffix - n, "\x1f%x", full);
                 s_sugg_intern (sugg, suffix, n, full, NULL, 0);
@@ -420,9 +409,9 @@ search_suggest_update (search_index_t *self, search_doc_type_t type,
         size_t len = end ? (size_t) (end - p) : strlen (p);
         char *key = s_key (p, len);
         if (key && *key) {
-            size_t key_len = s_cut (key, strlen (key), S_SUGGEST_KEY_BYTES);
+            size_t key_len = oim_utf8_cut (key, strlen (key), S_SUGGEST_KEY_BYTES);
             uint32_t id = delta > 0
-                ? s_sugg_intern (sugg, key, key_len, SEARCH_STRTAB_NONE, p, s_cut (p, len, S_SUGGEST_KEY_BYTES))
+                ? s_sugg_intern (sugg, key, key_len, SEARCH_STRTAB_NONE, p, oim_utf8_cut (p, len, S_SUGGEST_KEY_BYTES))
                 : search_strtab_find (&sugg->keys, key, key_len);
             if (id != SEARCH_STRTAB_NONE && id < sugg->cap)
                 s_count (&sugg->count[id][type], delta);

@@ -46,8 +46,8 @@ search_index_new (const search_config_t *config)
     snprintf (self->stemmer, sizeof self->stemmer, "%s",
               self->cfg.stemmer ? self->cfg.stemmer : "english");
     self->cfg.stemmer = self->stemmer;
-    self->analyzer = search_analyzer_new (self->stemmer);
-    self->tokens = search_tokens_new ();
+    self->analyzer = oim_analyzer_new (self->stemmer);
+    self->tokens = oim_tokens_new ();
     if (!self->analyzer || !self->tokens) {
         search_index_destroy (&self);
         return NULL;
@@ -72,8 +72,8 @@ search_index_destroy (search_index_t **self_p)
     search_index_t *self = *self_p;
     if (!self)
         return;
-    search_analyzer_destroy (&self->analyzer);
-    search_tokens_destroy (&self->tokens);
+    oim_analyzer_destroy (&self->analyzer);
+    oim_tokens_destroy (&self->tokens);
     for (uint32_t t = 0; t < self->terms.count; t++)
         free (self->postings[t].buf);
     free (self->postings);
@@ -281,26 +281,15 @@ s_postings_append (search_postings_t *p, uint32_t doc, uint8_t tf)
     return 0;
 }
 
-static size_t
-s_cut (const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max;
-    while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-
 //  Builds the stored text blob "title\0tags\0body\0". NULL on no memory.
 static char *
 s_text_blob (const search_doc_t *doc, size_t *size)
 {
-    size_t title_len = s_cut (doc->title, strlen (doc->title), SEARCH_MAX_FIELD_BYTES);
-    size_t body_len = doc->body ? s_cut (doc->body, strlen (doc->body), SEARCH_MAX_FIELD_BYTES) : 0;
+    size_t title_len = oim_utf8_cut (doc->title, strlen (doc->title), SEARCH_MAX_FIELD_BYTES);
+    size_t body_len = doc->body ? oim_utf8_cut (doc->body, strlen (doc->body), SEARCH_MAX_FIELD_BYTES) : 0;
     size_t tags_len = 0;
     for (size_t i = 0; i < doc->tag_count; i++)
-        tags_len += s_cut (doc->tags[i], strlen (doc->tags[i]), S_MAX_TAG_BYTES) + 1;
+        tags_len += oim_utf8_cut (doc->tags[i], strlen (doc->tags[i]), S_MAX_TAG_BYTES) + 1;
     char *blob = malloc (title_len + tags_len + body_len + 3);
     if (!blob)
         return NULL;
@@ -309,7 +298,7 @@ s_text_blob (const search_doc_t *doc, size_t *size)
     p += title_len;
     *p++ = 0;
     for (size_t i = 0; i < doc->tag_count; i++) {
-        size_t n = s_cut (doc->tags[i], strlen (doc->tags[i]), S_MAX_TAG_BYTES);
+        size_t n = oim_utf8_cut (doc->tags[i], strlen (doc->tags[i]), S_MAX_TAG_BYTES);
         for (size_t k = 0; k < n; k++)      //  newlines separate tags in the blob
             *p++ = doc->tags[i][k] == '\n' ? ' ' : doc->tags[i][k];
         if (i + 1 < doc->tag_count)
@@ -370,7 +359,7 @@ s_cmp_u32 (const void *a, const void *b)
 static int
 s_facet_push (search_index_t *self, int field, const char *value, uint32_t *vals, size_t *n)
 {
-    char *norm = search_normalize_nfc (value, strlen (value));
+    char *norm = oim_utf8_nfc_n (value, strlen (value));
     if (!norm)
         return 0;                       //  invalid UTF-8: the value is skipped
     uint32_t id = SEARCH_STRTAB_NONE;
@@ -412,12 +401,12 @@ static int
 s_accumulate (search_index_t *self, s_acc_t *acc, const char *text, int field, uint32_t *len_out)
 {
     static const unsigned s_tf_max[SEARCH_FIELD_COUNT] = { 3, 3, 15 };
-    int n = search_analyze (self->analyzer, text, strlen (text), S_MAX_FIELD_TOKENS, self->tokens);
+    int n = oim_analyze (self->analyzer, text, strlen (text), S_MAX_FIELD_TOKENS, self->tokens);
     if (n < 0)
         return -1;
     *len_out = (uint32_t) n;
     for (int i = 0; i < n; i++) {
-        const search_token_t *tok = search_tokens_get (self->tokens, (size_t) i);
+        const oim_token_t *tok = oim_tokens_get (self->tokens, (size_t) i);
         uint32_t tid = search_strtab_intern (&self->terms, tok->term, tok->term_len, NULL);
         if (tid == SEARCH_STRTAB_NONE || s_terms_reserve (self))
             return -1;

@@ -6,7 +6,8 @@
 #ifndef SEARCH_INTERNAL_H_INCLUDED
 #define SEARCH_INTERNAL_H_INCLUDED
 
-#include "search_analyze.h"
+#include "oim_analyze.h"
+#include "oim_utf8.h"
 #include "search_index.h"
 #include "search_strtab.h"
 
@@ -45,8 +46,8 @@ typedef struct {
 struct search_index_t {
     search_config_t cfg;
     char stemmer[32];
-    search_analyzer_t *analyzer;
-    search_tokens_t *tokens;    //  adding documents (the one writer); each query has its own
+    oim_analyzer_t *analyzer;
+    oim_tokens_t *tokens;    //  adding documents (the one writer); each query has its own
 
     //  terms
     search_strtab_t terms;

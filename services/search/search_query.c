@@ -47,7 +47,7 @@ typedef struct {
 //  The token buffers of one query (queries run on several threads at once):
 //  the query's own words, and a document's text (phrase checks, snippets).
 typedef struct {
-    search_tokens_t *query, *text;
+    oim_tokens_t *query, *text;
 } s_scratch_t;
 
 typedef struct {
@@ -105,9 +105,9 @@ s_ends_with (const char *s, size_t len, const char *suffix)
 
 //  How many trailing bigrams of a Hangul word are a particle (0, 1 or 2).
 static unsigned
-s_particle_bigrams (const search_token_t *word)
+s_particle_bigrams (const oim_token_t *word)
 {
-    if (word->script != SEARCH_SCRIPT_HANGUL)
+    if (word->script != OIM_SCRIPT_HANGUL)
         return 0;
     if (word->letters >= 4)
         for (size_t i = 0; i < sizeof s_josa2 / sizeof s_josa2[0]; i++)
@@ -137,9 +137,9 @@ s_parse_phrase (search_index_t *self, s_plan_t *plan, size_t seg_start)
     w->phrase = true;
     uint32_t first_pos = 0;
     uint8_t widx = (uint8_t) plan->nwords;
-    for (size_t i = 0; i < search_tokens_size (plan->scratch.query); i++) {
-        const search_token_t *tok = search_tokens_get (plan->scratch.query, i);
-        if (tok->kind != SEARCH_TOKEN_WORD || w->seq_len == S_PHRASE_MAX_LEN)
+    for (size_t i = 0; i < oim_tokens_size (plan->scratch.query); i++) {
+        const oim_token_t *tok = oim_tokens_get (plan->scratch.query, i);
+        if (tok->kind != OIM_TOKEN_WORD || w->seq_len == S_PHRASE_MAX_LEN)
             continue;
         uint32_t tid = s_find (self, tok->term, tok->term_len);
         int bit = tid == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, tid, 1.0, widx);
@@ -167,10 +167,10 @@ static size_t
 s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_start,
               size_t i, bool as_prefix)
 {
-    const search_token_t *tok = search_tokens_get (plan->scratch.query, i);
-    size_t n = search_tokens_size (plan->scratch.query);
+    const oim_token_t *tok = oim_tokens_get (plan->scratch.query, i);
+    size_t n = oim_tokens_size (plan->scratch.query);
     size_t next = i + 1;
-    while (next < n && search_tokens_get (plan->scratch.query, next)->kind != SEARCH_TOKEN_WORD)
+    while (next < n && oim_tokens_get (plan->scratch.query, next)->kind != OIM_TOKEN_WORD)
         next++;
     if (plan->nwords == SEARCH_MAX_QUERY_WORDS)
         return next;
@@ -182,10 +182,10 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
     uint32_t tid = s_find (self, tok->term, tok->term_len);
     if (tid != SEARCH_STRTAB_NONE)
         w->any |= s_bit (s_plan_term (plan, tid, 1.0, widx));
-    if (tok->script == SEARCH_SCRIPT_OTHER) {
+    if (tok->script == OIM_SCRIPT_OTHER) {
         uint32_t alt[S_PREFIX_VARIANTS];
         if (as_prefix) {
-            char *folded = search_normalize (q + w->surface_start, w->surface_end - w->surface_start);
+            char *folded = oim_utf8_fold_n (q + w->surface_start, w->surface_end - w->surface_start);
             size_t na = folded ? search_dict_prefix (self, folded, strlen (folded), alt, S_PREFIX_VARIANTS) : 0;
             free (folded);
             for (size_t k = 0; k < na; k++)
@@ -205,8 +205,8 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
     //  particle's) also match the word
     unsigned optional = s_particle_bigrams (tok);
     size_t first_bigram = i + 1;
-    if (first_bigram < next && search_tokens_get (plan->scratch.query, first_bigram)->kind == SEARCH_TOKEN_STEM) {
-        const search_token_t *st = search_tokens_get (plan->scratch.query, first_bigram++);
+    if (first_bigram < next && oim_tokens_get (plan->scratch.query, first_bigram)->kind == OIM_TOKEN_STEM) {
+        const oim_token_t *st = oim_tokens_get (plan->scratch.query, first_bigram++);
         uint32_t sid = s_find (self, st->term, st->term_len);
         if (sid != SEARCH_STRTAB_NONE)
             w->any |= s_bit (s_plan_term (plan, sid, 1.0, widx));
@@ -214,7 +214,7 @@ s_parse_word (search_index_t *self, s_plan_t *plan, const char *q, size_t seg_st
     size_t nb = next - first_bigram;
     bool complete = nb > 0;
     for (size_t k = first_bigram; k < next; k++) {
-        const search_token_t *bg = search_tokens_get (plan->scratch.query, k);
+        const oim_token_t *bg = oim_tokens_get (plan->scratch.query, k);
         bool required = k - first_bigram + optional < nb;
         uint32_t bt = s_find (self, bg->term, bg->term_len);
         int bit = bt == SEARCH_STRTAB_NONE ? -1 : s_plan_term (plan, bt, self->cfg.bigram_weight, widx);
@@ -259,11 +259,11 @@ s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, 
     for (size_t start = 0; start <= qlen;) {
         const char *quote = memchr (q + start, '"', qlen - start);
         size_t end = quote ? (size_t) (quote - q) : qlen;
-        if (search_analyze (self->analyzer, q + start, end - start, 4096, plan->scratch.query) < 0)
+        if (oim_analyze (self->analyzer, q + start, end - start, 4096, plan->scratch.query) < 0)
             return -1;
-        size_t n = search_tokens_size (plan->scratch.query);
+        size_t n = oim_tokens_size (plan->scratch.query);
         for (size_t i = 0; i < n; i++)
-            words += search_tokens_get (plan->scratch.query, i)->kind == SEARCH_TOKEN_WORD && !in_quote;
+            words += oim_tokens_get (plan->scratch.query, i)->kind == OIM_TOKEN_WORD && !in_quote;
         words += in_quote && n > 0;
         if (!quote)
             break;
@@ -278,15 +278,15 @@ s_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25, 
     while (start <= qlen) {
         const char *quote = memchr (q + start, '"', qlen - start);
         size_t end = quote ? (size_t) (quote - q) : qlen;
-        if (search_analyze (self->analyzer, q + start, end - start, 4096, plan->scratch.query) < 0)
+        if (oim_analyze (self->analyzer, q + start, end - start, 4096, plan->scratch.query) < 0)
             return -1;
         if (quoted)
             s_parse_phrase (self, plan, start);
         else {
-            size_t n = search_tokens_size (plan->scratch.query);
+            size_t n = oim_tokens_size (plan->scratch.query);
             size_t last_word = n;
             for (size_t i = 0; i < n; i++)
-                if (search_tokens_get (plan->scratch.query, i)->kind == SEARCH_TOKEN_WORD)
+                if (oim_tokens_get (plan->scratch.query, i)->kind == OIM_TOKEN_WORD)
                     last_word = i;
             for (size_t i = 0; i < n;) {
                 bool as_prefix = prefix_last && !quote && ends_open && i == last_word;
@@ -1069,18 +1069,18 @@ s_score_all (s_run_t *run)
 //  ------------------------------------------------------------- phrases
 
 static bool
-s_seq_at (const search_index_t *self, const search_tokens_t *toks, const uint32_t *words,
+s_seq_at (const search_index_t *self, const oim_tokens_t *toks, const uint32_t *words,
           size_t nw, size_t at, const s_qword_t *w)
 {
     //  word tokens have increasing, distinct positions; stopwords leave gaps
-    uint32_t pos0 = search_tokens_get (toks, words[at])->pos;
+    uint32_t pos0 = oim_tokens_get (toks, words[at])->pos;
     size_t i = at;
     for (uint32_t k = 0; k < w->seq_len; k++) {
-        while (i < nw && search_tokens_get (toks, words[i])->pos < pos0 + w->rel[k])
+        while (i < nw && oim_tokens_get (toks, words[i])->pos < pos0 + w->rel[k])
             i++;
         if (i == nw)
             return false;
-        const search_token_t *tok = search_tokens_get (toks, words[i]);
+        const oim_token_t *tok = oim_tokens_get (toks, words[i]);
         uint32_t tid = w->seq[k];
         if (tok->pos != pos0 + w->rel[k])
             return false;
@@ -1100,8 +1100,8 @@ s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible)
     for (int f = 0; f < SEARCH_FIELD_COUNT; f++) {
         if (f == SEARCH_FIELD_BODY && !body_visible)
             break;
-        search_tokens_t *text = run->plan.scratch.text;
-        int n = search_analyze (self->analyzer, fields[f], strlen (fields[f]), 100000, text);
+        oim_tokens_t *text = run->plan.scratch.text;
+        int n = oim_analyze (self->analyzer, fields[f], strlen (fields[f]), 100000, text);
         if (n <= 0)
             continue;
         uint32_t *words = malloc ((size_t) n * sizeof *words);
@@ -1109,7 +1109,7 @@ s_phrase_ok (s_run_t *run, const s_qword_t *w, uint32_t d, bool body_visible)
             return false;
         size_t nw = 0;
         for (int i = 0; i < n; i++)
-            if (search_tokens_get (text, (size_t) i)->kind == SEARCH_TOKEN_WORD)
+            if (oim_tokens_get (text, (size_t) i)->kind == OIM_TOKEN_WORD)
                 words[nw++] = (uint32_t) i;
         bool found = false;
         for (size_t i = 0; i < nw && !found; i++)
@@ -1168,7 +1168,7 @@ s_put_escaped (s_buf_t *b, const char *s, size_t n)
 }
 
 static bool
-s_plan_has (const search_index_t *self, const s_plan_t *plan, const search_token_t *tok)
+s_plan_has (const search_index_t *self, const s_plan_t *plan, const oim_token_t *tok)
 {
     //  the query's few terms compared directly: cheaper than a dictionary lookup per token
     for (size_t i = 0; i < plan->nterms; i++) {
@@ -1188,20 +1188,20 @@ s_highlight (search_index_t *self, const s_plan_t *plan, const char *text, size_
              size_t from, size_t to)
 {
     const char *slice = text + from;
-    int n = search_analyze (self->analyzer, slice, to - from, S_SNIPPET_MAX_TOKENS, plan->scratch.text);
-    const search_tokens_t *toks = plan->scratch.text;
+    int n = oim_analyze (self->analyzer, slice, to - from, S_SNIPPET_MAX_TOKENS, plan->scratch.text);
+    const oim_tokens_t *toks = plan->scratch.text;
     s_buf_t b = { 0 };
     s_put (&b, "", 0);
     if (from > 0)
         s_put (&b, "\xE2\x80\xA6", 3);          //  …
     size_t at = 0;
     for (int i = 0; i < n; i++) {
-        const search_token_t *tok = search_tokens_get (toks, (size_t) i);
+        const oim_token_t *tok = oim_tokens_get (toks, (size_t) i);
         if (!s_plan_has (self, plan, tok))
             continue;
         size_t s = tok->byte_start, e = tok->byte_end;
-        while (i + 1 < n && search_tokens_get (toks, (size_t) i + 1)->byte_start < e) {
-            const search_token_t *next = search_tokens_get (toks, (size_t) i + 1);
+        while (i + 1 < n && oim_tokens_get (toks, (size_t) i + 1)->byte_start < e) {
+            const oim_token_t *next = oim_tokens_get (toks, (size_t) i + 1);
             if (!s_plan_has (self, plan, next))
                 break;
             i++;                                //  merge overlapping bigrams
@@ -1249,7 +1249,7 @@ s_snippet (search_index_t *self, const s_plan_t *plan, const char *text)
         uint32_t tid = plan->terms[t].tid;
         size_t tl = self->terms.lens[tid];
         size_t probe = tl > 5 ? tl - 2 : tl;
-        char key[SEARCH_TERM_MAX_BYTES + 1];
+        char key[OIM_TERM_MAX_BYTES + 1];
         memcpy (key, search_strtab_str (&self->terms, tid), probe);
         key[probe] = 0;
         const char *hit = strcasestr (text, key);
@@ -1316,8 +1316,8 @@ s_run_free (s_run_t *run)
     }
     free (run->fdocs);
     free (run->heap.v);
-    search_tokens_destroy (&run->plan.scratch.query);
-    search_tokens_destroy (&run->plan.scratch.text);
+    oim_tokens_destroy (&run->plan.scratch.query);
+    oim_tokens_destroy (&run->plan.scratch.text);
 }
 
 //  Resolves filters to packed facet values. Returns false when a filtered
@@ -1339,7 +1339,7 @@ s_run_filters (s_run_t *run)
             return false;
         for (size_t i = 0; i < n; i++) {
             const char *v = q->filters[f][i];
-            char *norm = v ? search_normalize_nfc (v, strlen (v)) : NULL;
+            char *norm = v ? oim_utf8_nfc_n (v, strlen (v)) : NULL;
             uint32_t id = norm ? search_strtab_find (&self->facet_dict[f], norm, strlen (norm))
                                : SEARCH_STRTAB_NONE;
             free (norm);
@@ -1431,7 +1431,7 @@ s_run_init (s_run_t *run, search_index_t *self, const search_query_t *query)
         if (run->counted && !run->fdocs)
             return -1;
     }
-    s_scratch_t scratch = { search_tokens_new (), search_tokens_new () };
+    s_scratch_t scratch = { oim_tokens_new (), oim_tokens_new () };
     run->plan.scratch = scratch;        //  freed by s_run_free, even when parsing fails
     if (!scratch.query || !scratch.text
         || s_parse (self, query->q, query->prefix_last, query->pure_bm25, scratch, &run->plan))

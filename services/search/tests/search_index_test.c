@@ -1,9 +1,9 @@
 /*  search_index_test.c — unit tests of the index: ranking invariants, facet
     counts against brute force, typos, prefixes, suggestions, phrases, Korean,
     visibility, updates and deletes, cursor paging, snippets, explanations. */
-#include "search_analyze.h"
+#include "oim_analyze.h"
 #include "search_index.h"
-#include "search_test.h"
+#include "oim_test.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -70,7 +70,7 @@ s_valid_utf8 (const char *s)
 }
 
 static void
-s_test_ranking (search_test_t *t)
+s_test_ranking (oim_test_t *t)
 {
     search_index_t *idx = search_index_new (NULL);
     s_spec_t docs[] = {
@@ -161,7 +161,7 @@ s_test_ranking (search_test_t *t)
 }
 
 static void
-s_test_typo_prefix (search_test_t *t)
+s_test_typo_prefix (oim_test_t *t)
 {
     search_index_t *idx = search_index_new (NULL);
     s_spec_t docs[] = {
@@ -223,7 +223,7 @@ s_test_typo_prefix (search_test_t *t)
 }
 
 static void
-s_test_phrase_korean (search_test_t *t)
+s_test_phrase_korean (oim_test_t *t)
 {
     search_index_t *idx = search_index_new (NULL);
     s_spec_t docs[] = {
@@ -269,7 +269,7 @@ s_test_phrase_korean (search_test_t *t)
 }
 
 static void
-s_test_visibility (search_test_t *t)
+s_test_visibility (oim_test_t *t)
 {
     search_index_t *idx = search_index_new (NULL);
     const char *tags[] = { "hydrogen" };
@@ -320,7 +320,7 @@ s_test_visibility (search_test_t *t)
 }
 
 static void
-s_test_updates (search_test_t *t)
+s_test_updates (oim_test_t *t)
 {
     search_index_t *idx = search_index_new (NULL);
     s_spec_t v1 = { "x", SEARCH_TYPE_STARTUP, "Alpha robotics", "Warehouse robots.", { 0 }, "C", NULL };
@@ -436,7 +436,7 @@ s_page_all (search_index_t *idx, search_query_t q, bool *seen, size_t n)
 
 //  Generated corpus: facet counts and totals against brute force, and paging.
 static void
-s_test_generated (search_test_t *t)
+s_test_generated (oim_test_t *t)
 {
     static const char *words[] = { "lidar", "sensor", "fusion", "robot", "battery", "grid", "vision",
                                    "cloud", "edge", "chip", "drone", "wafer", "보안", "배터리", "물류" };
@@ -444,8 +444,8 @@ s_test_generated (search_test_t *t)
     static const char *regions[] = { "KR-11", "KR-41", "KR-26" };
     enum { N = 3000, NW = sizeof words / sizeof words[0] };
     search_index_t *idx = search_index_new (NULL);
-    search_analyzer_t *an = search_analyzer_new (NULL);
-    search_tokens_t *toks = search_tokens_new ();
+    oim_analyzer_t *an = oim_analyzer_new (NULL);
+    oim_tokens_t *toks = oim_tokens_new ();
     static bool has[N][NW];
     static int ind[N], reg[N], tag[N], xtag[N];
     static bool conf[N];
@@ -479,15 +479,15 @@ s_test_generated (search_test_t *t)
         //  brute force: what an outsider can match (title + tags, + body when public)
         char visible[800];
         snprintf (visible, sizeof visible, "%s %s %s", title, tagv[0], conf[d] ? "" : body);
-        search_analyze (an, visible, strlen (visible), 0, toks);
+        oim_analyze (an, visible, strlen (visible), 0, toks);
         for (int w = 0; w < NW; w++) {
-            search_analyze (an, words[w], strlen (words[w]), 0, toks);
+            oim_analyze (an, words[w], strlen (words[w]), 0, toks);
             char term[80];
-            snprintf (term, sizeof term, "%s", search_tokens_get (toks, 0)->term);
-            search_analyze (an, visible, strlen (visible), 0, toks);
+            snprintf (term, sizeof term, "%s", oim_tokens_get (toks, 0)->term);
+            oim_analyze (an, visible, strlen (visible), 0, toks);
             has[d][w] = false;
-            for (size_t i = 0; i < search_tokens_size (toks); i++)
-                has[d][w] |= strcmp (search_tokens_get (toks, i)->term, term) == 0;
+            for (size_t i = 0; i < oim_tokens_size (toks); i++)
+                has[d][w] |= strcmp (oim_tokens_get (toks, i)->term, term) == 0;
         }
     }
     //  delete some, update some (brute force follows)
@@ -594,15 +594,15 @@ s_test_generated (search_test_t *t)
     search_index_stats (idx, &st);
     CHECK (t, st.index_bytes / st.docs_live < 2048, "index bytes per doc %llu",
            (unsigned long long) (st.index_bytes / st.docs_live));
-    search_tokens_destroy (&toks);
-    search_analyzer_destroy (&an);
+    oim_tokens_destroy (&toks);
+    oim_analyzer_destroy (&an);
     search_index_destroy (&idx);
 }
 
 //  Queries whose lists are read window by window (more docs than one window):
 //  totals against brute force, paging across windows, confidential teasers.
 static void
-s_test_windows (search_test_t *t)
+s_test_windows (oim_test_t *t)
 {
     static const char *titles[] = { "fusion", "fusing", "fused", "furnace", "grid" };
     enum { N = 40000, NT = sizeof titles / sizeof titles[0] };
@@ -649,7 +649,7 @@ s_test_windows (search_test_t *t)
 
 //  Random and hostile query strings: never crash, always a valid answer.
 static void
-s_test_hostile (search_test_t *t)
+s_test_hostile (oim_test_t *t)
 {
     search_index_t *idx = search_index_new (NULL);
     s_spec_t docs[] = {
@@ -688,7 +688,7 @@ s_test_hostile (search_test_t *t)
 //  Facet values with parents (industry division -> section): a section counts
 //  each doc of its divisions once and a filter on it finds them.
 static void
-s_test_parents (search_test_t *t)
+s_test_parents (oim_test_t *t)
 {
     search_index_t *idx = search_index_new (NULL);
     static const char *codes[][2] = { { "C26", NULL }, { "C28", NULL }, { "D35", NULL },
@@ -803,7 +803,7 @@ s_query_thread (void *arg)
 //  Queries on several threads at once (as oim-search runs them) answer exactly
 //  what one thread answers: the query path only reads the index.
 static void
-s_test_threads (search_test_t *t)
+s_test_threads (oim_test_t *t)
 {
     static const char *words[] = { "battery", "recycling", "plant", "lidar", "sensor", "fusion",
                                    "robot", "wafer", "배터리재활용", "배터리", "2차전지", "드론", "물류" };
@@ -844,7 +844,7 @@ s_test_threads (search_test_t *t)
 int
 main (void)
 {
-    search_test_t t = { 0 };
+    oim_test_t t = { 0 };
     s_test_ranking (&t);
     s_test_typo_prefix (&t);
     s_test_phrase_korean (&t);
@@ -855,5 +855,5 @@ main (void)
     s_test_threads (&t);
     s_test_parents (&t);
     s_test_windows (&t);
-    return search_test_done (&t);
+    return oim_test_done (&t);
 }

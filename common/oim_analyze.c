@@ -1,8 +1,9 @@
-/*  search_analyze.c — tokenisation, normalisation, stemming, Hangul bigrams.
-    See search_analyze.h for the rules. Hot path: ASCII words skip utf8proc
+/*  oim_analyze.c — tokenisation, normalisation, stemming, Hangul bigrams.
+    See oim_analyze.h for the rules. Hot path: ASCII words skip utf8proc
     (ASCII is already NFC) and are lower-cased in place.
 */
-#include "search_analyze.h"
+#include "oim_analyze.h"
+#include "oim_utf8.h"
 
 #include <assert.h>
 #include <libstemmer.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-struct search_analyzer_t {
+struct oim_analyzer_t {
     char language[32];              //  the Snowball stemmer's
 };
 
@@ -58,7 +59,7 @@ s_stemmer_key_make (void)
 //  The calling thread's stemmer for the analyzer's language, NULL when out of
 //  memory (words are then left unstemmed).
 static s_thread_stemmer_t *
-s_stemmer (const search_analyzer_t *self)
+s_stemmer (const oim_analyzer_t *self)
 {
     pthread_once (&s_stemmer_once, s_stemmer_key_make);
     s_thread_stemmer_t *ts = pthread_getspecific (s_stemmer_key);
@@ -81,7 +82,7 @@ s_stemmer (const search_analyzer_t *self)
 //  The stem of word (len bytes) from the thread's stemmer: *stem_len bytes at
 //  the result, valid until its next call; NULL when none (out of memory).
 static const char *
-s_stem (const search_analyzer_t *self, const char *word, size_t len, size_t *stem_len)
+s_stem (const oim_analyzer_t *self, const char *word, size_t len, size_t *stem_len)
 {
     s_thread_stemmer_t *ts = s_stemmer (self);
     if (!ts)
@@ -110,8 +111,8 @@ s_stem (const search_analyzer_t *self, const char *word, size_t len, size_t *ste
     return stem;
 }
 
-struct search_tokens_t {
-    search_token_t *items;
+struct oim_tokens_t {
+    oim_token_t *items;
     size_t *term_offs;          //  offsets into arena, turned into pointers at the end
     size_t size, cap;
     char *arena;
@@ -137,12 +138,12 @@ static const char *const s_stopwords[] = {
     "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves"
 };
 
-search_analyzer_t *
-search_analyzer_new (const char *stemmer)
+oim_analyzer_t *
+oim_analyzer_new (const char *stemmer)
 {
     stemmer = stemmer ? stemmer : "english";
     struct sb_stemmer *probe = sb_stemmer_new (stemmer, "UTF_8");
-    search_analyzer_t *self = probe && strlen (stemmer) < sizeof self->language
+    oim_analyzer_t *self = probe && strlen (stemmer) < sizeof self->language
                               ? calloc (1, sizeof *self) : NULL;
     sb_stemmer_delete (probe);          //  (a language Snowball knows)
     if (self)
@@ -151,7 +152,7 @@ search_analyzer_new (const char *stemmer)
 }
 
 void
-search_analyzer_destroy (search_analyzer_t **self_p)
+oim_analyzer_destroy (oim_analyzer_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
@@ -163,14 +164,14 @@ search_analyzer_destroy (search_analyzer_t **self_p)
     }
 }
 
-search_tokens_t *
-search_tokens_new (void)
+oim_tokens_t *
+oim_tokens_new (void)
 {
-    return calloc (1, sizeof (search_tokens_t));
+    return calloc (1, sizeof (oim_tokens_t));
 }
 
 void
-search_tokens_destroy (search_tokens_t **self_p)
+oim_tokens_destroy (oim_tokens_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
@@ -183,14 +184,14 @@ search_tokens_destroy (search_tokens_t **self_p)
 }
 
 size_t
-search_tokens_size (const search_tokens_t *self)
+oim_tokens_size (const oim_tokens_t *self)
 {
     assert (self);
     return self->size;
 }
 
-const search_token_t *
-search_tokens_get (const search_tokens_t *self, size_t index)
+const oim_token_t *
+oim_tokens_get (const oim_tokens_t *self, size_t index)
 {
     assert (self);
     assert (index < self->size);
@@ -204,7 +205,7 @@ s_cmp_stop (const void *key, const void *elem)
 }
 
 bool
-search_is_stopword (const char *word, size_t len)
+oim_is_stopword (const char *word, size_t len)
 {
     char buf[16];
     if (len == 0 || len > S_STOPWORD_MAX)
@@ -215,50 +216,18 @@ search_is_stopword (const char *word, size_t len)
                     sizeof s_stopwords[0], s_cmp_stop) != NULL;
 }
 
-size_t
-search_utf8_length (const char *text, size_t len)
-{
-    size_t count = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char) text[i] & 0xC0) != 0x80)
-            count++;
-    return count;
-}
-
-char *
-search_normalize (const char *text, size_t len)
-{
-    utf8proc_uint8_t *out = NULL;
-    utf8proc_ssize_t n = utf8proc_map ((const utf8proc_uint8_t *) text,
-                                       (utf8proc_ssize_t) len, &out,
-                                       UTF8PROC_STABLE | UTF8PROC_COMPOSE
-                                       | UTF8PROC_CASEFOLD);
-    if (n < 0)
-        return NULL;
-    return (char *) out;
-}
-
-char *
-search_normalize_nfc (const char *text, size_t len)
-{
-    utf8proc_uint8_t *out = NULL;
-    utf8proc_ssize_t n = utf8proc_map ((const utf8proc_uint8_t *) text, (utf8proc_ssize_t) len,
-                                       &out, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    return n < 0 ? NULL : (char *) out;
-}
-
-static search_script_t
+static oim_script_t
 s_script_of (int32_t cp)
 {
     if ((cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0x1100 && cp <= 0x11FF)
         || (cp >= 0x3130 && cp <= 0x318F) || (cp >= 0xA960 && cp <= 0xA97F)
         || (cp >= 0xD7B0 && cp <= 0xD7FF))
-        return SEARCH_SCRIPT_HANGUL;
+        return OIM_SCRIPT_HANGUL;
     if ((cp >= 0x3040 && cp <= 0x30FF) || (cp >= 0x3400 && cp <= 0x4DBF)
         || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF)
         || (cp >= 0x20000 && cp <= 0x2FFFF))
-        return SEARCH_SCRIPT_CJK;
-    return SEARCH_SCRIPT_OTHER;
+        return OIM_SCRIPT_CJK;
+    return OIM_SCRIPT_OTHER;
 }
 
 typedef enum { S_SEP, S_WORD, S_MARK } s_class_t;
@@ -285,13 +254,13 @@ s_class_of (int32_t cp)
 
 //  Appends one token; the term bytes are copied into the arena.
 static int
-s_push (search_tokens_t *t, const char *term, size_t term_len, uint32_t pos,
-        uint32_t start, uint32_t end, size_t letters, search_token_kind_t kind,
-        search_script_t script)
+s_push (oim_tokens_t *t, const char *term, size_t term_len, uint32_t pos,
+        uint32_t start, uint32_t end, size_t letters, oim_token_kind_t kind,
+        oim_script_t script)
 {
     if (t->size == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
-        search_token_t *items = realloc (t->items, cap * sizeof *items);
+        oim_token_t *items = realloc (t->items, cap * sizeof *items);
         if (!items)
             return -1;
         t->items = items;
@@ -315,7 +284,7 @@ s_push (search_tokens_t *t, const char *term, size_t term_len, uint32_t pos,
     t->arena[t->arena_len + term_len] = 0;
     t->term_offs[t->size] = t->arena_len;
     t->arena_len += term_len + 1;
-    t->items[t->size++] = (search_token_t) {
+    t->items[t->size++] = (oim_token_t) {
         .term = NULL, .term_len = (uint32_t) term_len, .pos = pos,
         .byte_start = start, .byte_end = end,
         .letters = (uint16_t) (letters > UINT16_MAX ? UINT16_MAX : letters),
@@ -324,28 +293,15 @@ s_push (search_tokens_t *t, const char *term, size_t term_len, uint32_t pos,
     return 0;
 }
 
-//  Length of the longest prefix of `s` no longer than `max` bytes that ends on
-//  a code point boundary.
-static size_t
-s_cut (const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    size_t n = max;
-    while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-
 typedef struct {
-    search_analyzer_t *self;
-    search_tokens_t *tokens;
+    oim_analyzer_t *self;
+    oim_tokens_t *tokens;
     const char *text;
     size_t max_tokens;
     uint32_t pos;
     //  the word being collected
     size_t start, end;
-    search_script_t script;
+    oim_script_t script;
     bool ascii;
     size_t cps;                 //  original code points in the word
     bool in_word;
@@ -363,9 +319,9 @@ s_full (const s_state_t *st)
 static int
 s_emit_other (s_state_t *st, const char *word, size_t len)
 {
-    size_t letters = search_utf8_length (word, len);
-    len = s_cut (word, len, SEARCH_TERM_MAX_BYTES);
-    if (search_is_stopword (word, len)) {
+    size_t letters = oim_utf8_length (word, len);
+    len = oim_utf8_cut (word, len, OIM_TERM_MAX_BYTES);
+    if (oim_is_stopword (word, len)) {
         st->pos++;
         return 0;
     }
@@ -376,10 +332,10 @@ s_emit_other (s_state_t *st, const char *word, size_t len)
         term_len = len;
     }
     return s_push (st->tokens, term, term_len, st->pos++, (uint32_t) st->start,
-                   (uint32_t) st->end, letters, SEARCH_TOKEN_WORD, SEARCH_SCRIPT_OTHER);
+                   (uint32_t) st->end, letters, OIM_TOKEN_WORD, OIM_SCRIPT_OTHER);
 }
 
-//  Hangul particles stripped into SEARCH_TOKEN_STEM tokens, longest first.
+//  Hangul particles stripped into OIM_TOKEN_STEM tokens, longest first.
 static const char *const s_josa[] = {
     "에서는", "으로는", "에게서", "에서", "에게", "으로", "까지", "부터", "처럼", "보다", "이나",
     "라고", "에는", "와의", "과의", "이다", "이", "가", "을", "를", "은", "는", "의", "에", "와",
@@ -403,18 +359,18 @@ static int
 s_emit_syllabic (s_state_t *st, const char *word, size_t len)
 {
     size_t ncp = 0;
-    size_t cut = s_cut (word, len, SEARCH_TERM_MAX_BYTES);
+    size_t cut = oim_utf8_cut (word, len, OIM_TERM_MAX_BYTES);
     uint32_t pos = st->pos++;
     if (s_push (st->tokens, word, cut, pos, (uint32_t) st->start, (uint32_t) st->end,
-                search_utf8_length (word, len), SEARCH_TOKEN_WORD, st->script))
+                oim_utf8_length (word, len), OIM_TOKEN_WORD, st->script))
         return -1;
-    size_t stem = st->script == SEARCH_SCRIPT_HANGUL && len <= SEARCH_TERM_MAX_BYTES
+    size_t stem = st->script == OIM_SCRIPT_HANGUL && len <= OIM_TERM_MAX_BYTES
                   ? s_strip_josa (word, len) : 0;
     if (stem && s_push (st->tokens, word, stem, pos, (uint32_t) st->start, (uint32_t) st->end,
-                        search_utf8_length (word, stem), SEARCH_TOKEN_STEM, st->script))
+                        oim_utf8_length (word, stem), OIM_TOKEN_STEM, st->script))
         return -1;
     //  bigrams over the whole (uncut) word, a window of three code points at a time
-    bool exact_offsets = search_utf8_length (word, len) == st->cps;
+    bool exact_offsets = oim_utf8_length (word, len) == st->cps;
     size_t i = 0;
     size_t win[3];
     while (i < len && !s_full (st)) {
@@ -435,7 +391,7 @@ s_emit_syllabic (s_state_t *st, const char *word, size_t len)
             //  a two-syllable word is its own bigram: emitted once, as a word
             bool whole = b0 == 0 && i == len;
             if (!whole && s_push (st->tokens, word + b0, b_len, pos, bs, be, 2,
-                                  SEARCH_TOKEN_BIGRAM, st->script))
+                                  OIM_TOKEN_BIGRAM, st->script))
                 return -1;
         }
     }
@@ -474,7 +430,7 @@ s_flush (s_state_t *st)
     }
     int rc = 0;
     if (len > 0)
-        rc = st->script == SEARCH_SCRIPT_OTHER ? s_emit_other (st, word, len)
+        rc = st->script == OIM_SCRIPT_OTHER ? s_emit_other (st, word, len)
                                                : s_emit_syllabic (st, word, len);
     free (mapped);
     return rc;
@@ -496,8 +452,8 @@ s_note_cp (s_state_t *st, size_t offset)
 }
 
 int
-search_analyze (search_analyzer_t *self, const char *text, size_t len,
-                size_t max_tokens, search_tokens_t *tokens)
+oim_analyze (oim_analyzer_t *self, const char *text, size_t len,
+                size_t max_tokens, oim_tokens_t *tokens)
 {
     assert (self);
     assert (tokens);
@@ -530,7 +486,7 @@ search_analyze (search_analyzer_t *self, const char *text, size_t len,
             continue;
         }
         if (cls == S_WORD) {
-            search_script_t script = s_script_of (cp);
+            oim_script_t script = s_script_of (cp);
             if (st.in_word && script != st.script)
                 rc = s_flush (&st);
             if (!st.in_word) {

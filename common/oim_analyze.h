@@ -1,4 +1,4 @@
-/*  search_analyze.h — text analysis shared by the search index and the matcher.
+/*  oim_analyze.h — text analysis shared by the search index and the matcher.
 
     Turns UTF-8 text into a list of index terms with token positions (for phrases)
     and byte offsets into the ORIGINAL input (for highlights):
@@ -11,40 +11,40 @@
       Hangul therefore yields exactly the terms of composed Hangul.
     * other scripts (Latin, ...): English stopwords are dropped (their position is
       still consumed), the rest is stemmed with Snowball (libstemmer "english").
-    * Hangul/CJK: the whole word is a term (SEARCH_TOKEN_WORD) and, for words of
+    * Hangul/CJK: the whole word is a term (OIM_TOKEN_WORD) and, for words of
       three syllables or more, every syllable bigram is a term too
-      (SEARCH_TOKEN_BIGRAM, same position as its word), so '배터리' matches inside
+      (OIM_TOKEN_BIGRAM, same position as its word), so '배터리' matches inside
       '이차전지배터리재활용'. A two-syllable word is its own single bigram.
       A word ending in a common particle (josa: 이/가/을/를/은/는/의/에/에서/
       으로/...) whose remainder has two syllables or more also yields the
-      remainder (SEARCH_TOKEN_STEM, same position): '배터리를' → '배터리'.
+      remainder (OIM_TOKEN_STEM, same position): '배터리를' → '배터리'.
 
-    Words longer than SEARCH_TERM_MAX_BYTES are cut at a code point boundary.
+    Words longer than OIM_TERM_MAX_BYTES are cut at a code point boundary.
     Invalid UTF-8 bytes act as separators. An analyser may serve several
     threads at once, each with its own token buffers: a Snowball stemmer keeps
     state, so each thread has its own (with the stems of its 4,096 most recent
     words), made on first use and freed when the thread ends.
 */
-#ifndef SEARCH_ANALYZE_H_INCLUDED
-#define SEARCH_ANALYZE_H_INCLUDED
+#ifndef OIM_ANALYZE_H_INCLUDED
+#define OIM_ANALYZE_H_INCLUDED
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define SEARCH_TERM_MAX_BYTES 64
+#define OIM_TERM_MAX_BYTES 64
 
 typedef enum {
-    SEARCH_TOKEN_WORD = 0,      //  a whole word (stemmed for Latin etc.)
-    SEARCH_TOKEN_BIGRAM = 1,    //  a Hangul/CJK syllable bigram inside a word
-    SEARCH_TOKEN_STEM = 2       //  a Hangul word without its trailing particle
-} search_token_kind_t;
+    OIM_TOKEN_WORD = 0,      //  a whole word (stemmed for Latin etc.)
+    OIM_TOKEN_BIGRAM = 1,    //  a Hangul/CJK syllable bigram inside a word
+    OIM_TOKEN_STEM = 2       //  a Hangul word without its trailing particle
+} oim_token_kind_t;
 
 typedef enum {
-    SEARCH_SCRIPT_OTHER = 0,    //  Latin, digits, Cyrillic, ... (stemmed, stopwords)
-    SEARCH_SCRIPT_HANGUL = 1,
-    SEARCH_SCRIPT_CJK = 2       //  Han ideographs, kana
-} search_script_t;
+    OIM_SCRIPT_OTHER = 0,    //  Latin, digits, Cyrillic, ... (stemmed, stopwords)
+    OIM_SCRIPT_HANGUL = 1,
+    OIM_SCRIPT_CJK = 2       //  Han ideographs, kana
+} oim_script_t;
 
 typedef struct {
     const char *term;           //  NUL-terminated normalised term, owned by the list
@@ -53,48 +53,38 @@ typedef struct {
     uint32_t byte_start;        //  [byte_start, byte_end) in the original input
     uint32_t byte_end;
     uint16_t letters;           //  code points in the word before stemming
-    uint8_t kind;               //  search_token_kind_t
-    uint8_t script;             //  search_script_t
-} search_token_t;
+    uint8_t kind;               //  oim_token_kind_t
+    uint8_t script;             //  oim_script_t
+} oim_token_t;
 
-typedef struct search_analyzer_t search_analyzer_t;
-typedef struct search_tokens_t search_tokens_t;
+typedef struct oim_analyzer_t oim_analyzer_t;
+typedef struct oim_tokens_t oim_tokens_t;
 
 //  Creates an analyser. `stemmer` is a libstemmer algorithm name ("english",
 //  "porter"), or NULL for "english". Returns NULL when the stemmer is unknown
 //  or memory is short.
-search_analyzer_t *search_analyzer_new (const char *stemmer);
+oim_analyzer_t *oim_analyzer_new (const char *stemmer);
 
 //  Destroys the analyser and nulls *self_p. Accepts NULL and *self_p == NULL.
-void search_analyzer_destroy (search_analyzer_t **self_p);
+void oim_analyzer_destroy (oim_analyzer_t **self_p);
 
 //  A reusable token list (keeps its buffers between analyses).
-search_tokens_t *search_tokens_new (void);
-void search_tokens_destroy (search_tokens_t **self_p);
-size_t search_tokens_size (const search_tokens_t *self);
+oim_tokens_t *oim_tokens_new (void);
+void oim_tokens_destroy (oim_tokens_t **self_p);
+size_t oim_tokens_size (const oim_tokens_t *self);
 //  Borrowed; valid until the list is reused or destroyed. Asserts index < size.
-const search_token_t *search_tokens_get (const search_tokens_t *self, size_t index);
+const oim_token_t *oim_tokens_get (const oim_tokens_t *self, size_t index);
 
 //  Analyses `len` bytes of `text` into `tokens` (which is cleared first).
 //  Stops after `max_tokens` tokens when max_tokens > 0 (bounded work on huge
 //  input). Returns the number of tokens, or -1 when memory is short (the list
 //  is then empty).
-int search_analyze (search_analyzer_t *self, const char *text, size_t len,
-                    size_t max_tokens, search_tokens_t *tokens);
+int oim_analyze (oim_analyzer_t *self, const char *text, size_t len,
+                    size_t max_tokens, oim_tokens_t *tokens);
 
-//  Normalises one string (NFC + case fold, no stemming, no tokenisation) into
-//  a fresh string the caller frees, or NULL on invalid UTF-8 / no memory.
-//  Used for facet values, tags and suggestion keys.
-char *search_normalize (const char *text, size_t len);
-
-//  NFC only (no case folding), same contract as search_normalize: facet values
-//  and codes keep their spelling ("KR-11", "J62").
-char *search_normalize_nfc (const char *text, size_t len);
+//  Normalisation, lengths and cuts of UTF-8 text: oim_utf8.h.
 
 //  True when `word` (already case-folded) is an English stopword.
-bool search_is_stopword (const char *word, size_t len);
-
-//  Number of code points in a UTF-8 string (invalid bytes count one each).
-size_t search_utf8_length (const char *text, size_t len);
+bool oim_is_stopword (const char *word, size_t len);
 
 #endif

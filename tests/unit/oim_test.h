@@ -1,12 +1,12 @@
-/*  search_test.h — the tiny check harness of the search unit tests. */
-#ifndef SEARCH_TEST_H_INCLUDED
-#define SEARCH_TEST_H_INCLUDED
+/*  oim_test.h — the tiny check harness of the unit tests (search, analyser). */
+#ifndef OIM_TEST_H_INCLUDED
+#define OIM_TEST_H_INCLUDED
 
 #include <stdio.h>
 
 typedef struct {
     int passed, failed;
-} search_test_t;
+} oim_test_t;
 
 #define CHECK(t, cond, ...) \
     do { \
@@ -21,7 +21,7 @@ typedef struct {
     } while (0)
 
 static inline int
-search_test_done (const search_test_t *t)
+oim_test_done (const oim_test_t *t)
 {
     printf ("%d passed, %d failed\n", t->passed, t->failed);
     return t->failed ? 1 : 0;
