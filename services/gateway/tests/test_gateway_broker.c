@@ -3,14 +3,27 @@
     immediate 503; a registered worker gets the request and its reply comes back whole; a
     worker that does not answer gives 504 by the request's deadline; a worker that dies with a
     request in flight gives 503 once the broker expires it (three silent heartbeats).
+    Then the daemon template itself in-process: oim_service_main in a thread, against this
+    broker and a throw-away redis-server, answers its API method (ApiRequest -> ApiReply),
+    the built-ins oim.status (with a live Redis PING) and oim.metrics, 404 for an unknown
+    method, runs its start / tick / stop hooks and returns 0 on SIGTERM.
     Plain ZeroMQ on loopback (CURVE is tested end to end in test_security_curve.py).
 */
 #include "gateway_broker.h"
 #include "oim_clock.h"
 #include "oim_peer.h"
+#include "oim_service.h"
 #include "oim_wire.h"
+#include "oim_api.h"
+#include "wire.pb-c.h"
 
 #include <assert.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
 
 #define HEARTBEAT_MSEC 100
 
@@ -56,20 +69,28 @@ s_stop (fixture_t *f)
     oim_metrics_destroy (&f->metrics);
 }
 
-//  Sends a request for service "echo" with a timeout; returns its correlation id.
+//  Sends `size` bytes to service.method with a timeout; returns its correlation id.
 static uint64_t
-s_send (fixture_t *f, int timeout_msec, const char *body)
+s_send_to (fixture_t *f, const char *service, const char *method, int timeout_msec,
+           const void *body, size_t size)
 {
     Oim__V1__Header header;
     oim_wire_header_init (&header, OIM__V1__COMMAND__COMMAND_REQUEST);
-    header.service = "echo";
-    header.method = "echo.say";
+    header.service = (char *) service;
+    header.method = (char *) method;
     header.request_id = "test";
     header.correlation_id = ++f->correlation;
     header.timeout_ms = (uint32_t) timeout_msec;
-    int rc = oim_wire_send (zsock_resolve (f->client), NULL, 0, &header, body, strlen (body));
+    int rc = oim_wire_send (zsock_resolve (f->client), NULL, 0, &header, body, size);
     assert (rc == 0);
     return f->correlation;
+}
+
+//  Sends a request for echo.say with a timeout; returns its correlation id.
+static uint64_t
+s_send (fixture_t *f, int timeout_msec, const char *body)
+{
+    return s_send_to (f, "echo", "echo.say", timeout_msec, body, strlen (body));
 }
 
 //  Keeps a worker's link alive: heartbeats when due, link traffic read, requests dropped.
@@ -188,6 +209,179 @@ test_worker_dies (fixture_t *f, oim_peer_t **peer_p)
     assert (oim_clock_mono_ms () - t0 < 3000);      //  expired, not the 5 s deadline
 }
 
+//  --------------------------------------------------------------------------
+//  The daemon template in-process: a "tmpl" daemon with one API method.
+
+static atomic_int s_starts, s_ticks, s_stops;
+
+static int
+s_tmpl_start (oim_service_t *service) { (void) service; atomic_fetch_add (&s_starts, 1); return 0; }
+static void
+s_tmpl_tick (oim_service_t *service) { (void) service; atomic_fetch_add (&s_ticks, 1); }
+static void
+s_tmpl_stop (oim_service_t *service) { (void) service; atomic_fetch_add (&s_stops, 1); }
+
+//  tmpl.echo: answers {"path": <the request's path>, "body": <its JSON body>}.
+static void
+s_tmpl_echo (oim_service_t *service, const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
+{
+    (void) service;
+    json_t *body = json_loadb ((const char *) request->body.data, request->body.len, 0, NULL);
+    oim_api_ok (reply, 200, json_pack ("{s:s, s:o}", "path", request->path,
+                                       "body", body? body: json_null ()));
+}
+
+static const oim_method_t s_tmpl_methods [] = {
+    { "tmpl.echo", s_tmpl_echo, NULL },
+    { NULL, NULL, NULL }
+};
+
+static const oim_service_def_t s_tmpl_def = {
+    .name = "tmpl", .summary = "in-process template test", .methods = s_tmpl_methods,
+    .start = s_tmpl_start, .tick = s_tmpl_tick, .stop = s_tmpl_stop, .tick_msec = 20
+};
+
+typedef struct {
+    char *argv [16];
+    int argc;
+    int exit_code;
+} s_daemon_t;
+
+static void *
+s_daemon_thread (void *arg)
+{
+    s_daemon_t *d = arg;
+    d->exit_code = oim_service_main (&s_tmpl_def, d->argc, d->argv);
+    return NULL;
+}
+
+//  A free TCP port on 127.0.0.1 (bound, read and released).
+static int
+s_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t len = sizeof addr;
+    assert (bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0);
+    assert (getsockname (fd, (struct sockaddr *) &addr, &len) == 0);
+    close (fd);
+    return ntohs (addr.sin_port);
+}
+
+//  A throw-away redis-server on `port` (no persistence); its pid.
+static pid_t
+s_redis_start (int port)
+{
+    char port_text [16];
+    snprintf (port_text, sizeof port_text, "%d", port);
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        int null = open ("/dev/null", O_WRONLY);
+        dup2 (null, STDOUT_FILENO);
+        dup2 (null, STDERR_FILENO);
+        execlp ("redis-server", "redis-server", "--port", port_text, "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *) NULL);
+        _exit (127);
+    }
+    return pid;
+}
+
+//  Sends an ApiRequest for tmpl.echo until the daemon (registering) answers; its status and
+//  ApiReply.
+static uint32_t
+s_tmpl_call (fixture_t *f, const char *method, Oim__V1__ApiReply **reply_p)
+{
+    Oim__V1__ApiRequest api = OIM__V1__API_REQUEST__INIT;
+    api.http_method = "POST";
+    api.path = "/v1/tmpl/상태";
+    api.body.data = (uint8_t *) "{\"name\":\"한글\"}";
+    api.body.len = strlen ((char *) api.body.data);
+    size_t size;
+    uint8_t *packed = oim_wire_pack (&api.base, &size);
+    uint32_t status = 0;
+    uint8_t *body = NULL;
+    size_t body_size = 0;
+    for (int attempt = 0; attempt < 100 && (status == 0 || status == 503); attempt++) {
+        free (body);
+        body = NULL;
+        status = s_answer (f, NULL, s_send_to (f, "tmpl", method, 2000, packed, size), 2500,
+                           &body, &body_size);
+        if (status == 503)
+            zclock_sleep (50);      //  not registered yet
+    }
+    free (packed);
+    if (reply_p)
+        *reply_p = body? oim__v1__api_reply__unpack (NULL, body_size, body): NULL;
+    free (body);
+    return status;
+}
+
+static void
+test_template (fixture_t *f)
+{
+    int port = s_free_port ();
+    pid_t redis = s_redis_start (port);
+    s_daemon_t d = { .argc = 0 };
+    char redis_url [64], broker [256];
+    snprintf (redis_url, sizeof redis_url, "redis://127.0.0.1:%d/0", port);
+    snprintf (broker, sizeof broker, "%s", f->backend);
+    char *argv [] = { "oim-tmpl", "--redis-url", redis_url, "--broker-endpoint", broker,
+                      "--curve", "off", "--heartbeat-ms", "100", "--log-level", "warn",
+                      "--health-file", "/tmp/oim-tmpl-test.health", NULL };
+    for (; argv [d.argc]; d.argc++)
+        d.argv [d.argc] = argv [d.argc];
+    pthread_t thread;
+    assert (pthread_create (&thread, NULL, s_daemon_thread, &d) == 0);
+
+    Oim__V1__ApiReply *reply = NULL;
+    assert (s_tmpl_call (f, "tmpl.echo", &reply) == 200);
+    assert (reply && reply->status == 200);
+    json_t *json = json_loadb ((const char *) reply->body.data, reply->body.len, 0, NULL);
+    assert (json && streq (json_string_value (json_object_get (json, "path")), "/v1/tmpl/상태"));
+    assert (streq (json_string_value (json_object_get (json_object_get (json, "body"), "name")),
+                   "한글"));
+    json_decref (json);
+    oim__v1__api_reply__free_unpacked (reply, NULL);
+
+    assert (s_tmpl_call (f, "tmpl.nothing", NULL) == 404);
+
+    //  oim.status: its name, and a live PING (redis-server may still be starting: retry)
+    Oim__V1__StatusReply *status = NULL;
+    for (int attempt = 0; attempt < 50 && !(status && status->redis_ok); attempt++) {
+        if (status)
+            oim__v1__status_reply__free_unpacked (status, NULL);
+        uint8_t *body = NULL;
+        size_t size = 0;
+        assert (s_answer (f, NULL, s_send_to (f, "tmpl", "oim.status", 2000, "", 0), 2500,
+                          &body, &size) == 200);
+        status = oim__v1__status_reply__unpack (NULL, size, body);
+        free (body);
+        assert (status && streq (status->service, "tmpl"));
+        if (!status->redis_ok)
+            zclock_sleep (100);
+    }
+    assert (status->redis_ok && status->requests >= 2);
+    oim__v1__status_reply__free_unpacked (status, NULL);
+
+    uint8_t *metrics = NULL;
+    size_t size = 0;
+    assert (s_answer (f, NULL, s_send_to (f, "tmpl", "oim.metrics", 2000, "", 0), 2500,
+                      &metrics, &size) == 200);
+    char *text = strndup ((char *) metrics, size);
+    assert (strstr (text, "oim_requests_total{service=\"tmpl\""));
+    free (text);
+    free (metrics);
+
+    assert (atomic_load (&s_starts) == 1 && atomic_load (&s_ticks) >= 1);
+    assert (atomic_load (&s_stops) == 0);
+    raise (SIGTERM);                //  czmq's handler: the daemon's loop ends
+    pthread_join (thread, NULL);
+    assert (d.exit_code == 0 && atomic_load (&s_stops) == 1);
+    kill (redis, SIGKILL);
+    waitpid (redis, NULL, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -204,6 +398,7 @@ main (int argc, char **argv)
     test_round_trip (&f, peer);
     test_timeout (&f, peer);
     test_worker_dies (&f, &peer);
+    test_template (&f);
     s_stop (&f);
     printf ("test_gateway_broker: OK\n");
     return 0;
