@@ -1,5 +1,6 @@
 /*  search_index.c — documents, postings, updates, compaction, statistics.
-    Queries live in search_query.c, dictionary walks and suggestions in
+    Queries live in search_parse.c, search_score.c, search_snippet.c and
+    search_query.c (see search_run.h), dictionary walks and suggestions in
     search_dict.c; the shared layout is search_internal.h.
 */
 #include "search_internal.h"

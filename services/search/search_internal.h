@@ -1,7 +1,8 @@
 /*  search_internal.h — the index's private layout, shared by search_index.c
-    (documents, postings, compaction), search_query.c (parsing, scoring,
-    facets, cursors, snippets) and search_dict.c (typo/prefix expansion,
-    suggestions). Not part of the public API.
+    (documents, postings, compaction), the query files (search_parse.c,
+    search_score.c, search_snippet.c, search_query.c; their own shared state
+    is search_run.h) and search_dict.c (typo/prefix expansion, suggestions).
+    Not part of the public API.
 */
 #ifndef SEARCH_INTERNAL_H_INCLUDED
 #define SEARCH_INTERNAL_H_INCLUDED

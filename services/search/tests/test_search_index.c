@@ -1,4 +1,4 @@
-/*  search_index_test.c — unit tests of the index: ranking invariants, facet
+/*  test_search_index.c — unit tests of the index: ranking invariants, facet
     counts against brute force, typos, prefixes, suggestions, phrases, Korean,
     visibility, updates and deletes, cursor paging, snippets, explanations. */
 #include "oim_analyze.h"
