@@ -41,6 +41,7 @@ s_plan_term (search_plan_t *plan, uint32_t tid, double weight, uint8_t word)
     return (int) plan->nterms++;
 }
 
+//  True when s (len bytes) ends with suffix.
 static bool
 s_ends_with (const char *s, size_t len, const char *suffix)
 {
@@ -65,6 +66,7 @@ s_particle_bigrams (const oim_token_t *word)
     return 0;
 }
 
+//  The index's term id of term, or SEARCH_STRTAB_NONE.
 static uint32_t
 s_find (search_index_t *self, const char *term, size_t len)
 {
@@ -107,48 +109,40 @@ s_parse_phrase (search_index_t *self, search_plan_t *plan, size_t seg_start)
         plan->nwords++;
 }
 
-//  One unquoted word: the token at index `i` (a WORD) and its bigrams.
-static size_t
-s_parse_word (search_index_t *self, search_plan_t *plan, const char *q, size_t seg_start,
-              size_t i, bool as_prefix)
+//  A Latin-script word's variants (w = the plan's word widx, tok its token,
+//  tid its exact term or SEARCH_STRTAB_NONE): the terms it begins when it is
+//  the open last word, and typo variants when the index (nearly) does not know it.
+static void
+s_parse_variants (search_index_t *self, search_plan_t *plan, const char *q,
+                  const oim_token_t *tok, uint32_t tid, bool as_prefix, uint8_t widx)
 {
-    const oim_token_t *tok = oim_tokens_get (plan->scratch.query, i);
-    size_t n = oim_tokens_size (plan->scratch.query);
-    size_t next = i + 1;
-    while (next < n && oim_tokens_get (plan->scratch.query, next)->kind != OIM_TOKEN_WORD)
-        next++;
-    if (plan->nwords == SEARCH_MAX_QUERY_WORDS)
-        return next;
-    uint8_t widx = (uint8_t) plan->nwords;
-    search_qword_t *w = &plan->words[plan->nwords++];
-    memset (w, 0, sizeof *w);
-    w->surface_start = (uint32_t) (seg_start + tok->byte_start);
-    w->surface_end = (uint32_t) (seg_start + tok->byte_end);
-    uint32_t tid = s_find (self, tok->term, tok->term_len);
-    if (tid != SEARCH_STRTAB_NONE)
-        w->any |= search_plan_bit (s_plan_term (plan, tid, 1.0, widx));
-    if (tok->script == OIM_SCRIPT_OTHER) {
-        uint32_t alt[S_PREFIX_VARIANTS];
-        if (as_prefix) {
-            char *folded = oim_utf8_fold_n (q + w->surface_start, w->surface_end - w->surface_start);
-            size_t na = folded ? search_dict_prefix (self, folded, strlen (folded), alt, S_PREFIX_VARIANTS) : 0;
-            free (folded);
-            for (size_t k = 0; k < na; k++)
-                w->any |= search_plan_bit (s_plan_term (plan, alt[k], self->cfg.prefix_weight, widx));
-        }
-        //  typo variants for words the index (nearly) does not know
-        unsigned edits = tok->letters >= 9 ? 2 : tok->letters >= 5 ? 1 : 0;
-        uint32_t df = tid == SEARCH_STRTAB_NONE ? 0 : self->postings[tid].df;
-        if (edits && self->cfg.typo_weight > 0 && df < self->cfg.typo_below_df) {
-            size_t na = search_dict_fuzzy (self, tok->term, tok->term_len, edits, alt, S_TYPO_VARIANTS);
-            for (size_t k = 0; k < na; k++)
-                w->any |= search_plan_bit (s_plan_term (plan, alt[k], self->cfg.typo_weight, widx));
-        }
-        return next;
+    search_qword_t *w = &plan->words[widx];
+    uint32_t alt[S_PREFIX_VARIANTS];
+    if (as_prefix) {
+        char *folded = oim_utf8_fold_n (q + w->surface_start, w->surface_end - w->surface_start);
+        size_t na = folded ? search_dict_prefix (self, folded, strlen (folded), alt, S_PREFIX_VARIANTS) : 0;
+        free (folded);
+        for (size_t k = 0; k < na; k++)
+            w->any |= search_plan_bit (s_plan_term (plan, alt[k], self->cfg.prefix_weight, widx));
     }
-    //  Hangul / CJK: the word without its particle, or all bigrams (bar the
-    //  particle's) also match the word
-    unsigned optional = s_particle_bigrams (tok);
+    //  typo variants for words the index (nearly) does not know
+    unsigned edits = tok->letters >= 9 ? 2 : tok->letters >= 5 ? 1 : 0;
+    uint32_t df = tid == SEARCH_STRTAB_NONE ? 0 : self->postings[tid].df;
+    if (edits && self->cfg.typo_weight > 0 && df < self->cfg.typo_below_df) {
+        size_t na = search_dict_fuzzy (self, tok->term, tok->term_len, edits, alt, S_TYPO_VARIANTS);
+        for (size_t k = 0; k < na; k++)
+            w->any |= search_plan_bit (s_plan_term (plan, alt[k], self->cfg.typo_weight, widx));
+    }
+}
+
+//  A Hangul / CJK word (the plan's word widx, its token at i, its stem and
+//  bigram tokens up to next): the word without its particle, or all bigrams
+//  (bar the particle's) also match the word.
+static void
+s_parse_bigrams (search_index_t *self, search_plan_t *plan, size_t i, size_t next, uint8_t widx)
+{
+    search_qword_t *w = &plan->words[widx];
+    unsigned optional = s_particle_bigrams (oim_tokens_get (plan->scratch.query, i));
     size_t first_bigram = i + 1;
     if (first_bigram < next && oim_tokens_get (plan->scratch.query, first_bigram)->kind == OIM_TOKEN_STEM) {
         const oim_token_t *st = oim_tokens_get (plan->scratch.query, first_bigram++);
@@ -172,9 +166,37 @@ s_parse_word (search_index_t *self, search_plan_t *plan, const char *q, size_t s
         complete = false;
     if (!complete)
         w->all = 0;
+}
+
+//  One unquoted word: the token at index `i` (a WORD), its variants or its
+//  bigrams. Returns the index of the next word token (or the token count).
+static size_t
+s_parse_word (search_index_t *self, search_plan_t *plan, const char *q, size_t seg_start,
+              size_t i, bool as_prefix)
+{
+    const oim_token_t *tok = oim_tokens_get (plan->scratch.query, i);
+    size_t n = oim_tokens_size (plan->scratch.query);
+    size_t next = i + 1;
+    while (next < n && oim_tokens_get (plan->scratch.query, next)->kind != OIM_TOKEN_WORD)
+        next++;
+    if (plan->nwords == SEARCH_MAX_QUERY_WORDS)
+        return next;
+    uint8_t widx = (uint8_t) plan->nwords;
+    search_qword_t *w = &plan->words[plan->nwords++];
+    memset (w, 0, sizeof *w);
+    w->surface_start = (uint32_t) (seg_start + tok->byte_start);
+    w->surface_end = (uint32_t) (seg_start + tok->byte_end);
+    uint32_t tid = s_find (self, tok->term, tok->term_len);
+    if (tid != SEARCH_STRTAB_NONE)
+        w->any |= search_plan_bit (s_plan_term (plan, tid, 1.0, widx));
+    if (tok->script == OIM_SCRIPT_OTHER)
+        s_parse_variants (self, plan, q, tok, tid, as_prefix, widx);
+    else
+        s_parse_bigrams (self, plan, i, next, widx);
     return next;
 }
 
+//  True when q is NULL or only white space (then the query browses).
 static bool
 s_blank (const char *q)
 {
