@@ -4,7 +4,12 @@
       2. percolate one startup against ~100k open demands (SBIR topics, scaled),
       3. memory (heap bytes the model accounts for, and process RSS),
       4. a few real example matches: SBIR demand -> YC startups, with explanations.
-    Usage: matcher_bench [data dir (default ../shared/data)] [scale startups] [scale demands]
+    Usage: matcher_bench [--dump FILE] [data dir (default ../shared/data)] [scale startups]
+                         [scale demands]
+    --dump FILE writes, after the timings, the answers of the sampled queries: each sampled
+    demand's top K (ids, scores, full explanations) and each sampled startup's percolation
+    hits (plain and entering), sorted, scores printed with %.9g; deterministic, so two builds
+    that must answer the same can be compared with cmp.
     Not a test: it needs the shared data, which a clone does not have.
 */
 #include <stdio.h>
@@ -253,6 +258,59 @@ s_print_match (matcher_model_t *model, const demand_t *d, const char *did, const
     }
 }
 
+static void
+s_dump_score (FILE *out, const matcher_score_t *score)
+{
+    fprintf (out, "    score %.9g units %lld excluded %d relevant %d qualifies %d reason %s\n",
+             (double) score->units / MATCHER_UNITS, (long long) score->units, score->excluded,
+             score->relevant, score->qualifies, score->reason? score->reason: "-");
+    for (int f = 0; f < MATCHER_FACTORS; f++)
+        fprintf (out, "      %s w %.9g v %.9g units %lld detail %s\n", matcher_factor_names [f],
+                 score->factors [f].weight, score->factors [f].value,
+                 (long long) score->factors [f].units, score->factors [f].detail);
+}
+
+//  The sampled demands' top K with explanations (matcher_model_top_scores),
+//  then the sampled startups' percolation hits, plain and entering (entry scores as the
+//  timed runs left them).
+static void
+s_dump (const char *path, matcher_model_t *model, demand_t *ds, size_t nd, size_t scale_d,
+        startup_t *ss, size_t ns, size_t scale_s, size_t samples, matcher_hit_t *ph, size_t cap)
+{
+    FILE *out = fopen (path, "w");
+    if (!out) {
+        fprintf (stderr, "matcher_bench: cannot write %s\n", path);
+        return;
+    }
+    size_t k_max = matcher_model_config (model)->top_k;
+    matcher_hit_t *hits = calloc (k_max, sizeof *hits);
+    matcher_score_t *scores = calloc (k_max, sizeof *scores);
+    const char **names = calloc (k_max, sizeof *names);
+    char id [64];
+    for (size_t k = 0; k < samples; k++) {
+        snprintf (id, sizeof id, "%s_%02zu", ds [(k * 7919) % nd].id, k % scale_d);
+        int n = matcher_model_top_scores (model, id, hits, scores, names);
+        fprintf (out, "TOP %s n %d\n", id, n);
+        for (int i = 0; i < n; i++) {
+            fprintf (out, "  #%d %s %.9g %s\n", i + 1, hits [i].id,
+                     (double) hits [i].units / MATCHER_UNITS, names [i]? names [i]: "-");
+            s_dump_score (out, &scores [i]);
+        }
+    }
+    for (int entering = 0; entering < 2; entering++)
+        for (size_t k = 0; k < samples; k++) {
+            snprintf (id, sizeof id, "%s_%02zu", ss [(k * 104729) % ns].id, k % scale_s);
+            int n = entering? matcher_model_percolate_entering (model, id, ph, cap)
+                            : matcher_model_percolate (model, id, ph, cap);
+            matcher_hits_sort (ph, n > 0? (size_t) n: 0);
+            fprintf (out, "%s %s n %d\n", entering? "ENTERING": "PERCOLATE", id, n);
+            for (int i = 0; i < n; i++)
+                fprintf (out, "  %s %.9g\n", ph [i].id, (double) ph [i].units / MATCHER_UNITS);
+        }
+    free (hits); free (scores); free (names);
+    fclose (out);
+}
+
 typedef int (percolate_fn) (matcher_model_t *self, const char *startup_id,
                             matcher_hit_t *hits, size_t capacity);
 
@@ -300,6 +358,12 @@ s_bench_percolate (matcher_model_t *model, startup_t *ss, size_t ns, size_t scal
 int
 main (int argc, char **argv)
 {
+    const char *dump = NULL;
+    if (argc > 2 && streq (argv [1], "--dump")) {
+        dump = argv [2];
+        argv += 2;
+        argc -= 2;
+    }
     const char *dir = argc > 1? argv [1]: "../shared/data";
     size_t scale_s = argc > 2? (size_t) atoi (argv [2]): 18;
     size_t scale_d = argc > 3? (size_t) atoi (argv [3]): 15;
@@ -450,6 +514,8 @@ main (int argc, char **argv)
                        matcher_model_percolate_entering_scan,
                        "brute force (score every open demand, same entry scores)",
                        "demands entered per startup");
+    if (dump)
+        s_dump (dump, model, ds, nd, scale_d, ss, ns, scale_s, samples, ph, cap);
     free (ph); free (ph2); free (us); free (scan_us);
     matcher_model_destroy (&model);
     for (size_t i = 0; i < ns; i++) {
