@@ -4,8 +4,9 @@
 
     Two readers of oim:changelog, both polled from the tick (non-blocking, so requests keep
     being answered between batches):
-      * the follower (XREAD from its own position, every replica): applies every entry's
-        entity to the model, so each replica holds all startups, demands and saved searches.
+      * the follower (oim_stream_follower: XREAD from its own position, every replica):
+        applies every entry's entity to the model, so each replica holds all startups,
+        demands and saved searches.
         At start it takes a snapshot (Clone pattern): the stream's last id first, then every
         live entity from the registry's indexes (oim:orgs, oim:demands, oim:saved_searches),
         then the log from that id; entries the snapshot already reflects are ignored by
@@ -14,7 +15,7 @@
         behind a trim (entries were removed and the first one left is after its position)
         applies nothing more: at the start of the next tick the replica drops its model and
         takes a new snapshot (entries the worker read meanwhile stay pending until then).
-      * the worker (consumer group "matcher", XREADGROUP): exactly one replica handles each
+      * the worker (oim_stream_group "matcher", XREADGROUP): exactly one replica handles each
         entry's effects (reconcile the demand, percolate the startup, saved-search hits,
         demand.closed) and XACKs it only after they are written. Entries are handled in
         batches (one XREADGROUP reply): the demands of a batch are reconciled in one
@@ -43,6 +44,7 @@
 #include "oim_clock.h"
 #include "oim_keys.h"
 #include "oim_log.h"
+#include "oim_stream.h"
 #include "changelog.pb-c.h"
 
 #define FOLLOW_BATCH        1000
@@ -67,16 +69,12 @@ static const oim_option_t s_options [] = {
     OIM_OPTION_END
 };
 
-typedef struct {
-    uint64_t ms, seq;
-} s_pos_t;
-
 //  One batch of entries being handled (s_handle_entries' steps).
 typedef struct {
     redisReply *owned;              //  the stream reply holding the entries, when owned
     Oim__V1__ChangeEntry **parsed;  //  the entries unpacked (NULL: no entity)
     size_t slots;                   //  parsed's size
-    const char **acks;              //  XACK <stream> <group> <id>...
+    const char **acks;              //  the entries' ids, to XACK
     size_t n;                       //  ids in acks
     const char **demands;           //  the demands to reconcile (borrowed from parsed)
     size_t ndemands;
@@ -96,13 +94,12 @@ typedef struct {
     bool gap;                       //  the follower fell behind a trim: rebuild the model
     matcher_config_t model_config;
     matcher_store_config_t store_config;
-    char follow_pos [64];           //  last stream id applied to the model
+    oim_stream_follower_t *follower;    //  the model's position in the log
+    oim_stream_group_t *group;      //  the worker's consumer group
     const char *consumer;
-    bool retry_own;                 //  re-read our own pending entries (after a failure)
     redisReply *next;               //  the next XREADGROUP reply, read ahead (or NULL)
+    bool next_own;                  //  next holds our own pending entries
     int64_t deadline_ms;            //  the end of this tick's work budget
-    int64_t claim_idle_ms;
-    int64_t next_claim_ms;
     oim_metric_t *m_entries, *m_failed, *m_events, *m_startups, *m_demands, *m_latency;
     uint64_t events_seen;
     uint64_t events_before;         //  events written by stores dropped in rebuilds
@@ -114,24 +111,11 @@ s_self (oim_service_t *service)
     return oim_service_state (service);
 }
 
-static s_pos_t
-s_parse_pos (const char *text)
+//  The last stream id applied to the model.
+static const char *
+s_follow_pos (matcher_t *self)
 {
-    s_pos_t pos = { 0, 0 };
-    char *end;
-    pos.ms = strtoull (text, &end, 10);
-    if (*end == '-')
-        pos.seq = strtoull (end + 1, NULL, 10);
-    return pos;
-}
-
-static int
-s_pos_cmp (const char *a, const char *b)
-{
-    s_pos_t x = s_parse_pos (a), y = s_parse_pos (b);
-    if (x.ms != y.ms)
-        return x.ms < y.ms? -1: 1;
-    return x.seq < y.seq? -1: x.seq > y.seq;
+    return oim_stream_follower_position (self->follower);
 }
 
 static bool
@@ -170,79 +154,42 @@ s_apply (matcher_t *self, const redisReply *fields)
     return entry;
 }
 
-//  The value of field name in an XINFO reply (name, value, ...), or NULL.
-static const redisReply *
-s_info_field (const redisReply *info, const char *name)
+//  Applies one log entry to the model (oim_stream_apply_fn).
+static void
+s_follow_entry (void *arg, const char *id, const redisReply *fields)
 {
-    for (size_t k = 0; info && info->type == REDIS_REPLY_ARRAY && k + 1 < info->elements; k += 2)
-        if (info->element [k]->type == REDIS_REPLY_STRING && streq (info->element [k]->str, name))
-            return info->element [k + 1];
-    return NULL;
+    (void) id;
+    Oim__V1__ChangeEntry *entry = s_apply (arg, fields);
+    if (entry)
+        oim__v1__change_entry__free_unpacked (entry, NULL);
 }
 
-//  True when the follower fell behind a trim of the log, by XINFO STREAM read after the
-//  XREAD (so a trim it shows came after what the XREAD saw, or before): entries were
-//  removed (entries-added > length) and the first one left is after follow_pos. (The
-//  next entry after follow_pos being exactly the first one left counts as a gap too: a
-//  snapshot more, never an entry missed.)
-static bool
-s_follow_gap (matcher_t *self, const redisReply *info)
+//  The outcome of a read of the log (oim_stream_follower_take): a gap found now is logged
+//  once and makes the next tick rebuild the model from a snapshot (entries the worker read
+//  meanwhile stay pending until then). Returns the entries applied (0 in a gap), or -1.
+static int
+s_follow_took (matcher_t *self, int rc)
 {
-    const redisReply *added = s_info_field (info, "entries-added");
-    const redisReply *length = s_info_field (info, "length");
-    const redisReply *first = s_info_field (info, "recorded-first-entry-id");
-    return added && length && first && added->type == REDIS_REPLY_INTEGER
-        && length->type == REDIS_REPLY_INTEGER && first->type == REDIS_REPLY_STRING
-        && added->integer > length->integer && s_pos_cmp (first->str, self->follow_pos) > 0;
-}
-
-//  Applies the entries of an XREAD reply of the log (consumed) and moves follow_pos past
-//  them, unless info (XINFO STREAM read after it; consumed) shows a gap. Returns how many.
-static size_t
-s_follow_apply (matcher_t *self, redisReply *r, redisReply *info)
-{
-    size_t got = 0;
-    if (!self->gap && (!info || s_follow_gap (self, info))) {
-        self->gap = true;           //  (no info: Redis failed, r is no better)
-        oim_warn ("event=changelog_gap action=snapshot position=%s", self->follow_pos);
+    if (rc == -2 && !self->gap) {
+        self->gap = true;
+        oim_warn ("event=changelog_gap action=snapshot position=%s", s_follow_pos (self));
     }
-    if (info)
-        freeReplyObject (info);
-    if (!self->gap && r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-        redisReply *entries = r->element [0]->element [1];
-        got = entries->elements;
-        for (size_t i = 0; i < got; i++) {
-            redisReply *e = entries->element [i];
-            Oim__V1__ChangeEntry *entry = s_apply (self, e->element [1]);
-            if (entry)
-                oim__v1__change_entry__free_unpacked (entry, NULL);
-            snprintf (self->follow_pos, sizeof self->follow_pos, "%s", e->element [0]->str);
-        }
-    }
-    freeReplyObject (r);
-    return got;
+    return rc == -2? 0: rc;
 }
 
-//  Reads the log from follow_pos and applies it, up to max_batches batches of count
-//  entries. Returns the number of entries applied, -1 when Redis failed.
+//  Reads the log from the model's position and applies it, up to max_batches batches of
+//  count entries. Returns the number of entries applied, -1 when Redis failed.
 static int
 s_follow (matcher_t *self, int max_batches, int count)
 {
     int applied = 0;
     for (int batch = 0; batch < max_batches && !self->gap; batch++) {
-        if (oim_redis_append (self->redis, "XREAD COUNT %d STREAMS %s %s", count,
-                              OIM_STREAM_CHANGELOG, self->follow_pos)
-        ||  oim_redis_append (self->redis, "XINFO STREAM %s", OIM_STREAM_CHANGELOG))
+        int got = s_follow_took (self, oim_stream_follower_poll (self->follower, self->redis,
+                                                                 count, s_follow_entry, self));
+        if (got < 0)
             return -1;
-        redisReply *r = oim_redis_reply (self->redis);
-        redisReply *info = r? oim_redis_reply (self->redis): NULL;
-        if (!r || !info) {
-            if (r) freeReplyObject (r);
-            return -1;
-        }
-        size_t got = s_follow_apply (self, r, info);
-        applied += (int) got;
-        if (got < (size_t) count)
+        applied += got;
+        if (got < count)
             break;
     }
     return applied;
@@ -257,34 +204,24 @@ s_follow (matcher_t *self, int max_batches, int count)
 static int
 s_ahead_ask (matcher_t *self, oim_redis_t *redis, bool *batch)
 {
-    if (oim_redis_append (redis, "XREAD COUNT %d STREAMS %s %s", FOLLOW_AHEAD,
-                          OIM_STREAM_CHANGELOG, self->follow_pos)
-    ||  oim_redis_append (redis, "XINFO STREAM %s", OIM_STREAM_CHANGELOG))
+    if (oim_stream_follower_ask (self->follower, redis, FOLLOW_AHEAD))
         return -1;
+    self->next_own = oim_stream_group_retrying (self->group);
     *batch = oim_clock_mono_ms () < self->deadline_ms
-          && oim_redis_append (redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s >",
-                               OIM_GROUP_MATCHER, self->consumer, WORK_BATCH,
-                               OIM_STREAM_CHANGELOG) == 0;
+          && oim_stream_group_append (self->group, redis, WORK_BATCH) == 0;
     return oim_redis_flush (redis);
 }
 
 static void
 s_ahead_take (matcher_t *self, oim_redis_t *redis, bool batch)
 {
-    redisReply *r = oim_redis_reply (redis);
-    redisReply *info = r? oim_redis_reply (redis): NULL;
-    if (r && info)
-        s_follow_apply (self, r, info);
-    else
-    if (r) {
-        freeReplyObject (r);
-        r = NULL;
-    }
+    int rc = s_follow_took (self, oim_stream_follower_take (self->follower, redis,
+                                                            s_follow_entry, self));
     if (batch) {
         assert (!self->next);
-        self->next = r? oim_redis_reply (redis): NULL;
-        if (!self->next)
-            self->retry_own = true; //  (Redis may have given us entries we did not read)
+        self->next = rc >= 0? oim_redis_reply (redis): NULL;
+        if (!self->next)            //  (Redis may have given us entries we did not read)
+            oim_stream_group_retry (self->group);
     }
 }
 
@@ -341,19 +278,9 @@ static int
 s_snapshot (matcher_t *self)
 {
     int64_t started = oim_clock_mono_ms ();
-    redisReply *r = oim_redis_command (self->redis, "XGROUP CREATE %s %s 0 MKSTREAM",
-                                       OIM_STREAM_CHANGELOG, OIM_GROUP_MATCHER);
-    if (!r)
+    if (!oim_stream_group_ensure (self->group, self->redis)
+    ||  oim_stream_follower_mark (self->follower, self->redis))
         return -1;
-    freeReplyObject (r);            //  BUSYGROUP: it exists, fine
-    r = oim_redis_command (self->redis, "XREVRANGE %s + - COUNT 1", OIM_STREAM_CHANGELOG);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r) freeReplyObject (r);
-        return -1;
-    }
-    snprintf (self->follow_pos, sizeof self->follow_pos, "%s",
-              r->elements? r->element [0]->element [0]->str: "0-0");
-    freeReplyObject (r);
     if (s_snapshot_index (self, OIM_KEY_ORGS, OIM_KEY_ORG, 0)
     ||  s_snapshot_index (self, OIM_KEY_DEMANDS, OIM_KEY_DEMAND, 1)
     ||  s_snapshot_index (self, OIM_KEY_SAVED_SEARCHES, OIM_KEY_SAVED_SEARCH, 2))
@@ -363,7 +290,7 @@ s_snapshot (matcher_t *self)
     matcher_model_stats_t stats;
     matcher_model_stats (self->model, &stats);
     oim_info ("event=snapshot position=%s startups=%zu open_demands=%zu saved_searches=%zu "
-              "terms=%zu bytes=%zu msec=%lld", self->follow_pos, stats.startups,
+              "terms=%zu bytes=%zu msec=%lld", s_follow_pos (self), stats.startups,
               stats.demands_open, stats.saved_searches, stats.terms, stats.bytes,
               (long long) (oim_clock_mono_ms () - started));
     self->snapshot_done = true;
@@ -448,12 +375,9 @@ s_work_new (matcher_t *self, redisReply *entries, int64_t started)
     assert (w);
     w->slots = entries->elements;
     w->parsed = calloc (w->slots + 1, sizeof *w->parsed);
-    w->acks = calloc (w->slots + 3, sizeof *w->acks);
+    w->acks = calloc (w->slots + 1, sizeof *w->acks);
     w->demands = calloc (w->slots + 1, sizeof *w->demands);
     assert (w->parsed && w->acks && w->demands);
-    w->acks [0] = "XACK";
-    w->acks [1] = OIM_STREAM_CHANGELOG;
-    w->acks [2] = OIM_GROUP_MATCHER;
     w->pure = true;
     w->started = started;
     for (size_t i = 0; i < entries->elements; i++) {
@@ -466,7 +390,7 @@ s_work_new (matcher_t *self, redisReply *entries, int64_t started)
         oim_debug ("event=entry id=%s type=%s entity=%s", id, entry? entry->entity_type: "?",
                    entry? entry->entity_id: "?");
         w->parsed [i] = entry;
-        w->acks [3 + w->n++] = id;
+        w->acks [w->n++] = id;
         w->pure = w->pure && s_pure (entry);
         if (s_is (entry, OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND)) {
             w->demands [w->ndemands++] = entry->demand->id;
@@ -491,11 +415,11 @@ s_work_read (matcher_t *self, redisReply *entries, s_work_t **w_p)
         return 0;                   //  deleted entries (nil fields) only: nothing to do
     int64_t started = oim_clock_mono_us ();
     //  the model must reflect everything up to the last entry
-    for (int tries = 0; s_pos_cmp (self->follow_pos, last) < 0 && tries < 100; tries++)
+    for (int tries = 0; oim_stream_id_cmp (s_follow_pos (self), last) < 0 && tries < 100; tries++)
         if (s_follow (self, 1, FOLLOW_BATCH) < 0)
             break;
-    if (s_pos_cmp (self->follow_pos, last) < 0) {
-        self->retry_own = true;
+    if (oim_stream_id_cmp (s_follow_pos (self), last) < 0) {
+        oim_stream_group_retry (self->group);
         return -1;
     }
     *w_p = s_work_new (self, entries, started);
@@ -511,20 +435,15 @@ s_work_end (matcher_t *self, s_work_t *w, int rc)
         if (s_is (w->parsed [i], OIM__V1__CHANGE_ENTRY__ENTITY_DEMAND))
             rc = matcher_store_saved_hits (self->store, w->parsed [i]->demand->id,
                                            w->parsed [i]->demand->version, w->parsed [i]->at);
-    if (rc == 0) {
-        redisReply *ack = oim_redis_commandv (self->redis, (int) w->n + 3, w->acks, NULL);
-        if (ack)
-            freeReplyObject (ack);
-        else
-            rc = -1;
-    }
+    if (rc == 0)
+        rc = oim_stream_group_ack (self->group, self->redis, w->acks, w->n);
     size_t n = w->n;
     int64_t started = w->started;
     matcher_store_batch_destroy (self->store, &w->batch);
     s_work_destroy (&w);
     if (rc) {
         oim_metric_add (self->m_failed, 1);
-        self->retry_own = true;
+        oim_stream_group_retry (self->group);
         return -1;
     }
     oim_metric_add (self->m_entries, n);
@@ -640,38 +559,35 @@ s_handle_new (matcher_t *self, redisReply *reply)
     return s_work_sync_after_held (self, w) < 0? -1: 0;
 }
 
-//  Reads up to WORK_BATCH entries of the group from `from` ("0": our own pending ones, ">":
-//  new ones, or the reply read ahead) and handles them; *n gets how many were read. Returns
-//  0, or -1 when Redis failed or an entry could not be handled (retried later). A missing
-//  group (the stream was deleted) makes the next tick take a new snapshot and create it
-//  again.
+//  Reads up to WORK_BATCH entries of the group (the reply read ahead, or a new read: our
+//  own pending entries while the group is retrying, else new ones) and handles them; *n
+//  gets how many were read. Returns 0, or -1 when Redis failed or an entry could not be
+//  handled (retried later). A missing group (the stream was deleted) makes the next tick
+//  take a new snapshot and create it again.
 static int
-s_read_group (matcher_t *self, const char *from, size_t *n)
+s_read_group (matcher_t *self, size_t *n)
 {
-    redisReply *r = NULL;
-    if (streq (from, ">")) {
-        r = self->next;
-        self->next = NULL;
+    redisReply *r = self->next;
+    bool own = self->next_own;
+    self->next = NULL;
+    if (!r) {
+        own = oim_stream_group_retrying (self->group);
+        if (oim_stream_group_append (self->group, self->redis, WORK_BATCH) == 0)
+            r = oim_redis_reply (self->redis);
     }
-    if (!r)
-        r = oim_redis_command (self->redis, "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
-                               OIM_GROUP_MATCHER, self->consumer, WORK_BATCH,
-                               OIM_STREAM_CHANGELOG, from);
-    if (!r)
-        return -1;
-    int rc = 0;
-    if (r->type == REDIS_REPLY_ERROR && strstr (r->str, "NOGROUP")) {
+    redisReply *entries;
+    int got = oim_stream_group_judge (self->group, r, &entries);
+    if (got == -2)
         self->gap = true;           //  the log was deleted: what the model holds may be stale
-        rc = -1;
-    }
-    else
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-        *n = r->element [0]->element [1]->elements;
-        if (streq (from, ">"))
+    int rc = got < 0? -1: 0;
+    if (got > 0) {
+        *n = (size_t) got;
+        if (!own)
             return s_handle_new (self, r);
-        rc = s_handle_entries (self, r->element [0]->element [1]) < 0? -1: 0;
+        rc = s_handle_entries (self, entries) < 0? -1: 0;
     }
-    freeReplyObject (r);
+    if (r)
+        freeReplyObject (r);
     return rc;
 }
 
@@ -679,30 +595,22 @@ static void
 s_work_steps (matcher_t *self)
 {
     self->deadline_ms = oim_clock_mono_ms () + WORK_BUDGET_MSEC;
-    //  our own pending entries first, after a failure
-    if (self->retry_own) {
+    //  our own pending entries first, after a failure (more may be pending: next tick)
+    if (oim_stream_group_retrying (self->group)) {
         size_t n = 0;
-        if (s_read_group (self, "0", &n) < 0)
+        if (s_read_group (self, &n) < 0 || n > 0)
             return;
-        if (n == 0)
-            self->retry_own = false;
-        else
-            return;                 //  more may be pending: next tick
     }
     //  entries of dead consumers
-    int64_t now = oim_clock_mono_ms ();
-    if (now >= self->next_claim_ms) {
-        self->next_claim_ms = now + 1000;
-        redisReply *r = oim_redis_command (self->redis,
-            "XAUTOCLAIM %s %s %s %lld 0-0 COUNT %d", OIM_STREAM_CHANGELOG, OIM_GROUP_MATCHER,
-            self->consumer, (long long) self->claim_idle_ms, WORK_BATCH);
-        if (!r)
+    if (oim_stream_group_claim_due (self->group)) {
+        redisReply *r, *entries;
+        int got = oim_stream_group_claim (self->group, self->redis, WORK_BATCH, &r, &entries);
+        if (got < 0)
             return;
         int rc = 0;
-        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2
-        &&  r->element [1]->type == REDIS_REPLY_ARRAY && r->element [1]->elements) {
-            oim_info ("event=claimed entries=%zu", r->element [1]->elements);
-            rc = s_handle_entries (self, r->element [1]);
+        if (got > 0) {
+            oim_info ("event=claimed entries=%d", got);
+            rc = s_handle_entries (self, entries);
         }
         freeReplyObject (r);
         if (rc < 0)
@@ -711,7 +619,7 @@ s_work_steps (matcher_t *self)
     //  new entries, while the budget lasts
     while (oim_clock_mono_ms () < self->deadline_ms || self->next) {
         size_t n = 0;
-        if (s_read_group (self, ">", &n) < 0 || n < WORK_BATCH)
+        if (s_read_group (self, &n) < 0 || n < WORK_BATCH)
             return;
     }
 }
@@ -725,7 +633,7 @@ s_work (matcher_t *self)
     self->deadline_ms = 0;
     size_t n;
     if (self->next)
-        s_read_group (self, ">", &n);   //  (failed: its entries stay pending, re-read)
+        s_read_group (self, &n);    //  (failed: its entries stay pending, re-read)
     s_finish_held (self);
 }
 
@@ -748,7 +656,7 @@ s_rebuild (matcher_t *self)
     matcher_model_destroy (&self->model);
     self->model = model;
     self->store = matcher_store_new (self->redis, model, &self->store_config);
-    strcpy (self->follow_pos, "0-0");
+    oim_stream_follower_reset (self->follower);
     self->gap = false;
     self->snapshot_done = false;
 }
@@ -812,8 +720,11 @@ s_start (oim_service_t *service)
     self->model_config = mc;
     self->store_config = sc;
     self->consumer = oim_service_instance (service);
-    self->claim_idle_ms = oim_config_int (config, "match-claim-idle-ms", 5000);
-    strcpy (self->follow_pos, "0-0");
+    self->follower = oim_stream_follower_new (OIM_STREAM_CHANGELOG);
+    self->group = oim_stream_group_new (OIM_STREAM_CHANGELOG, OIM_GROUP_MATCHER, self->consumer,
+                                        oim_config_int (config, "match-claim-idle-ms", 5000),
+                                        1000);
+    assert (self->follower && self->group);
     oim_metrics_t *metrics = oim_service_metrics (service);
     self->m_entries = oim_metrics_counter (metrics, "oim_matcher_entries_total", NULL,
                                            "change-log entries handled and acknowledged");
@@ -847,6 +758,8 @@ s_stop (oim_service_t *service)
     matcher_store_destroy (&self->store);
     oim_redis_destroy (&self->conns [1]);
     matcher_model_destroy (&self->model);
+    oim_stream_follower_destroy (&self->follower);
+    oim_stream_group_destroy (&self->group);
     free (self);
     oim_service_set_state (service, NULL);
 }

@@ -2,6 +2,7 @@
 #include "search_sync.h"
 #include "oim_keys.h"
 #include "oim_log.h"
+#include "oim_stream.h"
 #include "changelog.pb-c.h"
 
 #include <stdio.h>
@@ -12,7 +13,10 @@
 
 struct _search_sync_t {
     search_index_t *index;
-    char position [64];
+    oim_stream_follower_t *follower;
+    oim_redis_t *redis;             //  during a poll: for a connection's demand
+    pthread_rwlock_t *lock;         //  during a poll: taken at the first entry, or NULL
+    bool locked;
 };
 
 search_sync_t *
@@ -21,7 +25,9 @@ search_sync_new (search_index_t *index)
     search_sync_t *self = calloc (1, sizeof *self);
     if (self) {
         self->index = index;
-        strcpy (self->position, "0-0");
+        self->follower = oim_stream_follower_new (OIM_STREAM_CHANGELOG);
+        if (!self->follower)
+            search_sync_destroy (&self);
     }
     return self;
 }
@@ -30,6 +36,7 @@ void
 search_sync_destroy (search_sync_t **self_p)
 {
     if (self_p && *self_p) {
+        oim_stream_follower_destroy (&(*self_p)->follower);
         free (*self_p);
         *self_p = NULL;
     }
@@ -38,7 +45,7 @@ search_sync_destroy (search_sync_t **self_p)
 const char *
 search_sync_position (search_sync_t *self)
 {
-    return self->position;
+    return oim_stream_follower_position (self->follower);
 }
 
 //  Industry facet values: the codes, each division ("C26") with its section ("C") as its
@@ -228,86 +235,53 @@ int
 search_sync_snapshot (search_sync_t *self, oim_redis_t *redis)
 {
     //  The position first: whatever changes after it is in the log and applied afterwards.
-    redisReply *last = oim_redis_command (redis, "XREVRANGE " OIM_STREAM_CHANGELOG " + - COUNT 1");
-    if (!last || last->type != REDIS_REPLY_ARRAY) {
-        if (last)
-            freeReplyObject (last);
+    if (oim_stream_follower_mark (self->follower, redis))
         return -1;
-    }
-    snprintf (self->position, sizeof self->position, "%s",
-              last->elements? last->element [0]->element [0]->str: "0-0");
-    freeReplyObject (last);
     int orgs = s_snapshot_set (self, redis, OIM_KEY_ORGS, false);
     int demands = orgs < 0? -1: s_snapshot_set (self, redis, OIM_KEY_DEMANDS, true);
     if (demands < 0)
         return -1;
     search_index_settle (self->index);
-    oim_info ("event=snapshot orgs=%d demands=%d position=%s", orgs, demands, self->position);
+    oim_info ("event=snapshot orgs=%d demands=%d position=%s", orgs, demands,
+              search_sync_position (self));
     return orgs + demands;
 }
 
-//  True when the stream's oldest entry is newer than our position: entries were trimmed
-//  before we read them.
-static bool
-s_gap (search_sync_t *self, oim_redis_t *redis)
+//  Applies one change-log entry (oim_stream_apply_fn), taking the lock at the first one.
+static void
+s_apply_entry (void *arg, const char *id, const redisReply *fields)
 {
-    if (strcmp (self->position, "0-0") == 0)
-        return false;
-    redisReply *first = oim_redis_command (redis, "XRANGE " OIM_STREAM_CHANGELOG " - + COUNT 1");
-    bool gap = false;
-    if (first && first->type == REDIS_REPLY_ARRAY && first->elements) {
-        unsigned long long a_ms, a_seq, b_ms, b_seq;
-        sscanf (first->element [0]->element [0]->str, "%llu-%llu", &a_ms, &a_seq);
-        sscanf (self->position, "%llu-%llu", &b_ms, &b_seq);
-        gap = a_ms > b_ms || (a_ms == b_ms && a_seq > b_seq + 1);
+    search_sync_t *self = arg;
+    if (self->lock && !self->locked) {
+        pthread_rwlock_wrlock (self->lock);
+        self->locked = true;
     }
-    if (first)
-        freeReplyObject (first);
-    return gap;
+    for (size_t f = 0; f + 1 < fields->elements; f += 2)
+        if (strcmp (fields->element [f]->str, "e") == 0) {
+            Oim__V1__ChangeEntry *change = oim__v1__change_entry__unpack (
+                NULL, fields->element [f + 1]->len, (uint8_t *) fields->element [f + 1]->str);
+            if (change) {
+                s_apply (self, change, self->redis);
+                oim__v1__change_entry__free_unpacked (change, NULL);
+            }
+            else
+                oim_warn ("event=bad_change_entry id=%s", id);
+        }
 }
 
 int
 search_sync_poll (search_sync_t *self, oim_redis_t *redis, int max_entries,
                   pthread_rwlock_t *lock)
 {
-    redisReply *reply = oim_redis_command (redis, "XREAD COUNT %d STREAMS " OIM_STREAM_CHANGELOG " %s",
-                                           max_entries, self->position);
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        if (reply)
-            freeReplyObject (reply);
-        return -1;
-    }
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
-        freeReplyObject (reply);
-        return 0;
-    }
-    redisReply *entries = reply->element [0]->element [1];
-    if (entries->elements && s_gap (self, redis)) {
-        freeReplyObject (reply);
-        return -2;
-    }
-    if (lock)
-        pthread_rwlock_wrlock (lock);
-    for (size_t i = 0; i < entries->elements; i++) {
-        redisReply *entry = entries->element [i];
-        redisReply *fields = entry->element [1];
-        for (size_t f = 0; f + 1 < fields->elements; f += 2)
-            if (strcmp (fields->element [f]->str, "e") == 0) {
-                Oim__V1__ChangeEntry *change = oim__v1__change_entry__unpack (
-                    NULL, fields->element [f + 1]->len, (uint8_t *) fields->element [f + 1]->str);
-                if (change) {
-                    s_apply (self, change, redis);
-                    oim__v1__change_entry__free_unpacked (change, NULL);
-                }
-                else
-                    oim_warn ("event=bad_change_entry id=%s", entry->element [0]->str);
-            }
-        snprintf (self->position, sizeof self->position, "%s", entry->element [0]->str);
-    }
-    search_index_settle (self->index);
-    if (lock)
+    self->redis = redis;
+    self->lock = lock;
+    self->locked = false;
+    int count = oim_stream_follower_poll (self->follower, redis, max_entries, s_apply_entry, self);
+    if (count > 0)
+        search_index_settle (self->index);
+    if (self->locked)
         pthread_rwlock_unlock (lock);
-    int count = (int) entries->elements;
-    freeReplyObject (reply);
+    self->redis = NULL;
+    self->lock = NULL;
     return count;
 }
