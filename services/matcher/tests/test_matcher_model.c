@@ -1,4 +1,4 @@
-/*  matcher_model_test — unit test of the matcher's model and scoring: each factor, exact
+/*  test_matcher_model — unit test of the matcher's model and scoring: each factor, exact
     explanation sums, exclusions, determinism, Korean and English text, the indexes against
     brute force, saved-search percolation and configuration.
 */
@@ -619,6 +619,6 @@ main (int argc, char **argv)
     test_saved_searches ();
     test_confidential ();
     test_config ();
-    printf ("matcher_model_test: %s\n", s_failures? "FAILED": "OK");
+    printf ("test_matcher_model: %s\n", s_failures? "FAILED": "OK");
     return s_failures? 1: 0;
 }
