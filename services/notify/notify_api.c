@@ -477,6 +477,98 @@ s_preference (const char *path, const char *type, json_t *channels, json_t *dige
     return 0;
 }
 
+//  Up to PREFS_MAX_TYPES preferences, normalised from either body form: type i's name
+//  (borrowed from the body) and its "channels|digest" value.
+enum { PREFS_MAX_TYPES = 16 };
+typedef struct {
+    const char *types [PREFS_MAX_TYPES];
+    char values [PREFS_MAX_TYPES][96];
+    size_t n;
+} s_prefs_t;
+
+//  The list form, {"types": [{type, channels, digest}...]}. Returns 0 or -1 with a 400 set.
+static int
+s_prefs_list (json_t *body, json_t *array, s_prefs_t *prefs, oim_api_reply_t *reply)
+{
+    if (!json_is_array (array) || json_object_size (body) != 1) {
+        oim_api_error (reply, 400, "invalid", "types", "types must be an array (and the only field)");
+        return -1;
+    }
+    size_t i;
+    json_t *entry;
+    json_array_foreach (array, i, entry) {
+        char path [32];
+        snprintf (path, sizeof path, "types[%zu].", i);
+        json_t *type = json_object_get (entry, "type");
+        if (!json_is_object (entry) || !json_is_string (type) || prefs->n == PREFS_MAX_TYPES) {
+            oim_api_error (reply, 400, "invalid", path, "each entry needs a type (at most %d)", PREFS_MAX_TYPES);
+            return -1;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach (entry, k, v)
+            if (strcmp (k, "type") && strcmp (k, "channels") && strcmp (k, "digest")) {
+                char field [64];
+                snprintf (field, sizeof field, "%s%s", path, k);
+                oim_api_error (reply, 400, "invalid", field, "unknown field");
+                return -1;
+            }
+        size_t n = prefs->n++;
+        prefs->types [n] = json_string_value (type);
+        if (s_preference (path, prefs->types [n], json_object_get (entry, "channels"),
+                          json_object_get (entry, "digest"), prefs->values [n],
+                          sizeof prefs->values [n], reply))
+            return -1;
+    }
+    return 0;
+}
+
+//  The map form, {"<type>": {channels, digest}...}. Returns 0 or -1 with a 400 set.
+static int
+s_prefs_map (json_t *body, s_prefs_t *prefs, oim_api_reply_t *reply)
+{
+    const char *type;
+    json_t *entry;
+    json_object_foreach (body, type, entry) {
+        char path [160];
+        snprintf (path, sizeof path, "%s.", type);
+        if (!json_is_object (entry) || prefs->n == PREFS_MAX_TYPES) {
+            oim_api_error (reply, 400, "invalid", type, "must be {channels, digest}");
+            return -1;
+        }
+        size_t n = prefs->n++;
+        prefs->types [n] = type;
+        if (s_preference (path, type, json_object_get (entry, "channels"),
+                          json_object_get (entry, "digest"), prefs->values [n],
+                          sizeof prefs->values [n], reply))
+            return -1;
+    }
+    return 0;
+}
+
+//  Replaces org's preferences with prefs in one MULTI/EXEC, stamped now. Returns 0, or -1
+//  when Redis failed.
+static int
+s_prefs_store (oim_redis_t *redis, const char *org, const s_prefs_t *prefs, const char *now)
+{
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_PREFS, org);
+    size_t n = prefs->n;
+    bool ok = oim_redis_append (redis, "MULTI") == 0
+           && oim_redis_append (redis, "DEL %s", key) == 0;
+    for (size_t i = 0; i < n && ok; i++)
+        ok = oim_redis_append (redis, "HSET %s %s %s", key, prefs->types [i], prefs->values [i]) == 0;
+    ok = ok && oim_redis_append (redis, "HSET %s _updated_at %s", key, now) == 0
+            && oim_redis_append (redis, "EXEC") == 0;
+    for (size_t i = 0; ok && i < n + 4; i++) {
+        redisReply *r = oim_redis_reply (redis);
+        ok = r != NULL && (i < n + 3 || r->type == REDIS_REPLY_ARRAY);
+        if (r)
+            freeReplyObject (r);
+    }
+    return ok? 0: -1;
+}
+
 void
 notify_api_preferences_put (oim_service_t *service, const Oim__V1__ApiRequest *request,
                             oim_api_reply_t *reply)
@@ -488,97 +580,23 @@ notify_api_preferences_put (oim_service_t *service, const Oim__V1__ApiRequest *r
     if (!body)
         return;
     //  Normalise both forms into (type, channels, digest) triples.
-    enum { MAX_TYPES = 16 };
-    const char *types [MAX_TYPES];
-    char values [MAX_TYPES][96];
-    size_t n = 0;
+    s_prefs_t prefs = { .n = 0 };
     json_t *array = json_object_get (body, "types");
-    int rc = 0;
-    if (array) {
-        if (!json_is_array (array) || json_object_size (body) != 1) {
-            oim_api_error (reply, 400, "invalid", "types", "types must be an array (and the only field)");
-            rc = -1;
-        }
-        size_t i;
-        json_t *entry;
-        json_array_foreach (array, i, entry) {
-            if (rc)
-                break;
-            char path [32];
-            snprintf (path, sizeof path, "types[%zu].", i);
-            json_t *type = json_object_get (entry, "type");
-            if (!json_is_object (entry) || !json_is_string (type) || n == MAX_TYPES) {
-                oim_api_error (reply, 400, "invalid", path, "each entry needs a type (at most %d)", MAX_TYPES);
-                rc = -1;
-                break;
-            }
-            const char *k;
-            json_t *v;
-            json_object_foreach (entry, k, v)
-                if (!rc && strcmp (k, "type") && strcmp (k, "channels") && strcmp (k, "digest")) {
-                    char field [64];
-                    snprintf (field, sizeof field, "%s%s", path, k);
-                    oim_api_error (reply, 400, "invalid", field, "unknown field");
-                    rc = -1;
-                }
-            if (rc)
-                break;
-            types [n] = json_string_value (type);
-            rc = s_preference (path, types [n], json_object_get (entry, "channels"),
-                               json_object_get (entry, "digest"), values [n], sizeof values [n], reply);
-            n++;
-        }
-    }
-    else {
-        const char *type;
-        json_t *entry;
-        json_object_foreach (body, type, entry) {
-            char path [160];
-            snprintf (path, sizeof path, "%s.", type);
-            if (!json_is_object (entry) || n == MAX_TYPES) {
-                oim_api_error (reply, 400, "invalid", type, "must be {channels, digest}");
-                rc = -1;
-                break;
-            }
-            types [n] = type;
-            rc = s_preference (path, type, json_object_get (entry, "channels"),
-                               json_object_get (entry, "digest"), values [n], sizeof values [n], reply);
-            n++;
-            if (rc)
-                break;
-        }
-    }
-    if (rc) {
-        json_decref (body);
-        return;
-    }
-    oim_redis_t *redis = oim_service_redis (service);
-    char key [OIM_KEY_SIZE], now [OIM_RFC3339_SIZE];
-    snprintf (key, sizeof key, OIM_KEY_PREFS, org);
+    int rc = array? s_prefs_list (body, array, &prefs, reply): s_prefs_map (body, &prefs, reply);
+    char now [OIM_RFC3339_SIZE];
     oim_clock_rfc3339 (oim_clock_wall_ms (), now);
-    bool ok = oim_redis_append (redis, "MULTI") == 0
-           && oim_redis_append (redis, "DEL %s", key) == 0;
-    for (size_t i = 0; i < n && ok; i++)
-        ok = oim_redis_append (redis, "HSET %s %s %s", key, types [i], values [i]) == 0;
-    ok = ok && oim_redis_append (redis, "HSET %s _updated_at %s", key, now) == 0
-            && oim_redis_append (redis, "EXEC") == 0;
-    for (size_t i = 0; ok && i < n + 4; i++) {
-        redisReply *r = oim_redis_reply (redis);
-        ok = r != NULL && (i < n + 3 || r->type == REDIS_REPLY_ARRAY);
-        if (r)
-            freeReplyObject (r);
-    }
-    if (!ok) {
-        json_decref (body);
+    if (rc == 0 && s_prefs_store (oim_service_redis (service), org, &prefs, now)) {
         s_unavailable (reply);
-        return;
+        rc = -1;
     }
-    oim_info ("event=preferences_put org=%s types=%zu", org, n);
-    const char *stored [MAX_TYPES];
-    for (size_t i = 0; i < n; i++)
-        stored [i] = values [i];
-    //  types point into body: render before letting it go.
-    oim_api_ok (reply, 200, s_preferences_json (org, types, stored, n, now));
+    if (rc == 0) {
+        oim_info ("event=preferences_put org=%s types=%zu", org, prefs.n);
+        const char *stored [PREFS_MAX_TYPES];
+        for (size_t i = 0; i < prefs.n; i++)
+            stored [i] = prefs.values [i];
+        //  types point into body: render before letting it go.
+        oim_api_ok (reply, 200, s_preferences_json (org, prefs.types, stored, prefs.n, now));
+    }
     json_decref (body);
 }
 

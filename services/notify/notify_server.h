@@ -1,6 +1,7 @@
 /*  notify_server — the oim-notify daemon: its options, methods and hooks for the template
-    (notify_server.c: the pipeline; notify_api.c: the API handlers). The daemon's state is
-    shared by both files through notify_state_t; it belongs to the loop's thread.
+    (notify_server.c: the daemon and its jobs notify_events / notify_deliver / notify_mail;
+    notify_api.c: the API handlers). The daemon's state (notify_state_t) belongs to the
+    loop's thread; the handlers reach it through the accessors below.
 */
 #ifndef NOTIFY_SERVER_H_INCLUDED
 #define NOTIFY_SERVER_H_INCLUDED
