@@ -167,6 +167,26 @@ class Index:
                 scores[i] += wi * f / (f + norm[i])
         return scores
 
+    def ql(self, qweights, mu=1500.0, lens=None, ctf=None, total=None):
+        """{doc: score} of query likelihood with Dirichlet smoothing, rank-equivalent form:
+        sum_t w_t log(1 + tf / (mu p(t|C))) + (sum_t w_t) log(mu / (len + mu)), over every
+        document (the length part applies to all)."""
+        lens = lens or self.lens
+        if not hasattr(self, "ctf"):
+            self.ctf = {t: sum(f for _, f in p) for t, p in self.post.items()}
+            self.total = sum(self.lens)
+        ctf = ctf or self.ctf
+        total = total or self.total
+        scores = collections.defaultdict(float)
+        for t, w in qweights.items():
+            p = self.post.get(t)
+            if not p or w == 0:
+                continue
+            pc = ctf[t] / total
+            for i, f in p:
+                scores[i] += w * math.log(1 + f / (mu * pc))
+        return scores
+
     def rank(self, scores, k=20):
         """The top k ids, score descending then id ascending (zeros padded by id)."""
         order = sorted(scores, key=lambda i: (-scores[i], self.ids[i]))[:k]
@@ -255,3 +275,333 @@ def is_generic(term):
         return True
     return (t in ENGLISH_STOPWORDS or t in SMALL_STOPWORDS or s_stem(t) in GENERIC_EN
             or t in GENERIC_KO)
+
+
+# -- the models studied ---------------------------------------------------------------------
+
+# DoD SBIR section headers (upper case, followed by a colon; they may be glued to the text
+# before them: "Air Platform, ElectronicsThe technology ... OBJECTIVE: Develop")
+SECTION = re.compile(r"(TECHNOLOGY AREA\(?S?\)?|OBJECTIVE|DESCRIPTION|PHASE III DUAL[- ]USE "
+                     r"APPLICATIONS?|PHASE III|PHASE II|PHASE I|KEYWORDS|REFERENCES|"
+                     r"PROPOSALS ACCEPTED|ACQUISITION PROGRAM|COMMERCIALIZATION|"
+                     r"DUAL USE COMMERCIALIZATION)\s*:")
+ITAR = re.compile(r"The technology within this topic is restricted under the International "
+                  r"Traffic in Arms Regulation.*?(?:solicitation\.|$)", re.S)
+
+
+def sections(description):
+    """[(section name, text)] of a solicitation text: "PREAMBLE" before the first header,
+    then each header's text (names normalised: TECHNOLOGY AREA, PHASE III, ...); the ITAR
+    paragraph is left out."""
+    text = ITAR.sub(" ", description or "")
+    out, name, at = [], "PREAMBLE", 0
+    for m in SECTION.finditer(text):
+        out.append((name, text[at:m.start()]))
+        name = m.group(1)
+        name = ("TECHNOLOGY AREA" if name.startswith("TECHNOLOGY") else
+                "PHASE III" if name.startswith("PHASE III") or "COMMERCIALIZATION" in name
+                else name)
+        at = m.end()
+    out.append((name, text[at:]))
+    return [(n, t) for n, t in out if t.strip()]
+
+
+GENERIC_ACTIVE = [GENERIC_EN]     # which generic list is_evidence uses (studies swap it)
+
+
+def is_evidence(term):
+    """False for what never counts: numbers (any digit), single characters, stop words,
+    generic words (after stemming)."""
+    return (len(term) > 1 and not any(ch.isdigit() for ch in term)
+            and term not in ENGLISH_STOPWORDS and term not in GENERIC_ACTIVE[0])
+
+
+def tokens_with_breaks(text, stop=SMALL_STOPWORDS):
+    """words(), with None where a stop word or a sentence/line break was (pairs never
+    span one)."""
+    out = []
+    for piece in re.split(r"[.;:!?\n]+", text.lower()):
+        for w in TOKEN.findall(piece):
+            out.append(None if w in stop or w in ENGLISH_STOPWORDS else
+                       _STEMS.get(w) or _STEMS.setdefault(w, s_stem(w)))
+        out.append(None)
+    return out
+
+
+def pairs(toks):
+    """The adjacent pairs "a b" of a tokens_with_breaks() list, both members evidence."""
+    return [a + " " + b for a, b in zip(toks, toks[1:])
+            if a and b and is_evidence(a) and is_evidence(b)]
+
+
+class Corpus:
+    """The companies, indexed for the studied models: whole profiles (words, and words +
+    adjacent pairs) and single awards (a profile's lines)."""
+
+    def __init__(self, companies, title_boost=1):
+        self.ids = [c["id"] for c in companies]
+        toks = [tokens_with_breaks(c["name"] + "\n" + c["description"]) for c in companies]
+        if title_boost > 1:     # each award's title ("title. abstract") repeated: BM25F-like
+            toks = [ts + [t for line in c["description"].split("\n")
+                          for t in tokens_with_breaks(line.split(". ", 1)[0])] * (title_boost - 1)
+                    for ts, c in zip(toks, companies)]
+        self.words = Index([[t for t in ts if t] for ts in toks], self.ids)
+        self.pairs = Index([pairs(ts) for ts in toks], self.ids)
+        self.award_of = []
+        award_toks = []
+        for i, c in enumerate(companies):
+            for line in c["description"].split("\n"):
+                ts = tokens_with_breaks(line)
+                award_toks.append([t for t in ts if t] + pairs(ts))
+                self.award_of.append(i)
+        self.awards = Index(award_toks, list(range(len(award_toks))))
+        self.awards.idf = lambda t: self.words.idf(t) if " " not in t else self.pairs.idf(t)
+
+
+def query_terms(demand, cfg):
+    """{term: weight} of a demand under cfg: section weights, evidence filter, tf saturation,
+    pairs, corpus-learnt cut of common terms, top-N selection (see MATCH_QUALITY.md)."""
+    fields = [("TITLE", demand["title"])] + sections(demand.get("description") or "")
+    sw = cfg.get("section_weights", {})
+    counts = collections.Counter()
+    pair_counts = collections.Counter()
+    for name, text in fields:
+        w = sw.get(name, 1.0)
+        if w == 0:
+            continue
+        toks = tokens_with_breaks(text)
+        for t in toks:
+            if t and (not cfg.get("clean") or is_evidence(t)):
+                counts[t] += w
+        if cfg.get("pair_weight") and name in cfg.get("pair_sections", (name,)):
+            for p in pairs(toks):
+                pair_counts[p] += w
+    sat = cfg.get("qtf", "raw")
+    f = {"raw": lambda x: x, "sqrt": math.sqrt, "log": lambda x: 1 + math.log(x) if x >= 1 else x,
+         "one": lambda x: 1.0}[sat]
+    q = {t: f(c) for t, c in counts.items()}
+    if cfg.get("pair_weight"):
+        for p, c in pair_counts.items():
+            if cfg.get("pair_min", 1) <= c or p in cfg.get("_title_pairs", ()):
+                q[p] = cfg["pair_weight"] * f(c)
+    return q
+
+
+def select(q, corpus, cfg):
+    """Drops terms carried by more than cfg max_df of the startups (when the corpus has at
+    least cfg min_n of them), and keeps the cfg top_n by weight x idf."""
+    n = corpus.words.n
+    if cfg.get("max_df") and n >= cfg.get("min_n", 0):
+        q = {t: w for t, w in q.items()
+             if (corpus.pairs if " " in t else corpus.words).df(t) <= cfg["max_df"] * n}
+    if cfg.get("top_n"):
+        def gain(t):
+            return q[t] * (corpus.pairs if " " in t else corpus.words).idf(t)
+        q = dict(sorted(q.items(), key=lambda kv: -gain(kv[0]))[:cfg["top_n"]])
+    return q
+
+
+def score(corpus, q, cfg):
+    """{company index: score}: BM25 of the word terms over the whole profile plus that of
+    the pair terms (own idf/length statistics), optionally mixed with the best single award."""
+    k1, b = cfg.get("k1", 0.9), cfg.get("b", 0.4)
+    if cfg.get("qidf"):
+        q = {t: w * ((corpus.pairs if " " in t else corpus.words).idf(t)) ** cfg["qidf"]
+             for t, w in q.items()}
+    qw = {t: w for t, w in q.items() if " " not in t}
+    qp = {t: w for t, w in q.items() if " " in t}
+    if cfg.get("model") == "ql":
+        return score_ql(corpus, qw, qp, cfg)
+    s = corpus.words.bm25(qw, k1, b)
+    if qp and cfg.get("pair_idf") == "min":
+        # a pair's weight: the rarer of its words' idf (not the pair's own, which is huge
+        # for any pair few profiles happen to contain)
+        saved = corpus.pairs.idf
+        corpus.pairs.idf = lambda t: min(corpus.words.idf(w) for w in t.split(" "))
+        try:
+            for i, v in corpus.pairs.bm25(qp, k1, b, lens=corpus.words.lens,
+                                          avg=corpus.words.avg).items():
+                s[i] += v
+        finally:
+            corpus.pairs.idf = saved
+    elif qp:
+        for i, v in corpus.pairs.bm25(qp, k1, b, lens=corpus.words.lens,
+                                      avg=corpus.words.avg).items():
+            s[i] += v
+    lam = cfg.get("award_max", 0)
+    if lam:
+        best = collections.defaultdict(float)
+        for a, v in corpus.awards.bm25(q, k1, b).items():
+            i = corpus.award_of[a]
+            best[i] = max(best[i], v)
+        s = {i: (1 - lam) * s.get(i, 0) + lam * best.get(i, 0) for i in set(s) | set(best)}
+    return s
+
+
+def score_ql(corpus, qw, qp, cfg):
+    """Query likelihood (Dirichlet mu) of the words, plus pair_weight x that of the pairs
+    (a sequential-dependence model: pairs scored as terms of their own, the same document
+    length), the length part added for every company."""
+    mu = cfg.get("mu", 1500.0)
+    s = corpus.words.ql(qw, mu)
+    if qp:
+        if not hasattr(corpus.pairs, "ctf"):
+            corpus.pairs.ql({}, mu)
+        for i, v in corpus.pairs.ql(qp, mu, lens=corpus.words.lens).items():
+            s[i] += v
+    total_w = sum(qw.values()) + sum(qp.values())
+    lens = corpus.words.lens
+    return {i: s.get(i, 0.0) + total_w * math.log(mu / (lens[i] + mu)) for i in range(len(lens))
+            if i in s}
+
+
+def rm3(corpus, q, first, cfg):
+    """Pseudo-relevance feedback (RM3-like): the evidence word terms of the first ranking's
+    top fb_docs profiles, weighted by score-weighted tf/len, the top fb_terms of them added
+    to q with total weight fb_weight of q's."""
+    top = sorted(first, key=lambda i: -first[i])[:cfg["fb_docs"]]
+    if not top:
+        return q
+    tmax = first[top[0]]
+    exp = collections.defaultdict(float)
+    for i in top:
+        weight = math.exp(first[i] - tmax) if cfg.get("fb_softmax") else first[i] / tmax
+        doc = corpus.doc_terms[i]
+        ln = sum(doc.values())
+        for t, f in doc.items():
+            if is_evidence(t):
+                exp[t] += weight * f / ln * corpus.words.idf(t)
+    best = sorted(exp.items(), key=lambda kv: -kv[1])[:cfg["fb_terms"]]
+    total_q = sum(q.values())
+    total_e = sum(v for _, v in best) or 1
+    out = dict(q)
+    for t, v in best:
+        out[t] = out.get(t, 0) + cfg["fb_weight"] * total_q * v / total_e
+    return out
+
+
+def run_model(corpus, demands, cfg, k=20):
+    """{demand id: top k company ids} of one configuration (cfg {} = the README BM25)."""
+    if cfg.get("fb_docs") and not hasattr(corpus, "doc_terms"):
+        corpus.doc_terms = [collections.Counter() for _ in corpus.ids]
+        for t, post in corpus.words.post.items():
+            for i, f in post:
+                corpus.doc_terms[i][t] = f
+    out = {}
+    for d in demands:
+        q = select(query_terms(d, cfg), corpus, cfg)
+        s = score(corpus, q, cfg)
+        if cfg.get("fb_docs"):
+            s = score(corpus, select(rm3(corpus, q, s, cfg), corpus, cfg), cfg)
+        out[d["id"]] = corpus.words.rank(s, k)
+    return out
+
+
+# -- the study ------------------------------------------------------------------------------
+
+SECTIONS_NO_REFS = {"REFERENCES": 0, "TECHNOLOGY AREA": 0}
+RECOMMENDED = {"clean": 1, "qtf": "log", "top_n": 100, "pair_weight": 0.3, "pair_idf": "min"}
+VARIANTS = [
+    ("B0  BM25, README baseline (same code path, our tokens)", {}),
+    ("V1  + evidence filter (numbers, 1-char, stop, generic)", {"clean": 1}),
+    ("V2  V1 + log query tf", {"clean": 1, "qtf": "log"}),
+    ("V3  V1 + sqrt query tf", {"clean": 1, "qtf": "sqrt"}),
+    ("V4  V1 + top 100 terms by qtf x idf", {"clean": 1, "top_n": 100}),
+    ("V5  V1 + log qtf + top 100", {"clean": 1, "qtf": "log", "top_n": 100}),
+    ("V6  V1 + pairs (own idf) x0.3", {"clean": 1, "pair_weight": 0.3}),
+    ("V7  V1 + pairs (own idf) x1.0", {"clean": 1, "pair_weight": 1.0}),
+    ("V8  V1 + pairs (min word idf) x0.5", {"clean": 1, "pair_weight": 0.5, "pair_idf": "min"}),
+    ("V9  V5 + pairs (min word idf) x0.3  [recommended]", RECOMMENDED),
+    ("V10 V1 + title x3, KEYWORDS x3, PHASE III x0.3, refs 0",
+     {"clean": 1, "section_weights": {"TITLE": 3, "KEYWORDS": 3, "PHASE III": 0.3,
+                                      "REFERENCES": 0, "TECHNOLOGY AREA": 0}}),
+    ("V11 V1 + references, technology area dropped", {"clean": 1,
+                                                      "section_weights": SECTIONS_NO_REFS}),
+    ("V12 V1 + b 0.75 (stronger length normalisation)", {"clean": 1, "b": 0.75}),
+    ("V13 V5 + b 0 (no length normalisation)", {"clean": 1, "qtf": "log", "top_n": 100, "b": 0}),
+    ("V14 V1 + best award 50% / profile 50%", {"clean": 1, "award_max": 0.5}),
+    ("V15 V5 + best award 30%", {"clean": 1, "qtf": "log", "top_n": 100, "award_max": 0.3}),
+    ("V16 V1 + drop terms in > 10% of startups", {"clean": 1, "max_df": 0.10}),
+    ("V17 V1 + drop terms in > 3% of startups", {"clean": 1, "max_df": 0.03}),
+    ("V18 V1 + RM3 (10 docs, 20 terms, 0.5)", {"clean": 1, "fb_docs": 10, "fb_terms": 20,
+                                              "fb_weight": 0.5}),
+    ("V19 V1 query likelihood, Dirichlet mu 1500", {"clean": 1, "model": "ql"}),
+    ("V20 V19 + pairs x0.1 (SDM-like)", {"clean": 1, "model": "ql", "pair_weight": 0.1}),
+]
+GRID = [dict(RECOMMENDED, qtf=qtf, top_n=n, pair_weight=pw)
+        for qtf in ("raw", "log") for n in (50, 100, 200, 0) for pw in (0, 0.3, 1.0)]
+
+
+def row(label, scores, base):
+    """One printed line: means ± se, paired nDCG/recall w/t/l and mean difference vs base."""
+    s = summary(scores)
+    wn, tn, ln = paired(scores, base, 0)
+    wr, tr, lr = paired(scores, base, 1)
+    dn, sen = paired_se(scores, base, 0)
+    return (f"{label:56s} " + " ".join(f"{m:.4f}±{se:.3f}" for m, se in s)
+            + f"  nDCG {wn}/{tn}/{ln} {dn:+.4f}±{sen:.4f}  R@20 {wr}/{tr}/{lr}")
+
+
+def loo(per_config, demand_ids):
+    """Leave-one-out over a grid: for each demand, the config with the best mean nDCG@10 on
+    the others is chosen; returns {demand: its (ndcg, recall, mrr) under that choice}."""
+    out = {}
+    for held in demand_ids:
+        best = max(range(len(per_config)), key=lambda c: (
+            sum(per_config[c][d][0] for d in demand_ids if d != held), -c))
+        out[held] = per_config[best][held]
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--variants", help="comma-separated variant tags (B0,V1,...); default all")
+    ap.add_argument("--cv", action="store_true", help="also the leave-one-out / 2-fold study "
+                    "of the recommended model's fitted parameters (query tf, top N, pairs)")
+    args = ap.parse_args()
+    companies, demands, qrels = load(args.data)
+    t0 = time.monotonic()
+    corpus = Corpus(companies)
+    print(f"{len(companies)} companies indexed in {time.monotonic() - t0:.0f} s; "
+          f"{len(demands)} demands, {sum(map(len, qrels.values()))} judgements")
+    readme = baseline(companies, demands)
+    subsets = (("all 83", None), ("64 with description", with_description))
+    base = {name: evaluate(readme, demands, qrels, keep) for name, keep in subsets}
+    for name, _ in subsets:
+        print(row(f"README BM25 ({name})", base[name], base[name]))
+    chosen = [v for v in VARIANTS if not args.variants
+              or v[0].split()[0] in args.variants.split(",")]
+    for name, keep in subsets:
+        print(f"\n{name}: nDCG@10 Recall@20 MRR@20 (± se); paired vs README BM25 "
+              f"(wins/ties/losses, mean difference ± se)")
+        for label, cfg in chosen:
+            ranks = run_model(corpus, demands, cfg)
+            print(row(label, evaluate(ranks, demands, qrels, keep), base[name]), flush=True)
+    if args.cv:
+        cross_validate(corpus, demands, qrels, base)
+
+
+def cross_validate(corpus, demands, qrels, base):
+    """Prints the grid's in-sample best, leave-one-out and 2-fold (odd/even demand) figures."""
+    per = [evaluate(run_model(corpus, demands, cfg), demands, qrels) for cfg in GRID]
+    ids = [d["id"] for d in demands]
+    best = max(range(len(GRID)), key=lambda c: (summary(per[c])[0][0], -c))
+    print(f"\ngrid of {len(GRID)} (query tf raw/log x top N 50/100/200/all x pairs 0/0.3/1.0):")
+    print(row(f"in-sample best {GRID[best]['qtf']}/{GRID[best]['top_n']}/"
+              f"{GRID[best]['pair_weight']}", per[best], base["all 83"]))
+    print(row("leave-one-out (choice made without the demand)", loo(per, ids),
+              base["all 83"]))
+    folds = [ids[0::2], ids[1::2]]
+    two = {}
+    for k in (0, 1):
+        train, test = folds[k], folds[1 - k]
+        c = max(range(len(GRID)), key=lambda c: (sum(per[c][d][0] for d in train), -c))
+        two.update({d: per[c][d] for d in test})
+        print(f"  2-fold: fold {k} trained -> {GRID[c]['qtf']}/{GRID[c]['top_n']}/"
+              f"{GRID[c]['pair_weight']}")
+    print(row("2-fold (odd/even demands)", two, base["all 83"]))
+
+
+if __name__ == "__main__":
+    main()
