@@ -1,24 +1,32 @@
 /*  registry — what the registry's modules share: the daemon state, the actor of a change,
     field errors, and the entry points of every module (one section per .c file).
 
-    Module map:
+    Module map (no file includes back into the daemon definition):
       registry_server.c    the daemon definition: options, method table, start/tick/stop
-      registry_store.c     Redis access: entity get, the transaction builder (state + change
-                           log + audit + counters in one MULTI/EXEC)
+      registry_request.c   what every handler shares (registry_request.h): the daemon state
+                           of a service, the actor of a request, If-Match, replies for
+                           field errors, an unreachable Redis and a missing entity
+      registry_store.c     Redis access (return codes, no HTTP): entity get and load, CURVE
+                           key records, and the registry's part of a transaction (oim_redis_tx:
+                           state + change log + audit + counters in one MULTI/EXEC)
       registry_keys.c      API keys: generation, hashing, install/revoke in a transaction
       registry_validate.c  field validation and normalisation (text, tags, regions, stages,
                            business numbers, orgs, demands, saved searches)
       registry_taxonomy.c  the KSIC table served at GET /v1/taxonomy
       registry_orgs.c      organizations, the bootstrap agency
+      registry_feedkeys.c  organizations' feed CURVE keys
       registry_publishers.c  publishers and their CURVE keys (oim:curvekey:<z85>)
       registry_demands.c   demands (visibility), the closes_at sweep
-      registry_admin.c     saved searches, audit log, stats, taxonomy
+      registry_saved.c     saved searches
+      registry_admin.c     audit log, stats, taxonomy
       registry_ingest.c    demand events: HTTP and ZeroMQ, batched and pipelined
+      registry_retention.c trimming the change log and the audit log
 */
 #ifndef REGISTRY_H_INCLUDED
 #define REGISTRY_H_INCLUDED
 
 #include "oim_service.h"
+#include "oim_redis_tx.h"
 #include "oim_api.h"
 #include "oim_keys.h"
 #include "oim_id.h"
@@ -61,28 +69,16 @@ typedef struct {
     char message [200];
 } registry_err_t;
 
-registry_t *registry_of (oim_service_t *service);
-registry_actor_t registry_actor (const Oim__V1__ApiRequest *request);
-bool registry_is (const registry_actor_t *actor, Oim__V1__Role role);
-//  Replies with err's status, code "invalid"/"unprocessable" and field.
-void registry_reply_err (oim_api_reply_t *reply, const registry_err_t *err);
-//  Fills err and returns -1 (for one-line refusals).
+//  Fills err and returns -1 (for one-line refusals; registry_validate.c).
 int registry_fail (registry_err_t *err, uint32_t status, const char *field, const char *format, ...)
     __attribute__ ((format (printf, 4, 5)));
-//  The 503 every handler gives when Redis does not answer.
-void registry_reply_unavailable (oim_api_reply_t *reply);
 
 //  ---- registry_store.c -------------------------------------------------------------------
-typedef struct _registry_tx_t registry_tx_t;
-
 //  Reads key and unpacks it as descriptor's message into *out (caller frees with
 //  protobuf_c_message_free_unpacked). Returns 1 found, 0 missing, -1 Redis failed or the
 //  value does not unpack (logged).
 int registry_store_get (oim_redis_t *redis, const char *key,
                         const ProtobufCMessageDescriptor *descriptor, ProtobufCMessage **out);
-//  WATCH key (optimistic lock for the next exec). Returns 0 or -1.
-int registry_store_watch (oim_redis_t *redis, const char *key);
-void registry_store_unwatch (oim_redis_t *redis);
 //  WATCH key, then whether it exists: 1, 0, or -1 (Redis failed).
 int registry_store_watch_exists (oim_redis_t *redis, const char *key);
 
@@ -95,54 +91,42 @@ bool registry_curvekey_valid (const char *z85);
 //  WATCHes z85's record: 1 registered already, 0 free ("" is free), -1 Redis failed.
 int registry_curvekey_taken (registry_t *self, const char *z85);
 //  Adds the removal of z85's record to tx (nothing for "").
-void registry_curvekey_drop (registry_tx_t *tx, const char *z85);
-//  Loads the live (not deleted) entity named by the request's "id" path parameter: an id with
-//  id_prefix stored at key_format, WATCHed first when watch is set. Returns it, or NULL with
-//  a 404 (naming `what`) or 503 set and the WATCH released.
-ProtobufCMessage *registry_load_live (registry_t *self, const Oim__V1__ApiRequest *request,
-                                      const char *id_prefix, const char *key_format,
-                                      const ProtobufCMessageDescriptor *descriptor,
-                                      const char *what, bool watch, oim_api_reply_t *reply);
+void registry_curvekey_drop (oim_redis_tx_t *tx, const char *z85);
+//  Loads the live (not deleted) entity id: an id with id_prefix (anything else is missing)
+//  stored at key_format, WATCHed first when watch is set. Returns 1 with *out (caller frees),
+//  0 missing or deleted, -1 Redis failed; the WATCH is released unless 1.
+int registry_store_load_live (oim_redis_t *redis, const char *id, const char *id_prefix,
+                              const char *key_format,
+                              const ProtobufCMessageDescriptor *descriptor, bool watch,
+                              ProtobufCMessage **out);
 
 //  Convenience getters; same returns as registry_store_get.
 int registry_store_org (oim_redis_t *redis, const char *id, Oim__V1__Organization **org);
 int registry_store_demand (oim_redis_t *redis, const char *id, Oim__V1__Demand **demand);
 
-registry_tx_t *registry_tx_new (void);
-void registry_tx_destroy (registry_tx_t **self_p);
-//  Appends one command of null-terminated strings, the list ended by NULL (copied).
-void registry_tx_strs (registry_tx_t *self, const char *arg, ...);
-//  Appends members to the latest "op key ..." command of the transaction when the latest
-//  command on key is that same grouped op, else starts one: ZADD/ZREM/HSET/MSET of many
-//  members become one command each, and the order of operations on any key is kept.
-void registry_tx_group (registry_tx_t *self, const char *op, const char *key, int argc,
-                        const char **argv, const size_t *lens);
+//  The registry's part of a transaction (oim_redis_tx_t, common/oim_redis_tx.h): run it with
+//  oim_redis_tx_exec (0 committed, 1 a WATCHed key changed, -1 Redis failed).
 //  ZADD key 0 member (add) or ZREM key member, grouped.
-void registry_tx_zset (registry_tx_t *self, bool add, const char *key, const char *member);
+void registry_tx_zset (oim_redis_tx_t *self, bool add, const char *key, const char *member);
 //  SET key <message packed>.
-void registry_tx_put (registry_tx_t *self, const char *key, const ProtobufCMessage *message);
+void registry_tx_put (oim_redis_tx_t *self, const char *key, const ProtobufCMessage *message);
 //  XADD oim:changelog * e <ChangeEntry>: the new state of the entity (entity_type "org",
 //  "demand", "saved_search", "publisher"; message of that type) after action.
-void registry_tx_change (registry_tx_t *self, const registry_actor_t *actor, Oim__V1__ChangeOp op,
+void registry_tx_change (oim_redis_tx_t *self, const registry_actor_t *actor, Oim__V1__ChangeOp op,
                          const char *action, const char *entity_type, const char *entity_id,
                          const ProtobufCMessage *entity);
 //  XADD oim:audit * e <AuditEntry>.
-void registry_tx_audit (registry_tx_t *self, const registry_actor_t *actor, const char *action,
+void registry_tx_audit (oim_redis_tx_t *self, const registry_actor_t *actor, const char *action,
                         const char *entity_type, const char *entity_id, const char *detail);
 //  HINCRBY oim:stats field delta, summed per field and written at exec.
-void registry_tx_count (registry_tx_t *self, const char *field, int delta);
-size_t registry_tx_size (registry_tx_t *self);
-//  Sends MULTI, the commands, EXEC in one pipeline and reads every reply. Returns 0 when
-//  applied, 1 when a WATCHed key changed (nothing applied), -1 when Redis failed or refused
-//  a command (logged; MULTI/EXEC applied nothing or, for a runtime error, the rest).
-int registry_tx_exec (registry_tx_t *self, oim_redis_t *redis);
+void registry_tx_count (oim_redis_tx_t *self, const char *field, int delta);
 
 //  ---- registry_keys.c --------------------------------------------------------------------
 //  A new random API key (REGISTRY_API_KEY_CHARS + 1 bytes) and its SHA-256 hex (65 bytes).
 void registry_keys_new (char *key, char *hash_hex);
 void registry_keys_hash (const char *key, char *hash_hex);
 //  Adds to tx: SET oim:apikey:<hash> <ApiKeyRecord>, and SET owner_key <hash> when given.
-void registry_keys_install (registry_tx_t *tx, const char *hash_hex, Oim__V1__Role role,
+void registry_keys_install (oim_redis_tx_t *tx, const char *hash_hex, Oim__V1__Role role,
                             const char *org_id, const char *source_system, const char *owner_key);
 //  Reads the ApiKeyRecord for a presented key. Returns 1 found, 0 unknown, -1 Redis failed.
 int registry_keys_lookup (oim_redis_t *redis, const char *key, Oim__V1__ApiKeyRecord **record);
@@ -195,7 +179,7 @@ int registry_orgs_require_active (registry_t *self, const registry_actor_t *acto
 //  Adds a demand write to tx: state, indexes (oim:demands, oim:org:<id>:demands,
 //  oim:demands:closing), counters, change-log entry (create/update/delete from old and
 //  demand) and, when audit is set, an audit entry (ingest writes one per batch). old is the stored state before (NULL for a new demand).
-void registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
+void registry_demands_tx (oim_redis_tx_t *tx, const registry_actor_t *actor,
                           const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
                           const char *action, bool audit);
 //  Closes open demands whose closes_at has passed (at most a bounded number per call).
@@ -205,8 +189,5 @@ void registry_demands_sweep (registry_t *self);
 //  Trims oim:changelog (below what every consumer group still needs) and oim:audit to their
 //  configured retention; at most once a second (call it from the tick).
 void registry_retention_trim (registry_t *self);
-
-//  Parses an If-Match value: 0 when absent, the version, or -1 when malformed.
-int64_t registry_if_match (const Oim__V1__ApiRequest *request);
 
 #endif

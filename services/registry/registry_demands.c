@@ -14,7 +14,7 @@
     through registry_demands_tx, which keeps the indexes, counters, log and audit in step;
     demand events (registry_ingest.c) use it too.
 */
-#include "registry.h"
+#include "registry_request.h"
 
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
@@ -131,7 +131,7 @@ s_reply (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Demand *demand,
 }
 
 static void
-s_count (registry_tx_t *tx, const char *status, int delta)
+s_count (oim_redis_tx_t *tx, const char *status, int delta)
 {
     char field [64];
     snprintf (field, sizeof field, "demand:%s", status);
@@ -139,7 +139,7 @@ s_count (registry_tx_t *tx, const char *status, int delta)
 }
 
 void
-registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
+registry_demands_tx (oim_redis_tx_t *tx, const registry_actor_t *actor,
                      const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
                      const char *action, bool audit)
 {
@@ -168,7 +168,7 @@ registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
         snprintf (score, sizeof score, "%lld", (long long) closes_ms);
         const char *argv [2] = { score, demand->id };
         size_t lens [2] = { strlen (score), strlen (demand->id) };
-        registry_tx_group (tx, "ZADD", OIM_KEY_DEMANDS_CLOSING, 2, argv, lens);
+        oim_redis_tx_group (tx, "ZADD", OIM_KEY_DEMANDS_CLOSING, 2, argv, lens);
     }
     else
     if (old && *old->closes_at)
@@ -181,15 +181,15 @@ registry_demands_tx (registry_tx_t *tx, const registry_actor_t *actor,
         registry_tx_audit (tx, actor, action, "demand", demand->id, demand->status);
 }
 
-//  Runs one demand write as its own transaction. Returns registry_tx_exec's result.
+//  Runs one demand write as its own transaction. Returns oim_redis_tx_exec's result.
 static int
 s_write (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand *old,
          const Oim__V1__Demand *demand, const char *action)
 {
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     registry_demands_tx (tx, actor, old, demand, action, true);
-    int rc = registry_tx_exec (tx, self->redis);
-    registry_tx_destroy (&tx);
+    int rc = oim_redis_tx_exec (tx, self->redis);
+    oim_redis_tx_destroy (&tx);
     return rc;
 }
 
@@ -355,7 +355,7 @@ s_load_for_change (registry_t *self, const Oim__V1__ApiRequest *request,
         oim_api_error (reply, 409, "state_conflict", "status", "the demand is %s", demand->status);
     else
         return demand;
-    registry_store_unwatch (self->redis);
+    oim_redis_tx_unwatch (self->redis);
     protobuf_c_message_free_unpacked (&demand->base, NULL);
     return NULL;
 }
@@ -414,7 +414,7 @@ registry_demand_update (oim_service_t *service, const Oim__V1__ApiRequest *reque
         s_commit (self, &actor, demand, copy, "demand.update", reply);
     }
     if (reply->status != 200)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     if (body)
         json_decref (body);
     if (copy)
@@ -472,7 +472,7 @@ registry_demand_close (oim_service_t *service, const Oim__V1__ApiRequest *reques
     s_bump (copy, demand->version);
     s_commit (self, &actor, demand, copy, "demand.close", reply);
     if (reply->status != 200)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     protobuf_c_message_free_unpacked (&copy->base, NULL);
     protobuf_c_message_free_unpacked (&demand->base, NULL);
 }
@@ -602,7 +602,7 @@ s_expire (registry_t *self, const registry_actor_t *actor, const char *id, int64
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_DEMAND, id);
     Oim__V1__Demand *demand = NULL;
-    int rc = registry_store_watch (self->redis, key)? -1: registry_store_demand (self->redis, id, &demand);
+    int rc = oim_redis_tx_watch (self->redis, key)? -1: registry_store_demand (self->redis, id, &demand);
     int64_t closes_ms = 0;
     if (rc == 1 && !demand->deleted && strcmp (demand->status, "open") == 0
     &&  oim_clock_parse_rfc3339 (demand->closes_at, &closes_ms) == 0 && closes_ms <= now_ms) {
@@ -615,7 +615,7 @@ s_expire (registry_t *self, const registry_actor_t *actor, const char *id, int64
             oim_info ("event=demand_expired id=%s", id);
     }
     else {
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
         if (rc != -1 && closes_ms <= now_ms) {          //  a stale index entry
             redisReply *r = oim_redis_command (self->redis, "ZREM %s %s", OIM_KEY_DEMANDS_CLOSING, id);
             if (r)

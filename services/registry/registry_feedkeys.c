@@ -9,7 +9,7 @@
     organisation is active. A key already registered for anything else is refused (409): one
     key, one identity. Keys never enter the change log; each change is audited.
 */
-#include "registry.h"
+#include "registry_request.h"
 
 //  The org itself (company, startup, agency) or any agency.
 static bool
@@ -67,8 +67,8 @@ s_begin (registry_t *self, const Oim__V1__ApiRequest *request, const registry_ac
     }
     snprintf (slot, OIM_KEY_SIZE, OIM_KEY_ORG_FEEDKEY, id);
     bool exists;
-    if (registry_store_watch (self->redis, slot) || s_get_key (self->redis, slot, old_key, &exists)) {
-        registry_store_unwatch (self->redis);
+    if (oim_redis_tx_watch (self->redis, slot) || s_get_key (self->redis, slot, old_key, &exists)) {
+        oim_redis_tx_unwatch (self->redis);
         registry_reply_unavailable (reply);
         return NULL;
     }
@@ -76,22 +76,22 @@ s_begin (registry_t *self, const Oim__V1__ApiRequest *request, const registry_ac
                                                 &oim__v1__organization__descriptor,
                                                 "organization", false, reply);
     if (!org)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     return (Oim__V1__Organization *) org;
 }
 
 //  Runs tx and sets the reply for the outcome (ok_status with body on success).
 static void
-s_finish (registry_t *self, registry_tx_t *tx, oim_api_reply_t *reply, uint32_t ok_status,
+s_finish (registry_t *self, oim_redis_tx_t *tx, oim_api_reply_t *reply, uint32_t ok_status,
           json_t *body)
 {
-    int rc = registry_tx_exec (tx, self->redis);
+    int rc = oim_redis_tx_exec (tx, self->redis);
     if (rc == 0) {
         oim_api_ok (reply, ok_status, body);
         return;
     }
     json_decref (body);
-    registry_store_unwatch (self->redis);
+    oim_redis_tx_unwatch (self->redis);
     if (rc == 1)
         oim_api_error (reply, 409, "conflict", NULL, "the feed key changed concurrently");
     else
@@ -111,7 +111,7 @@ registry_feedkey_put (oim_service_t *service, const Oim__V1__ApiRequest *request
     Oim__V1__Organization *org = s_begin (self, request, &actor, slot, old_key, reply);
     int taken = org? (strcmp (new_key, old_key)? registry_curvekey_taken (self, new_key): 0): 0;
     if (org && taken) {
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
         if (taken == 1)
             oim_api_error (reply, 409, "conflict", "curve_public_key", "this key is already "
                            "registered");
@@ -126,16 +126,16 @@ registry_feedkey_put (oim_service_t *service, const Oim__V1__ApiRequest *request
         record.kind = "feed";
         record.org_id = org->id;
         record.created_at = created;
-        registry_tx_t *tx = registry_tx_new ();
+        oim_redis_tx_t *tx = oim_redis_tx_new ();
         if (strcmp (new_key, old_key))
             registry_curvekey_drop (tx, old_key);
         snprintf (key, sizeof key, OIM_KEY_CURVEKEY, new_key);
         registry_tx_put (tx, key, &record.base);
-        registry_tx_strs (tx, "SET", slot, new_key, NULL);
+        oim_redis_tx_strs (tx, "SET", slot, new_key, NULL);
         registry_tx_audit (tx, &actor, "org.feed_key", "org", org->id, new_key);
         s_finish (self, tx, reply, 200, json_pack ("{s:s,s:s}", "org_id", org->id,
                                                    "curve_public_key", new_key));
-        registry_tx_destroy (&tx);
+        oim_redis_tx_destroy (&tx);
     }
     if (org)
         protobuf_c_message_free_unpacked (&org->base, NULL);
@@ -153,17 +153,17 @@ registry_feedkey_delete (oim_service_t *service, const Oim__V1__ApiRequest *requ
     if (!org)
         return;
     if (!*old_key) {
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
         oim_api_error (reply, 404, "not_found", NULL, "the organization has no feed key");
     }
     else {
-        registry_tx_t *tx = registry_tx_new ();
+        oim_redis_tx_t *tx = oim_redis_tx_new ();
         registry_curvekey_drop (tx, old_key);
-        registry_tx_strs (tx, "DEL", slot, NULL);
+        oim_redis_tx_strs (tx, "DEL", slot, NULL);
         registry_tx_audit (tx, &actor, "org.feed_key_revoke", "org", org->id, old_key);
         s_finish (self, tx, reply, 200, json_pack ("{s:s,s:b}", "org_id", org->id,
                                                    "revoked", 1));
-        registry_tx_destroy (&tx);
+        oim_redis_tx_destroy (&tx);
     }
     protobuf_c_message_free_unpacked (&org->base, NULL);
 }

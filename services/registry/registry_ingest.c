@@ -24,7 +24,7 @@
     in the same round trip), and only an accepted batch is unpacked (counted in
     oim_registry_ingest_unpacked_total). The reply's wire status is the ack's.
 */
-#include "registry.h"
+#include "registry_request.h"
 #include "oim_pbscan.h"
 #include "oim_utf8.h"
 
@@ -314,7 +314,7 @@ s_ended (item_t *item, const Oim__V1__Demand *cur)
 }
 
 static void
-s_apply (batch_t *batch, size_t index, registry_tx_t *tx, const char *now)
+s_apply (batch_t *batch, size_t index, oim_redis_tx_t *tx, const char *now)
 {
     item_t *item = &batch->items [index];
     const Oim__V1__DemandEvent *e = item->event;
@@ -341,7 +341,7 @@ s_apply (batch_t *batch, size_t index, registry_tx_t *tx, const char *now)
         s_source_key (key, e);
         const char *argv [2] = { e->external_id, d->id };
         size_t lens [2] = { strlen (e->external_id), strlen (d->id) };
-        registry_tx_group (tx, "HSET", key, 2, argv, lens);
+        oim_redis_tx_group (tx, "HSET", key, 2, argv, lens);
     }
     item->after = d;
 }
@@ -375,14 +375,14 @@ s_attempt (batch_t *batch)
         return -1;
     char now [OIM_RFC3339_SIZE];
     oim_clock_rfc3339 (oim_clock_wall_ms (), now);
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     int counts [ST_INVALID + 1] = { 0 };
     for (size_t i = 0; i < batch->count; i++) {
         if (batch->items [i].status < 0)
             s_apply (batch, i, tx, now);
         counts [batch->items [i].status]++;
     }
-    if (registry_tx_size (tx)) {
+    if (oim_redis_tx_size (tx)) {
         //  One audit entry per batch: who published how many of what (each applied event
         //  is in the change log with its actor).
         char detail [200];
@@ -395,11 +395,11 @@ s_attempt (batch_t *batch)
                            batch->actor->principal->source_system, detail);
     }
     int rc = 0;
-    if (registry_tx_size (tx))
-        rc = registry_tx_exec (tx, batch->self->redis);
+    if (oim_redis_tx_size (tx))
+        rc = oim_redis_tx_exec (tx, batch->self->redis);
     else
-        registry_store_unwatch (batch->self->redis);
-    registry_tx_destroy (&tx);
+        oim_redis_tx_unwatch (batch->self->redis);
+    oim_redis_tx_destroy (&tx);
     return rc;
 }
 

@@ -29,7 +29,7 @@ registry_keys_new (char *key, char *hash_hex)
 }
 
 void
-registry_keys_install (registry_tx_t *tx, const char *hash_hex, Oim__V1__Role role,
+registry_keys_install (oim_redis_tx_t *tx, const char *hash_hex, Oim__V1__Role role,
                        const char *org_id, const char *source_system, const char *owner_key)
 {
     char key_id [OIM_ID_SIZE], at [OIM_RFC3339_SIZE], key [OIM_KEY_SIZE];
@@ -44,7 +44,7 @@ registry_keys_install (registry_tx_t *tx, const char *hash_hex, Oim__V1__Role ro
     snprintf (key, sizeof key, OIM_KEY_APIKEY, hash_hex);
     registry_tx_put (tx, key, &record.base);
     if (owner_key)
-        registry_tx_strs (tx, "SET", owner_key, hash_hex, NULL);
+        oim_redis_tx_strs (tx, "SET", owner_key, hash_hex, NULL);
 }
 
 int

@@ -14,7 +14,7 @@
     the number only when the organization holds it.
     Key rotation and issue write only the audit log: keys never enter the change log.
 */
-#include "registry.h"
+#include "registry_request.h"
 
 #include <sodium.h>
 
@@ -59,7 +59,7 @@ s_reply_org (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Organizatio
 }
 
 static void
-s_count_org (registry_tx_t *tx, const Oim__V1__Organization *org, int delta)
+s_count_org (oim_redis_tx_t *tx, const Oim__V1__Organization *org, int delta)
 {
     char field [64];
     snprintf (field, sizeof field, "org:%s:%s", org->kind, org->status);
@@ -97,7 +97,7 @@ s_bizno_holder (oim_redis_t *redis, const char *bizno, const char *own_id)
 {
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_BIZNO, bizno);
-    if (registry_store_watch (redis, key))
+    if (oim_redis_tx_watch (redis, key))
         return -1;
     redisReply *reply = oim_redis_command (redis, "GET %s", key);
     if (!reply)
@@ -116,21 +116,21 @@ s_bizno_taken (oim_redis_t *redis, const char *bizno, const char *own_id)
 }
 
 //  Writes a new org with its key: the transaction shared by create and bootstrap.
-//  Returns registry_tx_exec's result.
+//  Returns oim_redis_tx_exec's result.
 static int
 s_insert_org (oim_redis_t *redis, const registry_actor_t *actor, Oim__V1__Organization *org,
               const char *key_hash)
 {
     char key [OIM_KEY_SIZE], owner_key [OIM_KEY_SIZE];
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     snprintf (key, sizeof key, OIM_KEY_ORG, org->id);
     registry_tx_put (tx, key, &org->base);
-    registry_tx_strs (tx, "ZADD", OIM_KEY_ORGS, "0", org->id, NULL);
+    oim_redis_tx_strs (tx, "ZADD", OIM_KEY_ORGS, "0", org->id, NULL);
     if (strcmp (org->kind, "agency") == 0)
-        registry_tx_strs (tx, "SADD", OIM_KEY_AGENCIES, org->id, NULL);
+        oim_redis_tx_strs (tx, "SADD", OIM_KEY_AGENCIES, org->id, NULL);
     if (s_claims_bizno (org)) {
         snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
-        registry_tx_strs (tx, "SET", key, org->id, NULL);
+        oim_redis_tx_strs (tx, "SET", key, org->id, NULL);
     }
     snprintf (owner_key, sizeof owner_key, OIM_KEY_ORG_APIKEY, org->id);
     registry_keys_install (tx, key_hash, s_role_of_kind (org->kind), org->id, NULL, owner_key);
@@ -138,8 +138,8 @@ s_insert_org (oim_redis_t *redis, const registry_actor_t *actor, Oim__V1__Organi
                         org->id, &org->base);
     registry_tx_audit (tx, actor, "org.create", "org", org->id, org->status);
     s_count_org (tx, org, 1);
-    int rc = registry_tx_exec (tx, redis);
-    registry_tx_destroy (&tx);
+    int rc = oim_redis_tx_exec (tx, redis);
+    oim_redis_tx_destroy (&tx);
     return rc;
 }
 
@@ -220,7 +220,7 @@ registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
         oim_info ("event=org_created id=%s kind=%s status=%s", org->id, org->kind, org->status);
     }
     if (taken)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     sodium_memzero (api_key, sizeof api_key);
     protobuf_c_message_free_unpacked (&org->base, NULL);
 }
@@ -280,24 +280,24 @@ s_write_update (registry_t *self, const registry_actor_t *actor, const Oim__V1__
                 const Oim__V1__Organization *org)
 {
     char key [OIM_KEY_SIZE];
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     snprintf (key, sizeof key, OIM_KEY_ORG, org->id);
     registry_tx_put (tx, key, &org->base);
     if (s_claiming (old) && strcmp (old->business_number, org->business_number)) {
         if (*old->business_number) {
             snprintf (key, sizeof key, OIM_KEY_BIZNO, old->business_number);
-            registry_tx_strs (tx, "DEL", key, NULL);
+            oim_redis_tx_strs (tx, "DEL", key, NULL);
         }
         if (*org->business_number) {
             snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
-            registry_tx_strs (tx, "SET", key, org->id, NULL);
+            oim_redis_tx_strs (tx, "SET", key, org->id, NULL);
         }
     }
     registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE, "org.update", "org",
                         org->id, &org->base);
     registry_tx_audit (tx, actor, "org.update", "org", org->id, NULL);
-    int rc = registry_tx_exec (tx, self->redis);
-    registry_tx_destroy (&tx);
+    int rc = oim_redis_tx_exec (tx, self->redis);
+    oim_redis_tx_destroy (&tx);
     return rc;
 }
 
@@ -355,7 +355,7 @@ registry_org_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
         protobuf_c_message_free_unpacked (&copy->base, NULL);
     }
     if (reply->status != 200)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     protobuf_c_message_free_unpacked (&org->base, NULL);
 }
 
@@ -366,7 +366,7 @@ typedef enum { TO_ACTIVE, TO_SUSPENDED, TO_DELETED } transition_t;
 
 //  Adds the key revocation of org id to tx (reads the current key's hash first).
 static int
-s_revoke_key (registry_t *self, registry_tx_t *tx, const char *owner_key)
+s_revoke_key (registry_t *self, oim_redis_tx_t *tx, const char *owner_key)
 {
     redisReply *r = oim_redis_command (self->redis, "GET %s", owner_key);
     if (!r)
@@ -374,7 +374,7 @@ s_revoke_key (registry_t *self, registry_tx_t *tx, const char *owner_key)
     if (r->type == REDIS_REPLY_STRING) {
         char key [OIM_KEY_SIZE];
         snprintf (key, sizeof key, OIM_KEY_APIKEY, r->str);
-        registry_tx_strs (tx, "DEL", key, owner_key, NULL);
+        oim_redis_tx_strs (tx, "DEL", key, owner_key, NULL);
     }
     freeReplyObject (r);
     return 0;
@@ -383,7 +383,7 @@ s_revoke_key (registry_t *self, registry_tx_t *tx, const char *owner_key)
 //  Adds to tx what a transition does to org's business number: approval claims it (2 when
 //  another organization holds it), deletion frees it when org holds it. 0, 2, or -1 (Redis).
 static int
-s_transition_bizno (registry_t *self, registry_tx_t *tx, const Oim__V1__Organization *org,
+s_transition_bizno (registry_t *self, oim_redis_tx_t *tx, const Oim__V1__Organization *org,
                     transition_t to)
 {
     if (!*org->business_number || to == TO_SUSPENDED)
@@ -394,23 +394,23 @@ s_transition_bizno (registry_t *self, registry_tx_t *tx, const Oim__V1__Organiza
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
     if (to == TO_ACTIVE && holder == 0)
-        registry_tx_strs (tx, "SET", key, org->id, NULL);
+        oim_redis_tx_strs (tx, "SET", key, org->id, NULL);
     if (to == TO_DELETED && holder == 1)
-        registry_tx_strs (tx, "DEL", key, NULL);
+        oim_redis_tx_strs (tx, "DEL", key, NULL);
     return 0;
 }
 
-//  Writes org's transition. Returns registry_tx_exec's result, or 2 when approval finds its
+//  Writes org's transition. Returns oim_redis_tx_exec's result, or 2 when approval finds its
 //  business number held by another organization (nothing written).
 static int
 s_write_transition (registry_t *self, const registry_actor_t *actor, Oim__V1__Organization *org,
                     transition_t to, const char *action)
 {
     char key [OIM_KEY_SIZE], now [OIM_RFC3339_SIZE];
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     int bizno = s_transition_bizno (self, tx, org, to);
     if (bizno) {
-        registry_tx_destroy (&tx);
+        oim_redis_tx_destroy (&tx);
         return bizno;
     }
     s_count_org (tx, org, -1);
@@ -420,10 +420,10 @@ s_write_transition (registry_t *self, const registry_actor_t *actor, Oim__V1__Or
     if (to == TO_DELETED) {
         org->deleted = true;
         snprintf (key, sizeof key, OIM_KEY_ORG_APIKEY, org->id);
-        registry_tx_strs (tx, "ZREM", OIM_KEY_ORGS, org->id, NULL);
-        registry_tx_strs (tx, "SREM", OIM_KEY_AGENCIES, org->id, NULL);
+        oim_redis_tx_strs (tx, "ZREM", OIM_KEY_ORGS, org->id, NULL);
+        oim_redis_tx_strs (tx, "SREM", OIM_KEY_AGENCIES, org->id, NULL);
         if (s_revoke_key (self, tx, key)) {
-            registry_tx_destroy (&tx);
+            oim_redis_tx_destroy (&tx);
             return -1;
         }
     }
@@ -437,8 +437,8 @@ s_write_transition (registry_t *self, const registry_actor_t *actor, Oim__V1__Or
                                                    : OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE,
                         action, "org", org->id, &org->base);
     registry_tx_audit (tx, actor, action, "org", org->id, org->status);
-    int rc = registry_tx_exec (tx, self->redis);
-    registry_tx_destroy (&tx);
+    int rc = oim_redis_tx_exec (tx, self->redis);
+    oim_redis_tx_destroy (&tx);
     return rc;
 }
 
@@ -478,7 +478,7 @@ s_transition (oim_service_t *service, const Oim__V1__ApiRequest *request,
     else
         s_reply_org (reply, 200, org, true, NULL);
     if (state_error || rc)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     protobuf_c_message_free_unpacked (&org->base, NULL);
 }
 
@@ -516,14 +516,14 @@ registry_org_rotate_key (oim_service_t *service, const Oim__V1__ApiRequest *requ
                               "the agency may rotate its key");
     char owner_key [OIM_KEY_SIZE];
     snprintf (owner_key, sizeof owner_key, OIM_KEY_ORG_APIKEY, id? id: "");
-    if (registry_store_watch (self->redis, owner_key))
+    if (oim_redis_tx_watch (self->redis, owner_key))
         return registry_reply_unavailable (reply);
     Oim__V1__Organization *org = s_load (self, request, false, reply);
     if (!org)
-        return registry_store_unwatch (self->redis);
+        return oim_redis_tx_unwatch (self->redis);
     char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
     registry_keys_new (api_key, hash);
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     int rc = -1;
     if (strcmp (org->status, "suspended") == 0 && !agency)
         oim_api_error (reply, 403, "org_not_active", NULL, "the organization is suspended");
@@ -531,7 +531,7 @@ registry_org_rotate_key (oim_service_t *service, const Oim__V1__ApiRequest *requ
     if (s_revoke_key (self, tx, owner_key) == 0) {
         registry_keys_install (tx, hash, s_role_of_kind (org->kind), org->id, NULL, owner_key);
         registry_tx_audit (tx, &actor, "org.rotate_key", "org", org->id, NULL);
-        rc = registry_tx_exec (tx, self->redis);
+        rc = oim_redis_tx_exec (tx, self->redis);
         if (rc == 0)
             oim_api_ok (reply, 201, json_pack ("{s:s,s:s}", "org_id", org->id, "api_key", api_key));
         else
@@ -543,9 +543,9 @@ registry_org_rotate_key (oim_service_t *service, const Oim__V1__ApiRequest *requ
     else
         registry_reply_unavailable (reply);
     if (rc)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     sodium_memzero (api_key, sizeof api_key);
-    registry_tx_destroy (&tx);
+    oim_redis_tx_destroy (&tx);
     protobuf_c_message_free_unpacked (&org->base, NULL);
 }
 
@@ -593,7 +593,7 @@ registry_orgs_bootstrap (registry_t *self, const char *agency_key)
     Oim__V1__Principal system = OIM__V1__PRINCIPAL__INIT;
     system.key_id = "bootstrap";
     registry_actor_t actor = { .principal = &system, .request_id = "bootstrap", .system = true };
-    int rc = registry_store_watch (self->redis, OIM_KEY_AGENCIES)
+    int rc = oim_redis_tx_watch (self->redis, OIM_KEY_AGENCIES)
            ? -1: s_insert_org (self->redis, &actor, org, hash);
     if (rc == 0)
         oim_info ("event=bootstrap_agency id=%s", org->id);

@@ -13,7 +13,7 @@
     MULTI/EXEC as the publisher, its change-log entry and its audit entry. A key registered
     to anything else (another publisher, an organisation's feed) is 409. Agency only.
 */
-#include "registry.h"
+#include "registry_request.h"
 
 #include <ctype.h>
 #include <sodium.h>
@@ -75,7 +75,7 @@ s_decode_publisher (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
 
 //  Adds SET oim:curvekey:<pub's key> <CurveKeyRecord> to tx (nothing when it has none).
 static void
-s_curve_key_put (registry_tx_t *tx, const Oim__V1__Publisher *pub)
+s_curve_key_put (oim_redis_tx_t *tx, const Oim__V1__Publisher *pub)
 {
     if (!*pub->curve_public_key)
         return;
@@ -97,11 +97,11 @@ s_insert_publisher (registry_t *self, const registry_actor_t *actor, Oim__V1__Pu
                     const char *hash, const char *source_key)
 {
     char key [OIM_KEY_SIZE], owner_key [OIM_KEY_SIZE];
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     snprintf (key, sizeof key, OIM_KEY_PUBLISHER, pub->id);
     registry_tx_put (tx, key, &pub->base);
-    registry_tx_strs (tx, "SET", source_key, pub->id, NULL);
-    registry_tx_strs (tx, "ZADD", OIM_KEY_PUBLISHERS, "0", pub->id, NULL);
+    oim_redis_tx_strs (tx, "SET", source_key, pub->id, NULL);
+    oim_redis_tx_strs (tx, "ZADD", OIM_KEY_PUBLISHERS, "0", pub->id, NULL);
     s_curve_key_put (tx, pub);
     snprintf (owner_key, sizeof owner_key, OIM_KEY_PUBLISHER_APIKEY, pub->id);
     registry_keys_install (tx, hash, OIM__V1__ROLE__ROLE_PUBLISHER, NULL, pub->source_system,
@@ -110,8 +110,8 @@ s_insert_publisher (registry_t *self, const registry_actor_t *actor, Oim__V1__Pu
                         "publisher", pub->id, &pub->base);
     registry_tx_audit (tx, actor, "publisher.create", "publisher", pub->id, pub->source_system);
     registry_tx_count (tx, "publishers", 1);
-    int rc = registry_tx_exec (tx, self->redis);
-    registry_tx_destroy (&tx);
+    int rc = oim_redis_tx_exec (tx, self->redis);
+    oim_redis_tx_destroy (&tx);
     return rc;
 }
 
@@ -130,7 +130,7 @@ s_stamp_new (Oim__V1__Publisher *pub)
 
 enum { RC_OK, RC_SOURCE_TAKEN, RC_KEY_TAKEN, RC_CONCURRENT };
 
-//  registry_tx_exec's result as RC_* (0 applied, 1 a WATCHed key changed) or -1.
+//  oim_redis_tx_exec's result as RC_* (0 applied, 1 a WATCHed key changed) or -1.
 static int
 s_exec_rc (int rc)
 {
@@ -150,7 +150,7 @@ s_create (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *p
     int rc = source == -1 || curve == -1? -1: source? RC_SOURCE_TAKEN: curve? RC_KEY_TAKEN
            : s_exec_rc (s_insert_publisher (self, actor, pub, hash, source_key));
     if (rc)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     return rc;
 }
 
@@ -234,12 +234,12 @@ s_load (registry_t *self, const Oim__V1__ApiRequest *request, oim_api_reply_t *r
     if (id && oim_id_valid (id, "pub")) {
         char key [OIM_KEY_SIZE];
         snprintf (key, sizeof key, OIM_KEY_PUBLISHER, id);
-        rc = registry_store_watch (self->redis, key)? -1
+        rc = oim_redis_tx_watch (self->redis, key)? -1
            : registry_store_get (self->redis, key, &oim__v1__publisher__descriptor, &pub);
     }
     if (rc == 1)
         return (Oim__V1__Publisher *) pub;
-    registry_store_unwatch (self->redis);
+    oim_redis_tx_unwatch (self->redis);
     if (rc == -1)
         registry_reply_unavailable (reply);
     else
@@ -248,13 +248,13 @@ s_load (registry_t *self, const Oim__V1__ApiRequest *request, oim_api_reply_t *r
 }
 
 //  The rotation's transaction: the publisher's new state, the old key's record removed, the
-//  new one written, log and audit. Returns registry_tx_exec's result.
+//  new one written, log and audit. Returns oim_redis_tx_exec's result.
 static int
 s_rotate (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *pub,
           const char *old_key)
 {
     char key [OIM_KEY_SIZE];
-    registry_tx_t *tx = registry_tx_new ();
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
     snprintf (key, sizeof key, OIM_KEY_PUBLISHER, pub->id);
     registry_tx_put (tx, key, &pub->base);
     registry_curvekey_drop (tx, old_key);
@@ -262,8 +262,8 @@ s_rotate (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *p
     registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE, "publisher.curve_key",
                         "publisher", pub->id, &pub->base);
     registry_tx_audit (tx, actor, "publisher.curve_key", "publisher", pub->id, pub->curve_public_key);
-    int rc = registry_tx_exec (tx, self->redis);
-    registry_tx_destroy (&tx);
+    int rc = oim_redis_tx_exec (tx, self->redis);
+    oim_redis_tx_destroy (&tx);
     return rc;
 }
 
@@ -274,7 +274,7 @@ s_change_key (registry_t *self, const registry_actor_t *actor, Oim__V1__Publishe
               const char *key)
 {
     if (strcmp (pub->curve_public_key, key) == 0) {
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
         return RC_OK;                   //  already its key
     }
     int taken = registry_curvekey_taken (self, key);
@@ -287,7 +287,7 @@ s_change_key (registry_t *self, const registry_actor_t *actor, Oim__V1__Publishe
     int rc = taken == -1? -1: taken? RC_KEY_TAKEN
            : s_exec_rc (s_rotate (self, actor, pub, old_key));
     if (rc)
-        registry_store_unwatch (self->redis);
+        oim_redis_tx_unwatch (self->redis);
     return rc;
 }
 

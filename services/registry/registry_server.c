@@ -1,12 +1,10 @@
 /*  registry_server — the oim-registry daemon: source of truth for organizations, API keys,
     demands, publishers and saved searches, and writer of the change log (proto/changelog.proto)
     and the audit log. This file holds the daemon definition for the template (options, method
-    table, start/tick/stop) and the helpers every handler module shares (registry.h).
+    table, start/tick/stop) only; the helpers the handlers share are in registry_request.c.
 */
 #include "registry_server.h"
 #include "registry.h"
-
-#include <stdarg.h>
 
 #define SWEEP_INTERVAL_MSEC 1000
 
@@ -51,54 +49,6 @@ static const oim_method_t s_methods [] = {
     { NULL, NULL, NULL }
 };
 
-static const Oim__V1__Principal s_anonymous = OIM__V1__PRINCIPAL__INIT;
-
-registry_t *
-registry_of (oim_service_t *service)
-{
-    return oim_service_state (service);
-}
-
-registry_actor_t
-registry_actor (const Oim__V1__ApiRequest *request)
-{
-    registry_actor_t actor = {
-        .principal = request->principal? request->principal: &s_anonymous,
-        .request_id = request->request_id? request->request_id: "",
-    };
-    return actor;
-}
-
-bool
-registry_is (const registry_actor_t *actor, Oim__V1__Role role)
-{
-    return actor->principal->role == role;
-}
-
-void
-registry_reply_err (oim_api_reply_t *reply, const registry_err_t *err)
-{
-    oim_api_error (reply, err->status, err->status == 400? "invalid": "unprocessable",
-                   err->field, "%s", err->message);
-}
-
-void
-registry_reply_unavailable (oim_api_reply_t *reply)
-{
-    oim_api_error (reply, 503, "unavailable", NULL, "the registry cannot reach Redis");
-}
-
-int64_t
-registry_if_match (const Oim__V1__ApiRequest *request)
-{
-    const char *text = request->if_match;
-    if (!text || !*text)
-        return 0;
-    char *end;
-    long long version = strtoll (text, &end, 10);
-    return *end || version < 1? -1: version;
-}
-
 static int
 s_start (oim_service_t *service)
 {
@@ -127,7 +77,7 @@ s_start (oim_service_t *service)
 static void
 s_tick (oim_service_t *service)
 {
-    registry_t *self = registry_of (service);
+    registry_t *self = oim_service_state (service);
     int64_t now = oim_clock_mono_ms ();
     registry_retention_trim (self);
     if (now < self->next_sweep_ms)

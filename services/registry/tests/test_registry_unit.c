@@ -1,4 +1,4 @@
-/*  registry_unit_test — the registry's pure modules: business-number check digits, region
+/*  test_registry_unit — the registry's pure modules: business-number check digits, region
     codes, tag normalisation, text limits, taxonomy. No Redis, no sockets.
 */
 #include "registry.h"
