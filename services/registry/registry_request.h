@@ -1,8 +1,8 @@
 /*  registry_request — what every request handler of the registry shares: the daemon state of
     the service, the actor of a request, If-Match, and the replies for a field error, an
     unreachable Redis and a missing entity (the store layer returns codes; these turn them
-    into HTTP replies). Included by the handler modules, never by registry_server.c's callees
-    in the other direction: the daemon definition depends on the handlers, not back.
+    into HTTP replies). Included by the handler modules only: the daemon definition
+    (registry_server.c) depends on the handlers, and nothing depends back on it.
 */
 #ifndef REGISTRY_REQUEST_H_INCLUDED
 #define REGISTRY_REQUEST_H_INCLUDED

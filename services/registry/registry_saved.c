@@ -36,9 +36,9 @@ s_write_search (registry_t *self, const registry_actor_t *actor, const Oim__V1__
     oim_redis_tx_t *tx = oim_redis_tx_new ();
     registry_tx_put (tx, key, &s->base);
     oim_redis_tx_strs (tx, s->deleted? "ZREM": "ZADD", OIM_KEY_SAVED_SEARCHES,
-                      s->deleted? s->id: "0", s->deleted? NULL: s->id, NULL);
+                       s->deleted? s->id: "0", s->deleted? NULL: s->id, NULL);
     oim_redis_tx_strs (tx, s->deleted? "ZREM": "ZADD", org_key,
-                      s->deleted? s->id: "0", s->deleted? NULL: s->id, NULL);
+                       s->deleted? s->id: "0", s->deleted? NULL: s->id, NULL);
     registry_tx_change (tx, actor, s->deleted? OIM__V1__CHANGE_OP__CHANGE_OP_DELETE
                                              : OIM__V1__CHANGE_OP__CHANGE_OP_CREATE,
                         action, "saved_search", s->id, &s->base);
