@@ -179,14 +179,22 @@ s_factor_tags (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc, b
     return den > 0 && num > 0? num / den: 0;
 }
 
+//  True when the demand does not constrain a factor (it names none of n): then the factor
+//  is not applicable (weight 0) and its detail says so.
+static bool
+s_not_constrained (size_t n, char *detail, const char *text)
+{
+    if (n == 0 && detail)
+        s_append (detail, text);
+    return n == 0;
+}
+
 //  Industry: the best pair of the demand's and the startup's KSIC codes (s_industry_pair).
 static double
 s_factor_industry (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
 {
-    if (d->nind == 0) {
-        if (detail) s_append (detail, "demand names no industry (not counted)");
+    if (s_not_constrained (d->nind, detail, "demand names no industry (not counted)"))
         return 0;
-    }
     double value = 0;
     const char *dbest = NULL, *sbest = NULL;
     for (size_t i = 0; i < d->nind; i++)
@@ -215,10 +223,8 @@ s_factor_industry (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
 static double
 s_factor_region (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
 {
-    if (d->nreg == 0) {
-        if (detail) s_append (detail, "nationwide (not counted)");
+    if (s_not_constrained (d->nreg, detail, "nationwide (not counted)"))
         return 0;
-    }
     double value = 0;
     for (size_t i = 0; i < d->nreg && value == 0; i++)
         if (*doc->region && matcher_region_fits (d->reg [i], doc->region))
@@ -235,10 +241,8 @@ s_factor_region (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
 static double
 s_factor_stage (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
 {
-    if (d->nstg == 0) {
-        if (detail) s_append (detail, "any stage (not counted)");
+    if (s_not_constrained (d->nstg, detail, "any stage (not counted)"))
         return 0;
-    }
     double value = 0;
     int rank = s_stage_rank (doc->stage);
     for (size_t i = 0; i < d->nstg; i++) {
