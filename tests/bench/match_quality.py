@@ -43,6 +43,9 @@ def parse_args():
                     help="extra environment for the matcher (e.g. OIM_MATCH_MIN_SCORE=0.1)")
     ap.add_argument("--sample", type=int, default=0,
                     help="smoke run: load only this many companies (the winners always)")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="skip the Python reference of the recommended model (match_model V9, "
+                         "MATCH_QUALITY.md section 3; ~30 s) printed beside the matcher")
     ap.add_argument("--json", help="also write the per-demand results to this file")
     ap.add_argument("--keep", action="store_true", help="keep the stack's temp dir (logs)")
     return ap.parse_args()
@@ -106,11 +109,12 @@ def text_terms(match):
 
 
 def term_kinds(terms):
-    """Counts of explanation terms by kind: number (digits, no letter), single character, stop word (the README's list or the analyser's English list),
-    generic/boilerplate (match_model.GENERIC_EN / GENERIC_KO). A term counts once, first kind."""
+    """Counts of explanation terms by kind: number (contains a digit: "2014", "5g"), single
+    character, stop word (the README's list or the analyser's English list), generic or
+    boilerplate (match_model.GENERIC_EN / GENERIC_KO). A term counts once, first kind."""
     counts = {"number": 0, "single character": 0, "stop word": 0, "generic/boilerplate": 0}
     for t in terms:
-        if any(ch.isdigit() for ch in t) and not any(ch.isalpha() for ch in t):
+        if any(ch.isdigit() for ch in t):
             counts["number"] += 1
         elif len(t) == 1:
             counts["single character"] += 1
@@ -174,18 +178,21 @@ def main():
         companies = [c for i, c in enumerate(companies) if i < args.sample or c["id"] in winners]
     t0 = time.monotonic()
     bm25 = mm.baseline(companies, demands)
+    reference = None
+    if not args.no_reference:
+        reference = mm.run_model(mm.Corpus(companies), demands, mm.RECOMMENDED)
     progress(f"BM25 over {len(companies)} companies x {len(demands)} demands in "
              f"{time.monotonic() - t0:.1f} s")
     matches, took = run_stack(args, companies, demands)
     rankings = {did: [m["company"] for m in ms] for did, ms in matches.items()}
-    report(args, demands, qrels, bm25, rankings, matches, took)
+    report(args, demands, qrels, bm25, rankings, matches, took, reference)
 
 
 def fmt(stats):
     return "  ".join(f"{m:.4f} ±{se:.3f}" for m, se in stats)
 
 
-def report(args, demands, qrels, bm25, rankings, matches, took):
+def report(args, demands, qrels, bm25, rankings, matches, took, reference=None):
     k = max((len(ms) for ms in matches.values()), default=0)
     print(f"match quality: {len(demands)} demands, matcher top K as served (largest list {k}), "
           f"matcher took {took:.1f} s for the demands")
@@ -201,6 +208,9 @@ def report(args, demands, qrels, bm25, rankings, matches, took):
         print(f"  BM25 (README baseline)       {fmt(sb)}")
         print("  ratio matcher / BM25         " + "  ".join(
             f"{x[0] / y[0] if y[0] else float('nan'):.2f}x        " for x, y in zip(sm, sb)))
+        if reference:
+            sr = mm.summary(mm.evaluate(reference, demands, qrels, keep))
+            print(f"  reference model (Python V9)  {fmt(sr)}")
         for metric, name in ((0, "nDCG@10"), (1, "Recall@20")):
             w, t, l = mm.paired(m, b, metric)
             diff, se = mm.paired_se(m, b, metric)
