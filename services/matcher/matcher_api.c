@@ -278,7 +278,7 @@ s_tx_connected (matcher_store_t *self, matcher_tx_t *tx, const match_t *m,
 {
     char ckey [OIM_KEY_SIZE];
     snprintf (ckey, sizeof ckey, OIM_KEY_DEMAND_CONNECTED, m->demand_id);
-    matcher_tx_strs (tx, "SADD", ckey, m->startup_id, NULL);
+    oim_redis_tx_strs (tx->redis_tx, "SADD", ckey, m->startup_id, NULL);
     Oim__V1__Connection conn = OIM__V1__CONNECTION__INIT;
     conn.demand_id = m->demand_id;
     conn.startup_id = m->startup_id;
@@ -294,7 +294,8 @@ s_tx_connected (matcher_store_t *self, matcher_tx_t *tx, const match_t *m,
     entry.action = "match.connect";
     entry.entity_case = OIM__V1__CHANGE_ENTRY__ENTITY_CONNECTION;
     entry.connection = &conn;
-    matcher_tx_packed (tx, "XADD", OIM_STREAM_CHANGELOG, "*", "e", &entry.base);
+    const char *xadd [4] = { "XADD", OIM_STREAM_CHANGELOG, "*", "e" };
+    oim_redis_tx_packed (tx->redis_tx, 4, xadd, &entry.base);
     matcher_tx_event (self, tx, m, "match.connected", m->company_id);
     matcher_tx_event (self, tx, m, "match.connected", m->startup_id);
 }
@@ -327,8 +328,8 @@ s_workflow_apply (matcher_store_t *self, match_t *m, bool is_company, bool decli
                           is_company? m->startup_id: m->company_id);
 }
 
-//  One attempt at match id: read and WATCH it, answer, or apply and write. Returns 1
-//  answered, 0 a conflict (retry), -1 Redis failed (answered 503).
+//  One attempt at match id: read and WATCH it, answer, or apply and write. Returns as
+//  oim_redis_tx_exec: 0 answered, 1 a conflict (retry), -1 Redis failed (answered 503).
 static int
 s_workflow_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
                  oim_api_reply_t *reply, const char *id, bool decline, const char *reason)
@@ -341,18 +342,19 @@ s_workflow_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
         return -1;
     }
     match_t *m = ms [0];
-    int rc = 1;
+    int rc = OIM_REDIS_TX_COMMITTED;
     if (s_workflow_answered (self, m, p, decline, reply))
-        matcher_store_unwatch (self);
+        oim_redis_tx_unwatch (self->redis);
     else {
-        matcher_tx_t tx = { 0 };
+        matcher_tx_t tx;
+        matcher_tx_init (self, &tx);
         s_workflow_apply (self, m, streq (p->org_id, m->company_id), decline, reason, request,
                           &tx);
         rc = matcher_tx_exec (self, &tx);
-        if (rc == 1)
+        if (rc == OIM_REDIS_TX_COMMITTED)
             oim_api_ok (reply, 200, matcher_render (self, m, p->org_id, false));
         else
-        if (rc < 0)
+        if (rc == OIM_REDIS_TX_FAILED)
             oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
     }
     matcher_free_matches (ms, 1);
@@ -375,7 +377,8 @@ s_workflow (matcher_store_t *self, const Oim__V1__ApiRequest *request, oim_api_r
         s_not_member (reply);
     else
         for (int attempt = 0; attempt < MAX_RETRIES; attempt++)
-            if (s_workflow_once (self, request, reply, id, decline, reason) != 0)
+            if (s_workflow_once (self, request, reply, id, decline, reason)
+                != OIM_REDIS_TX_CONFLICT)
                 break;
     if (reply->status == 0)
         oim_api_error (reply, 503, "unavailable", NULL, "the match keeps changing: try again");

@@ -252,7 +252,7 @@ s_batch_pairs (matcher_batch_t *b)
         }
     }
     if (!ok)
-        matcher_unwatch_on (b->redis);
+        oim_redis_tx_unwatch (b->redis);
     free (dkeys);
     free (argv);
     return ok? 0: -1;
@@ -290,7 +290,7 @@ matcher_store_batch_destroy (matcher_store_t *self, matcher_batch_t **batch_p)
     if (!b)
         return;
     if (!b->sent && b->nitems && oim_redis_connected (b->redis))
-        matcher_unwatch_on (b->redis);
+        oim_redis_tx_unwatch (b->redis);
     matcher_tx_done (self, &b->tx);
     matcher_free_matches (b->all, b->nall);
     free (b->ids);
@@ -322,8 +322,8 @@ matcher_store_batch_prepare (matcher_store_t *self, const char *const *demand_id
 static void
 s_batch_write (matcher_batch_t *b)
 {
-    if (b->sent && b->changes && b->send_rc == 0 && b->tx.written < b->tx.cmds.len)
-        b->send_rc = matcher_tx_write (b->redis, &b->tx, false);
+    if (b->sent && b->changes && b->send_rc == 0)
+        b->send_rc = oim_redis_tx_write (b->tx.redis_tx, b->redis, false);
 }
 
 void
@@ -340,9 +340,9 @@ matcher_store_batch_compute (matcher_store_t *self, matcher_batch_t *b,
             s_batch_write (sending);
     }
     if (b->changes)
-        matcher_tx_seal (&b->tx);         //  now, not while Redis waits for it
-    oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu commands=%zu",
-               b->nitems, b->nall, b->changes, b->tx.count);
+        matcher_tx_seal (&b->tx);   //  now, not while Redis waits for it
+    oim_debug ("event=reconcile_batch demands=%zu existing=%zu changes=%zu queued=%zu",
+               b->nitems, b->nall, b->changes, oim_redis_tx_size (b->tx.redis_tx));
 }
 
 void
@@ -355,35 +355,46 @@ matcher_store_batch_send (matcher_store_t *self, matcher_batch_t *b)
     b->sent = true;
 }
 
-int
-matcher_store_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
+//  matcher_store_batch_finish, returning as oim_redis_tx_exec (0 committed or nothing to
+//  write, 1 conflict, -1 failed).
+static int
+s_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
 {
     matcher_batch_t *b = *batch_p;
-    int rc = 1;
+    int rc = OIM_REDIS_TX_COMMITTED;
     if (b->changes) {
         matcher_store_batch_send (self, b);
         rc = matcher_tx_finish (self, b->redis, &b->tx, b->send_rc);
     }
     else
     if (b->nitems) {
-        matcher_unwatch_on (b->redis);
+        oim_redis_tx_unwatch (b->redis);
         b->sent = true;
     }
     matcher_store_batch_destroy (self, batch_p);
     return rc;
 }
 
+int
+matcher_store_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
+{
+    //  matcher_store.h's convention (1 committed, 0 conflict), which matcher_server.c reads
+    int rc = s_batch_finish (self, batch_p);
+    return rc == OIM_REDIS_TX_COMMITTED? 1: rc == OIM_REDIS_TX_CONFLICT? 0: -1;
+}
+
 //  Reconciles a batch of demands in one optimistic step: WATCH every demand's pair index,
 //  read them and their matches (two pipelined round trips), compute every demand's changes,
-//  and write them all in one MULTI/EXEC. Returns 1 done, 0 conflict (retry), -1 Redis failure.
+//  and write them all in one MULTI/EXEC. Returns as oim_redis_tx_exec: 0 done, 1 conflict
+//  (retry), -1 Redis failure.
 static int
 s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, size_t count)
 {
     matcher_batch_t *b = matcher_store_batch_prepare (self, demand_ids, count);
     if (!b)
-        return -1;
+        return OIM_REDIS_TX_FAILED;
     matcher_store_batch_compute (self, b, NULL);
-    return matcher_store_batch_finish (self, &b);
+    return s_batch_finish (self, &b);
 }
 
 int
@@ -393,8 +404,8 @@ matcher_store_reconcile_batch (matcher_store_t *self, const char *const *demand_
     //  a batch that keeps conflicting (busy demands): one demand at a time
     for (int attempt = 0; attempt < 3; attempt++) {
         int rc = s_reconcile_batch_once (self, demand_ids, count);
-        if (rc != 0)
-            return rc > 0? 0: -1;
+        if (rc != OIM_REDIS_TX_CONFLICT)
+            return rc == OIM_REDIS_TX_COMMITTED? 0: -1;
     }
     for (size_t i = 0; i < count; i++)
         if (matcher_store_reconcile (self, demand_ids [i]))
@@ -407,8 +418,8 @@ matcher_store_reconcile (matcher_store_t *self, const char *demand_id)
 {
     for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
         int rc = s_reconcile_batch_once (self, &demand_id, 1);
-        if (rc != 0)
-            return rc > 0? 0: -1;
+        if (rc != OIM_REDIS_TX_CONFLICT)
+            return rc == OIM_REDIS_TX_COMMITTED? 0: -1;
     }
     oim_warn ("event=reconcile_gave_up demand=%s", demand_id);
     return -1;
@@ -417,7 +428,7 @@ matcher_store_reconcile (matcher_store_t *self, const char *demand_id)
 //  --------------------------------------------------------------------------------------
 //  Closed demands
 
-//  One attempt. Returns 1 done, 0 conflict (retry), -1 Redis failure.
+//  One attempt. Returns as oim_redis_tx_exec: 0 done, 1 conflict (retry), -1 Redis failure.
 static int
 s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
                       const char *changed_at)
@@ -435,8 +446,8 @@ s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
     int64_t done = r->type == REDIS_REPLY_STRING? atoll (r->str): 0;
     freeReplyObject (r);
     if (done >= demand->version) {
-        matcher_store_unwatch (self);
-        return 1;                   //  announced already (a replay): nothing to write
+        oim_redis_tx_unwatch (self->redis);
+        return OIM_REDIS_TX_COMMITTED;  //  announced already (a replay): nothing to write
     }
     redisReply *pairs = oim_redis_command (self->redis, "HGETALL %s", dkey);
     if (!pairs || pairs->type != REDIS_REPLY_ARRAY) {
@@ -453,10 +464,11 @@ s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
     freeReplyObject (pairs);
     if (!ms)
         return -1;
-    matcher_tx_t tx = { 0 };
+    matcher_tx_t tx;
+    matcher_tx_init (self, &tx);
     char ver [32];
     snprintf (ver, sizeof ver, "%lld", (long long) demand->version);
-    matcher_tx_strs (&tx, "SET", ckey, ver, NULL);
+    oim_redis_tx_strs (tx.redis_tx, "SET", ckey, ver, NULL);
     for (size_t i = 0; i < n; i++) {
         match_t *m = ms [i];
         if (m && streq (m->demand_id, demand->id)
@@ -477,8 +489,8 @@ matcher_store_demand_closed (matcher_store_t *self, const Oim__V1__Demand *deman
         return 0;
     for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
         int rc = s_demand_closed_once (self, demand, changed_at? changed_at: "");
-        if (rc != 0)
-            return rc > 0? 0: -1;
+        if (rc != OIM_REDIS_TX_CONFLICT)
+            return rc == OIM_REDIS_TX_COMMITTED? 0: -1;
     }
     oim_warn ("event=demand_closed_gave_up demand=%s", demand->id);
     return -1;
@@ -580,8 +592,8 @@ matcher_store_startup_changed (matcher_store_t *self, const char *startup_id)
 //  Saved-search hits
 
 //  One saved search's hit, one attempt: WATCH its hit record (key), then, unless this
-//  version is recorded already, write the record (ver) and the event. 1 done, 0 conflict
-//  (retry), -1 Redis failed.
+//  version is recorded already, write the record (ver) and the event. Returns as
+//  oim_redis_tx_exec: 0 done, 1 conflict (retry), -1 Redis failed.
 static int
 s_saved_hit_once (matcher_store_t *self, const char *ss_id, const char *key, const char *type,
                   const char *entity_id, int64_t version, const char *ver, const char *title)
@@ -596,15 +608,16 @@ s_saved_hit_once (matcher_store_t *self, const char *ss_id, const char *key, con
     int64_t have = r->type == REDIS_REPLY_STRING? atoll (r->str): 0;
     freeReplyObject (r);
     if (have >= version) {
-        matcher_store_unwatch (self);
-        return 1;
+        oim_redis_tx_unwatch (self->redis);
+        return OIM_REDIS_TX_COMMITTED;
     }
-    matcher_tx_t tx = { 0 };
-    matcher_tx_strs (&tx, "HSET", key, entity_id, ver);
+    matcher_tx_t tx;
+    matcher_tx_init (self, &tx);
+    oim_redis_tx_strs (tx.redis_tx, "HSET", key, entity_id, ver, NULL);
     matcher_tx_hit_event (self, &tx, ss_id, matcher_model_saved_owner (self->model, ss_id), type,
                           entity_id, version, title);
     int rc = matcher_tx_exec (self, &tx);
-    if (rc == 1)
+    if (rc == OIM_REDIS_TX_COMMITTED)
         self->counts.events++;
     return rc;
 }
@@ -632,9 +645,9 @@ matcher_store_saved_hits (matcher_store_t *self, const char *entity_id, int64_t 
         snprintf (key, sizeof key, OIM_KEY_SS_HITS, ids [i]);
         for (int attempt = 0; attempt < MAX_RETRIES; attempt++) {
             int rc = s_saved_hit_once (self, ids [i], key, type, entity_id, version, ver, title);
-            if (rc < 0)
+            if (rc == OIM_REDIS_TX_FAILED)
                 return -1;
-            if (rc == 1)
+            if (rc == OIM_REDIS_TX_COMMITTED)
                 break;
         }
     }

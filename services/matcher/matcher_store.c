@@ -37,7 +37,7 @@ void
 matcher_store_destroy (matcher_store_t **self_p)
 {
     if (*self_p) {
-        free ((*self_p)->spare_cmds);
+        oim_redis_tx_destroy (&(*self_p)->spare_tx);
         free ((*self_p)->spare_ev);
         free ((*self_p)->scores);
         free ((*self_p)->names);
@@ -171,9 +171,9 @@ s_tx_members (matcher_tx_t *tx, const match_t *m)
 {
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_ORG_MATCHES, m->startup_id);
-    matcher_tx_member (tx, key, m->id);
+    oim_redis_tx_sadd (tx->redis_tx, key, m->id);
     snprintf (key, sizeof key, OIM_KEY_ORG_MATCH_DEMANDS, m->company_id);
-    matcher_tx_member (tx, key, m->demand_id);
+    oim_redis_tx_sadd (tx->redis_tx, key, m->demand_id);
 }
 
 //  Queues SET of the match plus its index entries.
@@ -182,18 +182,19 @@ matcher_tx_match (matcher_store_t *self, matcher_tx_t *tx, const match_t *m)
 {
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_MATCH, m->id);
-    matcher_tx_packed (tx, "SET", key, NULL, NULL, &m->base);
+    const char *set [2] = { "SET", key };
+    oim_redis_tx_packed (tx->redis_tx, 2, set, &m->base);
     snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, m->demand_id);
     const char *hset [4] = { "HSET", key, m->startup_id, m->id };
-    matcher_tx_add (tx, 4, hset, NULL);
+    oim_redis_tx_add (tx->redis_tx, 4, hset, NULL);
     snprintf (key, sizeof key, OIM_KEY_DEMAND_TOP, m->demand_id);
     if (m->in_top && !streq (m->state, "withdrawn")) {
         char units [32];
         matcher_int_text ((long long) llround (m->score * MATCHER_UNITS), units);
-        matcher_tx_strs (tx, "ZADD", key, units, m->startup_id);
+        oim_redis_tx_strs (tx->redis_tx, "ZADD", key, units, m->startup_id, NULL);
     }
     else
-        matcher_tx_strs (tx, "ZREM", key, m->startup_id, NULL);
+        oim_redis_tx_strs (tx->redis_tx, "ZREM", key, m->startup_id, NULL);
     s_tx_members (tx, m);
     self->counts.writes++;
 }
@@ -204,29 +205,29 @@ matcher_writes_match (matcher_store_t *self, matcher_tx_t *tx, matcher_writes_t 
 {
     char key [OIM_KEY_SIZE];
     if (w->mset.argc == 0) {
-        matcher_argv_str (&w->mset, "MSET");
-        matcher_argv_str (&w->hset, "HSET");
+        oim_redis_args_str (&w->mset, "MSET");
+        oim_redis_args_str (&w->hset, "HSET");
         snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, m->demand_id);
-        matcher_argv_str (&w->hset, key);
+        oim_redis_args_str (&w->hset, key);
         snprintf (key, sizeof key, OIM_KEY_DEMAND_TOP, m->demand_id);
-        matcher_argv_str (&w->zadd, "ZADD");
-        matcher_argv_str (&w->zadd, key);
-        matcher_argv_str (&w->zrem, "ZREM");
-        matcher_argv_str (&w->zrem, key);
+        oim_redis_args_str (&w->zadd, "ZADD");
+        oim_redis_args_str (&w->zadd, key);
+        oim_redis_args_str (&w->zrem, "ZREM");
+        oim_redis_args_str (&w->zrem, key);
     }
     snprintf (key, sizeof key, OIM_KEY_MATCH, m->id);
-    matcher_argv_str (&w->mset, key);
-    matcher_argv_packed (&w->mset, &m->base);
-    matcher_argv_str (&w->hset, m->startup_id);
-    matcher_argv_str (&w->hset, m->id);
+    oim_redis_args_str (&w->mset, key);
+    oim_redis_args_packed (&w->mset, &m->base);
+    oim_redis_args_str (&w->hset, m->startup_id);
+    oim_redis_args_str (&w->hset, m->id);
     if (m->in_top && !streq (m->state, "withdrawn")) {
         char units [32];
         matcher_int_text ((long long) llround (m->score * MATCHER_UNITS), units);
-        matcher_argv_str (&w->zadd, units);
-        matcher_argv_str (&w->zadd, m->startup_id);
+        oim_redis_args_str (&w->zadd, units);
+        oim_redis_args_str (&w->zadd, m->startup_id);
     }
     else
-        matcher_argv_str (&w->zrem, m->startup_id);
+        oim_redis_args_str (&w->zrem, m->startup_id);
     s_tx_members (tx, m);
     self->counts.writes++;
 }
@@ -236,10 +237,10 @@ matcher_writes_match (matcher_store_t *self, matcher_tx_t *tx, matcher_writes_t 
 void
 matcher_writes_flush (matcher_tx_t *tx, matcher_writes_t *w)
 {
-    matcher_argv_flush (tx, &w->mset, 1);
-    matcher_argv_flush (tx, &w->hset, 2);
-    matcher_argv_flush (tx, &w->zadd, 2);
-    matcher_argv_flush (tx, &w->zrem, 2);
+    oim_redis_tx_add_args (tx->redis_tx, &w->mset, 1);
+    oim_redis_tx_add_args (tx->redis_tx, &w->hset, 2);
+    oim_redis_tx_add_args (tx->redis_tx, &w->zadd, 2);
+    oim_redis_tx_add_args (tx->redis_tx, &w->zrem, 2);
 }
 
 //  --------------------------------------------------------------------------------------

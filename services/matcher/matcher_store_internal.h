@@ -24,6 +24,7 @@
 #include "oim_keys.h"
 #include "oim_log.h"
 #include "oim_pbjson.h"
+#include "oim_redis_tx.h"
 #include "matcher.pb-c.h"
 #include "notify.pb-c.h"
 #include "changelog.pb-c.h"
@@ -40,8 +41,7 @@ struct _matcher_store_t {
     matcher_store_counts_t counts;
     int64_t now_ms;                 //  matcher_store_now's last time, and its text
     char now [OIM_RFC3339_SIZE];
-    char *spare_cmds;               //  a finished transaction's buffers, for the next one
-    size_t spare_cmds_cap;
+    oim_redis_tx_t *spare_tx;       //  a finished transaction (its buffers), for the next one
     uint8_t *spare_ev;
     size_t spare_ev_cap;
     char parsed [OIM_RFC3339_SIZE]; //  s_time_ms's last text, and its time
@@ -58,43 +58,26 @@ typedef struct {
 } matcher_text_t;
 
 //  --------------------------------------------------------------------------------------
-//  A transaction: commands collected (formatted), then sent as MULTI ... EXEC in one
-//  pipeline.
-//
-//  The transaction's events are not commands of their own: they are collected as the
-//  records of an EventBatch (field 1: tag 0x0A, varint length, the packed Event) and written
-//  by matcher_tx_exec as one XADD oim:events * b <EventBatch> per BATCH_EVENTS recipients ("e"
-//  when an entry would hold a single event). Redis then stores one stream entry where it
-//  stored one per event (~38 per demand): per-command cost was most of Redis' work.
+//  A transaction: the commands in an oim_redis_tx (common/oim_redis_tx.h: 0 committed,
+//  1 conflict, -1 failed), and its events, collected as the records of one EventBatch
+//  (written at the seal, see matcher_tx.c).
 typedef struct {
-    matcher_text_t cmds;                  //  MULTI and the commands, in RESP
-    size_t count;                   //  how many
-    bool sealed;                    //  complete: MULTI ... EXEC
-    size_t written;                 //  bytes of cmds written to Redis (once sealed)
+    oim_redis_tx_t *redis_tx;       //  MULTI, the commands, the merged SADDs
+    bool sealed;                    //  the events' XADDs and EXEC added
     uint8_t *ev;                    //  the EventBatch records, back to back
     size_t ev_len, ev_cap;
     size_t *ev_at;                  //  where each record starts in ev
     uint8_t *ev_head;               //  each record's tag + length bytes
     size_t *ev_recipients;          //  each record's recipients: 1 + the Event's copies
     size_t ev_count, ev_slots;
-    matcher_text_t members;               //  SADDs to organizations' sets: "key\0member\0"...
-    size_t *member_at;              //  where each pair starts in members
-    size_t member_count, member_slots;
 } matcher_tx_t;
-
-//  A command being built argument by argument (its arguments formatted as they come; the
-//  head, which needs the count, at the flush).
-typedef struct {
-    int argc;
-    matcher_text_t body;
-} matcher_argv_t;
 
 //  One demand's match writes, merged: MSET of the matches, one HSET of its pair index, one
 //  ZADD and one ZREM of its top set; the organizations' sets (s_tx_members) go through
-//  matcher_tx_member, one SADD per set for the whole transaction. The same
-//  keys and values as matcher_tx_match for each, in a few commands.
+//  oim_redis_tx_sadd, one SADD per set for the whole transaction. The same keys and values
+//  as matcher_tx_match for each, in a few commands.
 typedef struct {
-    matcher_argv_t mset, hset, zadd, zrem;
+    oim_redis_args_t mset, hset, zadd, zrem;
 } matcher_writes_t;
 
 //  --------------------------------------------------------------------------------------
@@ -129,7 +112,7 @@ void matcher_free_matches (match_t **ms, size_t n);
 match_t **matcher_read_reply_matches (matcher_store_t *self, const redisReply *r, size_t *n);
 
 //  --------------------------------------------------------------------------------------
-//  Text and RESP (matcher_tx.c)
+//  Text (matcher_tx.c)
 
 //  Makes room for len more bytes of t; returns where they go (the caller writes them, then
 //  adds len to t->len and terminates).
@@ -137,49 +120,29 @@ char *matcher_text_reserve (matcher_text_t *t, size_t len);
 void matcher_text_add (matcher_text_t *t, const char *data, size_t len);
 //  A decimal integer into buf (24 bytes): what "%lld" prints.
 void matcher_int_text (long long value, char *buf);
-//  Argument of argument-by-argument commands (matcher_argv_t): a string, a packed message.
-void matcher_argv_str (matcher_argv_t *a, const char *text);
-void matcher_argv_packed (matcher_argv_t *a, const ProtobufCMessage *msg);
-//  Queues the command when it has more than its first `head` arguments, then empties a.
-void matcher_argv_flush (matcher_tx_t *tx, matcher_argv_t *a, int head);
 
 //  --------------------------------------------------------------------------------------
-//  Transactions (matcher_tx.c)
+//  Transactions (matcher_tx.c): queue commands with oim_redis_tx_* on tx->redis_tx
 
-//  Queues a command; len NULL = the arguments are strings.
-void matcher_tx_add (matcher_tx_t *tx, int argc, const char *const *argv, const size_t *len);
-//  Queues a command of 2 to 4 string arguments (c, d NULL when absent).
-void matcher_tx_strs (matcher_tx_t *tx, const char *a, const char *b, const char *c, const char *d);
-//  Queues "cmd key [a b] <msg packed>".
-void matcher_tx_packed (matcher_tx_t *tx, const char *cmd, const char *key, const char *a,
-                        const char *b, const ProtobufCMessage *msg);
-//  Queues an event (copied: the caller keeps event) for the transaction's EventBatch.
-void matcher_tx_event_add (matcher_tx_t *tx, const Oim__V1__Event *event);
-//  Queues "SADD <key> <member>" for an organization's set (merged per key at the seal).
-void matcher_tx_member (matcher_tx_t *tx, const char *key, const char *member);
-//  Starts tx with the store's spare buffers (empty); matcher_tx_done clears it, keeping its
-//  buffers as the store's spares when they are the larger ones.
+//  Starts tx (empty) with the store's spare transaction and event buffers; matcher_tx_done
+//  empties it, keeping them as the store's spares.
 void matcher_tx_init (matcher_store_t *self, matcher_tx_t *tx);
 void matcher_tx_done (matcher_store_t *self, matcher_tx_t *tx);
-//  Completes the transaction: its merged SADDs, its events' XADDs, EXEC (once).
+//  Queues an event (copied: the caller keeps event) for the transaction's EventBatch.
+void matcher_tx_event_add (matcher_tx_t *tx, const Oim__V1__Event *event);
+//  Completes the transaction (once): the merged SADDs, the events' XADDs, EXEC.
 void matcher_tx_seal (matcher_tx_t *tx);
-//  Writes more of a sealed transaction: what the connection takes now (block false), or
-//  the rest. 0, or -1 when Redis failed.
-int matcher_tx_write (oim_redis_t *redis, matcher_tx_t *tx, bool block);
 //  Seals the transaction and writes what the connection takes now, without waiting for
-//  Redis to read the rest (matcher_tx_write writes more, matcher_tx_finish all). Redis runs
-//  nothing of it before EXEC: it gets the whole transaction, or, when the connection fails,
-//  discards it. 0, or -1 when Redis failed.
+//  Redis to read the rest (oim_redis_tx_write writes more, matcher_tx_finish all). Redis
+//  runs nothing of it before EXEC: it gets the whole transaction, or, when the connection
+//  fails, discards it. 0, or -1 when Redis failed.
 int matcher_tx_send (oim_redis_t *redis, matcher_tx_t *tx);
-//  Completes a transaction matcher_tx_send started (sent: what it returned): writes the rest,
-//  reads the replies. 1 committed, 0 a WATCHed key changed (EXEC nil, counted as a
-//  conflict), -1 Redis failed. Clears tx either way.
+//  Completes a transaction matcher_tx_send started (sent: what it returned): writes the
+//  rest, reads the replies. Returns as oim_redis_tx_exec: 0 committed, 1 a WATCHed key
+//  changed (counted as a conflict), -1 Redis failed. Empties tx either way.
 int matcher_tx_finish (matcher_store_t *self, oim_redis_t *redis, matcher_tx_t *tx, int sent);
 //  Runs the transaction on the store's connection: matcher_tx_send + matcher_tx_finish.
 int matcher_tx_exec (matcher_store_t *self, matcher_tx_t *tx);
-//  UNWATCH on a connection (matcher_store_unwatch: the store's).
-void matcher_unwatch_on (oim_redis_t *redis);
-void matcher_store_unwatch (matcher_store_t *self);
 
 //  --------------------------------------------------------------------------------------
 //  Events and rendering (matcher_events.c)
