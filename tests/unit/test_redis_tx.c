@@ -6,6 +6,7 @@
     when Redis cannot be reached; a large transaction sent without waiting, then finished.  */
 #include "oim_redis_tx.h"
 #include "oim_clock.h"
+#include "oim_test_redis.h"
 #include "common.pb-c.h"
 
 #include <signal.h>
@@ -21,45 +22,7 @@ static int s_failed;
 #define CHECK(cond) do { if (!(cond)) { \
     fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); s_failed++; } } while (0)
 
-static char s_dir [64], s_sock [128], s_url [160];
-static pid_t s_redis;
-
-//  Starts redis-server on a unix socket in a new temp dir; waits (5 s at most) for PING.
-static oim_redis_t *
-s_start_redis (void)
-{
-    strcpy (s_dir, "/tmp/oim_redis_tx_XXXXXX");
-    if (!mkdtemp (s_dir))
-        return NULL;
-    snprintf (s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
-    s_redis = fork ();
-    if (s_redis == 0) {
-        execlp ("redis-server", "redis-server", "--port", "0", "--unixsocket", s_sock,
-                "--dir", s_dir, "--save", "", "--appendonly", "no", "--loglevel", "warning",
-                (char *) NULL);
-        _exit (127);
-    }
-    snprintf (s_url, sizeof s_url, "unix://%s", s_sock);
-    oim_redis_t *redis = oim_redis_new (s_url, 1000, 2000);
-    for (int64_t deadline = oim_clock_mono_ms () + 5000; oim_clock_mono_ms () < deadline; ) {
-        if (oim_redis_ping (redis, NULL))
-            return redis;
-        usleep (20000);
-    }
-    oim_redis_destroy (&redis);
-    return NULL;
-}
-
-static void
-s_stop_redis (void)
-{
-    if (s_redis > 0) {
-        kill (s_redis, SIGTERM);
-        waitpid (s_redis, NULL, 0);
-    }
-    unlink (s_sock);
-    rmdir (s_dir);
-}
+static oim_test_redis_t s_server;
 
 //  The reply of a command as a string ("" for nil, the integer printed, "?" otherwise).
 static char *
@@ -179,7 +142,7 @@ test_commit (oim_redis_t *redis)
 static void
 test_conflict (oim_redis_t *redis)
 {
-    oim_redis_t *other = oim_redis_new (s_url, 1000, 2000);
+    oim_redis_t *other = oim_redis_new (s_server.url, 1000, 2000);
     oim_redis_tx_t *tx = oim_redis_tx_new ();
     CHECK (oim_redis_tx_watch (redis, "w") == 0);
     redisReply *r = oim_redis_command (other, "SET w %s", "touched");
@@ -236,7 +199,7 @@ int
 main (void)
 {
     test_resp ();
-    oim_redis_t *redis = s_start_redis ();
+    oim_redis_t *redis = oim_test_redis_start (&s_server, "redis_tx");
     CHECK (redis);
     if (redis) {
         test_commit (redis);
@@ -244,7 +207,7 @@ main (void)
         test_failure (redis);
     }
     oim_redis_destroy (&redis);
-    s_stop_redis ();
+    oim_test_redis_stop (&s_server);
     printf ("redis_tx: %s\n", s_failed? "FAILED": "OK");
     return s_failed? 1: 0;
 }

@@ -5,6 +5,7 @@
     first, takes over a dead consumer's entries after the idle time, and acknowledges.  */
 #include "oim_stream.h"
 #include "oim_clock.h"
+#include "oim_test_redis.h"
 
 #include <signal.h>
 #include <stdarg.h>
@@ -22,46 +23,7 @@ static int s_failed;
 #define CHECK(cond) do { if (!(cond)) { \
     fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); s_failed++; } } while (0)
 
-static char s_dir [64], s_sock [128];
-static pid_t s_redis;
-
-//  Starts redis-server on a unix socket in a new temp dir; waits (5 s at most) for PING.
-static oim_redis_t *
-s_start_redis (void)
-{
-    strcpy (s_dir, "/tmp/oim_stream_XXXXXX");
-    if (!mkdtemp (s_dir))
-        return NULL;
-    snprintf (s_sock, sizeof s_sock, "%s/redis.sock", s_dir);
-    s_redis = fork ();
-    if (s_redis == 0) {
-        execlp ("redis-server", "redis-server", "--port", "0", "--unixsocket", s_sock,
-                "--dir", s_dir, "--save", "", "--appendonly", "no", "--loglevel", "warning",
-                (char *) NULL);
-        _exit (127);
-    }
-    char url [160];
-    snprintf (url, sizeof url, "unix://%s", s_sock);
-    oim_redis_t *redis = oim_redis_new (url, 1000, 2000);
-    for (int64_t deadline = oim_clock_mono_ms () + 5000; oim_clock_mono_ms () < deadline; ) {
-        if (oim_redis_ping (redis, NULL))
-            return redis;
-        usleep (20000);
-    }
-    oim_redis_destroy (&redis);
-    return NULL;
-}
-
-static void
-s_stop_redis (void)
-{
-    if (s_redis > 0) {
-        kill (s_redis, SIGTERM);
-        waitpid (s_redis, NULL, 0);
-    }
-    unlink (s_sock);
-    rmdir (s_dir);
-}
+static oim_test_redis_t s_server;
 
 static void
 s_run (oim_redis_t *redis, const char *format, ...)
@@ -283,14 +245,14 @@ int
 main (void)
 {
     test_ids ();
-    oim_redis_t *redis = s_start_redis ();
+    oim_redis_t *redis = oim_test_redis_start (&s_server, "stream");
     CHECK (redis);
     if (redis) {
         test_follower (redis);
         test_group (redis);
     }
     oim_redis_destroy (&redis);
-    s_stop_redis ();
+    oim_test_redis_stop (&s_server);
     printf ("stream: %s\n", s_failed? "FAILED": "OK");
     return s_failed? 1: 0;
 }

@@ -15,15 +15,13 @@
 #include "oim_service.h"
 #include "oim_wire.h"
 #include "oim_api.h"
+#include "oim_test_redis.h"
 #include "wire.pb-c.h"
 
 #include <assert.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
 
 #define HEARTBEAT_MSEC 100
 
@@ -255,38 +253,6 @@ s_daemon_thread (void *arg)
     return NULL;
 }
 
-//  A free TCP port on 127.0.0.1 (bound, read and released).
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t len = sizeof addr;
-    assert (bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0);
-    assert (getsockname (fd, (struct sockaddr *) &addr, &len) == 0);
-    close (fd);
-    return ntohs (addr.sin_port);
-}
-
-//  A throw-away redis-server on `port` (no persistence); its pid.
-static pid_t
-s_redis_start (int port)
-{
-    char port_text [16];
-    snprintf (port_text, sizeof port_text, "%d", port);
-    pid_t pid = fork ();
-    assert (pid >= 0);
-    if (pid == 0) {
-        int null = open ("/dev/null", O_WRONLY);
-        dup2 (null, STDOUT_FILENO);
-        dup2 (null, STDERR_FILENO);
-        execlp ("redis-server", "redis-server", "--port", port_text, "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--loglevel", "warning", (char *) NULL);
-        _exit (127);
-    }
-    return pid;
-}
-
 //  Sends an ApiRequest for tmpl.echo until the daemon (registering) answers; its status and
 //  ApiReply.
 static uint32_t
@@ -320,13 +286,14 @@ s_tmpl_call (fixture_t *f, const char *method, Oim__V1__ApiReply **reply_p)
 static void
 test_template (fixture_t *f)
 {
-    int port = s_free_port ();
-    pid_t redis = s_redis_start (port);
+    oim_test_redis_t server;
+    oim_redis_t *redis = oim_test_redis_start (&server, "tmpl");
+    assert (redis);
+    oim_redis_destroy (&redis);
     s_daemon_t d = { .argc = 0 };
-    char redis_url [64], broker [256];
-    snprintf (redis_url, sizeof redis_url, "redis://127.0.0.1:%d/0", port);
+    char broker [256];
     snprintf (broker, sizeof broker, "%s", f->backend);
-    char *argv [] = { "oim-tmpl", "--redis-url", redis_url, "--broker-endpoint", broker,
+    char *argv [] = { "oim-tmpl", "--redis-url", server.url, "--broker-endpoint", broker,
                       "--curve", "off", "--heartbeat-ms", "100", "--log-level", "warn",
                       "--health-file", "/tmp/oim-tmpl-test.health", NULL };
     for (; argv [d.argc]; d.argc++)
@@ -346,7 +313,7 @@ test_template (fixture_t *f)
 
     assert (s_tmpl_call (f, "tmpl.nothing", NULL) == 404);
 
-    //  oim.status: its name, and a live PING (redis-server may still be starting: retry)
+    //  oim.status: its name, and a live PING
     Oim__V1__StatusReply *status = NULL;
     for (int attempt = 0; attempt < 50 && !(status && status->redis_ok); attempt++) {
         if (status)
@@ -378,8 +345,7 @@ test_template (fixture_t *f)
     raise (SIGTERM);                //  czmq's handler: the daemon's loop ends
     pthread_join (thread, NULL);
     assert (d.exit_code == 0 && atomic_load (&s_stops) == 1);
-    kill (redis, SIGKILL);
-    waitpid (redis, NULL, 0);
+    oim_test_redis_stop (&server);
 }
 
 int
