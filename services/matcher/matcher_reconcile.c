@@ -355,10 +355,8 @@ matcher_store_batch_send (matcher_store_t *self, matcher_batch_t *b)
     b->sent = true;
 }
 
-//  matcher_store_batch_finish, returning as oim_redis_tx_exec (0 committed or nothing to
-//  write, 1 conflict, -1 failed).
-static int
-s_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
+int
+matcher_store_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
 {
     matcher_batch_t *b = *batch_p;
     int rc = OIM_REDIS_TX_COMMITTED;
@@ -375,14 +373,6 @@ s_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
     return rc;
 }
 
-int
-matcher_store_batch_finish (matcher_store_t *self, matcher_batch_t **batch_p)
-{
-    //  matcher_store.h's convention (1 committed, 0 conflict), which matcher_server.c reads
-    int rc = s_batch_finish (self, batch_p);
-    return rc == OIM_REDIS_TX_COMMITTED? 1: rc == OIM_REDIS_TX_CONFLICT? 0: -1;
-}
-
 //  Reconciles a batch of demands in one optimistic step: WATCH every demand's pair index,
 //  read them and their matches (two pipelined round trips), compute every demand's changes,
 //  and write them all in one MULTI/EXEC. Returns as oim_redis_tx_exec: 0 done, 1 conflict
@@ -394,7 +384,7 @@ s_reconcile_batch_once (matcher_store_t *self, const char *const *demand_ids, si
     if (!b)
         return OIM_REDIS_TX_FAILED;
     matcher_store_batch_compute (self, b, NULL);
-    return s_batch_finish (self, &b);
+    return matcher_store_batch_finish (self, &b);
 }
 
 int

@@ -479,12 +479,12 @@ s_finish_held (matcher_t *self)
     self->held = NULL;
     s_use (self, matcher_store_batch_redis (w->batch));
     int rc = matcher_store_batch_finish (self->store, &w->batch);
-    if (rc == 0) {
+    if (rc == OIM_REDIS_TX_CONFLICT) {
         oim_debug ("event=batch_conflict entries=%zu", w->n);
         rc = matcher_store_reconcile_batch (self->store, w->demands, w->ndemands);
     }
     else
-        rc = rc > 0? 0: -1;
+        rc = rc == OIM_REDIS_TX_COMMITTED? 0: -1;
     return s_work_end (self, w, rc) < 0? -1: 0;
 }
 

@@ -39,6 +39,7 @@
 
 #include "oim_service.h"
 #include "matcher_model.h"
+#include "oim_redis_tx.h"
 
 typedef struct _matcher_store_t matcher_store_t;
 
@@ -75,9 +76,10 @@ void matcher_store_use (matcher_store_t *self, oim_redis_t *redis);
 //             the transaction of `sending` (a batch sent, not finished, or NULL);
 //    send:    writes MULTI ... EXEC on the batch's connection, as much as it takes without
 //             waiting for Redis to read it, and reads no reply;
-//    finish:  sends when not sent yet, writes the rest, reads the outcome (1 committed or
-//             nothing to write, 0 a WATCHed key changed: redo, -1 Redis failed) and
-//             destroys the batch.
+//    finish:  sends when not sent yet, writes the rest, reads the outcome as
+//             oim_redis_tx_exec does (OIM_REDIS_TX_COMMITTED 0: committed or nothing to
+//             write; _CONFLICT 1: a WATCHed key changed, redo; _FAILED -1) and destroys the
+//             batch.
 //  destroy discards a batch (UNWATCHes when it was not sent). The demand ids are borrowed
 //  until the batch is destroyed.
 typedef struct _matcher_batch_t matcher_batch_t;
