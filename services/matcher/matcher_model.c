@@ -377,10 +377,10 @@ int
 matcher_model_apply_org (matcher_model_t *self, const Oim__V1__Organization *msg)
 {
     if (!msg->id || !*msg->id)
-        return 0;
+        return 1;
     matcher_org_t *org = zhashx_lookup (self->orgs, msg->id);
     if (org && msg->version <= org->version)
-        return 0;
+        return 1;
     if (!org) {
         org = calloc (1, sizeof *org);
         assert (org);
@@ -404,7 +404,7 @@ matcher_model_apply_org (matcher_model_t *self, const Oim__V1__Organization *msg
     org->eligible = org->active && streq (org->kind, "startup");
     if (matcher_org_eligible (org))
         s_doc_add (self, org, msg);
-    return 1;
+    return 0;
 }
 
 int64_t
@@ -520,10 +520,10 @@ int
 matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *msg)
 {
     if (!msg->id || !*msg->id)
-        return 0;
+        return 1;
     matcher_demand_t *d = zhashx_lookup (self->demands, msg->id);
     if (d && msg->version <= d->version)
-        return 0;
+        return 1;
     if (!d) {
         d = calloc (1, sizeof *d);
         assert (d);
@@ -558,7 +558,7 @@ matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *msg)
         s_teaser_build (self, d, msg);
     self->dneed [d->slot].gen = UINT64_MAX;     //  its entry score is unknown again
     s_demand_post (self, d);
-    return 1;
+    return 0;
 }
 
 int64_t

@@ -117,8 +117,8 @@ matcher_model_t *matcher_model_new (const matcher_config_t *config);
 void matcher_model_destroy (matcher_model_t **self_p);
 const matcher_config_t *matcher_model_config (matcher_model_t *self);
 
-//  Apply an entity's full state (borrowed). Return 1 when applied, 0 when ignored (not newer
-//  than what the model holds), -1 on no memory.
+//  Apply an entity's full state (borrowed). Return 0 when applied, 1 when ignored (no id, or
+//  not newer than what the model holds): the tree's convention, as search_index_add.
 int matcher_model_apply_org (matcher_model_t *self, const Oim__V1__Organization *org);
 int matcher_model_apply_demand (matcher_model_t *self, const Oim__V1__Demand *demand);
 int matcher_model_apply_saved_search (matcher_model_t *self, const Oim__V1__SavedSearch *ss);

@@ -90,10 +90,10 @@ int
 matcher_model_apply_saved_search (matcher_model_t *self, const Oim__V1__SavedSearch *msg)
 {
     if (!msg->id || !*msg->id)
-        return 0;
+        return 1;
     matcher_ss_t *ss = zhashx_lookup (self->sss, msg->id);
     if (ss && msg->version <= ss->version)
-        return 0;
+        return 1;
     if (!ss) {
         ss = calloc (1, sizeof *ss);
         assert (ss);
@@ -115,7 +115,7 @@ matcher_model_apply_saved_search (matcher_model_t *self, const Oim__V1__SavedSea
     ss->live = !msg->deleted;
     ss->epoch++;
     if (!ss->live)
-        return 1;
+        return 0;
     self->live_ss++;
     s_ss_words (self, ss, msg->q);
     ss->ind = matcher_strv (msg->industry, msg->n_industry); ss->nind = msg->n_industry;
@@ -131,7 +131,7 @@ matcher_model_apply_saved_search (matcher_model_t *self, const Oim__V1__SavedSea
             ss->tag [ss->ntag++] = key;
     }
     s_ss_anchor (self, ss);
-    return 1;
+    return 0;
 }
 
 const char *
