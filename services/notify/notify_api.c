@@ -114,49 +114,38 @@ s_unavailable (oim_api_reply_t *reply)
 //  unread=true lists unread ones only; otherwise all, newest first, each with "read".
 //  cursor = the feed_sequence to continue below (next_cursor of the previous page).
 
-void
-notify_api_notification_list (oim_service_t *service, const Oim__V1__ApiRequest *request,
-                              oim_api_reply_t *reply)
+//  The list's query: unread (true|false) and cursor (a next_cursor: "(<score>" as the ZSET
+//  bound, "+inf" without one). False with a 400 in reply when either is malformed.
+static bool
+s_list_query (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply, bool *only_unread,
+              char *max, size_t max_size)
 {
-    const char *org = s_scope (request, reply, false);
-    if (!org)
-        return;
-    int limit = s_limit (request, reply);
-    if (!limit)
-        return;
     const char *unread = oim_api_query (request, "unread");
     if (unread && *unread && strcmp (unread, "true") && strcmp (unread, "false")) {
         oim_api_error (reply, 400, "invalid", "unread", "unread must be true or false");
-        return;
+        return false;
     }
-    bool only_unread = unread && strcmp (unread, "true") == 0;
+    *only_unread = unread && strcmp (unread, "true") == 0;
     const char *cursor = oim_api_query (request, "cursor");
-    char max [32] = "+inf";
+    snprintf (max, max_size, "+inf");
     if (cursor && *cursor) {
         char *end;
         unsigned long long n = strtoull (cursor, &end, 10);
         if (*end || n == 0) {
             oim_api_error (reply, 400, "invalid", "cursor", "cursor must be a next_cursor this API gave");
-            return;
+            return false;
         }
-        snprintf (max, sizeof max, "(%llu", n);
+        snprintf (max, max_size, "(%llu", n);
     }
-    oim_redis_t *redis = oim_service_redis (service);
-    char inbox [OIM_KEY_SIZE], unread_key [OIM_KEY_SIZE];
-    snprintf (inbox, sizeof inbox, OIM_KEY_ORG_INBOX, org);
-    snprintf (unread_key, sizeof unread_key, OIM_KEY_ORG_UNREAD, org);
-    redisReply *ids = oim_redis_command (redis, "ZREVRANGEBYSCORE %s %s -inf WITHSCORES LIMIT 0 %d",
-                                         only_unread? unread_key: inbox, max, limit + 1);
-    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        if (ids)
-            freeReplyObject (ids);
-        s_unavailable (reply);
-        return;
-    }
-    size_t count = ids->elements / 2;
-    bool more = count > (size_t) limit;
-    if (more)
-        count = (size_t) limit;
+    return true;
+}
+
+//  Reads the first count notifications of ids (a WITHSCORES reply) with their unread marks,
+//  and the unread count, in one pipeline: appends them to list. False when Redis failed.
+static bool
+s_list_fetch (oim_redis_t *redis, const redisReply *ids, size_t count, const char *unread_key,
+              json_t *list, json_int_t *unread_count)
+{
     bool ok = true;
     for (size_t i = 0; i < count && ok; i++) {
         char key [OIM_KEY_SIZE];
@@ -165,8 +154,6 @@ notify_api_notification_list (oim_service_t *service, const Oim__V1__ApiRequest 
           && oim_redis_append (redis, "ZSCORE %s %s", unread_key, ids->element [2 * i]->str) == 0;
     }
     ok = ok && oim_redis_append (redis, "ZCARD %s", unread_key) == 0;
-    json_t *list = json_array ();
-    json_int_t unread_count = 0;
     for (size_t i = 0; i < count && ok; i++) {
         redisReply *value = oim_redis_reply (redis);
         redisReply *score = value? oim_redis_reply (redis): NULL;
@@ -187,26 +174,53 @@ notify_api_notification_list (oim_service_t *service, const Oim__V1__ApiRequest 
         if (score)
             freeReplyObject (score);
     }
-    if (ok) {
-        redisReply *card = oim_redis_reply (redis);
-        ok = card != NULL;
-        if (card) {
-            unread_count = card->type == REDIS_REPLY_INTEGER? card->integer: 0;
-            freeReplyObject (card);
-        }
+    redisReply *card = ok? oim_redis_reply (redis): NULL;
+    if (card) {
+        *unread_count = card->type == REDIS_REPLY_INTEGER? card->integer: 0;
+        freeReplyObject (card);
     }
-    if (!ok) {
+    return card != NULL;
+}
+
+void
+notify_api_notification_list (oim_service_t *service, const Oim__V1__ApiRequest *request,
+                              oim_api_reply_t *reply)
+{
+    const char *org = s_scope (request, reply, false);
+    if (!org)
+        return;
+    int limit = s_limit (request, reply);
+    bool only_unread;
+    char max [32];
+    if (!limit || !s_list_query (request, reply, &only_unread, max, sizeof max))
+        return;
+    oim_redis_t *redis = oim_service_redis (service);
+    char inbox [OIM_KEY_SIZE], unread_key [OIM_KEY_SIZE];
+    snprintf (inbox, sizeof inbox, OIM_KEY_ORG_INBOX, org);
+    snprintf (unread_key, sizeof unread_key, OIM_KEY_ORG_UNREAD, org);
+    redisReply *ids = oim_redis_command (redis, "ZREVRANGEBYSCORE %s %s -inf WITHSCORES LIMIT 0 %d",
+                                         only_unread? unread_key: inbox, max, limit + 1);
+    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+        if (ids)
+            freeReplyObject (ids);
+        s_unavailable (reply);
+        return;
+    }
+    size_t count = ids->elements / 2;
+    bool more = count > (size_t) limit;
+    if (more)
+        count = (size_t) limit;
+    json_t *list = json_array ();
+    json_int_t unread_count = 0;
+    if (!s_list_fetch (redis, ids, count, unread_key, list, &unread_count)) {
         json_decref (list);
         freeReplyObject (ids);
         s_unavailable (reply);
         return;
     }
     json_t *body = json_pack ("{s:o, s:I}", "notifications", list, "unread_count", unread_count);
-    if (more)
-        json_object_set_new (body, "next_cursor",
-                             json_string (ids->element [2 * (count - 1) + 1]->str));
-    else
-        json_object_set_new (body, "next_cursor", json_null ());
+    json_object_set_new (body, "next_cursor", more
+        ? json_string (ids->element [2 * (count - 1) + 1]->str): json_null ());
     freeReplyObject (ids);
     oim_api_ok (reply, 200, body);
 }
@@ -309,6 +323,48 @@ notify_api_webhook_get (oim_service_t *service, const Oim__V1__ApiRequest *reque
         freeReplyObject (r);
 }
 
+//  Checks a PUT webhook body: only url (an http(s) URL of at most URL_MAX bytes) and events
+//  (null, or an array of known event types, written into list comma-separated without
+//  repeats). Returns the url (borrowed from body), or NULL with a 400 in reply.
+static json_t *
+s_webhook_body (json_t *body, oim_api_reply_t *reply, char *list, size_t list_size)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach (body, key, value)
+        if (strcmp (key, "url") && strcmp (key, "events")) {
+            oim_api_error (reply, 400, "invalid", key, "unknown field");
+            return NULL;
+        }
+    json_t *url = json_object_get (body, "url");
+    json_t *events = json_object_get (body, "events");
+    if (!json_is_string (url) || json_string_length (url) == 0 || json_string_length (url) > URL_MAX) {
+        oim_api_error (reply, 400, "invalid", "url", "url must be an http(s) URL of at most %d bytes", URL_MAX);
+        return NULL;
+    }
+    if (!events || json_is_null (events))
+        return url;
+    if (!json_is_array (events)) {
+        oim_api_error (reply, 400, "invalid", "events", "events must be an array of event types");
+        return NULL;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach (events, i, e) {
+        if (!json_is_string (e) || !s_known_type (json_string_value (e))) {
+            char field [32];
+            snprintf (field, sizeof field, "events[%zu]", i);
+            oim_api_error (reply, 400, "invalid", field, "unknown event type");
+            return NULL;
+        }
+        if (!strstr (list, json_string_value (e))) {
+            size_t len = strlen (list);
+            snprintf (list + len, list_size - len, "%s%s", len? ",": "", json_string_value (e));
+        }
+    }
+    return url;
+}
+
 void
 notify_api_webhook_put (oim_service_t *service, const Oim__V1__ApiRequest *request,
                         oim_api_reply_t *reply)
@@ -319,43 +375,11 @@ notify_api_webhook_put (oim_service_t *service, const Oim__V1__ApiRequest *reque
     json_t *body = oim_api_body (request, reply);
     if (!body)
         return;
-    const char *key;
-    json_t *value;
-    json_object_foreach (body, key, value)
-        if (strcmp (key, "url") && strcmp (key, "events")) {
-            oim_api_error (reply, 400, "invalid", key, "unknown field");
-            json_decref (body);
-            return;
-        }
-    json_t *url = json_object_get (body, "url");
-    json_t *events = json_object_get (body, "events");
-    if (!json_is_string (url) || json_string_length (url) == 0 || json_string_length (url) > URL_MAX) {
-        oim_api_error (reply, 400, "invalid", "url", "url must be an http(s) URL of at most %d bytes", URL_MAX);
+    char list [1024] = "";
+    json_t *url = s_webhook_body (body, reply, list, sizeof list);
+    if (!url) {
         json_decref (body);
         return;
-    }
-    char list [1024] = "";
-    if (events && !json_is_null (events)) {
-        if (!json_is_array (events)) {
-            oim_api_error (reply, 400, "invalid", "events", "events must be an array of event types");
-            json_decref (body);
-            return;
-        }
-        size_t i;
-        json_t *e;
-        json_array_foreach (events, i, e) {
-            if (!json_is_string (e) || !s_known_type (json_string_value (e))) {
-                char field [32];
-                snprintf (field, sizeof field, "events[%zu]", i);
-                oim_api_error (reply, 400, "invalid", field, "unknown event type");
-                json_decref (body);
-                return;
-            }
-            if (!strstr (list, json_string_value (e))) {
-                size_t len = strlen (list);
-                snprintf (list + len, sizeof list - len, "%s%s", len? ",": "", json_string_value (e));
-            }
-        }
     }
     char reason [NOTIFY_SSRF_REASON_MAX + 64] = "";
     if (notify_ssrf_check_url (notify_server_ssrf (service), json_string_value (url),
