@@ -5,8 +5,20 @@
 #ifndef OIM_API_H_INCLUDED
 #define OIM_API_H_INCLUDED
 
-#include "oim_service.h"
 #include "oim_pbjson.h"
+#include "api.pb-c.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+//  What an API handler answers: a status and a JSON body (owned; NULL = empty), plus up to
+//  four extra headers. Set it with oim_api_ok / oim_api_error.
+typedef struct {
+    uint32_t status;
+    json_t *body;
+    char *header_names [4];
+    char *header_values [4];
+} oim_api_reply_t;
 
 //  Sets status and body (the reply takes the reference to body).
 void oim_api_ok (oim_api_reply_t *reply, uint32_t status, json_t *body);

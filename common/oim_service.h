@@ -28,17 +28,11 @@
 #include "oim_redis.h"
 #include "oim_wire.h"
 #include "api.pb-c.h"
+#include "oim_api.h"
 
 typedef struct _oim_service_t oim_service_t;
 
-//  What an API handler answers: a status and a JSON body (owned; NULL = empty), plus up to
-//  four extra headers. Set it with oim_api_ok / oim_api_error (common/oim_api.h).
-typedef struct {
-    uint32_t status;
-    json_t *body;
-    char *header_names [4];
-    char *header_values [4];
-} oim_api_reply_t;
+//  What an API handler answers: oim_api_reply_t (common/oim_api.h).
 
 //  A raw handler: the request body is the protobuf its method names. Set *reply_body to a
 //  malloc'd buffer (the template frees it) and return the status.

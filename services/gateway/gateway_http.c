@@ -6,6 +6,7 @@
 #include "gateway_routes.h"
 #include "gateway_sse.h"
 #include "oim_api.h"
+#include "oim_wire.h"
 #include "oim_clock.h"
 #include "oim_id.h"
 #include "oim_keys.h"
