@@ -229,7 +229,10 @@ def report(args, demands, qrels, bm25, rankings, matches, took, reference=None):
             out["demands"][d["id"]] = {"matcher": rankings.get(d["id"], []),
                                        "bm25": bm25[d["id"]],
                                        "relevant": sorted(qrels[d["id"]]),
-                                       "terms": [text_terms(x) for x in matches[d["id"]]]}
+                                       "terms": [text_terms(x) for x in matches[d["id"]]],
+                                       "matches": [{k: x.get(k) for k in
+                                                    ("company", "score", "explanation")}
+                                                   for x in matches[d["id"]]]}
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)
 
