@@ -49,7 +49,8 @@ search_index_new (const search_config_t *config)
     self->cfg.stemmer = self->stemmer;
     self->analyzer = oim_analyzer_new (self->stemmer);
     self->tokens = oim_tokens_new ();
-    if (!self->analyzer || !self->tokens) {
+    self->evidence = self->analyzer ? oim_evidence_new (self->analyzer) : NULL;
+    if (!self->analyzer || !self->tokens || !self->evidence) {
         search_index_destroy (&self);
         return NULL;
     }
@@ -75,6 +76,7 @@ search_index_destroy (search_index_t **self_p)
         return;
     oim_analyzer_destroy (&self->analyzer);
     oim_tokens_destroy (&self->tokens);
+    oim_evidence_destroy (&self->evidence);
     for (uint32_t t = 0; t < self->terms.count; t++)
         free (self->postings[t].buf);
     free (self->postings);

@@ -22,7 +22,12 @@
     most `tier_max_words` words (default 4), a document must match at least one
     word and documents are ordered by the number of matched words, then by
     score; longer queries (natural-language questions, the matcher's demand
-    text) are ranked by BM25F alone over any matching term. A word matches
+    text) are ranked by BM25F alone over any matching term. Queries of 32 words
+    or more (a pasted paragraph, not a question: CACM's and KorQuAD's questions
+    rank as before, search_eval), and `like` (a document's own text as the
+    query, e.g. a demand), are LONG QUERIES: BM25F over their 100 most informative evidence terms
+    (no numbers, one-letter or generic words), each weighted 1 + ln (its count
+    in the query) — see search_parse.c. A word matches
     through its exact term, a typo variant (1 edit from 5 code points, 2 from
     9; only for words the index does not know, see typo_below_df), a prefix
     (last word, when asked), or — for Hangul/CJK — the word without its
@@ -147,6 +152,9 @@ typedef struct {
     bool no_facets;                     //  skip facet counting
     bool no_snippets;
     bool pure_bm25;                     //  no all-words-first tiers (matcher)
+    const char *like;                   //  id of a doc whose text is the query (title, tags,
+                                        //  and the body when this viewer may read it), run as
+                                        //  a long query; q is then not read; that doc is no hit
     size_t facet_limit;                 //  values per facet field (0 = 20)
     unsigned facet_mask;                //  bit (1 << search_facet_t) per field to count;
                                         //  0 = all fields
@@ -232,7 +240,9 @@ uint64_t search_index_version (search_index_t *self, const char *id);
 
 //  Runs a query. On success returns 0 and *result_p is a new result the
 //  caller destroys. Returns -2 on a bad request (malformed or expired cursor,
-//  limit out of range) and -1 on no memory; *result_p is then NULL.
+//  limit out of range), 1 when query->like names no document this viewer may
+//  see (unknown, deleted, or members-only for an anonymous viewer), and -1 on
+//  no memory; *result_p is then NULL.
 int search_index_search (search_index_t *self, const search_query_t *query,
                          search_result_t **result_p);
 void search_result_destroy (search_result_t **self_p);

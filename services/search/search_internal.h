@@ -8,6 +8,7 @@
 #define SEARCH_INTERNAL_H_INCLUDED
 
 #include "oim_analyze.h"
+#include "oim_evidence.h"
 #include "oim_utf8.h"
 #include "search_index.h"
 #include "search_strtab.h"
@@ -49,6 +50,7 @@ struct search_index_t {
     char stemmer[32];
     oim_analyzer_t *analyzer;
     oim_tokens_t *tokens;    //  adding documents (the one writer); each query has its own
+    oim_evidence_t *evidence;           //  which query terms a long query keeps (read-only)
 
     //  terms
     search_strtab_t terms;

@@ -4,14 +4,28 @@
     CJK words as their stem or all their bigrams bar a trailing particle, and
     quoted phrases (required, verified in order by search_score.c in short
     queries). Only the index's dictionary is read; no postings.
+
+    Long queries (S_LONG_MIN_WORDS words or more, or a whole document as with
+    `like`: a pasted demand) get another plan, the shape of the matcher's
+    demand query (tests/bench/MATCH_QUALITY.md §3.3): only evidence terms
+    (common/oim_evidence: no number, no one-letter, stop or generic word), each
+    weighted by its frequency in the query as 1 + ln c, the S_LONG_TERMS terms
+    of largest weight × idf kept; no typo, prefix or phrase rules, never tiered. Repeating a word then adds little,
+    and the boilerplate of a long text cannot crowd out its rare words.
 */
 #include "search_run.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define S_TYPO_VARIANTS 4
 #define S_PREFIX_VARIANTS 8
+#define S_LONG_MIN_WORDS 32             //  this many query words or more: a long query
+                                        //  (questions are shorter: search_eval's CACM
+                                        //  and KorQuAD ones rank as before)
+#define S_LONG_TERMS 100                //  terms a long query keeps
+#define S_LONG_MAX_TOKENS 20000         //  tokens of a long query analysed
 
 //  Hangul particles (josa) ignored at the end of a query word for the
 //  all-bigrams rule: one and two syllables.
@@ -234,9 +248,129 @@ s_count_words (search_index_t *self, search_plan_t *plan, const char *q, size_t 
     return 0;
 }
 
+
+//  ------------------------------------------------------------- long queries
+
+//  A candidate term of a long query: its index term, occurrences, first
+//  token (for the surface), and its selection key (1 + ln c) × idf.
+typedef struct {
+    uint32_t tid;
+    uint32_t count;
+    uint32_t first;
+    double key;
+} s_long_term_t;
+
+static int
+s_long_by_tid (const void *a, const void *b)
+{
+    uint32_t x = ((const s_long_term_t *) a)->tid, y = ((const s_long_term_t *) b)->tid;
+    return x < y ? -1 : x > y;
+}
+
+static int
+s_long_by_key (const void *a, const void *b)
+{
+    const s_long_term_t *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key > y->key ? -1 : 1;
+    return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+//  The evidence terms (oim_evidence_mark) of the analysed query that the index
+//  knows, one entry per occurrence, into a new array (*n_p entries; caller
+//  frees). NULL with *n_p 0 when there are none or memory is short (*nomem_p
+//  then true).
+static s_long_term_t *
+s_long_collect (search_index_t *self, const oim_tokens_t *toks, size_t *n_p, bool *nomem_p)
+{
+    size_t n = oim_tokens_size (toks);
+    *n_p = 0;
+    *nomem_p = false;
+    if (!n)
+        return NULL;
+    s_long_term_t *v = malloc (n * sizeof *v);
+    bool *evidence = malloc (n * sizeof *evidence);
+    if (!v || !evidence) {
+        free (v);
+        free (evidence);
+        *nomem_p = true;
+        return NULL;
+    }
+    oim_evidence_mark (self->evidence, toks, evidence);
+    for (size_t i = 0; i < n; i++) {
+        const oim_token_t *tok = oim_tokens_get (toks, i);
+        uint32_t tid = evidence[i] ? s_find (self, tok->term, tok->term_len) : SEARCH_STRTAB_NONE;
+        if (tid != SEARCH_STRTAB_NONE)
+            v[(*n_p)++] = (s_long_term_t) { tid, 1, (uint32_t) i, 0 };
+    }
+    free (evidence);
+    return v;
+}
+
+//  Merges the occurrences of each term (v sorted by term, n entries) and
+//  computes their keys; returns the number of distinct terms (at v's front).
+static size_t
+s_long_merge (search_index_t *self, s_long_term_t *v, size_t n)
+{
+    double n_docs = (double) (self->live ? self->live : 1);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && v[m - 1].tid == v[i].tid) {
+            v[m - 1].count++;
+            if (v[i].first < v[m - 1].first)
+                v[m - 1].first = v[i].first;
+            continue;
+        }
+        v[m++] = v[i];
+    }
+    for (size_t i = 0; i < m; i++) {
+        double df = self->postings[v[i].tid].df;
+        if (df > n_docs)
+            df = n_docs;
+        double idf = log (1.0 + (n_docs - df + 0.5) / (df + 0.5));
+        v[i].key = (1.0 + log ((double) v[i].count)) * idf;
+    }
+    return m;
+}
+
+//  The plan of a long query q (qlen bytes): see the banner. Each kept term is
+//  its own (untiered) word whose surface is the term's first occurrence.
+//  Returns 0, or -1 on no memory.
+static int
+s_parse_long (search_index_t *self, search_plan_t *plan, const char *q, size_t qlen)
+{
+    plan->long_query = true;
+    if (oim_analyze (self->analyzer, q, qlen, S_LONG_MAX_TOKENS, plan->scratch.query) < 0)
+        return -1;
+    size_t n;
+    bool nomem;
+    s_long_term_t *v = s_long_collect (self, plan->scratch.query, &n, &nomem);
+    if (nomem)
+        return -1;
+    if (n) {
+        qsort (v, n, sizeof *v, s_long_by_tid);
+        n = s_long_merge (self, v, n);
+        qsort (v, n, sizeof *v, s_long_by_key);
+    }
+    if (n > S_LONG_TERMS)
+        n = S_LONG_TERMS;
+    for (size_t i = 0; i < n; i++) {
+        const oim_token_t *tok = oim_tokens_get (plan->scratch.query, v[i].first);
+        search_qword_t *w = &plan->words[i];
+        memset (w, 0, sizeof *w);
+        w->any = search_plan_bit ((int) i);
+        w->surface_start = tok->byte_start;
+        w->surface_end = tok->byte_end;
+        plan->terms[i] = (search_qterm_t) { v[i].tid, 1.0 + log ((double) v[i].count), (uint8_t) i };
+    }
+    plan->nterms = plan->nwords = n;
+    free (v);
+    return 0;
+}
+
 int
 search_plan_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25,
-                   search_scratch_t scratch, search_plan_t *plan)
+                   bool long_query, search_scratch_t scratch, search_plan_t *plan)
 {
     memset (plan, 0, sizeof *plan);
     plan->scratch = scratch;
@@ -245,10 +379,14 @@ search_plan_parse (search_index_t *self, const char *q, bool prefix_last, bool p
         return 0;
     }
     size_t qlen = strlen (q);
+    if (long_query)
+        return s_parse_long (self, plan, q, qlen);
     //  count the words first: tiered or not decides how typos are handled
     size_t words;
     if (s_count_words (self, plan, q, qlen, &words))
         return -1;
+    if (words >= S_LONG_MIN_WORDS)
+        return s_parse_long (self, plan, q, qlen);
     plan->tiered = !pure_bm25 && words > 0 && words <= self->cfg.tier_max_words;
     char last = q[qlen - 1];
     bool ends_open = last != ' ' && last != '\t' && last != '"';

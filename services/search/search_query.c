@@ -273,7 +273,7 @@ static inline bool
 s_shown (const search_run_t *run, uint32_t d, bool *teaser)
 {
     uint8_t flags = run->self->flags[d];
-    if (!(flags & S_DOC_LIVE) || (flags & run->hidden))
+    if (!(flags & S_DOC_LIVE) || (flags & run->hidden) || d == run->exclude)
         return false;
     *teaser = (flags & S_DOC_CONFIDENTIAL)
               && !search_doc_visible (run->self, d, run->viewer_org, run->query->viewer.agency);
@@ -790,12 +790,38 @@ s_run_filters (search_run_t *run)
     return possible;
 }
 
+//  The query text of `like` (query->like): the title, tags and — when this
+//  viewer may read it — body of that doc, as a new string (caller frees) in
+//  *text_p; the doc is excluded from the run's matches. Returns 0, 1 when no
+//  doc the viewer may see has that id, -1 on no memory.
+static int
+s_like_text (search_run_t *run, const char *id, char **text_p)
+{
+    search_index_t *self = run->self;
+    uint32_t idid = search_strtab_find (&self->ids, id, strlen (id));
+    uint32_t d = idid == SEARCH_STRTAB_NONE ? S_DOC_NONE : self->id_doc[idid];
+    if (d == S_DOC_NONE || !(self->flags[d] & S_DOC_LIVE) || (self->flags[d] & run->hidden))
+        return 1;
+    const char *title, *tags, *body;
+    search_doc_text (self, d, &title, &tags, &body);
+    if (!search_doc_visible (self, d, run->viewer_org, run->query->viewer.agency))
+        body = "";                      //  the teaser only: a confidential body never leaks
+    size_t len = strlen (title) + strlen (tags) + strlen (body) + 3;
+    *text_p = malloc (len);
+    if (!*text_p)
+        return -1;
+    snprintf (*text_p, len, "%s\n%s\n%s", title, tags, body);
+    run->exclude = d;
+    return 0;
+}
+
 int
 search_run_init (search_run_t *run, search_index_t *self, const search_query_t *query)
 {
     memset (run, 0, sizeof *run);
     run->self = self;
     run->query = query;
+    run->exclude = UINT32_MAX;
     const char *org = query->viewer.org_id;
     run->viewer_org = org ? search_strtab_find (&self->orgs, org, strlen (org)) : SEARCH_STRTAB_NONE;
     run->hidden = org || query->viewer.agency ? 0 : S_DOC_MEMBERS;
@@ -827,8 +853,16 @@ search_run_init (search_run_t *run, search_index_t *self, const search_query_t *
     }
     search_scratch_t scratch = { oim_tokens_new (), oim_tokens_new () };
     run->plan.scratch = scratch;        //  freed by search_run_free, even when parsing fails
-    if (!scratch.query || !scratch.text
-        || search_plan_parse (self, query->q, query->prefix_last, query->pure_bm25, scratch, &run->plan))
+    if (!scratch.query || !scratch.text)
+        return -1;
+    char *like = NULL;
+    int rc = query->like ? s_like_text (run, query->like, &like) : 0;
+    if (rc)
+        return rc;
+    rc = search_plan_parse (self, like ? like : query->q, query->prefix_last, query->pure_bm25,
+                            like != NULL, scratch, &run->plan);
+    free (like);
+    if (rc)
         return -1;
     if (!s_run_filters (run))
         run->plan.impossible = true;

@@ -50,15 +50,17 @@ typedef struct {
     bool impossible;            //  a required phrase cannot match
     bool tiered;
     bool browse;
+    bool long_query;            //  the long-query plan (search_parse.c): evidence terms only
 } search_plan_t;
 
 //  Builds the plan of query text q (NULL or blank: browse) into *plan, using
 //  the caller's scratch buffers (kept in plan->scratch, still owned by the
 //  caller). prefix_last: the last word, when the text does not end in a space
-//  or quote, also matches the terms it begins; pure_bm25: never tiered.
-//  Returns 0, or -1 on no memory (the plan is then partial).
+//  or quote, also matches the terms it begins; pure_bm25: never tiered;
+//  long_query: the long-query plan whatever the length (a text given by
+//  `like`). Returns 0, or -1 on no memory (the plan is then partial).
 int search_plan_parse (search_index_t *self, const char *q, bool prefix_last, bool pure_bm25,
-                       search_scratch_t scratch, search_plan_t *plan);
+                       bool long_query, search_scratch_t scratch, search_plan_t *plan);
 
 //  Word-match bit of term `index` of a plan: only the first 64 terms have one.
 static inline uint64_t
@@ -102,6 +104,7 @@ typedef struct {
     search_plan_t plan;
     uint32_t viewer_org;
     uint8_t hidden;                     //  doc flags that hide a doc from this viewer
+    uint32_t exclude;                   //  the `like` doc (never a match), or UINT32_MAX
     //  filters: wanted packed values per facet field
     uint32_t *want[SEARCH_FACET_COUNT];
     size_t want_n[SEARCH_FACET_COUNT];
@@ -129,7 +132,8 @@ typedef struct {
 
 //  Sets up a run of query over self: viewer, page size, cursor, facet counters,
 //  the parsed plan, resolved filters and the scoring weights. Returns 0; -2 on
-//  a bad query (limit too large, cursor invalid or stale); -1 on no memory.
+//  a bad query (limit too large, cursor invalid or stale); 1 when query->like
+//  names no doc the viewer may see; -1 on no memory.
 //  Whatever it returns, the caller then frees the run with search_run_free.
 int search_run_init (search_run_t *run, search_index_t *self, const search_query_t *query);
 

@@ -1,6 +1,7 @@
 /*  search_server — the oim-search daemon: an in-memory index (search_index) kept equal to the
     registry's state by search_sync (snapshot + change log, polled every tick), answering
-    GET /v1/search ("search.query") and GET /v1/suggest ("search.suggest"). Any number of
+    GET /v1/search ("search.query"; q= or like=<document id>, see search_index.h) and
+    GET /v1/suggest ("search.suggest"). Any number of
     replicas: each holds the whole index; the broker spreads queries over them.
     Within a replica, OIM_SEARCH_THREADS threads answer queries (the loop's and more, each a
     worker of the broker) over the one index, under a read-write lock: queries read it at
@@ -167,6 +168,13 @@ s_parse_query (const Oim__V1__ApiRequest *request, search_query_t *query, filter
 {
     memset (query, 0, sizeof *query);
     query->q = oim_api_query (request, "q");
+    //  like=<id>: that document's text (a demand, say) as a long query
+    query->like = oim_api_query (request, "like");
+    if (query->like && (!*query->like || (query->q && *query->q))) {
+        oim_api_error (reply, 400, "invalid", "like", *query->like? "give q or like, not both"
+                       : "like must be a document id");
+        return -1;
+    }
     query->cursor = oim_api_query (request, "cursor");
     const char *limit = oim_api_query (request, "limit");
     if (limit) {
@@ -312,6 +320,9 @@ s_search (oim_service_t *service, const Oim__V1__ApiRequest *request, oim_api_re
     else
     if (rc == -2)
         oim_api_error (reply, 400, "invalid", "cursor", "the cursor is malformed or has expired");
+    else
+    if (rc == 1)
+        oim_api_error (reply, 404, "not_found", "like", "no document %s", query.like);
     else
     if (rc < 0)
         oim_api_error (reply, 500, "internal", NULL, "the search failed");

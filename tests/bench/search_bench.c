@@ -36,9 +36,10 @@
 #include <sqlite3.h>
 #endif
 
-#define S_CLASSES 8
+#define S_CLASSES 9
 static const char *const s_classes[S_CLASSES] = {
-    "frequent", "mid", "rare", "multi", "prefix", "typo", "filtered", "facet"
+    "frequent", "mid", "rare", "multi", "prefix", "typo", "filtered", "facet",
+    "long"      //  a pasted text of 32 words or more (the long-query plan); lines ≤ 16 KB
 };
 
 typedef struct {
@@ -192,7 +193,7 @@ s_load_queries (const char *path, size_t *count)
         return NULL;
     s_query_t *qs = calloc (4096, sizeof *qs);
     size_t n = 0;
-    char line[1024];
+    static char line[16384];
     while (n < 4096 && fgets (line, sizeof line, f)) {
         line[strcspn (line, "\r\n")] = 0;
         char *fields[4] = { 0 };

@@ -841,6 +841,62 @@ s_test_threads (oim_test_t *t)
     search_index_destroy (&idx);
 }
 
+
+//  Long queries (32 words or more) and `like`: evidence terms only, log query tf,
+//  the like doc excluded, a confidential body used only for who may read it.
+static void
+s_test_long (oim_test_t *t)
+{
+    search_index_t *idx = search_index_new (NULL);
+    s_spec_t docs[] = {
+        { "gen", SEARCH_TYPE_STARTUP, "SysPlat", "Innovative system platform: system development, "
+          "system solutions and technology system services in 2026.", { "platform" }, NULL, NULL },
+        { "opt", SEARCH_TYPE_STARTUP, "Beamfix", "Adaptive optics and wavefront sensing for laser "
+          "beams.", { "optics" }, NULL, NULL },
+        { "farm", SEARCH_TYPE_STARTUP, "Compostly", "Organic fertiliser from food waste.", { "agtech" },
+          NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+        CHECK (t, s_add (idx, &docs[i], 1) == 0, "add %zu", i);
+    const char *tags[] = { "soil" };
+    search_doc_t secret = { .id = "dem", .version = 1, .type = SEARCH_TYPE_DEMAND,
+                            .title = "Soil programme", .body = "secretword fertiliser food waste",
+                            .tags = tags, .tag_count = 1, .confidential = true,
+                            .owner_org = "owner" };
+    CHECK (t, search_index_add (idx, &secret) == 0, "add the confidential demand");
+    const char *pasted =
+        "Adaptive optics for laser wavefront correction. The system shall be an innovative system "
+        "platform, a technology system and a system solution; system development of the system "
+        "in 2026, phase 1 and phase 2, a system for 3 markets, with the system integrated into the "
+        "platform system and system services. A wavefront sensor for the laser beam.";
+    search_result_t *res = s_search (idx, pasted);
+    CHECK (t, res && res->hit_count == 1 && s_rank (res, "opt") == 0,
+           "generic words and numbers are no evidence: %zu hits", res ? res->hit_count : 0);
+    search_result_destroy (&res);
+    search_explain_t ex;
+    CHECK (t, search_index_explain (idx, pasted, "opt", NULL, &ex) == 0 && ex.term_count == 5,
+           "explain a long query: %zu terms", ex.term_count);
+    for (size_t i = 0; i < ex.term_count; i++)
+        CHECK (t, strcmp (ex.terms[i].term, "system") && ex.terms[i].word[0] != '2', "term %s",
+               ex.terms[i].term);
+    search_explain_free (&ex);
+    //  like: the owner reads the body, an outsider the teaser only; unknown ids are 1
+    search_query_t q = { .like = "dem", .limit = 10, .viewer = { .org_id = "owner" } };
+    CHECK (t, search_index_search (idx, &q, &res) == 0 && res && res->hit_count == 1
+              && s_rank (res, "farm") == 0, "like, owner");
+    search_result_destroy (&res);
+    q.viewer.org_id = "someone";
+    CHECK (t, search_index_search (idx, &q, &res) == 0 && res && res->hit_count == 0, "like, outsider");
+    search_result_destroy (&res);
+    q.like = "opt";
+    CHECK (t, search_index_search (idx, &q, &res) == 0 && res && s_rank (res, "opt") < 0,
+           "the like doc is no hit");
+    search_result_destroy (&res);
+    q.like = "nope";
+    CHECK (t, search_index_search (idx, &q, &res) == 1 && !res, "like unknown");
+    search_index_destroy (&idx);
+}
+
 int
 main (void)
 {
@@ -855,5 +911,6 @@ main (void)
     s_test_threads (&t);
     s_test_parents (&t);
     s_test_windows (&t);
+    s_test_long (&t);
     return oim_test_done (&t);
 }
