@@ -13,6 +13,8 @@
       registry_validate.c  field validation and normalisation (text, tags, regions, stages,
                            business numbers, orgs, demands, saved searches)
       registry_taxonomy.c  the KSIC table served at GET /v1/taxonomy
+      registry_ksic_keywords.c  keywords per KSIC division (inference)
+      registry_infer.c     inferred tags and KSIC divisions of demands and organizations
       registry_orgs.c      organizations, the bootstrap agency
       registry_feedkeys.c  organizations' feed CURVE keys
       registry_publishers.c  publishers and their CURVE keys (oim:curvekey:<z85>)
@@ -52,6 +54,7 @@ typedef struct {
     int64_t next_trim_ms;           //  when the streams are trimmed next (monotonic)
     oim_metric_t *m_events [8];     //  ingest results by status (registry_ingest.c order)
     oim_metric_t *m_unpacked;       //  ZeroMQ batches unpacked (each one authenticated first)
+    struct registry_infer_t *infer; //  tags and industries from text (registry_infer.c)
 } registry_t;
 
 //  Who makes a change: the principal the gateway resolved (or the publisher's key, or the
@@ -154,6 +157,45 @@ void registry_set_string (char **slot, const char *value);
 //  True when code is a KSIC section ("C") or one of its divisions ("C26").
 bool registry_taxonomy_valid (const char *code);
 json_t *registry_taxonomy_json (void);
+
+//  ---- registry_ksic_keywords.c -----------------------------------------------------------
+#define REGISTRY_KSIC_KEYWORDS_MAX 28       //  per division, NULL-terminated
+typedef struct {
+    const char *code;                       //  a KSIC division ("C26")
+    const char *words [REGISTRY_KSIC_KEYWORDS_MAX];  //  English (1-2 words) and Korean keywords
+} registry_ksic_keywords_t;
+//  The keyword table by which registry_infer.c infers divisions (read-only, count entries).
+const registry_ksic_keywords_t *registry_ksic_keywords (size_t *count);
+
+//  ---- registry_infer.c -------------------------------------------------------------------
+#define REGISTRY_INFER_TAGS         8       //  inferred key phrases per entity, at most
+#define REGISTRY_INFER_INDUSTRIES   2       //  inferred KSIC divisions per entity, at most
+typedef struct registry_infer_t registry_infer_t;
+//  The analyser, the evidence filter and the analysed keyword table. NULL when memory is short.
+registry_infer_t *registry_infer_new (void);
+void registry_infer_destroy (registry_infer_t **self_p);
+//  Up to REGISTRY_INFER_TAGS key phrases of title and description into out (caller frees each
+//  string); returns how many. Deterministic, the same for the same text whatever else is stored.
+size_t registry_infer_tags (registry_infer_t *self, const char *title, const char *description,
+                            char **out);
+//  Up to REGISTRY_INFER_INDUSTRIES KSIC divisions (static strings) into out; returns how many.
+size_t registry_infer_industries (registry_infer_t *self, const char *title,
+                                  const char *description, const char **out);
+//  Sets tags_given / industries_given on a written entity (a non-empty list counts as given),
+//  then its inferred_* lists: emptied where given, derived from title and description where
+//  not. An organization's text is its description (its name is a name, not a topic).
+void registry_infer_demand (registry_infer_t *self, Oim__V1__Demand *demand);
+void registry_infer_org (registry_infer_t *self, Oim__V1__Organization *org);
+//  Marks in *tags_given / *industries_given (never clears) whether a request body gives the
+//  field: the key is present and not null, an empty list included.
+void registry_infer_given (const json_t *body, protobuf_c_boolean *tags_given,
+                           protobuf_c_boolean *industries_given);
+//  An entity's JSON for a reader: an older record without the flags shows a non-empty list
+//  as given.
+void registry_infer_json (json_t *json, size_t n_tags, size_t n_industries);
+//  The fields clients never write (deny lists of the create and update bodies).
+#define REGISTRY_INFER_READ_ONLY "tags_given", "industries_given", "inferred_tags", \
+                                 "inferred_industries"
 
 //  ---- handlers (registry_orgs.c, registry_demands.c, registry_admin.c, registry_ingest.c) --
 oim_api_fn registry_org_create, registry_org_get, registry_org_update, registry_org_delete,

@@ -26,9 +26,9 @@
 typedef enum { VIEW_NONE, VIEW_TEASER, VIEW_FULL } view_t;
 
 static const char *s_create_deny [] = { "id", "status", "source", "source_sequence",
-    "created_at", "updated_at", "version", "deleted", NULL };
+    "created_at", "updated_at", "version", "deleted", REGISTRY_INFER_READ_ONLY, NULL };
 static const char *s_update_deny [] = { "id", "org_id", "status", "source", "source_sequence",
-    "created_at", "updated_at", "version", "deleted", NULL };
+    "created_at", "updated_at", "version", "deleted", REGISTRY_INFER_READ_ONLY, NULL };
 
 static bool
 s_owner_or_agency (const registry_actor_t *actor, const Oim__V1__Demand *demand)
@@ -113,6 +113,7 @@ s_json (const Oim__V1__Demand *demand, view_t view)
     json_t *json = oim_pbjson_encode (&demand->base, 0);
     json_object_del (json, "deleted");
     json_object_del (json, "source_sequence");
+    registry_infer_json (json, demand->n_tags, demand->n_industries);
     if (!demand->source || !*demand->source->system)
         json_object_del (json, "source");
     if (!demand->budget_krw)
@@ -239,6 +240,8 @@ s_decode_new (registry_t *self, const Oim__V1__ApiRequest *request,
     registry_err_t err;
     Oim__V1__Demand *demand = (Oim__V1__Demand *) oim_pbjson_decode (
         &oim__v1__demand__descriptor, body, s_create_deny, &perr);
+    if (demand)
+        registry_infer_given (body, &demand->tags_given, &demand->industries_given);
     json_decref (body);
     if (!demand) {
         oim_api_decode_error (reply, &perr);
@@ -259,6 +262,7 @@ s_decode_new (registry_t *self, const Oim__V1__ApiRequest *request,
         registry_set_string (&demand->created_at, now);
         registry_set_string (&demand->updated_at, now);
         demand->version = 1;
+        registry_infer_demand (self->infer, demand);
         return demand;
     }
     protobuf_c_message_free_unpacked (&demand->base, NULL);
@@ -410,6 +414,8 @@ registry_demand_update (oim_service_t *service, const Oim__V1__ApiRequest *reque
     if (strcmp (copy->closes_at, demand->closes_at) && s_in_past (copy->closes_at))
         oim_api_error (reply, 422, "unprocessable", "closes_at", "closes_at is in the past");
     else {
+        registry_infer_given (body, &copy->tags_given, &copy->industries_given);
+        registry_infer_demand (self->infer, copy);
         s_bump (copy, demand->version);
         s_commit (self, &actor, demand, copy, "demand.update", reply);
     }

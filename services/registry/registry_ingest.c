@@ -120,6 +120,10 @@ s_check_event (batch_t *batch, item_t *item, const char *allowed_source)
         return s_invalid (item, "demand", "an upsert carries the demand");
     if (registry_validate_demand (e->demand, "demand.", &err))
         return s_invalid (item, err.field, err.message);
+    if (e->demand->n_inferred_tags || e->demand->n_inferred_industries)
+        return s_invalid (item, e->demand->n_inferred_tags? "demand.inferred_tags"
+                                                          : "demand.inferred_industries",
+                          "inferred tags and industries are the registry's (read-only)");
     item->ref = *e->org_ref? s_ref_index (batch, e->org_ref): -1;
     if (item->ref < 0)
         s_invalid (item, "org_ref", "org_ref must be an org id or a valid business "
@@ -258,6 +262,23 @@ s_current (batch_t *batch, size_t index)
     return batch->items [index].stored;
 }
 
+//  An upsert that carries no list (empty, given not set) keeps the list the demand was given
+//  before, by an earlier event or its owner: a correction is never lost to inference.
+static void
+s_keep_given (char ***list, size_t *n, protobuf_c_boolean *given, char *const *cur_list,
+              size_t cur_n, bool cur_given)
+{
+    if (*given || *n || !(cur_given || cur_n))
+        return;
+    free (*list);
+    *list = calloc (cur_n + 1, sizeof **list);
+    assert (*list);
+    for (size_t i = 0; i < cur_n; i++)
+        (*list) [i] = strdup (cur_list [i]);
+    *n = cur_n;
+    *given = true;
+}
+
 //  The new state for an upsert, or NULL with the item invalid.
 static Oim__V1__Demand *
 s_upserted (batch_t *batch, item_t *item, const Oim__V1__Demand *cur, const char *now)
@@ -288,6 +309,13 @@ s_upserted (batch_t *batch, item_t *item, const Oim__V1__Demand *cur, const char
     registry_set_string (&d->source->system, e->source_system);
     registry_set_string (&d->source->external_id, e->external_id);
     d->deleted = false;
+    if (cur && !cur->deleted) {
+        s_keep_given (&d->tags, &d->n_tags, &d->tags_given, cur->tags, cur->n_tags,
+                      cur->tags_given);
+        s_keep_given (&d->industries, &d->n_industries, &d->industries_given, cur->industries,
+                      cur->n_industries, cur->industries_given);
+    }
+    registry_infer_demand (batch->self->infer, d);
     item->status = !cur || cur->deleted? ST_CREATED: ST_UPDATED;
     return d;
 }
@@ -503,6 +531,10 @@ s_decode_events (const Oim__V1__ApiRequest *request, Oim__V1__DemandEvent ***eve
             ? (Oim__V1__DemandEvent *) oim_pbjson_decode (&oim__v1__demand_event__descriptor,
                                                           element, NULL, &perr): NULL;
         (*items) [i].event = (*events) [i];
+        if ((*events) [i] && (*events) [i]->demand)     //  "tags": [] gives "no tags"
+            registry_infer_given (json_object_get (element, "demand"),
+                                  &(*events) [i]->demand->tags_given,
+                                  &(*events) [i]->demand->industries_given);
         if (!(*events) [i]) {
             char reason [300];
             snprintf (reason, sizeof reason, "%s %s", perr.field, perr.message);

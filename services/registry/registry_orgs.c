@@ -19,9 +19,9 @@
 #include <sodium.h>
 
 static const char *s_org_deny [] = { "id", "status", "created_at", "updated_at", "version",
-                                     "deleted", NULL };
+                                     "deleted", REGISTRY_INFER_READ_ONLY, NULL };
 static const char *s_org_update_deny [] = { "id", "kind", "status", "created_at", "updated_at",
-                                            "version", "deleted", NULL };
+                                            "version", "deleted", REGISTRY_INFER_READ_ONLY, NULL };
 
 static Oim__V1__Role
 s_role_of_kind (const char *kind)
@@ -37,6 +37,7 @@ s_org_json (const Oim__V1__Organization *org, bool full)
 {
     json_t *json = oim_pbjson_encode (&org->base, 0);
     json_object_del (json, "deleted");
+    registry_infer_json (json, org->n_tags, org->n_industries);
     if (!full) {
         json_object_del (json, "email");
         json_object_del (json, "phone");
@@ -174,6 +175,8 @@ s_decode_new_org (const Oim__V1__ApiRequest *request, const registry_actor_t *ac
     oim_pbjson_error_t perr;
     Oim__V1__Organization *org = (Oim__V1__Organization *) oim_pbjson_decode (
         &oim__v1__organization__descriptor, body, s_org_deny, &perr);
+    if (org)
+        registry_infer_given (body, &org->tags_given, &org->industries_given);
     json_decref (body);
     if (!org) {
         oim_api_decode_error (reply, &perr);
@@ -202,6 +205,7 @@ registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
         return;
     bool agency = registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY);
     s_stamp_new (org, agency? "active": "pending");
+    registry_infer_org (self->infer, org);
     int taken = s_claims_bizno (org)? s_bizno_taken (self->redis, org->business_number, ""): 0;
     char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
     registry_keys_new (api_key, hash);
@@ -262,6 +266,7 @@ s_merge_update (const Oim__V1__ApiRequest *request, const Oim__V1__Organization 
     oim_pbjson_error_t perr;
     registry_err_t err;
     int rc = oim_pbjson_merge (&copy->base, body, s_org_update_deny, &perr);
+    registry_infer_given (body, &copy->tags_given, &copy->industries_given);
     json_decref (body);
     if (rc)
         oim_api_decode_error (reply, &perr);
@@ -351,6 +356,7 @@ registry_org_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
                        "%lld, not %lld", (long long) org->version, (long long) if_match);
     else
     if ((copy = s_merge_update (request, org, reply))) {
+        registry_infer_org (self->infer, copy);
         s_commit_update (self, &actor, org, copy, reply);
         protobuf_c_message_free_unpacked (&copy->base, NULL);
     }

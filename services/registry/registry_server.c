@@ -65,10 +65,16 @@ s_start (oim_service_t *service)
     }
     self->m_unpacked = oim_metrics_counter (metrics, "oim_registry_ingest_unpacked_total", NULL,
         "ZeroMQ ingest batches unpacked: only after their api_key was authenticated");
+    self->infer = registry_infer_new ();
+    if (!self->infer) {
+        free (self);
+        return -1;
+    }
     oim_service_set_state (service, self);
     const char *key = oim_config_get (oim_service_config (service), "bootstrap-agency-key");
     if (registry_orgs_bootstrap (self, key) == 0)
         return 0;
+    registry_infer_destroy (&self->infer);
     free (self);
     oim_service_set_state (service, NULL);
     return -1;
@@ -89,7 +95,10 @@ s_tick (oim_service_t *service)
 static void
 s_stop (oim_service_t *service)
 {
-    free (oim_service_state (service));
+    registry_t *self = oim_service_state (service);
+    if (self)
+        registry_infer_destroy (&self->infer);
+    free (self);
     oim_service_set_state (service, NULL);
 }
 

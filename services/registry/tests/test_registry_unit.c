@@ -4,6 +4,7 @@
 #include "registry.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static int s_failures;
 
@@ -115,6 +116,80 @@ s_test_keys (void)
     CHECK (strcmp (again, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
 }
 
+//  Prints the inferred tags and industries of a text (verbose) and checks expectations.
+static size_t
+s_infer (registry_infer_t *infer, const char *title, const char *description, char **tags,
+         const char **codes, size_t *n_codes)
+{
+    size_t n = registry_infer_tags (infer, title, description, tags);
+    *n_codes = registry_infer_industries (infer, title, description, codes);
+    if (getenv ("VERBOSE")) {
+        printf ("%s |", title);
+        for (size_t i = 0; i < n; i++)
+            printf (" [%s]", tags [i]);
+        for (size_t i = 0; i < *n_codes; i++)
+            printf (" %s", codes [i]);
+        printf ("\n");
+    }
+    return n;
+}
+
+static bool
+s_has (char **list, size_t n, const char *item)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (list [i], item) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_free_tags (char **tags, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free (tags [i]);
+}
+
+static void
+s_test_infer (void)
+{
+    registry_infer_t *infer = registry_infer_new ();
+    CHECK (infer);
+    char *tags [REGISTRY_INFER_TAGS];
+    const char *codes [REGISTRY_INFER_INDUSTRIES];
+    size_t n_codes;
+    size_t n = s_infer (infer, "Adaptive optics for satellite imaging",
+        "We are looking for a startup with adaptive optics and wavefront sensing to improve "
+        "satellite imaging. The solution platform should provide 2024 results.", tags, codes,
+        &n_codes);
+    CHECK (n >= 2 && strcmp (tags [0], "adaptive optics") == 0);
+    CHECK (s_has (tags, n, "satellite imaging"));
+    CHECK (!s_has (tags, n, "solution") && !s_has (tags, n, "platform") && !s_has (tags, n, "2024"));
+    CHECK (!s_has (tags, n, "looking") && !s_has (tags, n, "startup"));
+    CHECK (n_codes >= 1 && (strcmp (codes [0], "C27") == 0 || strcmp (codes [0], "C31") == 0));
+    s_free_tags (tags, n);
+    n = s_infer (infer, "전기차 배터리 재활용 기술을 가진 스타트업을 찾습니다",
+        "폐배터리 재활용 솔루션 플랫폼 기반 서비스를 제공하는 기업", tags, codes, &n_codes);
+    CHECK (s_has (tags, n, "배터리 재활용"));
+    CHECK (!s_has (tags, n, "찾습니다") && !s_has (tags, n, "가진") && !s_has (tags, n, "기술")
+           && !s_has (tags, n, "스타트업") && !s_has (tags, n, "솔루션"));
+    CHECK (n_codes == 2);
+    CHECK (n_codes == 2 && ((strcmp (codes [0], "C28") == 0 && strcmp (codes [1], "E38") == 0)
+                            || (strcmp (codes [0], "E38") == 0)));
+    s_free_tags (tags, n);
+    //  Deterministic; nothing from generic words alone.
+    n = s_infer (infer, "기반 솔루션 플랫폼 서비스 2024", "solution platform develop system", tags,
+                 codes, &n_codes);
+    CHECK (n == 0 && n_codes == 0);
+    //  Every keyword's division is in the taxonomy.
+    size_t count;
+    const registry_ksic_keywords_t *table = registry_ksic_keywords (&count);
+    for (size_t i = 0; i < count; i++)
+        CHECK (strlen (table [i].code) == 3 && registry_taxonomy_valid (table [i].code));
+    registry_infer_destroy (&infer);
+    CHECK (infer == NULL);
+}
+
 int
 main (void)
 {
@@ -124,6 +199,7 @@ main (void)
     s_test_text ();
     s_test_taxonomy ();
     s_test_keys ();
+    s_test_infer ();
     printf ("registry_unit_test: %s\n", s_failures? "FAILED": "OK");
     return s_failures? 1: 0;
 }
