@@ -678,6 +678,63 @@ s_walk_merge (search_run_t *run, search_cursor_t *cur, uint64_t required)
     }
 }
 
+//  ------------------------------------------------------- long queries
+//  A long query (search_parse.c: up to 100 terms, untiered, no phrase) reads
+//  its lists term after term into a dense score array (each doc's shares added
+//  in term order, as the merge below adds them: the same sums), then visits
+//  the matched docs in doc order. Merging 100 lists doc by doc costs a pass
+//  over every list's head per doc; this costs one add per posting.
+
+enum { S_UNSEEN = 0, S_SKIP, S_FULL, S_TEASER, S_MATCHED = 4 };
+
+//  What doc d is to this run the first time a list holds it: skipped (not
+//  shown, filtered out), matched in full, or in its teaser fields only.
+static uint8_t
+s_long_first (const search_run_t *run, uint32_t d)
+{
+    bool teaser;
+    if (!s_shown (run, d, &teaser) || (run->filtered && !s_filters_ok (run, d)))
+        return S_SKIP;
+    return teaser ? S_TEASER : S_FULL;
+}
+
+//  The long-query path. Returns false (nothing done) when out of memory.
+static bool
+s_walk_long (search_run_t *run)
+{
+    search_index_t *self = run->self;
+    const search_plan_t *plan = &run->plan;
+    uint32_t ndocs = self->ndocs;
+    double *acc = malloc ((size_t) ndocs * sizeof *acc);
+    uint8_t *state = calloc (ndocs, 1);
+    if (!acc || !state) {
+        free (acc);
+        free (state);
+        return false;
+    }
+    for (size_t t = 0; t < plan->nterms; t++) {
+        const search_postings_t *p = &self->postings[plan->terms[t].tid];
+        search_cursor_t c = { .p = p->buf, .end = p->buf + p->len };
+        for (search_cursor_next (&c); !c.done; search_cursor_next (&c)) {
+            uint32_t d = c.doc;
+            uint8_t tf = c.tf;
+            if (!state[d])
+                state[d] = s_long_first (run, d);
+            if (state[d] == S_SKIP || ((state[d] & 3) == S_TEASER && !(tf &= 0xF0)))
+                continue;           //  outsiders match the teaser fields only
+            double share = search_score_term (run, d, tf, run->idf[t]);
+            acc[d] = state[d] & S_MATCHED ? acc[d] + share : share;
+            state[d] |= S_MATCHED;
+        }
+    }
+    for (uint32_t d = 0; d < ndocs; d++)
+        if (state[d] & S_MATCHED)
+            s_collect (run, d, 0, acc[d]);
+    free (acc);
+    free (state);
+    return true;
+}
+
 static void
 s_walk_all (search_run_t *run)
 {
@@ -688,6 +745,8 @@ s_walk_all (search_run_t *run)
     size_t nt = plan->nterms;
     if (nt == 0)
         return;                         //  no query word is in the index
+    if (plan->long_query && s_walk_long (run))
+        return;
     search_cursor_t cur[SEARCH_MAX_QUERY_TERMS];
     for (size_t t = 0; t < nt; t++) {
         const search_postings_t *p = &self->postings[plan->terms[t].tid];
