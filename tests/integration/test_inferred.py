@@ -138,6 +138,26 @@ class Inferred(unittest.TestCase):
         self.assertFalse(d["industries_given"])
         self.assertIn("E38", d["inferred_industries"])
 
+    def test_zmq_events(self):
+        from publisher import Publisher
+        endpoint = f"tcp://127.0.0.1:{self.c.ports['ingest_port']}"
+        p = Publisher(endpoint, self.pub["api_key"], self.c.pb, curve=self.pub.get("curve"))
+        try:
+            batch = p.batch("inf-z", [
+                {"external_id": "inf-z1", "sequence": 1, "op": "upsert", "org_ref": self.bn,
+                 "demand": {"title": EN_TITLE, "description": EN_DESCRIPTION}},
+                {"external_id": "inf-z2", "sequence": 1, "op": "upsert", "org_ref": self.bn,
+                 "demand": {"title": EN_TITLE, "tags_given": True}}])
+            ack = p.publish([batch])["inf-z"]
+        finally:
+            p.close()
+        self.assertEqual([r.status for r in ack.results], ["created", "created"])
+        inferred = self.http("GET", f"/v1/demands/{ack.results[0].demand_id}", key=self.ckey)[1]
+        self.assertInferred(inferred, "adaptive optics", "C27")
+        none = self.http("GET", f"/v1/demands/{ack.results[1].demand_id}", key=self.ckey)[1]
+        self.assertEqual((none["tags"], none["tags_given"], none["inferred_tags"]), ([], True, []))
+        self.assertFalse(none["industries_given"])
+
     def test_confidential_inferred_tags_stay_hidden(self):
         conf = self.c.demand(self.ckey, title="Confidential sourcing request",
                              description="Adaptive optics and wavefront sensing for our "
