@@ -33,6 +33,7 @@
 #include <czmq.h>
 #include "matcher_model.h"
 #include "oim_analyze.h"
+#include "oim_evidence.h"
 
 #define BM25_K1     0.9
 #define BM25_B      0.4
@@ -42,7 +43,9 @@
 //  The model's records (they were private to matcher_model.c before the split; their
 //  fields are shared by the model's files and by nothing else).
 typedef struct { uint32_t doc, tf; } matcher_spost_t;          //  startup posting
-typedef struct { uint32_t slot, epoch; } matcher_dpost_t;      //  demand / saved-search posting
+typedef struct { uint32_t slot, epoch; double q; } matcher_dpost_t;   //  demand / saved-search
+                                    //  posting; q: the demand's query weight of the term (0:
+                                    //  a tag, or a term posted only to find a pair's demands)
 
 typedef struct {
     char *text;
@@ -63,6 +66,8 @@ typedef struct {
     bool live;
     uint32_t len;                   //  tokens, for BM25 length normalisation
     uint32_t *terms, *tfs; uint32_t nterms;     //  sorted by term id
+    uint64_t *pairs; uint32_t *pair_tfs; uint32_t npairs;   //  adjacent evidence word pairs
+                                                //  (id(a) << 32 | id(b)), sorted, with counts
     uint32_t *tags; uint32_t ntags;             //  tag key term ids, sorted
     char *region, *stage;
     char **ind; size_t nind;
@@ -85,7 +90,10 @@ struct _matcher_demand_t {
     bool confidential, members;                         //  its visibility
     matcher_demand_t *teaser;                           //  confidential: the demand as
                                                         //  outsiders see it (title, tags)
-    uint32_t *key; char **key_words; uint32_t nkey;     //  key terms, in key order
+    //  the text query (MATCH_QUALITY.md §3.3): at most MATCHER_MAX_KEY_TERMS words and pairs
+    //  of largest q * idf, words in key*, pairs in pair*, each by q * idf descending
+    uint32_t *key; char **key_words; double *key_q; uint32_t nkey;     //  words
+    uint64_t *pair; char **pair_words; double *pair_q; uint32_t npair; //  pairs, "a b" shown
     uint32_t *all; uint32_t nall;                       //  every distinct term, sorted
     uint32_t *tags; char **tag_names; uint32_t ntags;   //  tag keys sorted, names aligned
     char **ind, **reg, **stg, **col; size_t nind, nreg, nstg, ncol;
@@ -93,7 +101,8 @@ struct _matcher_demand_t {
     double eff [MATCHER_FACTORS];                       //  effective weights (matcher_model.h)
     matcher_org_t *owner;                               //  resolved lazily (orgs live on)
     uint32_t slot, epoch;
-    uint64_t norm_gen; int64_t norm_units;
+    uint64_t norm_gen; int64_t norm_units;              //  S_self in units, at norm_gen
+    int64_t pair_ub;                                    //  sum of the pairs' bounds, norm_gen
     //  entry score: the K-th score of its last top K (min score when fewer than K), valid
     //  while the corpus is at entry_gen and the demand unchanged (UINT64_MAX: none)
     uint64_t entry_gen; int64_t entry_units;
@@ -128,6 +137,8 @@ struct _matcher_model_t {
     matcher_config_t config;
     oim_analyzer_t *analyzer;
     oim_tokens_t *tokens;
+    oim_evidence_t *evidence;       //  the evidence rule (common/oim_evidence)
+    bool *ev; size_t ev_cap;        //  per token of the last analysis: evidence
     uint32_t *keep; size_t keep_cap;        //  token indexes matcher_analyze kept
     uint32_t *cut; size_t cut_cap;          //  per token: byte offset where its word's
                                             //  ending starts
@@ -228,6 +239,12 @@ uint32_t matcher_tag_key (matcher_model_t *self, const char *tag);
 //  distinct term it carries (d->all, d->nall, sorted).
 void matcher_terms_select (matcher_model_t *self, matcher_demand_t *d,
                            const Oim__V1__Demand *msg);
+//  The adjacent evidence word pairs of the last matcher_analyze of text (count kept tokens)
+//  appended to *pairs (with duplicates): Latin WORD tokens, Hangul the STEM when there is one
+//  else the WORD, never a BIGRAM; no break between (a position gap, . ; : ! ? or a line
+//  break). Returns the new count.
+uint32_t matcher_terms_pairs (matcher_model_t *self, const char *text, size_t count,
+                              uint64_t **pairs, uint32_t *n, uint32_t *cap);
 
 //  Current idf of a term (cached per corpus generation), also refreshing norm_units.
 static inline double
@@ -243,34 +260,63 @@ matcher_idf (matcher_model_t *self, uint32_t term_id)
     return term->idf;
 }
 
-//  BM25 weight of a term for a document, in units.
-static inline int64_t
-matcher_weight_units (matcher_model_t *self, uint32_t term_id, uint32_t tf, uint32_t len)
+//  The length-normalisation constants of BM25 at the current corpus: K(d) = ka + kb * len.
+static inline void
+matcher_bm25_consts (matcher_model_t *self, double *ka, double *kb)
 {
-    //  matcher_model_top inlines exactly this arithmetic (same operations, same order), so
-    //  both give the same integer
-    double idf = matcher_idf (self, term_id);
     double avg = self->live_docs? (double) self->total_len / self->live_docs: 1.0;
-    double kb = BM25_K1 * BM25_B / (avg > 0? avg: 1.0), ka = BM25_K1 * (1 - BM25_B);
-    double ftf = tf;
-    return matcher_round_units (idf * (ftf * (BM25_K1 + 1) / (ftf + ka + kb * len)) * W_SCALE);
+    *kb = BM25_K1 * BM25_B / (avg > 0? avg: 1.0);
+    *ka = BM25_K1 * (1 - BM25_B);
 }
 
-//  True when a term is distinctive: carried by at most max(50, N/100) startups. Only
-//  distinctive terms count for the text factor (a corpus-learnt stopword list: "develop",
-//  "system", "data" say little about fit), which also makes them the only terms whose
-//  postings the index paths need to walk.
-static inline bool
-matcher_distinctive (matcher_model_t *self, uint32_t term_id)
+//  One query term's BM25 contribution in units: qidf = q * idf (one product, computed the
+//  same way by every path), tf its count in a profile of len tokens. Every path (postings
+//  from the demand side or the startup side, a pair alone) calls exactly this, so the sums
+//  are the same integers.
+static inline double
+matcher_bm25_part (uint32_t tf, uint32_t len, double ka, double kb)
 {
-    uint32_t limit = self->live_docs / 100;
-    return self->terms [term_id].df <= (limit > 50? limit: 50);
+    double ftf = tf;
+    return ftf * (BM25_K1 + 1) / (ftf + ka + kb * len);
 }
+
+static inline int64_t
+matcher_bm25_units (double qidf, uint32_t tf, uint32_t len, double ka, double kb)
+{
+    return matcher_round_units (qidf * matcher_bm25_part (tf, len, ka, kb) * W_SCALE);
+}
+
+//  idf of a pair "a b": the smaller of its words' (MATCH_QUALITY.md §3.3: no pair statistics).
+static inline double
+matcher_pair_idf (matcher_model_t *self, uint64_t pair)
+{
+    double a = matcher_idf (self, (uint32_t) (pair >> 32)), b = matcher_idf (self, (uint32_t) pair);
+    return a < b? a: b;
+}
+
+//  Index of value in a sorted array of distinct 64-bit values, or -1.
+static inline int64_t
+matcher_find_u64 (const uint64_t *sorted, uint32_t count, uint64_t value)
+{
+    uint32_t lo = 0, hi = count;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (sorted [mid] < value)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < count && sorted [lo] == value? (int64_t) lo: -1;
+}
+
+//  The text sum of demand d's pairs in doc (units).
+int64_t matcher_pairs_units (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc);
 
 //  --------------------------------------------------------------------------------------
 //  Scoring (matcher_score.c)
 
-//  BM25max of a demand in units: over its distinctive key terms (cached per generation).
+//  S_self of a demand in units: the score of its own text taken as a profile of average
+//  length (MATCH_QUALITY.md §3.4); also refreshes d->pair_ub (cached per generation).
 int64_t matcher_norm_units (matcher_model_t *self, matcher_demand_t *d);
 //  True when a startup's region is among (or inside) a wanted region ("KR" covers "KR-11").
 bool matcher_region_fits (const char *wanted, const char *region);

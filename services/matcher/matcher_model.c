@@ -140,8 +140,10 @@ static void
 s_demand_clear (matcher_demand_t *d)
 {
     free (d->key);
-    free (d->key_sorted);
-    d->key_sorted = NULL;
+    free (d->key_q);
+    free (d->pair);
+    free (d->pair_q);
+    matcher_strv_free (&d->pair_words, d->npair);
     matcher_strv_free (&d->key_words, d->nkey);
     free (d->all);
     free (d->tags);
@@ -158,6 +160,9 @@ s_demand_clear (matcher_demand_t *d)
         d->teaser = NULL;
     }
     d->key = d->all = d->tags = NULL;
+    d->key_q = d->pair_q = NULL;
+    d->pair = NULL;
+    d->npair = 0;
     d->org_id = d->title = d->status = NULL;
     d->nkey = d->nall = d->ntags = 0;
     d->nind = d->nreg = d->nstg = d->ncol = 0;
@@ -188,7 +193,9 @@ matcher_model_new (const matcher_config_t *config)
         self->config.top_k = 20;
     self->analyzer = oim_analyzer_new (NULL);
     self->tokens = oim_tokens_new ();
-    if (!self->analyzer || !self->tokens) {
+    self->evidence = self->analyzer? oim_evidence_new (self->analyzer): NULL;
+    if (!self->analyzer || !self->tokens || !self->evidence) {
+        oim_evidence_destroy (&self->evidence);
         oim_analyzer_destroy (&self->analyzer);
         oim_tokens_destroy (&self->tokens);
         free (self);
@@ -208,6 +215,10 @@ static void
 s_doc_clear (matcher_doc_t *doc)
 {
     free (doc->terms); free (doc->tfs); free (doc->tags);
+    free (doc->pairs); free (doc->pair_tfs);
+    doc->pairs = NULL;
+    doc->pair_tfs = NULL;
+    doc->npairs = 0;
     free (doc->region); free (doc->stage);
     matcher_strv_free (&doc->ind, doc->nind);
     doc->terms = doc->tfs = doc->tags = NULL;
@@ -242,7 +253,8 @@ matcher_model_destroy (matcher_model_t **self_p)
     free (self->doc_len);
     free (self->sslots);
     free (self->acc); free (self->mark); free (self->touched);
-    free (self->keep); free (self->cut);
+    free (self->keep); free (self->cut); free (self->ev);
+    oim_evidence_destroy (&self->evidence);
     oim_analyzer_destroy (&self->analyzer);
     oim_tokens_destroy (&self->tokens);
     free (self);
@@ -294,17 +306,50 @@ s_doc_kill (matcher_model_t *self, matcher_org_t *org)
     self->gen++;
 }
 
-//  Adds the analysed terms of text into a growing array (with duplicates); returns tokens.
+//  A growing array of term ids and one of pair ids (with duplicates).
+typedef struct {
+    uint32_t *ids; uint32_t n, cap;
+    uint64_t *pairs; uint32_t npairs, pairs_cap;
+} s_collect_t;
+
+//  Adds the analysed terms of text and its adjacent evidence pairs; returns its tokens.
 static uint32_t
-s_collect (matcher_model_t *self, const char *text, uint32_t **ids, uint32_t *n, uint32_t *cap)
+s_collect (matcher_model_t *self, const char *text, s_collect_t *c)
 {
     size_t count = matcher_analyze (self, text);
     for (size_t i = 0; i < count; i++) {
         const oim_token_t *token = matcher_token (self, i);
-        *ids = matcher_grow (*ids, cap, *n + 1, sizeof **ids);
-        (*ids) [(*n)++] = matcher_term (self, token->term);
+        c->ids = matcher_grow (c->ids, &c->cap, c->n + 1, sizeof *c->ids);
+        c->ids [c->n++] = matcher_term (self, token->term);
     }
+    matcher_terms_pairs (self, text, count, &c->pairs, &c->npairs, &c->pairs_cap);
     return (uint32_t) count;
+}
+
+static int
+s_cmp_u64 (const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y? -1: x > y;
+}
+
+//  The doc's distinct pairs, sorted, with their counts (consumes c->pairs).
+static void
+s_doc_pairs (matcher_doc_t *doc, s_collect_t *c)
+{
+    qsort (c->pairs, c->npairs, sizeof *c->pairs, s_cmp_u64);
+    doc->pairs = malloc ((c->npairs + 1) * sizeof *doc->pairs);
+    doc->pair_tfs = malloc ((c->npairs + 1) * sizeof *doc->pair_tfs);
+    assert (doc->pairs && doc->pair_tfs);
+    for (uint32_t i = 0; i < c->npairs; i++) {
+        if (doc->npairs && doc->pairs [doc->npairs - 1] == c->pairs [i])
+            doc->pair_tfs [doc->npairs - 1]++;
+        else {
+            doc->pairs [doc->npairs] = c->pairs [i];
+            doc->pair_tfs [doc->npairs++] = 1;
+        }
+    }
+    free (c->pairs);
 }
 
 static void
@@ -318,12 +363,14 @@ s_doc_add (matcher_model_t *self, matcher_org_t *org, const Oim__V1__Organizatio
     doc->id = matcher_strdup (msg->id);
     doc->org = org;
     doc->live = true;
-    uint32_t *ids = NULL, n = 0, cap = 0;
-    doc->len += s_collect (self, msg->name, &ids, &n, &cap);
-    doc->len += s_collect (self, msg->name_en, &ids, &n, &cap);
-    doc->len += s_collect (self, msg->description, &ids, &n, &cap);
+    s_collect_t c = { 0 };
+    doc->len += s_collect (self, msg->name, &c);
+    doc->len += s_collect (self, msg->name_en, &c);
+    doc->len += s_collect (self, msg->description, &c);
     for (size_t i = 0; i < msg->n_tags; i++)
-        doc->len += s_collect (self, msg->tags [i], &ids, &n, &cap);
+        doc->len += s_collect (self, msg->tags [i], &c);
+    s_doc_pairs (doc, &c);
+    uint32_t *ids = c.ids, n = c.n;
     //  distinct terms with their frequencies
     qsort (ids, n, sizeof *ids, s_cmp_u32);
     doc->terms = malloc ((n? n: 1) * sizeof *ids);
@@ -363,7 +410,7 @@ s_doc_add (matcher_model_t *self, matcher_org_t *org, const Oim__V1__Organizatio
         term->sp [term->sp_n++] = (matcher_spost_t) { slot, 1 };
         term->df++;
     }
-    self->bytes += sizeof *doc + (doc->nterms * 2 + doc->ntags) * 4
+    self->bytes += sizeof *doc + (doc->nterms * 2 + doc->ntags) * 4 + doc->npairs * 12
                  + (doc->nterms + doc->ntags) * sizeof (matcher_spost_t) + 64;
     self->live_docs++;
     self->total_len += doc->len;
@@ -442,10 +489,6 @@ s_demand_index (matcher_model_t *self, matcher_demand_t *d, const Oim__V1__Deman
         sum += active [f]? self->config.weight [f]: 0;
     for (int f = 0; f < MATCHER_FACTORS; f++)
         d->eff [f] = active [f] && sum > 0? self->config.weight [f] / sum: 0;
-    d->key_sorted = malloc ((d->nkey + 1) * sizeof *d->key_sorted);
-    assert (d->key_sorted);
-    memcpy (d->key_sorted, d->key, d->nkey * sizeof *d->key);
-    matcher_sort_uniq (d->key_sorted, d->nkey);
     //  tags: keys sorted, names aligned
     d->tags = calloc (msg->n_tags + 1, sizeof *d->tags);
     d->tag_names = calloc (msg->n_tags + 1, sizeof *d->tag_names);
@@ -474,7 +517,7 @@ s_demand_index (matcher_model_t *self, matcher_demand_t *d, const Oim__V1__Deman
     d->ncol = msg->n_collaboration;
     d->norm_gen = UINT64_MAX;
     d->entry_gen = UINT64_MAX;
-    self->bytes += sizeof *d + d->nkey * 24 + d->nall * 4 + d->ntags * 24 + 128;
+    self->bytes += sizeof *d + (d->nkey + d->npair) * 32 + d->nall * 4 + d->ntags * 24 + 128;
 }
 
 //  Posts an open demand into the reverse index (a new epoch makes older postings stale).
@@ -485,11 +528,23 @@ s_demand_post (matcher_model_t *self, matcher_demand_t *d)
     self->dstate [d->slot] = d->open? d->epoch: 0;
     if (!d->open)
         return;
-    for (uint32_t i = 0; i < d->nkey + d->ntags; i++) {
-        uint32_t id = i < d->nkey? d->key [i]: d->tags [i - d->nkey];
+    for (uint32_t i = 0; i < d->nkey + d->ntags + d->npair; i++) {
+        uint32_t id = i < d->nkey? d->key [i]:
+                      i < d->nkey + d->ntags? d->tags [i - d->nkey]:
+                      (uint32_t) (d->pair [i - d->nkey - d->ntags] >> 32);
+        double q = i < d->nkey? d->key_q [i]: 0;
+        //  a pair's first word is posted (q 0) only when it is not a query word itself: a
+        //  startup sharing only the pair must still find the demand
+        if (i >= d->nkey + d->ntags) {
+            bool posted = false;
+            for (uint32_t k = 0; k < d->nkey && !posted; k++)
+                posted = d->key [k] == id;
+            if (posted)
+                continue;
+        }
         matcher_term_t *term = &self->terms [id];
         term->dp = matcher_grow (term->dp, &term->dp_cap, term->dp_n + 1, sizeof (matcher_dpost_t));
-        term->dp [term->dp_n++] = (matcher_dpost_t) { d->slot, d->epoch };
+        term->dp [term->dp_n++] = (matcher_dpost_t) { d->slot, d->epoch, q };
         self->bytes += sizeof (matcher_dpost_t);
     }
 }

@@ -74,9 +74,7 @@ static void
 s_entry_set (matcher_model_t *self, matcher_demand_t *d, const matcher_hit_t *hits, size_t count)
 {
     size_t k = self->config.top_k;
-    d->entry_units = k > 0 && count >= k? hits [k - 1].units: self->config.min_units;
-    if (d->entry_units < self->config.min_units)
-        d->entry_units = self->config.min_units;
+    d->entry_units = k > 0 && count >= k? hits [k - 1].units: 0;
     d->entry_gen = self->gen;
     //  the text sums needed: percolation skips a demand whose sum is below them, and that is
     //  exactly the demands whose bound is below the entry score
@@ -87,11 +85,21 @@ s_entry_set (matcher_model_t *self, matcher_demand_t *d, const matcher_hit_t *hi
 }
 
 //  The score a startup must reach to enter the demand's top K, as far as the model knows
-//  it now: the recorded entry score while valid, else the minimum score.
+//  it now: the recorded entry score while valid, else 0 (any relevant startup: a list with
+//  fewer than K holds every relevant one, however weak).
 static int64_t
 s_entry_units (matcher_model_t *self, matcher_demand_t *d)
 {
-    return d->entry_gen == self->gen? d->entry_units: self->config.min_units;
+    return d->entry_gen == self->gen? d->entry_units: 0;
+}
+
+//  An upper bound of the text sum of d in doc from the words' exact sum: plus the most the
+//  demand's pairs can add when the profile has pairs at all.
+static int64_t
+s_text_bound (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc, int64_t words)
+{
+    matcher_norm_units (self, d);           //  refreshes d->pair_ub
+    return words + (doc->npairs? d->pair_ub: 0);
 }
 
 #define BUCKETS 1024
@@ -114,34 +122,35 @@ s_top_scan (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, mat
     return (int) count;
 }
 
-//  Walks the postings of demand d's distinctive key terms and tags: self->acc gets each
-//  candidate's exact text sum, self->mark bit 1 (text) / 2 (a tag), self->touched the
-//  candidates; returns their count.
+//  Walks the postings of demand d's query words and tags, and (touch only) of the first word
+//  of a pair that is not a query word: self->acc gets each candidate's exact word sum,
+//  self->mark bit 1 (text) / 2 (a tag), self->touched the candidates; returns their count.
 static size_t
 s_top_gather (matcher_model_t *self, matcher_demand_t *d)
 {
     matcher_scratch (self, self->ndocs + 1);
     size_t ntouched = 0;
-    for (uint32_t i = 0; i < d->nkey + d->ntags; i++) {
-        bool is_tag = i >= d->nkey;
-        uint32_t term_id = is_tag? d->tags [i - d->nkey]: d->key [i];
-        matcher_term_t *term = &self->terms [term_id];
-        if (!is_tag && !matcher_distinctive (self, term_id))
+    double ka, kb;
+    matcher_bm25_consts (self, &ka, &kb);
+    for (uint32_t i = 0; i < d->nkey + d->ntags + d->npair; i++) {
+        bool is_tag = i >= d->nkey && i < d->nkey + d->ntags, is_pair = i >= d->nkey + d->ntags;
+        uint32_t term_id = i < d->nkey? d->key [i]: is_tag? d->tags [i - d->nkey]
+                         : (uint32_t) (d->pair [i - d->nkey - d->ntags] >> 32);
+        //  d->key is in rank order, not sorted: a linear check
+        bool walked = false;
+        for (uint32_t k = 0; is_pair && k < d->nkey && !walked; k++)
+            walked = d->key [k] == term_id;
+        if (walked)
             continue;
-        //  the BM25 weight, inlined: idf once per term, the dense length array per posting
-        double idf = matcher_idf (self, term_id);
-        double avg = self->live_docs? (double) self->total_len / self->live_docs: 1.0;
-        double kb = BM25_K1 * BM25_B / (avg > 0? avg: 1.0), ka = BM25_K1 * (1 - BM25_B);
+        matcher_term_t *term = &self->terms [term_id];
+        double qidf = i < d->nkey? d->key_q [i] * matcher_idf (self, term_id): 0;
         for (uint32_t p = 0; p < term->sp_n; p++) {
             uint32_t doc_slot = term->sp [p].doc;
             uint32_t len = self->doc_len [doc_slot];
             if (!len)
                 continue;
-            if (!is_tag) {
-                double tf = term->sp [p].tf;
-                self->acc [doc_slot] += matcher_round_units (idf * (tf * (BM25_K1 + 1)
-                                                              / (tf + ka + kb * len)) * W_SCALE);
-            }
+            if (qidf > 0)
+                self->acc [doc_slot] += matcher_bm25_units (qidf, term->sp [p].tf, len, ka, kb);
             if (!self->mark [doc_slot])
                 self->touched [ntouched++] = doc_slot;
             self->mark [doc_slot] |= is_tag? 2: 1;
@@ -163,28 +172,18 @@ s_top (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, matcher_
     double *bound = malloc ((ntouched + 1) * sizeof *bound);
     int64_t *text = malloc ((ntouched + 1) * sizeof *text);
     assert (counts && order && bucket && bound && text);
-    //  a candidate whose text sum is below what the minimum score needs has a bound below
-    //  every floor: it would never be scored, so it is dropped before its bound is computed
-    //  (most candidates share one common term with the demand)
-    int64_t needed [2] = { s_text_needed (self, d, false, self->config.min_units),
-                           s_text_needed (self, d, true, self->config.min_units) };
-    size_t kept = 0;
     for (size_t i = 0; i < ntouched; i++) {
         uint32_t slot = self->touched [i];
-        int64_t sum = self->acc [slot];
         bool tag = self->mark [slot] & 2;
+        text [i] = self->acc [slot];
         self->acc [slot] = 0;
         self->mark [slot] = 0;
-        if (sum < needed [tag])
-            continue;
-        self->touched [kept] = slot;
-        text [kept] = sum;
-        bound [kept] = s_bound_units (self, d, sum, tag);
-        int b = (int) (bound [kept] * BUCKETS / (MATCHER_UNITS + 3));
-        bucket [kept] = (uint16_t) (b < 0? 0: b >= BUCKETS? BUCKETS - 1: b);
-        counts [BUCKETS - 1 - bucket [kept++]]++;
+        bound [i] = s_bound_units (self, d, s_text_bound (self, d, &self->docs [slot], text [i]),
+                                   tag);
+        int b = (int) (bound [i] * BUCKETS / (MATCHER_UNITS + 3));
+        bucket [i] = (uint16_t) (b < 0? 0: b >= BUCKETS? BUCKETS - 1: b);
+        counts [BUCKETS - 1 - bucket [i]]++;
     }
-    ntouched = kept;
     for (int b = 1; b < BUCKETS; b++)
         counts [b] += counts [b - 1];
     for (size_t i = ntouched; i-- > 0; )
@@ -193,9 +192,7 @@ s_top (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, matcher_
     matcher_score_t score;
     for (size_t j = 0; j < ntouched; j++) {
         size_t i = order [j];
-        int64_t floor = count == k? hits [k - 1].units: self->config.min_units;
-        if (floor < self->config.min_units)
-            floor = self->config.min_units;
+        int64_t floor = count == k? hits [k - 1].units: 0;
         if (bound [i] < floor) {
             //  buckets are coarse: skip this one, stop once a whole bucket is below
             if ((bucket [i] + 1.0) * (MATCHER_UNITS + 3) / BUCKETS < floor)
@@ -203,7 +200,8 @@ s_top (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, matcher_
             continue;
         }
         matcher_doc_t *doc = &self->docs [self->touched [i]];
-        matcher_score_pair (self, d, doc->org, doc, text [i], false, &score);
+        int64_t exact = text [i] + matcher_pairs_units (self, d, doc);
+        matcher_score_pair (self, d, doc->org, doc, exact, false, &score);
         if (score.qualifies)
             s_top_insert (hits, docs, &count, k, doc->id, score.units, doc);
     }
@@ -271,11 +269,13 @@ s_collect_hits (matcher_hit_t *all, size_t count, matcher_hit_t *hits, size_t ca
     return (int) count;
 }
 
-//  Startup -> demands. Candidates come from the reverse index: the open demands whose key
-//  terms include one of the startup's distinctive terms, or whose tags include one of its
-//  tags. The startup's BM25 weight for a term is the same for every demand, so walking the
-//  postings accumulates each candidate's exact text sum; a candidate is scored fully only
-//  when its upper bound (as in matcher_model_top) reaches the minimum score.
+//  Startup -> demands. Candidates come from the reverse index: the open demands whose query
+//  words (or a pair's first word) include one of the startup's terms, or whose tags include
+//  one of its tags. A posting carries the demand's query weight, so walking the startup's
+//  terms accumulates each candidate's exact word sum (the same integers as the demand side:
+//  q * idf, then matcher_bm25_part); pairs are added for a candidate whose bound passes.
+//  Plain: the demands it qualifies for with a score >= the minimum score (a good match or
+//  better); entering: those whose top K it can enter (s_entry_units).
 static int
 s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
              size_t capacity, bool entering)
@@ -286,18 +286,20 @@ s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
     matcher_doc_t *doc = &self->docs [org->doc];
     matcher_scratch (self, self->ndslots + 1);
     size_t ntouched = 0;
+    double ka, kb;
+    matcher_bm25_consts (self, &ka, &kb);
     for (uint32_t i = 0; i < doc->nterms + doc->ntags; i++) {
         bool is_tag = i >= doc->nterms;
         uint32_t term_id = is_tag? doc->tags [i - doc->nterms]: doc->terms [i];
         matcher_term_t *term = &self->terms [term_id];
-        if (!is_tag && !matcher_distinctive (self, term_id))
-            continue;
-        int64_t weight = is_tag? 0: matcher_weight_units (self, term_id, doc->tfs [i], doc->len);
+        double idf = is_tag? 0: matcher_idf (self, term_id);
+        double part = is_tag? 0: matcher_bm25_part (doc->tfs [i], doc->len, ka, kb);
         for (uint32_t p = 0; p < term->dp_n; p++) {
             uint32_t slot = term->dp [p].slot;
             if (self->dstate [slot] != term->dp [p].epoch)
                 continue;           //  a stale posting, or the demand is not open
-            self->acc [slot] += weight;
+            if (term->dp [p].q > 0)
+                self->acc [slot] += matcher_round_units (term->dp [p].q * idf * part * W_SCALE);
             if (!self->mark [slot])
                 self->touched [ntouched++] = slot;
             self->mark [slot] |= is_tag? 2: 1;
@@ -313,14 +315,16 @@ s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
         bool tag_hit = self->mark [slot] & 2;
         self->acc [slot] = 0;
         self->mark [slot] = 0;
-        if (entering && self->dneed [slot].gen == self->gen
-        &&  text < self->dneed [slot].need [tag_hit])
-            continue;               //  its bound is below its entry score (dense check)
         matcher_demand_t *d = self->dslots [slot];
-        double bound = s_bound_units (self, d, text, tag_hit);
+        int64_t text_bound = s_text_bound (self, d, doc, text);
+        if (entering && self->dneed [slot].gen == self->gen
+        &&  text_bound < self->dneed [slot].need [tag_hit])
+            continue;               //  its bound is below its entry score (dense check)
+        double bound = s_bound_units (self, d, text_bound, tag_hit);
         int64_t floor = entering? s_entry_units (self, d): self->config.min_units;
         if (bound < floor)
             continue;               //  bound >= score: it cannot qualify, or cannot enter
+        text += matcher_pairs_units (self, d, doc);
         matcher_score_pair (self, d, org, doc, text, false, &score);
         if (score.qualifies && score.units >= floor)
             all [count++] = (matcher_hit_t) { d->id, score.units };
@@ -365,7 +369,7 @@ s_percolate_scan (matcher_model_t *self, const char *startup_id, matcher_hit_t *
             continue;
         matcher_score_pair (self, d, org, doc, -1, false, &score);
         if (score.qualifies
-        &&  (!entering || score.units >= s_entry_units (self, d)))
+        &&  score.units >= (entering? s_entry_units (self, d): self->config.min_units))
             all [count++] = (matcher_hit_t) { d->id, score.units };
     }
     return s_collect_hits (all, count, hits, capacity);

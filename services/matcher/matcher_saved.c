@@ -82,7 +82,7 @@ s_ss_anchor (matcher_model_t *self, matcher_ss_t *ss)
     for (size_t i = 0; i < nanchors; i++) {
         matcher_term_t *term = &self->terms [anchors [i]];
         term->qp = matcher_grow (term->qp, &term->qp_cap, term->qp_n + 1, sizeof (matcher_dpost_t));
-        term->qp [term->qp_n++] = (matcher_dpost_t) { ss->slot, ss->epoch };
+        term->qp [term->qp_n++] = (matcher_dpost_t) { ss->slot, ss->epoch, 0 };
     }
 }
 

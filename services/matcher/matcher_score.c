@@ -15,21 +15,45 @@ static const char *const s_stages [] = {
     "pre-seed", "seed", "series-a", "series-b", "series-c+", "public", NULL
 };
 
-//  BM25max of a demand in units: over its distinctive key terms (cached per generation).
+//  S_self: each query term counted c(t) times in a profile of average length (K(d) = k1),
+//  c(t) recovered from q = 1 + ln c (words) or 0.3 (1 + ln c) (pairs).
 int64_t
 matcher_norm_units (matcher_model_t *self, matcher_demand_t *d)
 {
     if (d->norm_gen != self->gen) {
-        int64_t sum = 0;
-        for (uint32_t i = 0; i < d->nkey; i++)
-            if (matcher_distinctive (self, d->key [i])) {
-                matcher_idf (self, d->key [i]);
-                sum += self->terms [d->key [i]].norm_units;
-            }
+        int64_t sum = 0, pair_ub = 0;
+        for (uint32_t i = 0; i < d->nkey + d->npair; i++) {
+            bool pair = i >= d->nkey;
+            double q = pair? d->pair_q [i - d->nkey]: d->key_q [i];
+            double idf = pair? matcher_pair_idf (self, d->pair [i - d->nkey])
+                             : matcher_idf (self, d->key [i]);
+            double c = round (exp ((pair? q / 0.3: q) - 1));
+            sum += matcher_round_units (q * idf * (c * (BM25_K1 + 1) / (c + BM25_K1)) * W_SCALE);
+            if (pair)           //  a pair's most: tf -> infinity, plus rounding
+                pair_ub += matcher_round_units (q * idf * (BM25_K1 + 1) * W_SCALE) + 1;
+        }
         d->norm_units = sum;
+        d->pair_ub = pair_ub;
         d->norm_gen = self->gen;
     }
     return d->norm_units;
+}
+
+int64_t
+matcher_pairs_units (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc)
+{
+    if (!d->npair || !doc->npairs)
+        return 0;
+    double ka, kb;
+    matcher_bm25_consts (self, &ka, &kb);
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < d->npair; i++) {
+        int64_t at = matcher_find_u64 (doc->pairs, doc->npairs, d->pair [i]);
+        if (at >= 0)
+            sum += matcher_bm25_units (d->pair_q [i] * matcher_pair_idf (self, d->pair [i]),
+                                       doc->pair_tfs [at], doc->len, ka, kb);
+    }
+    return sum;
 }
 
 static double
@@ -78,7 +102,6 @@ matcher_region_fits (const char *wanted, const char *region)
     return n == 2 && strncmp (region, wanted, 2) == 0 && region [2] == '-';
 }
 
-_Static_assert (MATCHER_MAX_KEY_TERMS <= 64, "s_factor_text keeps one bit per key term");
 
 //  The hard exclusion that applies to the pair (a static string), or NULL.
 static const char *
@@ -99,45 +122,86 @@ s_exclusion (matcher_model_t *self, matcher_demand_t *d, matcher_org_t *org, mat
     return NULL;
 }
 
-//  The text factor's detail: the shared key terms in key order, words before bigrams (a
-//  bigram shows only when no word matched), at most 12.
-static void
-s_text_detail (matcher_demand_t *d, uint64_t shared, char *dt)
+typedef struct { const char *word; int64_t units; } s_shared_t;
+
+static int
+s_shared_cmp (const void *a, const void *b)
 {
-    int shown = 0;
-    for (int pass = 0; pass < 2 && !shown; pass++)
-        for (uint32_t i = 0; i < d->nkey && shown < 12; i++) {
-            const char *word = d->key_words [i];
-            if (!(shared >> i & 1) || (word [0] == '\x02') != (pass == 1))
-                continue;
-            s_append (dt, shown++? ", ": "shared terms: ");
-            s_append (dt, word + (pass == 1));
-        }
-    if (!shown)
-        s_append (dt, "no shared terms");
+    const s_shared_t *x = a, *y = b;
+    return x->units != y->units? (x->units > y->units? -1: 1): strcmp (x->word, y->word);
 }
 
-//  Text: sqrt (BM25 of the shared distinctive key terms / BM25max of the demand), at most 1.
-//  text_units >= 0 is the sum the index paths accumulated; < 0 computes it from the pair.
-//  The shared key terms are looked up once, for the sum and for the detail (nkey <=
-//  MATCHER_MAX_KEY_TERMS <= 64: one bit each). *relevant: the pair shares a text term.
+//  The text factor's detail: the shared pairs ("adaptive optics") by contribution, then the
+//  shared words by contribution (a bigram only when no word is shared), at most 12 in all;
+//  then where the texts came from. shared: n entries, pairs first (npairs of them).
+static void
+s_text_detail (s_shared_t *shared, uint32_t n, uint32_t npairs, char *dt)
+{
+    qsort (shared, npairs, sizeof *shared, s_shared_cmp);
+    qsort (shared + npairs, n - npairs, sizeof *shared, s_shared_cmp);
+    int shown = 0, words = 0;
+    for (uint32_t i = 0; i < n; i++)
+        words += i >= npairs && shared [i].word [0] != '\x02';
+    for (uint32_t i = 0; i < n && shown < 12; i++) {
+        bool bigram = shared [i].word [0] == '\x02';
+        if (bigram && words)
+            continue;
+        s_append (dt, shown++? ", ": i < npairs? "matched phrases and terms: ": "shared terms: ");
+        s_append (dt, shared [i].word + bigram);
+    }
+    if (!shown)
+        s_append (dt, "no shared terms");
+    //  the registry will mark inferred text (issue 15 item 3); today both are given
+    s_append (dt, " (demand text given, profile given)");
+}
+
+//  The text sum of demand d's words and pairs in doc (units); shared (capacity nkey +
+//  npair, may be NULL) gets the shared pairs then words with their contributions.
+static int64_t
+s_text_units (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc,
+              s_shared_t *shared, uint32_t *nshared, uint32_t *npairs)
+{
+    double ka, kb;
+    matcher_bm25_consts (self, &ka, &kb);
+    int64_t sum = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < d->npair && shared; i++) {
+        int64_t at = matcher_find_u64 (doc->pairs, doc->npairs, d->pair [i]);
+        if (at >= 0)
+            shared [n++] = (s_shared_t) { d->pair_words [i], matcher_bm25_units (
+                d->pair_q [i] * matcher_pair_idf (self, d->pair [i]), doc->pair_tfs [at],
+                doc->len, ka, kb) };
+    }
+    if (npairs)
+        *npairs = n;
+    sum += matcher_pairs_units (self, d, doc);
+    for (uint32_t i = 0; i < d->nkey; i++) {
+        int64_t at = matcher_find_u32 (doc->terms, doc->nterms, d->key [i]);
+        if (at < 0)
+            continue;
+        int64_t units = matcher_bm25_units (d->key_q [i] * matcher_idf (self, d->key [i]),
+                                            doc->tfs [at], doc->len, ka, kb);
+        sum += units;
+        if (shared)
+            shared [n++] = (s_shared_t) { d->key_words [i], units };
+    }
+    if (nshared)
+        *nshared = n;
+    return sum;
+}
+
+//  Text: min (1, sqrt (S / S_self)), S the BM25 of the demand's query (words and pairs) in
+//  the profile (MATCH_QUALITY.md §3.4). text_units >= 0 is the sum the index paths
+//  accumulated; < 0 computes it from the pair. *relevant: the pair shares a query word or
+//  pair (S > 0).
 static double
 s_factor_text (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc, int64_t text_units,
                bool *relevant, char *detail)
 {
-    uint64_t shared = 0;
+    s_shared_t *shared = detail? calloc (d->nkey + d->npair + 1, sizeof *shared): NULL;
+    uint32_t nshared = 0, npairs = 0;
     if (text_units < 0 || detail) {
-        int64_t sum = 0;
-        for (uint32_t i = 0; i < d->nkey; i++) {
-            if (!matcher_distinctive (self, d->key [i]))
-                continue;
-            int64_t at = matcher_find_u32 (doc->terms, doc->nterms, d->key [i]);
-            if (at >= 0) {
-                shared |= 1ULL << i;
-                if (text_units < 0)
-                    sum += matcher_weight_units (self, d->key [i], doc->tfs [at], doc->len);
-            }
-        }
+        int64_t sum = s_text_units (self, d, doc, shared, &nshared, &npairs);
         if (text_units < 0)
             text_units = sum;
     }
@@ -149,8 +213,11 @@ s_factor_text (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc, i
         if (value > 1)
             value = 1;
     }
-    if (detail)
-        s_text_detail (d, shared, detail);
+    if (detail) {
+        assert (shared);
+        s_text_detail (shared, nshared, npairs, detail);
+        free (shared);
+    }
     return value;
 }
 
@@ -176,6 +243,8 @@ s_factor_tags (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc, b
     }
     if (detail && !shown)
         s_append (detail, d->ntags? "no shared tags": "demand has no tags (not counted)");
+    if (detail && d->ntags)
+        s_append (detail, " (tags given)");
     return den > 0 && num > 0? num / den: 0;
 }
 
@@ -303,7 +372,7 @@ matcher_score_pair (matcher_model_t *self, matcher_demand_t *d, matcher_org_t *o
         fs [f].units = llround (d->eff [f] * fs [f].value * MATCHER_UNITS);
         out->units += fs [f].units;
     }
-    out->qualifies = out->relevant && out->units >= self->config.min_units;
+    out->qualifies = out->relevant;     //  listed however weak (strength says so)
 }
 
 int

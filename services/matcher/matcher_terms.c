@@ -1,7 +1,8 @@
 /*  matcher_terms — the term dictionary (one id per analysed term or tag key), the analysis
-    the model applies on top of oim_analyze (Korean endings and function words dropped), tag
-    keys, and the selection of a demand's key terms. Issue 15 (match quality) changes what a
-    demand's informative terms are: matcher_terms_select is the place.
+    the model applies on top of oim_analyze (Korean endings and function words dropped, each
+    token marked evidence or not by common/oim_evidence), adjacent word pairs, tag keys, and a
+    demand's text query (MATCH_QUALITY.md §3.3, matcher_terms_select): its evidence words
+    and pairs weighted 1 + ln c(t) (pairs 0.3 x), the MATCHER_MAX_KEY_TERMS of largest q * idf.
 */
 #include "matcher_internal.h"
 #include "oim_utf8.h"
@@ -87,6 +88,12 @@ matcher_analyze (matcher_model_t *self, const char *text)
         }
         self->keep [kept++] = (uint32_t) i;
     }
+    if ((size_t) count > self->ev_cap) {
+        self->ev_cap = count * 2;
+        self->ev = realloc (self->ev, self->ev_cap * sizeof *self->ev);
+        assert (self->ev);
+    }
+    oim_evidence_mark (self->evidence, self->tokens, self->ev);
     return kept;
 }
 
@@ -95,6 +102,52 @@ const oim_token_t *
 matcher_token (matcher_model_t *self, size_t i)
 {
     return oim_tokens_get (self->tokens, self->keep [i]);
+}
+
+//  True when the i-th kept token of the last analysis is evidence.
+bool
+matcher_token_evidence (matcher_model_t *self, size_t i)
+{
+    return self->ev [self->keep [i]];
+}
+
+//  True when text [from, to) holds a break: . ; : ! ? or a line break.
+static bool
+s_break (const char *text, uint32_t from, uint32_t to)
+{
+    for (uint32_t at = from; at < to; at++)
+        if (strchr (".;:!?\n\r", text [at]))
+            return true;
+    return false;
+}
+
+uint32_t
+matcher_terms_pairs (matcher_model_t *self, const char *text, size_t count, uint64_t **pairs,
+                     uint32_t *n, uint32_t *cap)
+{
+    //  per position, the word that pairs: its WORD, or (Hangul) its STEM when there is one
+    uint32_t prev_term = UINT32_MAX, prev_pos = UINT32_MAX, prev_end = 0;
+    for (size_t i = 0; i < count; ) {
+        const oim_token_t *token = matcher_token (self, i);
+        size_t pick = i, j = i + 1;
+        for (; j < count && matcher_token (self, j)->pos == token->pos; j++)
+            if (matcher_token (self, j)->kind == OIM_TOKEN_STEM)
+                pick = j;
+        if (token->kind == OIM_TOKEN_BIGRAM)
+            pick = SIZE_MAX;            //  the word itself was dropped: no pair through it
+        uint32_t term = pick != SIZE_MAX && matcher_token_evidence (self, pick)
+                      ? matcher_term (self, matcher_token (self, pick)->term): UINT32_MAX;
+        if (term != UINT32_MAX && prev_term != UINT32_MAX && token->pos == prev_pos + 1
+        &&  !s_break (text, prev_end, token->byte_start)) {
+            *pairs = matcher_grow (*pairs, cap, *n + 1, sizeof **pairs);
+            (*pairs) [(*n)++] = (uint64_t) prev_term << 32 | term;
+        }
+        prev_term = term;
+        prev_pos = token->pos;
+        prev_end = token->byte_end;
+        i = j;
+    }
+    return *n;
 }
 
 //  The tag key of a tag: "#" + its analysed words joined by spaces, so spelling variants of
@@ -136,31 +189,25 @@ matcher_tag_key (matcher_model_t *self, const char *tag)
 }
 
 //  --------------------------------------------------------------------------------------
-//  Key terms of a demand
+//  The text query of a demand
 
-typedef struct { uint32_t term; uint32_t tf; uint32_t first; oim_token_t token; } s_cand_t;
+typedef struct {
+    uint64_t id;                    //  a word's term id, or a pair's id(a) << 32 | id(b)
+    bool pair;
+    uint32_t count;                 //  c(t): occurrences in the demand
+    double q, rank;                 //  query weight, q * idf
+    char *word;                     //  display form (first occurrence)
+} s_cand_t;
 
 static int
 s_cand_cmp (const void *a, const void *b)
 {
     const s_cand_t *x = a, *y = b;
-    if (x->tf != y->tf)
-        return x->tf > y->tf? -1: 1;
-    return x->first < y->first? -1: x->first > y->first;
-}
-
-//  Appends a key term (once) with its display word.
-static void
-s_key_add (matcher_model_t *self, matcher_demand_t *d, uint32_t term, const char *word)
-{
-    (void) self;
-    if (d->nkey >= MATCHER_MAX_KEY_TERMS)
-        return;
-    for (uint32_t i = 0; i < d->nkey; i++)
-        if (d->key [i] == term)
-            return;
-    d->key [d->nkey] = term;
-    d->key_words [d->nkey++] = matcher_strdup (word);
+    if (x->rank != y->rank)
+        return x->rank > y->rank? -1: 1;
+    if (x->pair != y->pair)
+        return x->pair? 1: -1;
+    return x->id < y->id? -1: x->id > y->id;
 }
 
 //  The display form of a token: the original text, NFC + case folded; bigrams show as is.
@@ -183,60 +230,118 @@ s_display (const char *text, const oim_token_t *token)
     return matcher_strdup (token->term);
 }
 
-void
-matcher_terms_select (matcher_model_t *self, matcher_demand_t *d, const Oim__V1__Demand *msg)
+typedef struct {
+    s_cand_t *cands; uint32_t n, cap;
+    zhashx_t *at;                   //  "w:<id>" / "p:<id>" -> index + 1
+} s_cands_t;
+
+//  Counts one occurrence of a word or pair; word (owned by the callee) its display form.
+static void
+s_cands_add (s_cands_t *c, uint64_t id, bool pair, char *word)
 {
-    d->key = calloc (MATCHER_MAX_KEY_TERMS, sizeof *d->key);
-    d->key_words = calloc (MATCHER_MAX_KEY_TERMS + 1, sizeof *d->key_words);
-    assert (d->key && d->key_words);
-    uint32_t *all = NULL, nall = 0, all_cap = 0;
-    //  title, then tags: their terms in order
-    const char *fields [1 + 64];
-    size_t nfields = 0;
-    fields [nfields++] = msg->title;
-    for (size_t i = 0; i < msg->n_tags && nfields < 65; i++)
-        fields [nfields++] = msg->tags [i];
-    for (size_t f = 0; f < nfields; f++) {
-        size_t count = matcher_analyze (self, fields [f]);
-        for (size_t i = 0; i < count; i++) {
-            const oim_token_t *token = matcher_token (self, i);
-            uint32_t term = matcher_term (self, token->term);
-            all = matcher_grow (all, &all_cap, nall + 1, sizeof *all);
-            all [nall++] = term;
-            if (d->nkey < MATCHER_MAX_KEY_TERMS) {
-                char *word = s_display (fields [f], token);
-                s_key_add (self, d, term, word);
-                free (word);
-            }
-        }
+    char key [40];
+    snprintf (key, sizeof key, "%c%llu", pair? 'p': 'w', (unsigned long long) id);
+    uintptr_t at = (uintptr_t) zhashx_lookup (c->at, key);
+    if (at) {
+        c->cands [at - 1].count++;
+        free (word);
+        return;
     }
-    //  description: by frequency, then first position
-    size_t count = matcher_analyze (self, msg->description);
-    s_cand_t *cands = calloc (count + 1, sizeof *cands);
-    assert (cands);
-    size_t ncands = 0;
-    zhashx_t *seen = zhashx_new ();
+    c->cands = matcher_grow (c->cands, &c->cap, c->n + 1, sizeof *c->cands);
+    c->cands [c->n] = (s_cand_t) { id, pair, 1, 0, 0, word };
+    zhashx_insert (c->at, key, (void *) (uintptr_t) ++c->n);
+}
+
+//  The display form of a word term counted in c (NULL when not counted).
+static const char *
+s_cands_word (s_cands_t *c, uint32_t term)
+{
+    char key [40];
+    snprintf (key, sizeof key, "w%u", term);
+    uintptr_t at = (uintptr_t) zhashx_lookup (c->at, key);
+    return at? c->cands [at - 1].word: NULL;
+}
+
+//  Analyses one field of the demand: every kept term into all, the evidence words and the
+//  pairs into c.
+static void
+s_select_field (matcher_model_t *self, const char *text, s_cands_t *c, uint32_t **all,
+                uint32_t *nall, uint32_t *all_cap)
+{
+    size_t count = matcher_analyze (self, text);
     for (size_t i = 0; i < count; i++) {
         const oim_token_t *token = matcher_token (self, i);
         uint32_t term = matcher_term (self, token->term);
-        all = matcher_grow (all, &all_cap, nall + 1, sizeof *all);
-        all [nall++] = term;
-        void *at = zhashx_lookup (seen, token->term);
-        if (at)
-            cands [(uintptr_t) at - 1].tf++;
+        *all = matcher_grow (*all, all_cap, *nall + 1, sizeof **all);
+        (*all) [(*nall)++] = term;
+        if (matcher_token_evidence (self, i))
+            s_cands_add (c, term, false, s_display (text, token));
+    }
+    uint64_t *pairs = NULL;
+    uint32_t npairs = 0, cap = 0;
+    matcher_terms_pairs (self, text, count, &pairs, &npairs, &cap);
+    for (uint32_t i = 0; i < npairs; i++) {
+        const char *a = s_cands_word (c, (uint32_t) (pairs [i] >> 32));
+        const char *b = s_cands_word (c, (uint32_t) pairs [i]);
+        char *word = zsys_sprintf ("%s %s", a? a: "?", b? b: "?");
+        assert (word);
+        s_cands_add (c, pairs [i], true, strdup (word));
+        zstr_free (&word);
+    }
+    free (pairs);
+}
+
+//  Keeps the MATCHER_MAX_KEY_TERMS candidates of largest q * idf as d's query.
+static void
+s_select_keep (matcher_model_t *self, matcher_demand_t *d, s_cands_t *c)
+{
+    for (uint32_t i = 0; i < c->n; i++) {
+        s_cand_t *x = &c->cands [i];
+        x->q = (x->pair? 0.3: 1.0) * (1 + log ((double) x->count));
+        x->rank = x->q * (x->pair? matcher_pair_idf (self, x->id)
+                                 : matcher_idf (self, (uint32_t) x->id));
+    }
+    qsort (c->cands, c->n, sizeof *c->cands, s_cand_cmp);
+    uint32_t keep = c->n < MATCHER_MAX_KEY_TERMS? c->n: MATCHER_MAX_KEY_TERMS;
+    d->key = calloc (keep + 1, sizeof *d->key);
+    d->key_words = calloc (keep + 1, sizeof *d->key_words);
+    d->key_q = calloc (keep + 1, sizeof *d->key_q);
+    d->pair = calloc (keep + 1, sizeof *d->pair);
+    d->pair_words = calloc (keep + 1, sizeof *d->pair_words);
+    d->pair_q = calloc (keep + 1, sizeof *d->pair_q);
+    assert (d->key && d->key_words && d->key_q && d->pair && d->pair_words && d->pair_q);
+    for (uint32_t i = 0; i < c->n; i++) {
+        s_cand_t *x = &c->cands [i];
+        if (i >= keep)
+            free (x->word);
+        else
+        if (x->pair) {
+            d->pair [d->npair] = x->id;
+            d->pair_q [d->npair] = x->q;
+            d->pair_words [d->npair++] = x->word;
+        }
         else {
-            cands [ncands] = (s_cand_t) { term, 1, (uint32_t) i, *token };
-            zhashx_insert (seen, token->term, (void *) (uintptr_t) (++ncands));
+            d->key [d->nkey] = (uint32_t) x->id;
+            d->key_q [d->nkey] = x->q;
+            d->key_words [d->nkey++] = x->word;
         }
     }
-    zhashx_destroy (&seen);
-    qsort (cands, ncands, sizeof *cands, s_cand_cmp);
-    for (size_t i = 0; i < ncands && d->nkey < MATCHER_MAX_KEY_TERMS; i++) {
-        char *word = s_display (msg->description, &cands [i].token);
-        s_key_add (self, d, cands [i].term, word);
-        free (word);
-    }
-    free (cands);
+}
+
+void
+matcher_terms_select (matcher_model_t *self, matcher_demand_t *d, const Oim__V1__Demand *msg)
+{
+    uint32_t *all = NULL, nall = 0, all_cap = 0;
+    s_cands_t c = { NULL, 0, 0, zhashx_new () };
+    assert (c.at);
+    //  title, tags, description: each field ends with a break
+    s_select_field (self, msg->title, &c, &all, &nall, &all_cap);
+    for (size_t i = 0; i < msg->n_tags && i < 64; i++)
+        s_select_field (self, msg->tags [i], &c, &all, &nall, &all_cap);
+    s_select_field (self, msg->description, &c, &all, &nall, &all_cap);
+    s_select_keep (self, d, &c);
+    zhashx_destroy (&c.at);
+    free (c.cands);
     d->nall = matcher_sort_uniq (all, nall);
     d->all = all;
 }
