@@ -114,6 +114,10 @@ matcher_render (matcher_store_t *self, const match_t *m, const char *viewer, boo
     }
     if (s_teaser_view (self, m, viewer, agency))
         s_teaser_json (self, m, json);
+    //  derived from the score shown (matcher_strength), not stored
+    double shown = json_number_value (json_object_get (json, "score"));
+    json_object_set_new (json, "strength", json_string (matcher_strength (self->model,
+                                                         llround (shown * MATCHER_UNITS))));
     return json;
 }
 

@@ -12,17 +12,16 @@
       * saved searches: anchor term -> saved searches (reverse index for percolation).
 
     Scoring a demand D against a startup S (all factor values in [0,1]):
-      text     sqrt (BM25(D's key terms, S) / BM25max(D)), BM25 with k1 0.9, b 0.4 (the search
-               defaults) over the startup corpus, counting only distinctive terms (carried by
-               at most max(50, N/100) of the N startups: a corpus-learnt stopword list, so
-               "develop", "system", "data" do not make matches). D's key terms = the distinct
-               terms of title, tags and description, title and tags first, then description
-               terms by descending frequency, at most MATCHER_MAX_KEY_TERMS; BM25max(D) = sum
-               over its distinctive key terms of idf*(k1+1), the score of an ideal profile
-               that contains each of them many times. So the value says how much of the
-               demand's specific vocabulary the profile covers, weighted by rarity, and is
-               comparable across demands; the square root spreads the small fractions. Key
-               terms depend on the demand only, so every replica picks the same ones.
+      text     min (1, sqrt (S / S_self)) (tests/bench/MATCH_QUALITY.md §3.3-3.4). D's query:
+               the evidence terms (common/oim_evidence: no numbers, single characters, stop
+               or generic words) of title, tags and description, q(t) = 1 + ln c(t), and
+               the adjacent evidence word pairs ("adaptive optics"; no break between, never
+               a Hangul bigram) at q = 0.3 (1 + ln c), idf(pair) = min of its words' idf;
+               the MATCHER_MAX_KEY_TERMS of largest q * idf (idf when the demand is applied).
+               S = sum q * idf * BM25 tf part (k1 0.9, b 0.4) over the profile, no
+               document-frequency cut (rarity weights, it does not exclude); S_self = S of
+               the demand's own text as a profile of average length. So the value says how
+               much of what the demand says the profile says too, comparable across demands.
       tags     idf-weighted share of D's tags that S carries (idf over the startups' tags);
                tags compare by their analysed form, so "Machine Learning" = "machine-learning".
       industry same KSIC division, or S inside D's code (D "C" covers S "C26") 1.0; same
@@ -35,9 +34,12 @@
     fit equally, which would only lift every score by the same amount).
     score = the sum of the factors' contributions, each round (weight * value * 10^4) / 10^4,
     computed in integer units of 10^-4 so the explanation sums to the score exactly.
-    A pair qualifies when it is not excluded, is relevant, and its score >= min_score.
-    Relevant: it shares a distinctive key term or one of the demand's tags — a match must be about something specific;
-    region, stage, industry or words like "develop" alone never make one. Exclusions: S not
+    A pair qualifies (may be listed) when it is not excluded and is relevant; the top K are
+    the K best qualifying startups however low their score (matcher_strength labels them);
+    min_score is the line between "good" and "weak", and the floor of plain percolation.
+    Relevant: it shares an evidence word or pair of the demand's text query, or one of the
+    demand's tags — a match must be about something specific; region, stage, industry or
+    generic words ("develop", "platform", "솔루션": common/oim_evidence) alone never make one. Exclusions: S not
     an active startup (pending, suspended, deleted, a company), D not open (closed, awarded,
     deleted), S is D's owner, D's owner known and not active. Ranking: score descending, then
     startup (or demand) id ascending, so results are deterministic.
@@ -52,7 +54,7 @@
 #include <stdint.h>
 #include "registry.pb-c.h"
 
-#define MATCHER_MAX_KEY_TERMS   32
+#define MATCHER_MAX_KEY_TERMS   100     //  words and pairs of a demand's text query
 #define MATCHER_FACTORS         5
 #define MATCHER_UNITS           10000       //  score units per 1.0
 #define MATCHER_DETAIL_SIZE     320
@@ -175,6 +177,16 @@ int matcher_model_percolate (matcher_model_t *self, const char *startup_id,
 //  filtered by the same entry scores (matcher_model_percolate_entering_scan).
 int matcher_model_percolate_entering (matcher_model_t *self, const char *startup_id,
                                       matcher_hit_t *hits, size_t capacity);
+
+//  How good a listed match is, from its score in units (the API's "strength"):
+//    "strong"  score >= MATCHER_STRONG_UNITS (0.5: a text-only demand's profile covers at least
+//              a quarter of what the demand's own text would score, or more factors agree);
+//    "good"    score >= the configured minimum score (match-min-score, default 0.20);
+//    "weak"    below: still listed (a demand with a real description always gets up to K
+//              relevant candidates; the minimum score no longer hides a list), shown as weak.
+//  A static string.
+#define MATCHER_STRONG_UNITS    5000
+const char *matcher_strength (const matcher_model_t *self, int64_t units);
 
 //  Sorts hits best first: units descending, then id ascending.
 void matcher_hits_sort (matcher_hit_t *hits, size_t count);

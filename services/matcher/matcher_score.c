@@ -56,6 +56,13 @@ matcher_pairs_units (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *
     return sum;
 }
 
+const char *
+matcher_strength (const matcher_model_t *self, int64_t units)
+{
+    return units >= MATCHER_STRONG_UNITS? "strong":
+           units >= self->config.min_units? "good": "weak";
+}
+
 static double
 s_round4 (double value)
 {
