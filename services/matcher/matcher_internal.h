@@ -101,7 +101,7 @@ struct _matcher_demand_t {
     double eff [MATCHER_FACTORS];                       //  effective weights (matcher_model.h)
     matcher_org_t *owner;                               //  resolved lazily (orgs live on)
     uint32_t slot, epoch;
-    uint64_t norm_gen; int64_t norm_units;              //  S_self in units, at norm_gen
+    uint64_t norm_gen; int64_t norm_units;              //  S_max in units, at norm_gen
     int64_t pair_ub;                                    //  sum of the pairs' bounds, norm_gen
     //  entry score: the K-th score of its last top K (min score when fewer than K), valid
     //  while the corpus is at entry_gen and the demand unchanged (UINT64_MAX: none)
@@ -161,6 +161,8 @@ struct _matcher_model_t {
     uint32_t live_ss;
     //  scratch for queries
     int64_t *acc; uint8_t *mark; uint32_t *touched; size_t scratch_cap;
+    int64_t *acc_pair;              //  per doc: the most a demand's pairs can add (top K)
+    double *acc_tag;                //  per doc: idf sum of the demand's tags it carries
     size_t bytes;                   //  approximate heap bytes of postings and records
 };
 
@@ -315,8 +317,8 @@ int64_t matcher_pairs_units (matcher_model_t *self, matcher_demand_t *d, matcher
 //  --------------------------------------------------------------------------------------
 //  Scoring (matcher_score.c)
 
-//  S_self of a demand in units: the score of its own text taken as a profile of average
-//  length (MATCH_QUALITY.md §3.4); also refreshes d->pair_ub (cached per generation).
+//  S_max of a demand in units: sum q * idf * (k1 + 1) over its words and pairs (an ideal
+//  profile's score); also refreshes d->pair_ub (cached per generation).
 int64_t matcher_norm_units (matcher_model_t *self, matcher_demand_t *d);
 //  True when a startup's region is among (or inside) a wanted region ("KR" covers "KR-11").
 bool matcher_region_fits (const char *wanted, const char *region);

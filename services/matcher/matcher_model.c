@@ -253,6 +253,7 @@ matcher_model_destroy (matcher_model_t **self_p)
     free (self->doc_len);
     free (self->sslots);
     free (self->acc); free (self->mark); free (self->touched);
+    free (self->acc_pair); free (self->acc_tag);
     free (self->keep); free (self->cut); free (self->ev);
     oim_evidence_destroy (&self->evidence);
     oim_analyzer_destroy (&self->analyzer);
@@ -278,8 +279,14 @@ matcher_scratch (matcher_model_t *self, size_t need)
     self->acc = realloc (self->acc, cap * sizeof *self->acc);
     self->mark = realloc (self->mark, cap);
     self->touched = realloc (self->touched, cap * sizeof *self->touched);
-    assert (self->acc && self->mark && self->touched);
+    self->acc_pair = realloc (self->acc_pair, cap * sizeof *self->acc_pair);
+    self->acc_tag = realloc (self->acc_tag, cap * sizeof *self->acc_tag);
+    assert (self->acc && self->mark && self->touched && self->acc_pair && self->acc_tag);
     memset (self->acc + self->scratch_cap, 0, (cap - self->scratch_cap) * sizeof *self->acc);
+    memset (self->acc_pair + self->scratch_cap, 0,
+            (cap - self->scratch_cap) * sizeof *self->acc_pair);
+    memset (self->acc_tag + self->scratch_cap, 0,
+            (cap - self->scratch_cap) * sizeof *self->acc_tag);
     memset (self->mark + self->scratch_cap, 0, cap - self->scratch_cap);
     self->scratch_cap = cap;
 }

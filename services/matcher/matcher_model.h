@@ -12,15 +12,16 @@
       * saved searches: anchor term -> saved searches (reverse index for percolation).
 
     Scoring a demand D against a startup S (all factor values in [0,1]):
-      text     min (1, sqrt (S / S_self)) (tests/bench/MATCH_QUALITY.md §3.3-3.4). D's query:
+      text     sqrt (S / S_max) (tests/bench/MATCH_QUALITY.md §3.3-3.4). D's query:
                the evidence terms (common/oim_evidence: no numbers, single characters, stop
                or generic words) of title, tags and description, q(t) = 1 + ln c(t), and
                the adjacent evidence word pairs ("adaptive optics"; no break between, never
                a Hangul bigram) at q = 0.3 (1 + ln c), idf(pair) = min of its words' idf;
                the MATCHER_MAX_KEY_TERMS of largest q * idf (idf when the demand is applied).
                S = sum q * idf * BM25 tf part (k1 0.9, b 0.4) over the profile, no
-               document-frequency cut (rarity weights, it does not exclude); S_self = S of
-               the demand's own text as a profile of average length. So the value says how
+               document-frequency cut (rarity weights, it does not exclude); S_max = sum
+               q * idf * (k1+1), an ideal profile's S (never reached: no saturation, so a
+               short demand's best profiles do not tie at 1; §3.4's S_self did). So the value says how
                much of what the demand says the profile says too, comparable across demands.
       tags     idf-weighted share of D's tags that S carries (idf over the startups' tags);
                tags compare by their analysed form, so "Machine Learning" = "machine-learning".

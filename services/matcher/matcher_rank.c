@@ -36,13 +36,13 @@ s_top_insert (matcher_hit_t *hits, matcher_doc_t **docs, size_t *count, size_t k
 //  Upper bound of a candidate's score in units: text from its bounded sum, tags only when it
 //  carries one of the demand's tags, the other applicable factors at 1.
 static double
-s_bound_units (matcher_model_t *self, matcher_demand_t *d, int64_t text_bound, bool tag_hit)
+s_bound_units (matcher_model_t *self, matcher_demand_t *d, int64_t text_bound, double tags)
 {
     int64_t norm = matcher_norm_units (self, d);
     double text = norm > 0 && text_bound > 0? sqrt ((double) text_bound / (double) norm): 0;
     if (text > 1)
         text = 1;
-    double ub = d->eff [MATCHER_TEXT] * text + (tag_hit? d->eff [MATCHER_TAGS]: 0)
+    double ub = d->eff [MATCHER_TEXT] * text + d->eff [MATCHER_TAGS] * tags
               + d->eff [MATCHER_INDUSTRY] + d->eff [MATCHER_REGION] + d->eff [MATCHER_STAGE];
     return ub * MATCHER_UNITS + 2;      //  + 2 units: rounding of the exact factors
 }
@@ -122,28 +122,57 @@ s_top_scan (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, mat
     return (int) count;
 }
 
-//  Walks the postings of demand d's query words and tags, and (touch only) of the first word
-//  of a pair that is not a query word: self->acc gets each candidate's exact word sum,
-//  self->mark bit 1 (text) / 2 (a tag), self->touched the candidates; returns their count.
+//  The word of pair i whose postings bound it (the rarer one: fewer startups carry both).
+static uint32_t
+s_pair_word (matcher_model_t *self, matcher_demand_t *d, uint32_t i)
+{
+    uint32_t a = (uint32_t) (d->pair [i] >> 32), b = (uint32_t) d->pair [i];
+    return self->terms [b].df < self->terms [a].df? b: a;
+}
+
+//  The bound units of the pairs whose rarer word is term_id (only_unwalked: and which is
+//  not a query word, whose own walk adds them).
+static int64_t
+s_pairs_on (matcher_model_t *self, matcher_demand_t *d, uint32_t term_id)
+{
+    int64_t sum = 0;
+    for (uint32_t i = 0; i < d->npair; i++)
+        if (s_pair_word (self, d, i) == term_id)
+            sum += matcher_round_units (d->pair_q [i] * matcher_pair_idf (self, d->pair [i])
+                                        * (BM25_K1 + 1) * W_SCALE) + 1;
+    return sum;
+}
+
+//  Walks the postings of demand d's query words, tags, and the rarer word of each pair that
+//  is not a query word: self->acc gets each candidate's exact word sum, self->acc_pair the
+//  most its pairs can add (the bounds of the pairs whose rarer word it carries),
+//  self->acc_tag the idf of the demand's tags it carries, self->mark bit 1 (text) / 2 (a
+//  tag), self->touched the candidates; returns their count.
 static size_t
 s_top_gather (matcher_model_t *self, matcher_demand_t *d)
 {
     matcher_scratch (self, self->ndocs + 1);
+    matcher_norm_units (self, d);
     size_t ntouched = 0;
     double ka, kb;
     matcher_bm25_consts (self, &ka, &kb);
     for (uint32_t i = 0; i < d->nkey + d->ntags + d->npair; i++) {
         bool is_tag = i >= d->nkey && i < d->nkey + d->ntags, is_pair = i >= d->nkey + d->ntags;
         uint32_t term_id = i < d->nkey? d->key [i]: is_tag? d->tags [i - d->nkey]
-                         : (uint32_t) (d->pair [i - d->nkey - d->ntags] >> 32);
-        //  d->key is in rank order, not sorted: a linear check
+                         : s_pair_word (self, d, i - d->nkey - d->ntags);
+        //  a pair's rarer word: walked once, unless it is a query word (walked above);
+        //  d->key is in rank order, not sorted: linear checks
         bool walked = false;
         for (uint32_t k = 0; is_pair && k < d->nkey && !walked; k++)
             walked = d->key [k] == term_id;
+        for (uint32_t k = 0; is_pair && k < i - d->nkey - d->ntags && !walked; k++)
+            walked = s_pair_word (self, d, k) == term_id;
         if (walked)
             continue;
         matcher_term_t *term = &self->terms [term_id];
         double qidf = i < d->nkey? d->key_q [i] * matcher_idf (self, term_id): 0;
+        double tag_idf = is_tag? matcher_idf (self, term_id): 0;
+        int64_t pairs = is_tag? 0: s_pairs_on (self, d, term_id);
         for (uint32_t p = 0; p < term->sp_n; p++) {
             uint32_t doc_slot = term->sp [p].doc;
             uint32_t len = self->doc_len [doc_slot];
@@ -151,6 +180,8 @@ s_top_gather (matcher_model_t *self, matcher_demand_t *d)
                 continue;
             if (qidf > 0)
                 self->acc [doc_slot] += matcher_bm25_units (qidf, term->sp [p].tf, len, ka, kb);
+            self->acc_pair [doc_slot] += pairs;
+            self->acc_tag [doc_slot] += tag_idf;
             if (!self->mark [doc_slot])
                 self->touched [ntouched++] = doc_slot;
             self->mark [doc_slot] |= is_tag? 2: 1;
@@ -172,14 +203,20 @@ s_top (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, matcher_
     double *bound = malloc ((ntouched + 1) * sizeof *bound);
     int64_t *text = malloc ((ntouched + 1) * sizeof *text);
     assert (counts && order && bucket && bound && text);
+    double tag_den = 0;             //  as s_factor_tags sums it
+    for (uint32_t i = 0; i < d->ntags; i++)
+        tag_den += matcher_idf (self, d->tags [i]);
     for (size_t i = 0; i < ntouched; i++) {
         uint32_t slot = self->touched [i];
         bool tag = self->mark [slot] & 2;
         text [i] = self->acc [slot];
         self->acc [slot] = 0;
         self->mark [slot] = 0;
-        bound [i] = s_bound_units (self, d, s_text_bound (self, d, &self->docs [slot], text [i]),
-                                   tag);
+        double tags = tag && tag_den > 0? self->acc_tag [slot] / tag_den: 0;
+        bound [i] = s_bound_units (self, d, text [i] + self->acc_pair [slot],
+                                   tags > 1? 1: tags);
+        self->acc_pair [slot] = 0;
+        self->acc_tag [slot] = 0;
         int b = (int) (bound [i] * BUCKETS / (MATCHER_UNITS + 3));
         bucket [i] = (uint16_t) (b < 0? 0: b >= BUCKETS? BUCKETS - 1: b);
         counts [BUCKETS - 1 - bucket [i]]++;
@@ -320,7 +357,7 @@ s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
         if (entering && self->dneed [slot].gen == self->gen
         &&  text_bound < self->dneed [slot].need [tag_hit])
             continue;               //  its bound is below its entry score (dense check)
-        double bound = s_bound_units (self, d, text_bound, tag_hit);
+        double bound = s_bound_units (self, d, text_bound, tag_hit);     //  tags at most 1
         int64_t floor = entering? s_entry_units (self, d): self->config.min_units;
         if (bound < floor)
             continue;               //  bound >= score: it cannot qualify, or cannot enter

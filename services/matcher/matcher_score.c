@@ -15,8 +15,11 @@ static const char *const s_stages [] = {
     "pre-seed", "seed", "series-a", "series-b", "series-c+", "public", NULL
 };
 
-//  S_self: each query term counted c(t) times in a profile of average length (K(d) = k1),
-//  c(t) recovered from q = 1 + ln c (words) or 0.3 (1 + ln c) (pairs).
+//  S_max: the score of an ideal profile that carries each query term (word and pair) many
+//  times, sum q * idf * (k1 + 1). Every real S is below it, so the value never saturates:
+//  MATCH_QUALITY.md §3.4 proposed S_self (the demand's own text as a profile of average
+//  length), but a title-only demand has a small S_self, many profiles passed it and tied at
+//  1.0 (ranked by id: nDCG@10 of the 19 title-only development demands fell to ~0).
 int64_t
 matcher_norm_units (matcher_model_t *self, matcher_demand_t *d)
 {
@@ -27,10 +30,10 @@ matcher_norm_units (matcher_model_t *self, matcher_demand_t *d)
             double q = pair? d->pair_q [i - d->nkey]: d->key_q [i];
             double idf = pair? matcher_pair_idf (self, d->pair [i - d->nkey])
                              : matcher_idf (self, d->key [i]);
-            double c = round (exp ((pair? q / 0.3: q) - 1));
-            sum += matcher_round_units (q * idf * (c * (BM25_K1 + 1) / (c + BM25_K1)) * W_SCALE);
+            int64_t most = matcher_round_units (q * idf * (BM25_K1 + 1) * W_SCALE);
+            sum += most;
             if (pair)           //  a pair's most: tf -> infinity, plus rounding
-                pair_ub += matcher_round_units (q * idf * (BM25_K1 + 1) * W_SCALE) + 1;
+                pair_ub += most + 1;
         }
         d->norm_units = sum;
         d->pair_ub = pair_ub;
@@ -197,7 +200,7 @@ s_text_units (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc,
     return sum;
 }
 
-//  Text: min (1, sqrt (S / S_self)), S the BM25 of the demand's query (words and pairs) in
+//  Text: min (1, sqrt (S / S_max)), S the BM25 of the demand's query (words and pairs) in
 //  the profile (MATCH_QUALITY.md §3.4). text_units >= 0 is the sum the index paths
 //  accumulated; < 0 computes it from the pair. *relevant: the pair shares a query word or
 //  pair (S > 0).
