@@ -71,6 +71,7 @@ typedef struct {
     uint32_t *tags; uint32_t ntags;             //  tag key term ids, sorted
     char *region, *stage;
     char **ind; size_t nind;
+    bool tags_inferred, ind_inferred;           //  the registry inferred them (none given)
 } matcher_doc_t;
 
 struct _matcher_org_t {
@@ -97,7 +98,8 @@ struct _matcher_demand_t {
     uint32_t *all; uint32_t nall;                       //  every distinct term, sorted
     uint32_t *tags; char **tag_names; uint32_t ntags;   //  tag keys sorted, names aligned
     char **ind, **reg, **stg, **col; size_t nind, nreg, nstg, ncol;
-    uint32_t *key_sorted;                               //  key terms, sorted
+    bool tags_inferred, ind_inferred;                   //  the registry inferred them (the
+                                                        //  tags factor only: never the text)
     double eff [MATCHER_FACTORS];                       //  effective weights (matcher_model.h)
     matcher_org_t *owner;                               //  resolved lazily (orgs live on)
     uint32_t slot, epoch;
@@ -220,6 +222,17 @@ static inline bool
 matcher_org_eligible (const matcher_org_t *org)
 {
     return org && org->eligible;
+}
+
+//  The tags (or industries) that count for a factor: the given ones, else the ones the
+//  registry inferred (*inferred set). Borrowed from the message.
+static inline char **
+matcher_given_or_inferred (char **given, size_t ngiven, char **inferred, size_t ninferred,
+                           size_t *count, bool *was_inferred)
+{
+    *was_inferred = ngiven == 0 && ninferred > 0;
+    *count = *was_inferred? ninferred: ngiven;
+    return *was_inferred? inferred: given;
 }
 
 //  --------------------------------------------------------------------------------------

@@ -231,6 +231,20 @@ s_factor_text (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc, i
     return value;
 }
 
+//  Where a constrained factor's values came from: " (demand X given|inferred, profile
+//  given|inferred)" — the registry infers tags and industries from the text of an entity
+//  that came without them (issue 15 item 3); regions and stages are always given.
+static void
+s_source (char *detail, const char *what, bool demand_inferred, bool doc_inferred)
+{
+    if (!detail)
+        return;
+    char line [96];
+    snprintf (line, sizeof line, " (demand %s %s, profile %s)", what,
+              demand_inferred? "inferred": "given", doc_inferred? "inferred": "given");
+    s_append (detail, line);
+}
+
 //  Tags: the idf-weighted share of the demand's tags the startup carries. Sets *relevant
 //  when it carries one (leaves it alone otherwise).
 static double
@@ -252,9 +266,11 @@ s_factor_tags (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc, b
         }
     }
     if (detail && !shown)
-        s_append (detail, d->ntags? "no shared tags": "demand has no tags (not counted)");
-    if (detail && d->ntags)
-        s_append (detail, " (tags given)");
+        s_append (detail, d->ntags? "no shared tags":
+                          d->tags_inferred? "demand tags only inferred (not counted)":
+                                            "demand has no tags (not counted)");
+    if (d->ntags)
+        s_source (detail, "tags", false, doc->tags_inferred);
     return den > 0 && num > 0? num / den: 0;
 }
 
@@ -272,7 +288,9 @@ s_not_constrained (size_t n, char *detail, const char *text)
 static double
 s_factor_industry (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
 {
-    if (s_not_constrained (d->nind, detail, "demand names no industry (not counted)"))
+    if (s_not_constrained (d->nind, detail, d->ind_inferred?
+                           "demand industries only inferred (not counted)":
+                           "demand names no industry (not counted)"))
         return 0;
     double value = 0;
     const char *dbest = NULL, *sbest = NULL;
@@ -295,6 +313,7 @@ s_factor_industry (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
             s_append (detail, line);
         }
     }
+    s_source (detail, "industries", false, doc->ind_inferred);
     return value;
 }
 
@@ -313,6 +332,7 @@ s_factor_region (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
                                       "outside the demand's regions: ");
         s_append (detail, *doc->region? doc->region: "(startup region unknown)");
     }
+    s_source (detail, "regions", false, false);
     return value;
 }
 
@@ -338,6 +358,7 @@ s_factor_stage (matcher_demand_t *d, matcher_doc_t *doc, char *detail)
                                      "not an acceptable stage: ");
         s_append (detail, *doc->stage? doc->stage: "(unknown)");
     }
+    s_source (detail, "stages", false, false);
     return value;
 }
 

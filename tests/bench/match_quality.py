@@ -99,12 +99,15 @@ def settled(c, r):
 
 
 def text_terms(match):
-    """The terms the text factor's detail names ("shared terms: a, b, c")."""
+    """The terms the text factor's detail names ("shared terms: a, b, c", or "matched phrases
+    and terms: adaptive optics, b, c"; a phrase counts as its words), without the trailing
+    " (demand text given, ...)"."""
     for factor in match.get("explanation", []):
         if factor.get("factor") == "text":
-            detail = factor.get("detail", "")
-            if detail.startswith("shared terms: "):
-                return [t.strip() for t in detail[len("shared terms: "):].split(",") if t.strip()]
+            detail = factor.get("detail", "").split(" (demand ", 1)[0]
+            for label in ("shared terms: ", "matched phrases and terms: "):
+                if detail.startswith(label):
+                    return [w for t in detail[len(label):].split(",") for w in t.split()]
     return []
 
 
