@@ -344,7 +344,8 @@ s_cmp_u64 (const void *a, const void *b)
 static void
 s_doc_pairs (matcher_doc_t *doc, s_collect_t *c)
 {
-    qsort (c->pairs, c->npairs, sizeof *c->pairs, s_cmp_u64);
+    if (c->npairs)
+        qsort (c->pairs, c->npairs, sizeof *c->pairs, s_cmp_u64);
     doc->pairs = malloc ((c->npairs + 1) * sizeof *doc->pairs);
     doc->pair_tfs = malloc ((c->npairs + 1) * sizeof *doc->pair_tfs);
     assert (doc->pairs && doc->pair_tfs);

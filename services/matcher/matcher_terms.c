@@ -301,7 +301,8 @@ s_select_keep (matcher_model_t *self, matcher_demand_t *d, s_cands_t *c)
         x->rank = x->q * (x->pair? matcher_pair_idf (self, x->id)
                                  : matcher_idf (self, (uint32_t) x->id));
     }
-    qsort (c->cands, c->n, sizeof *c->cands, s_cand_cmp);
+    if (c->n)
+        qsort (c->cands, c->n, sizeof *c->cands, s_cand_cmp);
     uint32_t keep = c->n < MATCHER_MAX_KEY_TERMS? c->n: MATCHER_MAX_KEY_TERMS;
     d->key = calloc (keep + 1, sizeof *d->key);
     d->key_words = calloc (keep + 1, sizeof *d->key_words);
