@@ -202,7 +202,8 @@ s_top (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, matcher_
     uint16_t *bucket = malloc ((ntouched + 1) * sizeof *bucket);
     double *bound = malloc ((ntouched + 1) * sizeof *bound);
     int64_t *text = malloc ((ntouched + 1) * sizeof *text);
-    assert (counts && order && bucket && bound && text);
+    double *tag_value = malloc ((ntouched + 1) * sizeof *tag_value);
+    assert (counts && order && bucket && bound && text && tag_value);
     double tag_den = 0;             //  as s_factor_tags sums it
     for (uint32_t i = 0; i < d->ntags; i++)
         tag_den += matcher_idf (self, d->tags [i]);
@@ -213,8 +214,8 @@ s_top (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, matcher_
         self->acc [slot] = 0;
         self->mark [slot] = 0;
         double tags = tag && tag_den > 0? self->acc_tag [slot] / tag_den: 0;
-        bound [i] = s_bound_units (self, d, text [i] + self->acc_pair [slot],
-                                   tags > 1? 1: tags);
+        tag_value [i] = tags > 1? 1: tags;
+        bound [i] = s_bound_units (self, d, text [i] + self->acc_pair [slot], tag_value [i]);
         self->acc_pair [slot] = 0;
         self->acc_tag [slot] = 0;
         int b = (int) (bound [i] * BUCKETS / (MATCHER_UNITS + 3));
@@ -238,11 +239,13 @@ s_top (matcher_model_t *self, matcher_demand_t *d, matcher_hit_t *hits, matcher_
         }
         matcher_doc_t *doc = &self->docs [self->touched [i]];
         int64_t exact = text [i] + matcher_pairs_units (self, d, doc);
+        if (s_bound_units (self, d, exact, tag_value [i]) < floor)
+            continue;               //  the pairs' bound was loose: the exact text says no
         matcher_score_pair (self, d, doc->org, doc, exact, false, &score);
         if (score.qualifies)
             s_top_insert (hits, docs, &count, k, doc->id, score.units, doc);
     }
-    free (counts); free (order); free (bucket); free (bound); free (text);
+    free (counts); free (order); free (bucket); free (bound); free (text); free (tag_value);
     s_entry_set (self, d, hits, count);
     return (int) count;
 }
@@ -362,6 +365,8 @@ s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
         if (bound < floor)
             continue;               //  bound >= score: it cannot qualify, or cannot enter
         text += matcher_pairs_units (self, d, doc);
+        if (s_bound_units (self, d, text, tag_hit) < floor)
+            continue;               //  the pairs' bound was loose: the exact text says no
         matcher_score_pair (self, d, org, doc, text, false, &score);
         if (score.qualifies && score.units >= floor)
             all [count++] = (matcher_hit_t) { d->id, score.units };
