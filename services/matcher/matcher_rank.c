@@ -173,6 +173,8 @@ s_top_gather (matcher_model_t *self, matcher_demand_t *d)
         double qidf = i < d->nkey? d->key_q [i] * matcher_idf (self, term_id): 0;
         double tag_idf = is_tag? matcher_idf (self, term_id): 0;
         int64_t pairs = is_tag? 0: s_pairs_on (self, d, term_id);
+        //  the common case (a query word, no pair bound, not a tag) touches acc only
+        bool plain = qidf > 0 && pairs == 0 && !is_tag;
         for (uint32_t p = 0; p < term->sp_n; p++) {
             uint32_t doc_slot = term->sp [p].doc;
             uint32_t len = self->doc_len [doc_slot];
@@ -180,8 +182,10 @@ s_top_gather (matcher_model_t *self, matcher_demand_t *d)
                 continue;
             if (qidf > 0)
                 self->acc [doc_slot] += matcher_bm25_units (qidf, term->sp [p].tf, len, ka, kb);
-            self->acc_pair [doc_slot] += pairs;
-            self->acc_tag [doc_slot] += tag_idf;
+            if (!plain) {
+                self->acc_pair [doc_slot] += pairs;
+                self->acc_tag [doc_slot] += tag_idf;
+            }
             if (!self->mark [doc_slot])
                 self->touched [ntouched++] = doc_slot;
             self->mark [doc_slot] |= is_tag? 2: 1;
