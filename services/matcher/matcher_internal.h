@@ -117,6 +117,7 @@ struct _matcher_demand_t {
 typedef struct {
     uint64_t gen;
     int64_t need [2];
+    int64_t pair_ub;                //  the demand's pair_ub at gen (the text bound's slack)
 } matcher_need_t;
 
 typedef struct {

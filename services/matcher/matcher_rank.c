@@ -81,6 +81,7 @@ s_entry_set (matcher_model_t *self, matcher_demand_t *d, const matcher_hit_t *hi
     matcher_need_t *need = &self->dneed [d->slot];
     for (int tag = 0; tag < 2; tag++)
         need->need [tag] = s_text_needed (self, d, tag, d->entry_units);
+    need->pair_ub = d->pair_ub;         //  s_text_needed refreshed it at this generation
     need->gen = self->gen;
 }
 
@@ -359,11 +360,12 @@ s_percolate (matcher_model_t *self, const char *startup_id, matcher_hit_t *hits,
         bool tag_hit = self->mark [slot] & 2;
         self->acc [slot] = 0;
         self->mark [slot] = 0;
+        const matcher_need_t *need = &self->dneed [slot];
+        if (entering && need->gen == self->gen
+        &&  text + (doc->npairs? need->pair_ub: 0) < need->need [tag_hit])
+            continue;               //  its bound is below its entry score (dense check)
         matcher_demand_t *d = self->dslots [slot];
         int64_t text_bound = s_text_bound (self, d, doc, text);
-        if (entering && self->dneed [slot].gen == self->gen
-        &&  text_bound < self->dneed [slot].need [tag_hit])
-            continue;               //  its bound is below its entry score (dense check)
         double bound = s_bound_units (self, d, text_bound, tag_hit);     //  tags at most 1
         int64_t floor = entering? s_entry_units (self, d): self->config.min_units;
         if (bound < floor)
