@@ -34,6 +34,7 @@
 #include "matcher_model.h"
 #include "oim_analyze.h"
 #include "oim_evidence.h"
+#include "oim_glossary.h"
 
 #define BM25_K1     0.9
 #define BM25_B      0.4
@@ -141,6 +142,7 @@ struct _matcher_model_t {
     oim_analyzer_t *analyzer;
     oim_tokens_t *tokens;
     oim_evidence_t *evidence;       //  the evidence rule (common/oim_evidence)
+    oim_glossary_t *glossary;       //  KO <-> EN (NULL when config.glossary_weight is 0)
     bool *ev; size_t ev_cap;        //  per token of the last analysis: evidence
     uint32_t *keep; size_t keep_cap;        //  token indexes matcher_analyze kept
     uint32_t *cut; size_t cut_cap;          //  per token: byte offset where its word's

@@ -84,6 +84,7 @@ matcher_config_default (matcher_config_t *config)
     config->weight [MATCHER_STAGE] = 0.10;
     config->min_units = 2000;
     config->top_k = 20;
+    config->glossary_weight = 0.3;
 }
 
 int
@@ -194,7 +195,11 @@ matcher_model_new (const matcher_config_t *config)
     self->analyzer = oim_analyzer_new (NULL);
     self->tokens = oim_tokens_new ();
     self->evidence = self->analyzer? oim_evidence_new (self->analyzer): NULL;
-    if (!self->analyzer || !self->tokens || !self->evidence) {
+    self->glossary = self->analyzer && self->config.glossary_weight > 0?
+                     oim_glossary_new (self->analyzer): NULL;
+    if (!self->analyzer || !self->tokens || !self->evidence
+    ||  (self->config.glossary_weight > 0 && !self->glossary)) {
+        oim_glossary_destroy (&self->glossary);
         oim_evidence_destroy (&self->evidence);
         oim_analyzer_destroy (&self->analyzer);
         oim_tokens_destroy (&self->tokens);
@@ -256,6 +261,7 @@ matcher_model_destroy (matcher_model_t **self_p)
     free (self->acc_pair); free (self->acc_tag);
     free (self->keep); free (self->cut); free (self->ev);
     oim_evidence_destroy (&self->evidence);
+    oim_glossary_destroy (&self->glossary);
     oim_analyzer_destroy (&self->analyzer);
     oim_tokens_destroy (&self->tokens);
     free (self);

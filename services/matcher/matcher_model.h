@@ -70,6 +70,9 @@ typedef struct {
     double weight [MATCHER_FACTORS];    //  normalised to sum 1
     int64_t min_units;                  //  minimum score, in units
     size_t top_k;
+    double glossary_weight;             //  a demand's glossary translations (common/
+                                        //  oim_glossary) join its text query at this
+                                        //  weight per term; 0: no translation
     bool scan;                          //  no index: matcher_model_top* and _percolate*
                                         //  score every startup / open demand (the brute
                                         //  force; same results; a benchmark's reference)

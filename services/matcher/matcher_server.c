@@ -59,6 +59,9 @@ static const oim_option_t s_options [] = {
       "factor weights (normalised to sum 1)", false },
     { "match-min-score", "OIM_MATCH_MIN_SCORE", "0.2", "minimum score of a match, 0..1", false },
     { "match-top-k", "OIM_MATCH_TOP_K", "20", "matches kept per demand", false },
+    { "match-glossary", "OIM_MATCH_GLOSSARY", "0.3",
+      "weight of a demand's Korean <-> English glossary translations in its text query "
+      "(0: off; 1: as much as its own words)", false },
     { "match-update-threshold", "OIM_MATCH_UPDATE_THRESHOLD", "0.05",
       "match.updated when a score moves by more than this", false },
     { "match-claim-idle-ms", "OIM_MATCH_CLAIM_IDLE_MS", "5000",
@@ -699,6 +702,11 @@ s_start (oim_service_t *service)
     int64_t k = oim_config_int (config, "match-top-k", 20);
     mc.top_k = k < 1? 1: k > 1000? 1000: (size_t) k;
     mc.scan = oim_config_bool (config, "match-scan");
+    mc.glossary_weight = atof (oim_config_get (config, "match-glossary"));
+    if (mc.glossary_weight < 0 || mc.glossary_weight > 1) {
+        oim_error ("event=bad_option option=match-glossary");
+        return -1;
+    }
     matcher_t *self = calloc (1, sizeof *self);
     assert (self);
     self->service = service;
@@ -740,8 +748,9 @@ s_start (oim_service_t *service)
                                              "time to handle one change-log entry");
     oim_service_set_state (service, self);
     oim_info ("event=matcher_config text=%.3f tags=%.3f industry=%.3f region=%.3f stage=%.3f "
-              "min_score=%.4f top_k=%zu scan=%d consumer=%s", mc.weight [0], mc.weight [1],
-              mc.weight [2], mc.weight [3], mc.weight [4], min_score, mc.top_k, mc.scan,
+              "min_score=%.4f top_k=%zu glossary=%.2f scan=%d consumer=%s", mc.weight [0],
+              mc.weight [1], mc.weight [2], mc.weight [3], mc.weight [4], min_score, mc.top_k,
+              mc.glossary_weight, mc.scan,
               self->consumer);
     s_snapshot (self);              //  or from the first tick, when Redis is not up yet
     return 0;

@@ -2,7 +2,10 @@
     the model applies on top of oim_analyze (Korean endings and function words dropped, each
     token marked evidence or not by common/oim_evidence), adjacent word pairs, tag keys, and a
     demand's text query (MATCH_QUALITY.md §3.3, matcher_terms_select): its evidence words
-    and pairs weighted 1 + ln c(t) (pairs 0.3 x), the MATCHER_MAX_KEY_TERMS of largest q * idf.
+    and pairs weighted 1 + ln c(t) (pairs 0.3 x), the MATCHER_MAX_KEY_TERMS of largest q * idf;
+    then, in the slots left, the glossary's translations of its words (common/oim_glossary:
+    "배터리 재활용" -> "battery recycling") at config.glossary_weight, so a Korean demand finds
+    English profiles and the reverse.
 */
 #include "matcher_internal.h"
 #include "oim_utf8.h"
@@ -195,6 +198,8 @@ typedef struct {
     uint64_t id;                    //  a word's term id, or a pair's id(a) << 32 | id(b)
     bool pair;
     uint32_t count;                 //  c(t): occurrences in the demand
+    double scale;                   //  1: in the demand's own text; less: only a glossary
+                                    //  translation of it (config.glossary_weight)
     double q, rank;                 //  query weight, q * idf
     char *word;                     //  display form (first occurrence)
 } s_cand_t;
@@ -203,6 +208,10 @@ static int
 s_cand_cmp (const void *a, const void *b)
 {
     const s_cand_t *x = a, *y = b;
+    if ((x->scale < 1) != (y->scale < 1))
+        return x->scale < 1? 1: -1;     //  translations only fill the slots the demand's
+                                        //  own terms leave (their idf is often the highest:
+                                        //  words of the other language are rare)
     if (x->rank != y->rank)
         return x->rank > y->rank? -1: 1;
     if (x->pair != y->pair)
@@ -235,20 +244,29 @@ typedef struct {
     zhashx_t *at;                   //  "w:<id>" / "p:<id>" -> index + 1
 } s_cands_t;
 
-//  Counts one occurrence of a word or pair; word (owned by the callee) its display form.
+//  Counts one occurrence of a word or pair; word (owned by the callee) its display form,
+//  scale 1 for the demand's own text, less for a translation (which counts no occurrence
+//  of a term the text has).
 static void
-s_cands_add (s_cands_t *c, uint64_t id, bool pair, char *word)
+s_cands_add (s_cands_t *c, uint64_t id, bool pair, char *word, double scale)
 {
     char key [40];
     snprintf (key, sizeof key, "%c%llu", pair? 'p': 'w', (unsigned long long) id);
     uintptr_t at = (uintptr_t) zhashx_lookup (c->at, key);
     if (at) {
-        c->cands [at - 1].count++;
+        s_cand_t *x = &c->cands [at - 1];
+        if (scale >= 1 && x->scale >= 1)
+            x->count++;
+        else
+        if (scale > x->scale) {
+            x->count = 1;           //  the text has it after all: its own occurrences count
+            x->scale = scale;
+        }
         free (word);
         return;
     }
     c->cands = matcher_grow (c->cands, &c->cap, c->n + 1, sizeof *c->cands);
-    c->cands [c->n] = (s_cand_t) { id, pair, 1, 0, 0, word };
+    c->cands [c->n] = (s_cand_t) { id, pair, 1, scale, 0, 0, word };
     zhashx_insert (c->at, key, (void *) (uintptr_t) ++c->n);
 }
 
@@ -262,20 +280,37 @@ s_cands_word (s_cands_t *c, uint32_t term)
     return at? c->cands [at - 1].word: NULL;
 }
 
+//  How many kept tokens of the last analysis stand at token i's position: a Hangul word is
+//  several bigrams, and a translated word must weigh as one word whatever its script.
+static size_t
+s_same_word (matcher_model_t *self, size_t i, size_t count)
+{
+    uint32_t pos = matcher_token (self, i)->pos;
+    size_t first = i, last = i;
+    while (first > 0 && matcher_token (self, first - 1)->pos == pos)
+        first--;
+    while (last + 1 < count && matcher_token (self, last + 1)->pos == pos)
+        last++;
+    return last - first + 1;
+}
+
 //  Analyses one field of the demand: every kept term into all, the evidence words and the
-//  pairs into c.
+//  pairs into c at scale (1: the demand's text; less: its glossary translation).
 static void
-s_select_field (matcher_model_t *self, const char *text, s_cands_t *c, uint32_t **all,
-                uint32_t *nall, uint32_t *all_cap)
+s_select_field (matcher_model_t *self, const char *text, double scale, s_cands_t *c,
+                uint32_t **all, uint32_t *nall, uint32_t *all_cap)
 {
     size_t count = matcher_analyze (self, text);
     for (size_t i = 0; i < count; i++) {
         const oim_token_t *token = matcher_token (self, i);
         uint32_t term = matcher_term (self, token->term);
-        *all = matcher_grow (*all, all_cap, *nall + 1, sizeof **all);
-        (*all) [(*nall)++] = term;
+        if (all) {                  //  the demand's own terms (not its translation)
+            *all = matcher_grow (*all, all_cap, *nall + 1, sizeof **all);
+            (*all) [(*nall)++] = term;
+        }
         if (matcher_token_evidence (self, i))
-            s_cands_add (c, term, false, s_display (text, token));
+            s_cands_add (c, term, false, s_display (text, token),
+                         scale < 1? scale / s_same_word (self, i, count): scale);
     }
     uint64_t *pairs = NULL;
     uint32_t npairs = 0, cap = 0;
@@ -285,7 +320,7 @@ s_select_field (matcher_model_t *self, const char *text, s_cands_t *c, uint32_t 
         const char *b = s_cands_word (c, (uint32_t) pairs [i]);
         char *word = zsys_sprintf ("%s %s", a? a: "?", b? b: "?");
         assert (word);
-        s_cands_add (c, pairs [i], true, strdup (word));
+        s_cands_add (c, pairs [i], true, strdup (word), scale);
         zstr_free (&word);
     }
     free (pairs);
@@ -297,7 +332,7 @@ s_select_keep (matcher_model_t *self, matcher_demand_t *d, s_cands_t *c)
 {
     for (uint32_t i = 0; i < c->n; i++) {
         s_cand_t *x = &c->cands [i];
-        x->q = (x->pair? 0.3: 1.0) * (1 + log ((double) x->count));
+        x->q = x->scale * (x->pair? 0.3: 1.0) * (1 + log ((double) x->count));
         x->rank = x->q * (x->pair? matcher_pair_idf (self, x->id)
                                  : matcher_idf (self, (uint32_t) x->id));
     }
@@ -329,6 +364,30 @@ s_select_keep (matcher_model_t *self, matcher_demand_t *d, s_cands_t *c)
     }
 }
 
+//  The glossary's other-language forms of the terms in the demand's title, tags and
+//  description (fresh, "\n"-separated), or NULL without a glossary or on no memory.
+static char *
+s_translate (matcher_model_t *self, const Oim__V1__Demand *msg)
+{
+    if (!self->glossary)
+        return NULL;
+    oim_tokens_t *tokens = oim_tokens_new ();
+    char *text = zsys_sprintf ("%s\n%s", msg->title? msg->title: "",
+                               msg->description? msg->description: "");
+    char *tags = NULL;
+    for (size_t i = 0; text && tokens && i < msg->n_tags && i < 64; i++) {
+        tags = zsys_sprintf ("%s\n%s", text, msg->tags [i]);
+        zstr_free (&text);
+        text = tags;
+    }
+    char *translated = text && tokens?
+        oim_glossary_translate (self->glossary, self->analyzer, tokens, text, strlen (text))
+        : NULL;
+    zstr_free (&text);
+    oim_tokens_destroy (&tokens);
+    return translated;
+}
+
 void
 matcher_terms_select (matcher_model_t *self, matcher_demand_t *d, const Oim__V1__Demand *msg)
 {
@@ -336,10 +395,14 @@ matcher_terms_select (matcher_model_t *self, matcher_demand_t *d, const Oim__V1_
     s_cands_t c = { NULL, 0, 0, zhashx_new () };
     assert (c.at);
     //  title, tags, description: each field ends with a break
-    s_select_field (self, msg->title, &c, &all, &nall, &all_cap);
+    s_select_field (self, msg->title, 1, &c, &all, &nall, &all_cap);
     for (size_t i = 0; i < msg->n_tags && i < 64; i++)
-        s_select_field (self, msg->tags [i], &c, &all, &nall, &all_cap);
-    s_select_field (self, msg->description, &c, &all, &nall, &all_cap);
+        s_select_field (self, msg->tags [i], 1, &c, &all, &nall, &all_cap);
+    s_select_field (self, msg->description, 1, &c, &all, &nall, &all_cap);
+    char *translated = s_translate (self, msg);
+    if (translated && *translated)
+        s_select_field (self, translated, self->config.glossary_weight, &c, NULL, NULL, NULL);
+    free (translated);
     s_select_keep (self, d, &c);
     zhashx_destroy (&c.at);
     free (c.cands);

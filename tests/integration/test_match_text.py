@@ -5,7 +5,9 @@ and oim-matcher, entities fed as the registry writes them (test_matcher.Feed).
 * a phrase ("adaptive optics", "배터리 재활용") outranks the same words apart;
 * explanation terms are never numbers, single characters, stop or generic words;
 * every match carries a `strength`; a demand's list is not hidden by the minimum score;
-* a confidential demand's match still shows only its teaser to a startup not connected.
+* a confidential demand's match still shows only its teaser to a startup not connected;
+* through the glossary (common/oim_glossary), a Korean demand finds an English profile and an
+  English demand a Korean one, and the explanation names the translated term.
 The corpus is 40 startups: "carried by few startups" says nothing here, the lists must.
 """
 import os
@@ -33,6 +35,8 @@ STARTUPS = {
     "org_ko_phrase": "배터리 재활용 소재 공장",
     "org_ko_apart": "배터리 소재 공장 재활용",
     "org_secret": f"We refine {SECRET} crystals for lasers.",
+    "org_en_av": "Lidar perception software for autonomous driving trucks.",
+    "org_ko_av": "자율주행 라이다 센서 제조",
 }
 FILLERS_EN = ["Innovative platform for development solutions and services.",
               "A technology solution platform: innovative services for development.",
@@ -74,6 +78,8 @@ class MatchTextTest(unittest.TestCase):
                 "dem_optics": "adaptive optics",
                 "dem_battery": "배터리 재활용",
                 "dem_noise": "The 2014 x innovative platform for adaptive optics and 배터리 재활용",
+                "dem_ko_av": "자율주행 인지 기술",
+                "dem_en_av": "autonomous driving perception",
             }
             for did, title in demands.items():
                 f.demand(did, "org_co", title=title, description=title + " needed.")
@@ -117,6 +123,14 @@ class MatchTextTest(unittest.TestCase):
                     self.assertFalse(re.search(r"\d", term), term)
                     self.assertGreater(len(term), 1, term)
                     self.assertNotIn(term, GENERIC, term)
+            # across languages through the glossary: both profiles, the translation named
+            for did in ("dem_ko_av", "dem_en_av"):
+                by = {m["startup_id"]: m for m in matches(did)}
+                self.assertTrue({"org_en_av", "org_ko_av"} <= set(by), (did, list(by)))
+            ko = {m["startup_id"]: m for m in matches("dem_ko_av")}
+            self.assertIn("autonomous driving", ko["org_en_av"]["explanation"][0]["detail"])
+            en = {m["startup_id"]: m for m in matches("dem_en_av")}
+            self.assertIn("자율주행", en["org_ko_av"]["explanation"][0]["detail"])
             # strength on every match; a weak match is listed, not hidden
             for did in ("dem_optics", "dem_battery", "dem_noise", "dem_last"):
                 for m in matches(did):
