@@ -82,7 +82,7 @@ matcher_config_default (matcher_config_t *config)
     config->weight [MATCHER_INDUSTRY] = 0.15;
     config->weight [MATCHER_REGION] = 0.10;
     config->weight [MATCHER_STAGE] = 0.10;
-    config->min_units = 2000;
+    config->min_units = 2500;      //  fitted: deploy/fit-weights.py (README)
     config->top_k = 20;
     config->glossary_weight = 0.3;
 }

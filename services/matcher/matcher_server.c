@@ -57,7 +57,8 @@
 static const oim_option_t s_options [] = {
     { "match-weights", "OIM_MATCH_WEIGHTS", "text=0.4,tags=0.25,industry=0.15,region=0.1,stage=0.1",
       "factor weights (normalised to sum 1)", false },
-    { "match-min-score", "OIM_MATCH_MIN_SCORE", "0.2", "minimum score of a match, 0..1", false },
+    { "match-min-score", "OIM_MATCH_MIN_SCORE", "0.25",
+      "the line between a good and a weak match, 0..1 (fitted: deploy/fit-weights.py)", false },
     { "match-top-k", "OIM_MATCH_TOP_K", "20", "matches kept per demand", false },
     { "match-glossary", "OIM_MATCH_GLOSSARY", "0.3",
       "weight of a demand's Korean <-> English glossary translations in its text query "

@@ -559,6 +559,9 @@ def main():
     ap.add_argument("--variants", help="comma-separated variant tags (B0,V1,...); default all")
     ap.add_argument("--cv", action="store_true", help="also the leave-one-out / 2-fold study "
                     "of the recommended model's fitted parameters (query tf, top N, pairs)")
+    ap.add_argument("--prior", action="store_true", help="also the study of a prior-relationship "
+                    "signal: V9 x (1 + a x prior), prior 1 when the firm holds another award "
+                    "from the demand's agency:component, h when only from its agency")
     args = ap.parse_args()
     companies, demands, qrels = load(args.data)
     t0 = time.monotonic()
@@ -580,6 +583,8 @@ def main():
             print(row(label, evaluate(ranks, demands, qrels, keep), base[name]), flush=True)
     if args.cv:
         cross_validate(corpus, demands, qrels, base)
+    if args.prior:
+        prior_study(corpus, companies, demands, qrels, base)
 
 
 def cross_validate(corpus, demands, qrels, base):
@@ -601,6 +606,32 @@ def cross_validate(corpus, demands, qrels, base):
         print(f"  2-fold: fold {k} trained -> {GRID[c]['qtf']}/{GRID[c]['top_n']}/"
               f"{GRID[c]['pair_weight']}")
     print(row("2-fold (odd/even demands)", two, base["all 83"]))
+
+
+def owner(demand):
+    """The demand's owner as the companies' "agencies" name it: agency[:component]."""
+    ag = demand.get("agencies") or []
+    return demand["agency"] + (":" + ag[1] if len(ag) > 1 else "")
+
+
+def prior_study(corpus, companies, demands, qrels, base):
+    """What a prior relationship with the demand's owner would add to the recommended text
+    model (the platform's analogue: a startup's past work with the company or its group)."""
+    scores = {d["id"]: score(corpus, select(query_terms(d, RECOMMENDED), corpus, RECOMMENDED),
+                             RECOMMENDED) for d in demands}
+    print("\nprior relationship (V9 x (1 + a x prior)); all 83 demands:")
+    for a in (0, 0.5, 1, 1.5, 2):
+        for h in (0, 0.25, 0.5):
+            out = {}
+            for d in demands:
+                own, parent = owner(d), d["agency"]
+                prior = [1.0 if own in c["agencies"] else
+                         h if any(x.split(":")[0] == parent for x in c["agencies"]) else 0.0
+                         for c in companies]
+                s = {i: v * (1 + a * prior[i]) for i, v in scores[d["id"]].items()}
+                out[d["id"]] = corpus.words.rank(s, 20)
+            print(row(f"a {a}, same agency only {h}", evaluate(out, demands, qrels),
+                      base["all 83"]))
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ class MatchTextTest(unittest.TestCase):
             for did in ("dem_optics", "dem_battery", "dem_noise", "dem_last"):
                 for m in matches(did):
                     self.assertIn(m["strength"], ("strong", "good", "weak"), m)
-                    want = ("strong" if m["score"] >= 0.5 else "good" if m["score"] >= 0.2
+                    want = ("strong" if m["score"] >= 0.5 else "good" if m["score"] >= 0.25
                             else "weak")
                     self.assertEqual(m["strength"], want, m)
 
