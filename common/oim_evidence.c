@@ -15,7 +15,8 @@ struct oim_evidence_t {
 };
 
 //  English: function-like words the stop list lacks; business / R&D words; solicitation
-//  boilerplate (DoD section headers and programme words). Stemmed at start-up.
+//  boilerplate (DoD section headers and programme words) and the pieces of web addresses.
+//  Stemmed at start-up.
 static const char *const s_generic_en =
     "also although among across along already always another around away back became become "
     "becomes becoming besides beyond can cannot could currently due e eg either else enough etc "
@@ -42,7 +43,8 @@ static const char *const s_generic_en =
     "darpa defense department description dhs doc dod doe dot dual effort evaluate foreign "
     "government itar keyword keywords military nasa national nationals navy objective objectives "
     "offeror offerors phase proposal proposals prototype references regulation regulations "
-    "requirement requirements sbir section solicitation sttr topic transition usaf warfighter";
+    "requirement requirements sbir section solicitation sttr topic transition usaf warfighter "
+    "address com htm html http https org pdf url www";    //  web addresses in the text
 
 //  Korean: generic business words, then function words (the matcher's former list). Whole
 //  words after particle stripping: compared with WORD and STEM terms as they are.

@@ -254,7 +254,8 @@ acquisition agency anticipated army award awarded baa contract contractor contra
 darpa defense department description dhs doc dod doe dot dual effort evaluate foreign
 government itar keyword keywords military nasa national nationals navy objective objectives
 offeror offerors phase proposal proposals prototype references regulation regulations
-requirement requirements sbir section solicitation sttr topic transition usaf warfighter""".split()
+requirement requirements sbir section solicitation sttr topic transition usaf warfighter
+address com htm html http https org pdf url www""".split()
 # Korean: generic business words (issue 15's examples and their kind); they are whole-word
 # terms after particle stripping, so a C matcher compares the analyser's WORD/STEM terms.
 GENERIC_KO = """
