@@ -69,6 +69,8 @@ typedef struct {
     uint32_t *terms, *tfs; uint32_t nterms;     //  sorted by term id
     uint64_t *pairs; uint32_t *pair_tfs; uint32_t npairs;   //  adjacent evidence word pairs
                                                 //  (id(a) << 32 | id(b)), sorted, with counts
+    uint64_t pair_sig [4];                      //  one bit per pair (matcher_pair_bit): a
+                                                //  demand pair whose bit is clear is absent
     uint32_t *tags; uint32_t ntags;             //  tag key term ids, sorted
     char *region, *stage;
     char **ind; size_t nind;
@@ -310,6 +312,23 @@ matcher_pair_idf (matcher_model_t *self, uint64_t pair)
 {
     double a = matcher_idf (self, (uint32_t) (pair >> 32)), b = matcher_idf (self, (uint32_t) pair);
     return a < b? a: b;
+}
+
+//  A pair's bit in a doc's 256-bit pair signature (a multiplicative hash's top 8 bits).
+static inline uint32_t
+matcher_pair_bit (uint64_t pair)
+{
+    return (uint32_t) ((pair * 0x9E3779B97F4A7C15ULL) >> 56);
+}
+
+//  False when doc certainly lacks pair; true when it may have it (then search doc->pairs).
+//  A profile has ~75 pairs: about three in four absent pairs are ruled out here, without the
+//  binary search that was a quarter of the matcher's time per demand event (perf, e2e).
+static inline bool
+matcher_doc_may_have_pair (const matcher_doc_t *doc, uint64_t pair)
+{
+    uint32_t bit = matcher_pair_bit (pair);
+    return (doc->pair_sig [bit >> 6] >> (bit & 63)) & 1;
 }
 
 //  Index of value in a sorted array of distinct 64-bit values, or -1.

@@ -224,6 +224,7 @@ s_doc_clear (matcher_doc_t *doc)
     doc->pairs = NULL;
     doc->pair_tfs = NULL;
     doc->npairs = 0;
+    memset (doc->pair_sig, 0, sizeof doc->pair_sig);
     free (doc->region); free (doc->stage);
     matcher_strv_free (&doc->ind, doc->nind);
     doc->terms = doc->tfs = doc->tags = NULL;
@@ -359,6 +360,8 @@ s_doc_pairs (matcher_doc_t *doc, s_collect_t *c)
         if (doc->npairs && doc->pairs [doc->npairs - 1] == c->pairs [i])
             doc->pair_tfs [doc->npairs - 1]++;
         else {
+            uint32_t bit = matcher_pair_bit (c->pairs [i]);
+            doc->pair_sig [bit >> 6] |= 1ULL << (bit & 63);
             doc->pairs [doc->npairs] = c->pairs [i];
             doc->pair_tfs [doc->npairs++] = 1;
         }

@@ -51,6 +51,8 @@ matcher_pairs_units (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *
     matcher_bm25_consts (self, &ka, &kb);
     int64_t sum = 0;
     for (uint32_t i = 0; i < d->npair; i++) {
+        if (!matcher_doc_may_have_pair (doc, d->pair [i]))
+            continue;
         int64_t at = matcher_find_u64 (doc->pairs, doc->npairs, d->pair [i]);
         if (at >= 0)
             sum += matcher_bm25_units (d->pair_q [i] * matcher_pair_idf (self, d->pair [i]),
@@ -176,6 +178,8 @@ s_text_units (matcher_model_t *self, matcher_demand_t *d, matcher_doc_t *doc,
     int64_t sum = 0;
     uint32_t n = 0;
     for (uint32_t i = 0; i < d->npair && shared; i++) {
+        if (!matcher_doc_may_have_pair (doc, d->pair [i]))
+            continue;
         int64_t at = matcher_find_u64 (doc->pairs, doc->npairs, d->pair [i]);
         if (at >= 0)
             shared [n++] = (s_shared_t) { d->pair_words [i], matcher_bm25_units (
