@@ -106,6 +106,7 @@ struct _matcher_demand_t {
     double eff [MATCHER_FACTORS];                       //  effective weights (matcher_model.h)
     matcher_org_t *owner;                               //  resolved lazily (orgs live on)
     uint32_t slot, epoch;
+    uint32_t nposted;                                   //  its live postings (dp)
     uint64_t norm_gen; int64_t norm_units;              //  S_max in units, at norm_gen
     int64_t pair_ub;                                    //  sum of the pairs' bounds, norm_gen
     //  entry score: the K-th score of its last top K (min score when fewer than K), valid
@@ -136,6 +137,7 @@ typedef struct {
     char **ind, **reg, **stg, **col; size_t nind, nreg, nstg, ncol;
     uint32_t *tag; size_t ntag;
     uint32_t slot, epoch;
+    uint32_t nposted;               //  its live anchor postings (qp)
     char *since;                    //  updated_at of its current version
 } matcher_ss_t;
 
@@ -171,6 +173,10 @@ struct _matcher_model_t {
     int64_t *acc_pair;              //  per doc: the most a demand's pairs can add (top K)
     double *acc_tag;                //  per doc: idf sum of the demand's tags it carries
     size_t bytes;                   //  approximate heap bytes of postings and records
+    size_t live_postings, stale_postings;   //  in sp/dp/qp arrays (matcher_postings_retire)
+    uint32_t *free_docs; uint32_t free_docs_n, free_docs_cap;  //  dead startup slots that
+                                            //  no posting refers to (found by a compaction)
+    size_t compactions;
 };
 
 //  --------------------------------------------------------------------------------------
@@ -185,6 +191,13 @@ char **matcher_strv (char *const *items, size_t count);
 void matcher_strv_free (char ***items_p, size_t count);
 //  Sorts items and drops duplicates in place; returns the new count.
 uint32_t matcher_sort_uniq (uint32_t *items, uint32_t count);
+//  Bookkeeping of the posting arrays: added postings are live; retired ones (a startup that
+//  left or changed, a demand re-posted or closed, a saved search changed) stay in their arrays,
+//  skipped by every walk, until they are as many as the live ones; then one pass over every
+//  term drops them (amortised O(1) per posting: a daemon that sees updates for months does
+//  not grow with them).
+void matcher_postings_added (matcher_model_t *self, size_t count);
+void matcher_postings_retire (matcher_model_t *self, size_t count);
 //  Makes the query scratch (acc, mark, touched) hold need slots, zeroed.
 void matcher_scratch (matcher_model_t *self, size_t need);
 

@@ -258,6 +258,7 @@ matcher_model_destroy (matcher_model_t **self_p)
     free (self->dneed);
     free (self->doc_len);
     free (self->sslots);
+    free (self->free_docs);
     free (self->acc); free (self->mark); free (self->touched);
     free (self->acc_pair); free (self->acc_tag);
     free (self->keep); free (self->cut); free (self->ev);
@@ -311,13 +312,15 @@ s_doc_kill (matcher_model_t *self, matcher_org_t *org)
         self->terms [doc->terms [i]].df--;
     for (uint32_t i = 0; i < doc->ntags; i++)
         self->terms [doc->tags [i]].df--;
+    size_t retired = doc->nterms + doc->ntags;
     self->live_docs--;
     self->total_len -= doc->len;
     doc->live = false;
     self->doc_len [org->doc] = 0;
-    s_doc_clear (doc);      //  postings to it stay until... they are skipped (doc not live)
+    s_doc_clear (doc);      //  postings to it are skipped (doc not live) until compacted
     org->doc = -1;
     self->gen++;
+    matcher_postings_retire (self, retired);
 }
 
 //  A growing array of term ids and one of pair ids (with duplicates).
@@ -372,9 +375,16 @@ s_doc_pairs (matcher_doc_t *doc, s_collect_t *c)
 static void
 s_doc_add (matcher_model_t *self, matcher_org_t *org, const Oim__V1__Organization *msg)
 {
-    self->docs = matcher_grow (self->docs, &self->docs_cap, self->ndocs + 1,
-                               sizeof (matcher_doc_t));
-    uint32_t slot = self->ndocs++;
+    uint32_t slot;
+    if (self->free_docs_n) {        //  a dead slot no posting refers to any more
+        slot = self->free_docs [--self->free_docs_n];
+        free (self->docs [slot].id);
+    }
+    else {
+        self->docs = matcher_grow (self->docs, &self->docs_cap, self->ndocs + 1,
+                                   sizeof (matcher_doc_t));
+        slot = self->ndocs++;
+    }
     matcher_doc_t *doc = &self->docs [slot];
     memset (doc, 0, sizeof *doc);
     doc->id = matcher_strdup (msg->id);
@@ -435,6 +445,7 @@ s_doc_add (matcher_model_t *self, matcher_org_t *org, const Oim__V1__Organizatio
     }
     self->bytes += sizeof *doc + (doc->nterms * 2 + doc->ntags) * 4 + doc->npairs * 12
                  + (doc->nterms + doc->ntags) * sizeof (matcher_spost_t) + 64;
+    matcher_postings_added (self, doc->nterms + doc->ntags);
     self->live_docs++;
     self->total_len += doc->len;
     self->doc_len = matcher_grow (self->doc_len, &self->doc_len_cap, slot + 1, sizeof (uint32_t));
@@ -557,6 +568,8 @@ s_demand_post (matcher_model_t *self, matcher_demand_t *d)
 {
     d->epoch++;
     self->dstate [d->slot] = d->open? d->epoch: 0;
+    matcher_postings_retire (self, d->nposted);
+    d->nposted = 0;
     if (!d->open)
         return;
     for (uint32_t i = 0; i < d->nkey + d->ntags + d->npair; i++) {
@@ -577,7 +590,9 @@ s_demand_post (matcher_model_t *self, matcher_demand_t *d)
         term->dp = matcher_grow (term->dp, &term->dp_cap, term->dp_n + 1, sizeof (matcher_dpost_t));
         term->dp [term->dp_n++] = (matcher_dpost_t) { d->slot, d->epoch, q };
         self->bytes += sizeof (matcher_dpost_t);
+        d->nposted++;
     }
+    matcher_postings_added (self, d->nposted);
 }
 
 //  The teaser of a confidential demand: the same demand with no description, industries,
@@ -693,12 +708,84 @@ matcher_model_org_demands (matcher_model_t *self, const char *org_id,
 }
 
 void
+matcher_postings_added (matcher_model_t *self, size_t count)
+{
+    self->live_postings += count;
+}
+
+//  Drops the postings of startups no longer live; returns how many were dropped.
+static size_t
+s_compact_sp (matcher_model_t *self, matcher_term_t *term)
+{
+    uint32_t kept = 0, n = term->sp_n;
+    for (uint32_t p = 0; p < n; p++)
+        if (self->docs [term->sp [p].doc].live)
+            term->sp [kept++] = term->sp [p];
+    term->sp_n = kept;
+    return n - kept;
+}
+
+//  Drops the demand postings (saved: the saved-search anchors) whose demand was re-posted
+//  or closed (saved search changed or deleted) since; returns how many were dropped.
+static size_t
+s_compact_dposts (matcher_model_t *self, matcher_dpost_t *posts, uint32_t *count, bool saved)
+{
+    uint32_t kept = 0, n = *count;
+    for (uint32_t p = 0; p < n; p++) {
+        const matcher_dpost_t *x = &posts [p];
+        const matcher_ss_t *ss = saved? self->sslots [x->slot]: NULL;
+        bool live = ss? ss->live && ss->epoch == x->epoch: self->dstate [x->slot] == x->epoch;
+        if (live)
+            posts [kept++] = *x;
+    }
+    *count = kept;
+    return n - kept;
+}
+
+static void
+s_postings_compact (matcher_model_t *self)
+{
+    size_t dropped_bytes = 0;
+    for (uint32_t t = 0; t < self->nterms; t++) {
+        matcher_term_t *term = &self->terms [t];
+        dropped_bytes += s_compact_sp (self, term) * sizeof (matcher_spost_t)
+                       + (s_compact_dposts (self, term->dp, &term->dp_n, false)
+                          + s_compact_dposts (self, term->qp, &term->qp_n, true))
+                         * sizeof (matcher_dpost_t);
+    }
+    self->bytes -= dropped_bytes < self->bytes? dropped_bytes: self->bytes;
+    self->stale_postings = 0;
+    //  no posting refers to a dead startup slot now: new startups may take them
+    self->free_docs_n = 0;
+    for (uint32_t slot = 0; slot < self->ndocs; slot++)
+        if (!self->docs [slot].live) {
+            self->free_docs = matcher_grow (self->free_docs, &self->free_docs_cap,
+                                            self->free_docs_n + 1, sizeof (uint32_t));
+            self->free_docs [self->free_docs_n++] = slot;
+        }
+    self->compactions++;
+}
+
+void
+matcher_postings_retire (matcher_model_t *self, size_t count)
+{
+    count = count < self->live_postings? count: self->live_postings;
+    self->live_postings -= count;
+    self->stale_postings += count;
+    if (self->stale_postings > 4096 && self->stale_postings > self->live_postings)
+        s_postings_compact (self);
+}
+
+void
 matcher_model_stats (matcher_model_t *self, matcher_model_stats_t *stats)
 {
     stats->startups = self->live_docs;
     stats->demands_open = self->open_demands;
     stats->saved_searches = self->live_ss;
     stats->terms = self->nterms;
+    stats->postings = self->live_postings + self->stale_postings;
+    stats->compactions = self->compactions;
+    stats->doc_slots = self->ndocs;
     stats->bytes = self->bytes + self->scratch_cap * (sizeof (int64_t) + 1 + 4)
                  + self->terms_cap * sizeof (matcher_term_t)
                  + self->docs_cap * sizeof (matcher_doc_t);

@@ -226,6 +226,9 @@ int matcher_model_percolate_entering_scan (matcher_model_t *self, const char *st
 typedef struct {
     size_t startups, demands_open, saved_searches, terms;
     size_t bytes;                       //  heap bytes held by the model (approximate)
+    size_t postings;                    //  in the posting arrays, retired ones included
+    size_t compactions;                 //  passes that dropped retired postings
+    size_t doc_slots;                   //  startup slots, dead ones included
 } matcher_model_stats_t;
 void matcher_model_stats (matcher_model_t *self, matcher_model_stats_t *stats);
 

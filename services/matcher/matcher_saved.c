@@ -84,6 +84,8 @@ s_ss_anchor (matcher_model_t *self, matcher_ss_t *ss)
         term->qp = matcher_grow (term->qp, &term->qp_cap, term->qp_n + 1, sizeof (matcher_dpost_t));
         term->qp [term->qp_n++] = (matcher_dpost_t) { ss->slot, ss->epoch, 0 };
     }
+    ss->nposted = (uint32_t) nanchors;
+    matcher_postings_added (self, nanchors);
 }
 
 int
@@ -114,6 +116,8 @@ matcher_model_apply_saved_search (matcher_model_t *self, const Oim__V1__SavedSea
     ss->deleted = msg->deleted;
     ss->live = !msg->deleted;
     ss->epoch++;
+    matcher_postings_retire (self, ss->nposted);
+    ss->nposted = 0;
     if (!ss->live)
         return 0;
     self->live_ss++;

@@ -334,7 +334,8 @@ s_text (unsigned *seed, char *buf, size_t size, int words)
 }
 
 static void
-s_corpus (matcher_model_t *model, unsigned seed, int startups, int demands, bool reverse)
+s_corpus_version (matcher_model_t *model, unsigned seed, int startups, int demands,
+                  bool reverse, int64_t version)
 {
     for (int pass = 0; pass < 2; pass++) {
         bool do_startups = (pass == 0) != reverse;
@@ -350,7 +351,7 @@ s_corpus (matcher_model_t *model, unsigned seed, int startups, int demands, bool
             if (do_startups) {
                 snprintf (id, sizeof id, "org_s%04d", i);
                 s_org (model, (org_spec_t) { .id = id, .name = title, .description = text,
-                    .tags = { tag }, .industries = { s_codes [rand_r (&local) % 6] },
+                    .version = version, .tags = { tag }, .industries = { s_codes [rand_r (&local) % 6] },
                     .region = s_regions [rand_r (&local) % 3],
                     .stage = s_stage_names [rand_r (&local) % 4] });
             }
@@ -358,13 +359,61 @@ s_corpus (matcher_model_t *model, unsigned seed, int startups, int demands, bool
                 snprintf (id, sizeof id, "dem_%04d", i);
                 int r = rand_r (&local) % 4;
                 s_demand (model, (demand_spec_t) { .id = id, .title = title,
-                    .description = text, .tags = { r == 0? NULL: tag },
+                    .description = text, .version = version, .tags = { r == 0? NULL: tag },
                     .industries = { r == 1? NULL: s_codes [rand_r (&local) % 6] },
                     .regions = { r == 2? NULL: s_regions [rand_r (&local) % 3] },
                     .stages = { r == 3? NULL: s_stage_names [rand_r (&local) % 4] } });
             }
         }
     }
+}
+
+static void
+s_corpus (matcher_model_t *model, unsigned seed, int startups, int demands, bool reverse)
+{
+    s_corpus_version (model, seed, startups, demands, reverse, 1);
+}
+
+//  Updates leave retired postings behind; once they outnumber the live ones they are
+//  compacted away: after 40 rounds of every startup and demand re-sent (same texts, new
+//  versions) the model holds as many postings as a fresh one and answers the same.
+static void
+test_compaction (void)
+{
+    matcher_model_t *a = s_model (), *b = s_model ();
+    s_corpus (a, 42, 300, 120, false);
+    s_corpus (b, 42, 300, 120, false);
+    for (int64_t version = 2; version <= 41; version++)
+        s_corpus_version (a, 42, 300, 120, false, version);
+    matcher_model_stats_t sa, sb;
+    matcher_model_stats (a, &sa);
+    matcher_model_stats (b, &sb);
+    CHECK (sa.compactions > 0 && sb.compactions == 0);
+    CHECK (sa.postings <= 2 * sb.postings);     //  live + not yet compacted
+    CHECK (sa.doc_slots < 3 * sb.doc_slots);    //  dead slots are taken again
+    matcher_hit_t h1 [20], h2 [20];
+    for (int i = 0; i < 120; i++) {
+        char id [32];
+        snprintf (id, sizeof id, "dem_%04d", i);
+        int n1 = matcher_model_top (a, id, h1), n2 = matcher_model_top (b, id, h2);
+        CHECK (n1 == n2);
+        for (int j = 0; j < n1 && j < n2; j++)
+            CHECK (streq (h1 [j].id, h2 [j].id) && h1 [j].units == h2 [j].units);
+    }
+    matcher_hit_t *p1 = calloc (200, sizeof *p1), *p2 = calloc (200, sizeof *p2);
+    for (int i = 0; i < 300; i += 7) {
+        char id [32];
+        snprintf (id, sizeof id, "org_s%04d", i);
+        int n1 = matcher_model_percolate (a, id, p1, 200);
+        int n2 = matcher_model_percolate (b, id, p2, 200);
+        CHECK (n1 == n2);
+        matcher_hits_sort (p1, n1); matcher_hits_sort (p2, n2);
+        for (int j = 0; j < n1 && j < n2; j++)
+            CHECK (streq (p1 [j].id, p2 [j].id) && p1 [j].units == p2 [j].units);
+    }
+    free (p1); free (p2);
+    matcher_model_destroy (&a);
+    matcher_model_destroy (&b);
 }
 
 //  config.scan (the daemon's OIM_MATCH_SCAN, a benchmark's reference): the same tops with
@@ -634,6 +683,7 @@ main (int argc, char **argv)
     test_factors (verbose);
     test_exclusions ();
     test_korean (verbose);
+    test_compaction ();
     test_index_and_determinism ();
     test_scan_config ();
     test_saved_searches ();
