@@ -1,0 +1,182 @@
+// The agency: approval queue, organisation directory, publishers, the funnel dashboard,
+// dead-letter deliveries with retry, the audit log with filters.
+import { t } from "./i18n.js";
+import { get, post, qs, rows } from "./api.js";
+import { h, mount, field, busy, formError, pager, empty, notice, failure, fmtTime, values } from "./ui.js";
+import { label } from "./options.js";
+
+// The API has no list of organisations: every creation is in the audit log (action
+// org.create), so the directory pages through those entries and reads each organisation.
+async function orgPage(cursor, limit = 25) {
+  const page = await get("/v1/admin/audit" + qs({ action: "org.create", entity_type: "org", cursor, limit }));
+  const orgs = await Promise.all(rows(page).map((a) => get(`/v1/orgs/${a.entity_id}`).catch(() => null)));
+  return { items: orgs.filter((o) => o && o.kind !== "agency"), next_cursor: page.next_cursor };
+}
+
+function decide(o, onDone) {
+  const box = h("div", { class: "stack decide" });
+  const reasonId = `reason-${o.id}`;
+  const reason = h("input", { id: reasonId, name: "reason", type: "text" });
+  const act = (what) => async () => {
+    try { await post(`/v1/orgs/${o.id}/${what}`, reason.value.trim() ? { reason: reason.value.trim() } : {}); onDone(what); }
+    catch (e) { box.append(failure(e)); }
+  };
+  mount(box, h("div", { class: "field" }, h("label", { for: reasonId, text: t("f.reason") }), reason),
+    h("div", { class: "row" },
+      o.status !== "active" && h("button", { type: "button", class: "approve", text: t("agency.approve"), onclick: act("approve") }),
+      o.status !== "suspended" && h("button", { type: "button", class: "danger suspend", text: t("agency.suspend"), onclick: act("suspend") })));
+  return box;
+}
+
+function orgCard(o, withActions) {
+  const art = h("article", { class: "card org", "data-org": o.id, "data-status": o.status },
+    h("h3", {}, h("a", { href: `#/org/${o.id}`, text: o.name })),
+    h("div", { class: "row" }, h("span", { class: "state", text: t("kind." + o.kind) }), h("span", { class: "state org-status", text: label("ostatus", o.status) }),
+      h("span", { class: "muted", text: [o.email, fmtTime(o.created_at)].filter(Boolean).join(" · ") })),
+    o.description && h("p", { text: o.description }));
+  if (withActions) art.append(decide(o, (what) => { art.dataset.status = what === "approve" ? "active" : "suspended";
+    art.querySelector(".org-status").textContent = label("ostatus", art.dataset.status); art.querySelector(".decide").replaceWith(notice("ok", t("agency.done." + what))); }));
+  return art;
+}
+
+export async function queue() {
+  const box = h("div");
+  await pager(box, async (cursor) => { const p = await orgPage(cursor, 50); return { items: p.items.filter((o) => o.status === "pending"), next_cursor: p.next_cursor }; },
+    (o) => orgCard(o, true), empty(t("queue.empty"), t("queue.empty.todo")));
+  return h("section", {}, h("h1", { text: t("queue.title") }), h("p", { text: t("queue.lead") }), box);
+}
+
+export async function orgs(params, ctx) {
+  const form = h("form", { class: "row", role: "search" },
+    h("label", { for: "org-q", text: t("f.query") }), h("input", { id: "org-q", name: "q", type: "search", value: params.q || "" }),
+    h("label", { for: "org-kind", text: t("f.kind") }), h("select", { id: "org-kind", name: "kind" }, ["", "startup", "company"].map((k) => h("option", { value: k, text: k ? t("kind." + k) : t("any"), selected: params.kind === k }))),
+    h("label", { for: "org-status", text: t("f.status") }), h("select", { id: "org-status", name: "status" }, ["", "pending", "active", "suspended"].map((s) => h("option", { value: s, text: s ? label("ostatus", s) : t("any"), selected: params.status === s }))),
+    h("button", { type: "submit", text: t("search.go") }));
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); ctx.go("/agency/orgs" + qs(values(form))); });
+  const q = (params.q || "").toLowerCase();
+  const keep = (o) => (!params.kind || o.kind === params.kind) && (!params.status || o.status === params.status)
+    && (!q || [o.name, o.name_en, o.email, (o.tags || []).join(" ")].join(" ").toLowerCase().includes(q));
+  const box = h("div");
+  await pager(box, async (cursor) => { const p = await orgPage(cursor); return { items: p.items.filter(keep), next_cursor: p.next_cursor }; },
+    (o) => orgCard(o, true), empty(t("orgs.empty"), t("orgs.empty.todo")));
+  return h("section", {}, h("h1", { text: t("orgs.title") }), form, box);
+}
+
+export async function publishers() {
+  const made = h("div", { "aria-live": "polite" });
+  const box = h("div");
+  const load = () => pager(box, async (cursor) => {
+    const page = await get("/v1/admin/audit" + qs({ action: "publisher.create", cursor, limit: 25 }));
+    return { items: rows(page), next_cursor: page.next_cursor };
+  }, (a) => h("article", { class: "card publisher" }, h("strong", { text: a.detail || a.entity_id }), " ", h("span", { class: "muted", text: `${a.entity_id} · ${fmtTime(a.at)}` })),
+  empty(t("pub.empty"), t("pub.empty.todo")));
+  const form = busy(h("form", { class: "stack", novalidate: true, id: "publisher-form" },
+    field("source_system", t("f.source_system"), { required: true, hint: t("hint.source_system") }),
+    field("name", t("f.pub_name"), { required: true }), formError(),
+    h("div", {}, h("button", { type: "submit", text: t("pub.add") }))),
+  async (v) => {
+    const p = await post("/v1/publishers", v);
+    mount(made, notice("ok", h("p", { text: t("keys.once") }), h("p", { class: "secret", text: p.api_key })));
+    form.reset();
+    load();
+  });
+  await load();
+  return h("section", {}, h("h1", { text: t("pub.title") }), box, h("h2", { text: t("pub.add") }), form, made, notice("", t("pub.keys.note")));
+}
+
+// Matches of every demand (up to MAX_DEMANDS), counted by state: the funnel the API's stats lack.
+const MAX_DEMANDS = 200;
+async function funnel() {
+  const demands = [];
+  let cursor = null;
+  do {
+    const page = await get("/v1/demands" + qs({ cursor, limit: 100 }));
+    demands.push(...rows(page));
+    cursor = page.next_cursor;
+  } while (cursor && demands.length < MAX_DEMANDS);
+  const counts = { demands: demands.length, matches: 0, interest: 0, connected: 0, capped: !!cursor };
+  for (let i = 0; i < demands.length; i += 8) {
+    const lists = await Promise.all(demands.slice(i, i + 8).map((d) => get(`/v1/demands/${d.id}/matches`).then(rows).catch(() => [])));
+    for (const m of lists.flat()) {
+      counts.matches++;
+      if (m.state === "connected" || m.company_interested || m.startup_interested) counts.interest++;
+      if (m.state === "connected") counts.connected++;
+    }
+  }
+  return counts;
+}
+
+async function deliveryHealth() {
+  const out = {};
+  for (const s of ["delivered", "pending", "dead", "disabled"])
+    out[s] = rows(await get("/v1/deliveries" + qs({ status: s, limit: 100 }))).length;
+  return out;
+}
+
+function chart(id, title, labels, data, kind = "bar") {
+  const canvas = h("canvas", { id, role: "img", "aria-label": `${title}: ${labels.map((l, i) => `${l} ${data[i]}`).join(", ")}` });
+  const box = h("figure", { class: "card" }, h("figcaption", {}, h("strong", { text: title })), h("div", { class: "chart-box" }, canvas),
+    h("table", { class: "chart-data" }, labels.map((l, i) => h("tr", {}, h("th", { text: l }), h("td", { "data-key": id + ":" + i, text: String(data[i]) })))));
+  requestAnimationFrame(() => {
+    if (!window.Chart || !canvas.isConnected) return;
+    new window.Chart(canvas, { type: kind, data: { labels, datasets: [{ label: title, data, backgroundColor: ["#0b4fa8", "#2f7d32", "#b35c00", "#7b1fa2", "#a4001d", "#455a64"] }] },
+      options: { maintainAspectRatio: false, animation: false, plugins: { legend: { display: kind !== "bar" } }, scales: kind === "bar" ? { y: { beginAtZero: true, ticks: { precision: 0 } } } : {} } });
+  });
+  return box;
+}
+
+export async function stats() {
+  const [s, f, d] = await Promise.all([get("/v1/admin/stats"), funnel(), deliveryHealth()]);
+  const orgs = s.orgs || {};
+  const orgLabels = [], orgData = [];
+  for (const kind of ["startup", "company"]) for (const [status, n] of Object.entries(orgs[kind] || {})) { orgLabels.push(`${t("kind." + kind)} · ${label("ostatus", status)}`); orgData.push(n); }
+  const dem = s.demands || {};
+  return h("section", {}, h("h1", { text: t("stats.title") }),
+    h("div", { class: "charts" },
+      chart("chart-funnel", t("stats.funnel"), [t("stats.demands"), t("stats.matches"), t("stats.interest"), t("stats.connected")], [f.demands, f.matches, f.interest, f.connected]),
+      chart("chart-orgs", t("stats.orgs"), orgLabels, orgData),
+      chart("chart-demands", t("stats.demand_status"), Object.keys(dem).map((k) => label("dstatus", k)), Object.values(dem)),
+      chart("chart-deliveries", t("stats.deliveries"), Object.keys(d).map((k) => label("dlv", k)), Object.values(d), "doughnut")),
+    notice("", t(f.capped ? "stats.note.capped" : "stats.note", { n: MAX_DEMANDS })));
+}
+
+export async function deliveries(params, ctx) {
+  const status = params.status || "dead";
+  const select = h("select", { id: "dlv-status", name: "status" }, ["dead", "pending", "delivered", "disabled"].map((s) => h("option", { value: s, text: label("dlv", s), selected: s === status })));
+  select.addEventListener("change", () => ctx.go("/agency/deliveries?status=" + select.value));
+  const box = h("div");
+  await pager(box, async (cursor) => { const r = await get("/v1/deliveries" + qs({ status, cursor, limit: 20 })); return { items: rows(r), next_cursor: r.next_cursor }; },
+    (dl) => {
+      const last = (dl.log || []).slice(-1)[0] || {};
+      const art = h("article", { class: "card delivery", "data-delivery": dl.id },
+        h("div", { class: "row" }, h("strong", { text: dl.event_type || dl.type || dl.id }), h("span", { class: "state", text: label("dlv", dl.status) }),
+          h("span", { class: "muted", text: `${dl.org_id || ""} · ${dl.url || ""} · ${fmtTime(dl.created_at)}` })),
+        (last.error || last.status) && h("p", { class: "muted", text: `${t("dlv.last")}: ${last.status || ""} ${last.error || ""}` }),
+        dl.status === "dead" && h("button", { type: "button", class: "retry", text: t("dlv.retry"), onclick: async (ev) => {
+          try { await post(`/v1/deliveries/${dl.id}/retry`); ev.target.replaceWith(notice("ok", t("dlv.retried"))); } catch (e) { ev.target.replaceWith(failure(e)); } } }));
+      return art;
+    }, empty(t("dlv.empty"), t("dlv.empty.todo")));
+  return h("section", {}, h("h1", { text: t("dlv.title") }), h("div", { class: "field" }, h("label", { for: "dlv-status", text: t("f.status") }), select), box);
+}
+
+export async function audit(params, ctx) {
+  const form = h("form", { class: "stack", id: "audit-form" },
+    field("action", t("f.action"), { value: params.action, hint: t("hint.action") }),
+    field("entity_type", t("f.entity_type"), { value: params.entity_type }),
+    field("entity_id", t("f.entity_id"), { value: params.entity_id }),
+    field("actor_org_id", t("f.actor_org_id"), { value: params.actor_org_id }),
+    field("since", t("f.since"), { kind: "date", value: params.since }),
+    field("until", t("f.until"), { kind: "date", value: params.until }),
+    h("div", {}, h("button", { type: "submit", text: t("audit.filter") })));
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); ctx.go("/agency/audit" + qs(values(form))); });
+  const box = h("div");
+  const day = (d, end) => (d ? d + (end ? "T23:59:59Z" : "T00:00:00Z") : undefined);
+  const filters = { action: params.action, entity_type: params.entity_type, entity_id: params.entity_id, actor_org_id: params.actor_org_id,
+                    since: day(params.since), until: day(params.until, true) };
+  const table = h("table", { id: "audit-table" }, h("tr", {}, ["f.at", "f.action", "f.entity_id", "f.actor", "f.detail"].map((k) => h("th", { text: t(k) }))));
+  await pager(box, async (cursor) => { const r = await get("/v1/admin/audit" + qs({ ...filters, cursor, limit: 50 })); return { items: rows(r), next_cursor: r.next_cursor }; },
+    (a) => h("tr", {}, h("td", { text: fmtTime(a.at) }), h("td", { text: a.action }), h("td", { text: `${a.entity_type}:${a.entity_id}` }),
+      h("td", { text: `${a.actor_role} ${a.actor_org_id || ""}` }), h("td", { text: a.detail || "" })),
+    empty(t("audit.empty"), t("audit.empty.todo")), table);
+  return h("section", {}, h("h1", { text: t("audit.title") }), form, box);
+}

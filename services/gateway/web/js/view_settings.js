@@ -1,0 +1,120 @@
+// The organisation's profile; webhook and notification preferences; people and API keys.
+import { t } from "./i18n.js";
+import { api, get, post } from "./api.js";
+import { h, mount, field, busy, formError, notice, failure, list, fmtTime } from "./ui.js";
+import { me, refreshOrg } from "./session.js";
+import { regionOptions, stageOptions, checks, EVENTS } from "./options.js";
+
+export async function profile(params, ctx) {
+  const o = await refreshOrg();
+  const done = h("div", { "aria-live": "polite" });
+  const form = busy(h("form", { class: "stack", novalidate: true, id: "profile-form" },
+    field("name", t("f.org_name"), { required: true, value: o.name }),
+    field("name_en", t("f.name_en"), { value: o.name_en }),
+    field("description", t("f.description"), { kind: "textarea", value: o.description }),
+    field("website", t("f.website"), { kind: "url", value: o.website }),
+    field("email", t("f.org_email"), { kind: "email", value: o.email }),
+    field("phone", t("f.phone"), { value: o.phone }),
+    field("region", t("f.region"), { kind: "select", options: regionOptions(), value: o.region }),
+    o.kind === "startup" && field("stage", t("f.stage"), { kind: "select", options: stageOptions(), value: o.stage }),
+    field("tags", t("f.tags"), { value: (o.tags || []).join(", "), hint: t("hint.tags") }),
+    field("industries", t("f.industries"), { value: (o.industries || []).join(", "), hint: t("hint.industries") }),
+    formError(), h("div", {}, h("button", { type: "submit", id: "profile-submit", text: t("save") }))),
+  async (v) => {
+    const body = { name: v.name, name_en: v.name_en, description: v.description, website: v.website, email: v.email,
+                   phone: v.phone, region: v.region, tags: list(v.tags), industries: list(v.industries) };
+    if (o.kind === "startup") body.stage = v.stage;
+    me.org = await api("PATCH", `/v1/orgs/${o.id}`, body, o.version);
+    o.version = me.org.version;
+    mount(done, notice("ok", t("saved.ok")));
+  });
+  return h("section", {}, h("h1", { text: t("profile.title") }),
+    o.status !== "active" && notice("warn", t("pending." + o.status)), form, done);
+}
+
+async function webhookSection() {
+  let hook = null;
+  try { hook = await get(`/v1/orgs/${me.org.id}/webhook`); } catch (e) { if (e.status !== 404) return failure(e); }
+  const out = h("div", { "aria-live": "polite" });
+  const form = busy(h("form", { class: "stack", novalidate: true, id: "webhook-form" },
+    field("url", t("f.webhook_url"), { kind: "url", required: true, value: hook && hook.url, hint: t("hint.webhook") }),
+    field("events", t("f.events"), { kind: "checks", options: checks("event", EVENTS), value: hook ? hook.events : EVENTS }),
+    formError(), h("div", {}, h("button", { type: "submit", id: "webhook-submit", text: t("save") }))),
+  async (v) => {
+    const r = await api("PUT", `/v1/orgs/${me.org.id}/webhook`, { url: v.url, events: v.events });
+    mount(out, notice("ok", h("p", { text: t("webhook.saved") }), r.secret && h("p", { class: "secret", text: r.secret })));
+  });
+  return h("div", {}, hook && hook.disabled && notice("warn", t("webhook.disabled")), form, out);
+}
+
+async function preferencesSection() {
+  const prefs = await get(`/v1/orgs/${me.org.id}/preferences`);
+  const by = Object.fromEntries((prefs.types || []).map((p) => [p.type, p]));
+  const out = h("div", { "aria-live": "polite" });
+  const form = busy(h("form", { class: "stack", novalidate: true, id: "prefs-form" },
+    EVENTS.map((ev) => {
+      const p = by[ev] || { channels: ["inbox", "webhook"], digest: "instant" };
+      return h("div", { class: "card" }, field("ch:" + ev, t("event." + ev), { kind: "checks", options: checks("channel", ["inbox", "webhook", "email"]), value: p.channels }),
+        field("dg:" + ev, t("f.digest"), { kind: "select", options: checks("digest", ["instant", "daily"]), value: p.digest }));
+    }),
+    formError(), h("div", {}, h("button", { type: "submit", id: "prefs-submit", text: t("save") }))),
+  async (v) => {
+    const types = EVENTS.map((ev) => ({ type: ev, channels: v["ch:" + ev], digest: v["dg:" + ev] }));
+    await api("PUT", `/v1/orgs/${me.org.id}/preferences`, { types });
+    mount(out, notice("ok", t("saved.ok")));
+  });
+  return h("div", {}, form, out);
+}
+
+async function keysSection() {
+  const box = h("div");
+  const load = async () => {
+    try {
+      const r = await get(`/v1/orgs/${me.org.id}/api-keys`);
+      const items = r.items || [];
+      mount(box, items.length ? h("table", {}, h("tr", {}, ["f.key_name", "f.prefix", "f.created", "f.last_used", ""].map((k) => h("th", { text: k ? t(k) : "" }))),
+        items.map((k) => h("tr", {}, h("td", { text: k.name }), h("td", { text: k.prefix }), h("td", { text: fmtTime(k.created_at) }), h("td", { text: fmtTime(k.last_used_at) }),
+          h("td", {}, h("button", { type: "button", class: "danger", text: t("revoke"), onclick: async () => { await api("DELETE", `/v1/orgs/${me.org.id}/api-keys/${k.id}`); load(); } })))))
+        : notice("", t("keys.empty")));
+    } catch (e) { mount(box, failure(e, load)); }
+  };
+  const made = h("div");
+  const form = busy(h("form", { class: "row", novalidate: true },
+    field("name", t("f.key_name"), { required: true }), formError(), h("button", { type: "submit", text: t("keys.new") })),
+  async (v) => { const k = await post(`/v1/orgs/${me.org.id}/api-keys`, { name: v.name }); mount(made, notice("ok", h("p", { text: t("keys.once") }), h("p", { class: "secret", text: k.api_key }))); load(); });
+  await load();
+  return h("div", {}, box, form, made);
+}
+
+async function membersSection() {
+  const box = h("div");
+  const load = async () => {
+    try {
+      const r = await get(`/v1/orgs/${me.org.id}/members`);
+      mount(box, h("table", {}, h("tr", {}, ["f.person_name", "f.email", "f.role", ""].map((k) => h("th", { text: k ? t(k) : "" }))),
+        (r.items || []).map((u) => h("tr", {}, h("td", { text: u.name }), h("td", { text: u.email }), h("td", { text: t("role." + u.role) }),
+          h("td", {}, me.user && u.id !== me.user.id && h("button", { type: "button", class: "danger", text: t("remove"), onclick: async () => { await api("DELETE", `/v1/orgs/${me.org.id}/members/${u.id}`); load(); } }))))));
+    } catch (e) { mount(box, failure(e, load)); }
+  };
+  const form = busy(h("form", { class: "stack", novalidate: true },
+    field("email", t("f.email"), { kind: "email", required: true }),
+    field("role", t("f.role"), { kind: "select", options: [["member", t("role.member")], ["owner", t("role.owner")]] }),
+    formError(), h("div", {}, h("button", { type: "submit", text: t("members.invite") }))),
+  async (v) => { await post(`/v1/orgs/${me.org.id}/invitations`, v); form.reset(); form.append(notice("ok", t("members.invited"))); });
+  await load();
+  return h("div", {}, box, h("h3", { text: t("members.invite") }), form);
+}
+
+export async function view() {
+  const owner = me.user && me.user.role === "owner";
+  const parts = [h("h1", { text: t("settings.title") })];
+  if (me.kind !== "agency" && me.org.status === "active") {
+    parts.push(h("h2", { text: t("settings.webhook") }), await webhookSection());
+    parts.push(h("h2", { text: t("settings.prefs") }), await preferencesSection());
+  }
+  if (owner) {
+    parts.push(h("h2", { text: t("settings.members") }), await membersSection());
+    parts.push(h("h2", { text: t("settings.keys") }), await keysSection());
+  } else if (me.mode === "key") parts.push(notice("", t("settings.keys.session")));
+  return h("section", {}, parts);
+}

@@ -1,0 +1,287 @@
+"""The web app in a real browser: Selenium drives Debian's headless Chromium against a real
+stack (tests/lib/oimtest.py: Redis, gateway, registry, search, matcher, notify).
+
+The flow of issue 16: a startup signs up (pending), the agency approves it, a company posts a
+demand (an API field error is shown at its field first), the startup sees the match with its
+explanation bars and expresses interest, the company accepts, both see each other's contacts,
+the agency's funnel moves. Every screen is saved in Korean and English under
+$OIM_BUILD_DIR/screenshots/. Any JavaScript error, CSP violation or console.error in the
+browser log (level SEVERE, source other than "network") fails the test.
+
+People sign in with e-mail and password when the gateway offers sessions (POST /v1/sessions,
+the agency person bootstrapped with POST /v1/agency/staff and the agency key); otherwise with
+their organisation's API key (the app's fallback sign-in), and the test says so.
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from oimtest import AGENCY_KEY, BUILD_DIR, Cluster, wait_for  # noqa: E402
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+SHOTS = os.path.join(BUILD_DIR, "screenshots")
+PASSWORD = "correct horse battery"
+COMPANY_EMAIL, STARTUP_EMAIL, AGENCY_EMAIL = "kim@hanbit.example", "lee@batterylab.example", "park@agency.example"
+
+
+def chrome():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000", "--lang=ko-KR", "--disable-extensions",
+                "--no-first-run", "--disable-background-networking"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+class WebApp(unittest.TestCase):
+    def setUp(self):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.cluster = Cluster().__enter__()
+        self.cluster.start_all()
+        wait_for(lambda: self.cluster.http("GET", "/v1/whoami", key=AGENCY_KEY)[0] == 200, 10,
+                 "the bootstrap agency")
+        self.base = f"http://127.0.0.1:{self.cluster.ports['http_port']}"
+        self.driver = chrome()
+        self.wait = WebDriverWait(self.driver, 15, ignored_exceptions=[StaleElementReferenceException])
+        self.errors = []
+        self.keys = {}
+
+    def tearDown(self):
+        try:
+            self.check_log()
+        finally:
+            self.driver.quit()
+            self.cluster.__exit__(*sys.exc_info())
+
+    # -- browser helpers --------------------------------------------------------------------
+    def check_log(self):
+        """Fails on any SEVERE browser log entry that is not a network status (an HTTP error
+        answer the app handles, e.g. the 401 of a sign-in probe, is logged as 'network')."""
+        for entry in self.driver.get_log("browser"):
+            if entry["level"] == "SEVERE" and entry.get("source") != "network":
+                self.errors.append(entry["message"])
+        self.assertEqual(self.errors, [], "JavaScript errors in the browser log")
+
+    def open(self, path):
+        self.driver.get(self.base + "/#" + path)
+        self.settle()
+
+    def settle(self):
+        """Waits until the view has rendered (no 'loading' paragraph left)."""
+        self.wait.until(lambda d: d.execute_script(
+            "const m = document.getElementById('main');"
+            "return m && m.childElementCount > 0 && !m.querySelector(':scope > p.muted:only-child');"))
+
+    def css(self, selector, timeout=15):
+        return WebDriverWait(self.driver, timeout).until(
+            EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+    def fill(self, form, values):
+        for name, value in values.items():
+            el = form.find_element(By.CSS_SELECTOR, f"[name='{name}']")
+            if el.tag_name == "select":
+                self.driver.execute_script(
+                    "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'))", el, value)
+            else:
+                el.clear()
+                el.send_keys(value)
+
+    def switch(self, lang):
+        if self.driver.execute_script("return document.documentElement.lang") != lang:
+            self.driver.find_element(By.ID, "lang").click()
+            self.wait.until(lambda d: d.execute_script("return document.documentElement.lang") == lang)
+        self.settle()
+
+    def shot(self, name, redo=None):
+        """Saves the screen in Korean and in English (the header's toggle re-renders the view;
+        redo() brings back a transient state such as a form error), and returns to Korean."""
+        self.settle()
+        for lang in ("ko", "en"):
+            self.switch(lang)
+            if redo and lang == "en":
+                redo()
+            self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.{lang}.png"))
+        self.switch("ko")
+        if redo:
+            redo()
+        self.check_log()
+
+    def sign_in(self, who):
+        if self.driver.find_elements(By.ID, "signout"):
+            self.driver.find_element(By.ID, "signout").click()
+            self.wait.until(lambda d: not d.find_elements(By.ID, "signout"))
+        self.open("/signin")
+        if self.sessions:
+            form = self.css("#signin-submit").find_element(By.XPATH, "ancestor::form")
+            self.fill(form, {"email": who, "password": PASSWORD})
+            form.find_element(By.ID, "signin-submit").click()
+        else:
+            form = self.driver.find_element(By.ID, "key-submit").find_element(By.XPATH, "ancestor::form")
+            self.fill(form, {"key": self.keys[who]})
+            form.find_element(By.ID, "key-submit").click()
+        self.css("#signout")
+        self.settle()
+
+    def funnel(self):
+        self.open("/agency/stats")
+        cells = self.css("#main .chart-data")
+        del cells
+        return [int(self.driver.find_element(By.CSS_SELECTOR, f"[data-key='chart-funnel:{i}']").text) for i in range(4)]
+
+    # -- the flow ---------------------------------------------------------------------------
+    def test_flow(self):
+        c = self.cluster
+        status, body, headers = c.http("GET", "/")
+        self.assertEqual(status, 200)
+        self.assertIn("script-src 'self'", headers["Content-Security-Policy"])
+        self.assertNotIn("unsafe", headers["Content-Security-Policy"])
+        self.assertEqual(c.http("GET", "/app/js/main.js")[2]["Content-Type"], "text/javascript; charset=utf-8")
+        self.assertEqual(c.http("GET", "/app/vendor/chart.min.js")[0], 200)
+        self.assertEqual(c.http("GET", "/app/js/..%2F..%2Findex.html")[0], 404)
+        self.assertEqual(c.http("GET", "/app/.stamp")[0], 404)
+
+        self.sessions = c.http("GET", "/v1/sessions/current")[0] != 404
+        print(f"sign-in: {'e-mail and password (sessions)' if self.sessions else 'API keys (no POST /v1/sessions in this tree)'}")
+        if self.sessions:
+            status, body, _ = c.http("POST", "/v1/agency/staff", {"email": AGENCY_EMAIL, "name": "박운영",
+                                                                   "password": PASSWORD}, key=AGENCY_KEY)
+            self.assertEqual(status, 201, body)
+        self.keys[AGENCY_EMAIL] = AGENCY_KEY
+        company = {"kind": "company", "name": "한빛전자", "email": COMPANY_EMAIL, "region": "KR-11",
+                   "phone": "02-555-0100"}
+        if self.sessions:
+            company["account"] = {"email": COMPANY_EMAIL, "password": PASSWORD, "name": "김수요"}
+        status, body, _ = c.http("POST", "/v1/orgs", company, key=AGENCY_KEY)
+        self.assertEqual(status, 201, body)
+        self.keys[COMPANY_EMAIL] = body["api_key"]
+
+        # Home, search (signed out)
+        self.open("/")
+        self.shot("01-home")
+        self.open("/search?type=demand&q=배터리")
+        self.css("#results")
+        self.shot("02-search-empty")
+
+        # 1. The startup signs up and waits for approval.
+        self.open("/signup")
+        self.shot("03-signup")
+        form = self.css("#signup-submit").find_element(By.XPATH, "ancestor::form")
+        values = {"kind": "startup", "name": "배터리랩", "email": STARTUP_EMAIL, "region": "KR-41",
+                  "stage": "seed", "tags": "battery recycling, 배터리 재활용",
+                  "description": "Hydrometallurgical recycling of lithium-ion battery cells. 폐배터리 재활용 습식 제련."}
+        if self.sessions:
+            values.update({"account_name": "이창업", "account_email": STARTUP_EMAIL, "account_password": PASSWORD})
+        self.fill(form, values)
+        form.find_element(By.ID, "signup-submit").click()
+        if not self.sessions:
+            self.keys[STARTUP_EMAIL] = self.css("#new-api-key").text
+            self.shot("04-signup-key")
+            self.css("#use-key").click()
+        self.wait.until(EC.text_to_be_present_in_element((By.ID, "main"), "승인 대기 중입니다."))
+        self.shot("05-startup-pending")
+
+        # 2. The agency approves it (the funnel before).
+        self.sign_in(AGENCY_EMAIL)
+        before = self.funnel()
+        self.shot("06-agency-dashboard-before")
+        self.open("/agency/queue")
+        self.shot("07-agency-queue")
+        card = self.css("article.org[data-status='pending']")
+        self.assertIn("배터리랩", card.text)
+        card.find_element(By.CSS_SELECTOR, "input[name='reason']").send_keys("사업자 확인 완료")
+        card.find_element(By.CSS_SELECTOR, "button.approve").click()
+        self.wait.until(lambda d: card.get_attribute("data-status") == "active")
+        for path, name in (("/agency/orgs", "08-agency-orgs"), ("/agency/publishers", "09-agency-publishers"),
+                           ("/agency/deliveries", "10-agency-dead-letters"), ("/agency/audit?action=org.approve", "11-agency-audit")):
+            self.open(path)
+            self.shot(name)
+        self.assertIn("org.approve", self.css("#audit-table").text)
+
+        # 3. The company posts a demand: the API's field error first, shown at the field.
+        self.sign_in(COMPANY_EMAIL)
+        self.open("/demands/new")
+
+        def empty_title():
+            form = self.css("#demand-form")
+            self.fill(form, {"title": "   "})
+            form.find_element(By.ID, "demand-submit").click()
+            self.assertTrue(self.css("[data-error-for='title']").text)
+            self.assertEqual(form.find_element(By.NAME, "title").get_attribute("aria-invalid"), "true")
+        empty_title()
+        self.shot("12-company-demand-error", redo=empty_title)
+        form = self.css("#demand-form")
+        self.fill(form, {"title": "폐배터리 재활용 기술 실증 (battery recycling PoC)",
+                         "description": "Lithium-ion battery recycling by hydrometallurgy for our EV cells. 배터리 재활용 습식 제련 실증.",
+                         "tags": "battery recycling, 배터리 재활용"})
+        form.find_element(By.CSS_SELECTOR, "input[name='collaboration'][value='poc']").click()
+        form.find_element(By.ID, "demand-submit").click()
+        self.wait.until(lambda d: "/demands/dem_" in d.current_url)
+        demand_url = self.driver.current_url.split("#", 1)[1]
+
+        def match_listed():
+            self.open(demand_url)
+            return self.driver.find_elements(By.CSS_SELECTOR, "article.match")
+        wait_for(match_listed, 20, "the startup among the demand's matches", interval=0.5)
+        self.shot("13-company-demand-matches")
+        self.open("/demands")
+        self.shot("14-company-demands")
+        self.open("/settings")
+        self.shot("15-company-settings")
+
+        # 4. The startup sees the match, explained, and expresses interest.
+        self.sign_in(STARTUP_EMAIL)
+        self.open("/matches")
+        self.shot("16-startup-matches")
+        card = self.css("article.match")
+        self.assertTrue(card.find_elements(By.CSS_SELECTOR, ".bars .bar"), "explanation bars")
+        card.find_element(By.CSS_SELECTOR, "button.interest").click()
+        self.css("article.match[data-state='interested']")
+        for path, name in (("/inbox", "17-startup-inbox"), ("/saved", "18-startup-saved"), ("/profile", "19-startup-profile"),
+                           ("/search?type=demand&q=battery", "20-startup-search")):
+            self.open(path)
+            self.shot(name)
+        self.driver.find_element(By.CSS_SELECTOR, "article.hit a").click()
+        self.settle()
+        self.shot("21-demand-detail")
+
+        # 5. The company accepts; its contacts side shows the startup.
+        self.sign_in(COMPANY_EMAIL)
+        self.open(demand_url)
+        card = self.css("article.match[data-state='interested']")
+        card.find_element(By.CSS_SELECTOR, "button.interest").click()
+        contacts = self.css("article.match[data-state='connected'] [data-testid='contacts']")
+        self.assertIn(STARTUP_EMAIL, contacts.text)
+        self.shot("22-company-connected")
+        self.open("/inbox")
+        self.css("article.note")
+        self.shot("23-company-inbox")
+        note = self.driver.find_element(By.CSS_SELECTOR, "article.note[data-read='false'] button.mark-read")
+        note.click()
+        self.wait.until(lambda d: not note.is_displayed())
+
+        # 6. The startup sees the company's contacts.
+        self.sign_in(STARTUP_EMAIL)
+        self.open("/matches")
+        contacts = self.css("article.match[data-state='connected'] [data-testid='contacts']")
+        self.assertIn(COMPANY_EMAIL, contacts.text)
+        self.shot("24-startup-connected")
+
+        # 7. The agency sees the funnel move.
+        self.sign_in(AGENCY_EMAIL)
+        after = self.funnel()
+        self.shot("25-agency-dashboard-after")
+        self.assertEqual([after[i] - before[i] for i in range(4)], [1, 1, 1, 1], (before, after))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
