@@ -12,11 +12,12 @@ build_pkgs=(
   build-essential cmake pkg-config git
   libzmq3-dev libczmq-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev
   libmicrohttpd-dev libjansson-dev libsodium-dev libcurl4-openssl-dev libstemmer-dev
-  libutf8proc-dev
+  libutf8proc-dev libjs-chart.js
 )
 test_pkgs=(
   redis-tools python3 python3-protobuf python3-zmq protobuf-compiler python3-aiosmtpd
   curl wrk valgrind libsqlite3-dev libxapian-dev
+  chromium chromium-driver python3-selenium fonts-noto-cjk
 )
 
 case "${1:-}" in

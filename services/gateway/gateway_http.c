@@ -5,6 +5,7 @@
 #include "gateway_link.h"
 #include "gateway_routes.h"
 #include "gateway_sse.h"
+#include "gateway_static.h"
 #include "oim_api.h"
 #include "oim_wire.h"
 #include "oim_clock.h"
@@ -19,9 +20,6 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 
-extern const unsigned char gateway_console_html [];
-extern const size_t gateway_console_html_size;
-
 struct _gateway_http_t {
     struct MHD_Daemon *mhd;
     gateway_pool_t *pool;
@@ -35,6 +33,7 @@ struct _gateway_http_t {
     char redis_url [1024];
     int redis_timeout_msec;
     int port;
+    char web_root [1024];           //  the web app's files (gateway_static.h)
     oim_metric_t *m_latency;
     oim_metric_t *m_bad_requests;
     oim_metric_t *_Atomic m_by_status [600];   //  oim_http_requests_total{code}, on first use
@@ -69,6 +68,7 @@ typedef struct {
     Oim__V1__ApiReply *api;
     struct MHD_Response *stream;    //  a streaming response (SSE) instead of body
     int retry_after;                //  429: seconds
+    bool web;                       //  a file of the web app: its security headers
 } response_t;
 
 static const char *
@@ -471,6 +471,24 @@ s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *co
     free (query.entries);
 }
 
+//  GET / and GET /app/...: a file of the web app (name relative to the web root).
+static void
+s_static (gateway_http_t *self, const char *name, response_t *response)
+{
+    char *body;
+    size_t size;
+    const char *type;
+    if (gateway_static_read (self->web_root, name, &body, &size, &type) != 200) {
+        s_error (response, 404, NULL, "no such file of the web app");
+        return;
+    }
+    response->status = 200;
+    response->body = body;
+    response->size = size;
+    response->content_type = type;
+    response->web = true;
+}
+
 //  GET /v1/whoami: who the API key belongs to (the console asks this first), and its
 //  organisation's status (a pending organisation's key is answered here, anonymous elsewhere).
 static void
@@ -670,12 +688,8 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
         s_json (response, 200, json_pack ("{s:s}", "status", "ok"));
         return;
     }
-    if (strcmp (route->operation, "console") == 0) {
-        response->status = 200;
-        response->body = memcpy (malloc (gateway_console_html_size + 1), gateway_console_html,
-                                 gateway_console_html_size + 1);
-        response->size = gateway_console_html_size;
-        response->content_type = "text/html; charset=utf-8";
+    if (strcmp (route->operation, "console") == 0 || strcmp (route->operation, "static") == 0) {
+        s_static (self, strcmp (route->operation, "console") == 0? "index.html": url + 5, response);
         return;
     }
     if (strcmp (route->operation, "whoami") == 0) {
@@ -721,6 +735,8 @@ s_send (gateway_http_t *self, struct MHD_Connection *connection, response_t *res
         response->body = NULL;
         MHD_add_response_header (reply, "Content-Type", response->content_type);
     }
+    if (response->web)
+        gateway_static_headers (reply);
     MHD_add_response_header (reply, "X-Request-Id", request_id);
     if (*response->allow)
         MHD_add_response_header (reply, "Allow", response->allow);
@@ -874,6 +890,7 @@ gateway_http_new (const gateway_http_args_t *args)
     self->metrics = args->metrics;
     self->request_timeout_msec = args->request_timeout_msec;
     snprintf (self->required, sizeof self->required, "%s", args->required_services);
+    snprintf (self->web_root, sizeof self->web_root, "%s", args->web_root? args->web_root: "");
     snprintf (self->redis_url, sizeof self->redis_url, "%s", args->redis_url);
     self->redis_timeout_msec = args->redis_timeout_msec;
     self->pool = gateway_pool_new (args->frontend, args->redis_url, args->redis_timeout_msec,

@@ -48,6 +48,7 @@ typedef struct {
     int max_streams_per_key;        //  SSE streams of one API key (429 past it)
     int max_links;                  //  broker+Redis links of the HTTP threads (gateway_link.h)
     int link_wait_msec;             //  a request waits this long for a link, then 503
+    const char *web_root;           //  directory of the web app's files (gateway_static.h)
     oim_metrics_t *metrics;
 } gateway_http_args_t;
 

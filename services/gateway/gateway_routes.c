@@ -10,6 +10,8 @@ static const gateway_route_t s_routes [] = {
     //  The gateway's own endpoints (answered in gateway_http.c)
     { "GET",    "/",                                "gateway",  "console",              false },
     { "GET",    "/console",                         "gateway",  "console",              false },
+    { "GET",    "/app/{file}",                      "gateway",  "static",               false },
+    { "GET",    "/app/{dir}/{file}",                "gateway",  "static",               false },
     { "GET",    "/v1/whoami",                       "gateway",  "whoami",               true  },
     { "GET",    "/healthz",                         "gateway",  "healthz",              false },
     { "GET",    "/readyz",                          "gateway",  "readyz",               false },

@@ -61,6 +61,8 @@ static const oim_option_t s_options [] = {
       "a request waits for a free one", false },
     { "http-link-wait-ms", "OIM_HTTP_LINK_WAIT_MS", "2000", "how long a request waits for a free "
       "link before 503", false },
+    { "web-root", "OIM_WEB_ROOT", OIM_WEB_ROOT_DEFAULT, "directory of the web app's files "
+      "(index.html, app/...), served at / and /app/", false },
     { "ports-file", "OIM_PORTS_FILE", "", "write the bound ports here as JSON (for tests)", false },
     { "log-level", "OIM_LOG_LEVEL", "info", "debug, info, warn or error", false },
     OIM_CURVE_OPTIONS,
@@ -227,7 +229,8 @@ s_run (oim_config_t *config)
         .max_streams = (int) oim_config_int (config, "sse-max-streams", 512),
         .max_streams_per_key = (int) oim_config_int (config, "sse-max-streams-per-key", 4),
         .max_links = (int) oim_config_int (config, "http-max-links", 128),
-        .link_wait_msec = (int) oim_config_int (config, "http-link-wait-ms", 2000) };
+        .link_wait_msec = (int) oim_config_int (config, "http-link-wait-ms", 2000),
+        .web_root = oim_config_get (config, "web-root") };
     gateway_http_t *http = gateway_http_new (&http_args);
     int rc = 0;
     if (http) {
