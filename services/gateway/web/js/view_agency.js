@@ -94,16 +94,42 @@ async function funnel() {
     demands.push(...rows(page));
     cursor = page.next_cursor;
   } while (cursor && demands.length < MAX_DEMANDS);
-  const counts = { demands: demands.length, matches: 0, interest: 0, connected: 0, capped: !!cursor };
+  const counts = { demands: demands.length, matches: 0, interest: 0, connected: 0, capped: !!cursor, days: {} };
+  const day = (s, what) => { const d = (s || "").slice(0, 10); if (d) { counts.days[d] = counts.days[d] || [0, 0, 0, 0]; counts.days[d][what]++; } };
+  demands.forEach((d) => day(d.created_at, 0));
   for (let i = 0; i < demands.length; i += 8) {
     const lists = await Promise.all(demands.slice(i, i + 8).map((d) => get(`/v1/demands/${d.id}/matches`).then(rows).catch(() => [])));
     for (const m of lists.flat()) {
       counts.matches++;
-      if (m.state === "connected" || m.company_interested || m.startup_interested) counts.interest++;
-      if (m.state === "connected") counts.connected++;
+      day(m.created_at, 1);
+      if (m.state === "connected" || m.company_interested || m.startup_interested) { counts.interest++; day(m.updated_at, 2); }
+      if (m.state === "connected") { counts.connected++; day(m.updated_at, 3); }
     }
   }
   return counts;
+}
+
+// The funnel over the last DAYS days, cumulative (each stage counted on the day it was
+// reached; interest and connection by the match's last change).
+const DAYS = 14;
+function overTime(f) {
+  const labels = [], series = [[], [], [], []], total = [0, 0, 0, 0];
+  const start = new Date(Date.now() - (DAYS - 1) * 86400000).toISOString().slice(0, 10);
+  Object.entries(f.days).filter(([d]) => d < start).forEach(([, v]) => v.forEach((n, i) => { total[i] += n; }));
+  for (let k = DAYS - 1; k >= 0; k--) {
+    const d = new Date(Date.now() - k * 86400000).toISOString().slice(0, 10);
+    (f.days[d] || [0, 0, 0, 0]).forEach((n, i) => { total[i] += n; series[i].push(total[i]); });
+    labels.push(d.slice(5));
+  }
+  const names = [t("stats.demands"), t("stats.matches"), t("stats.interest"), t("stats.connected")];
+  const canvas = h("canvas", { id: "chart-time", role: "img", "aria-label": `${t("stats.over_time")}: ${names.map((n, i) => `${n} ${total[i]}`).join(", ")}` });
+  requestAnimationFrame(() => {
+    if (!window.Chart || !canvas.isConnected) return;
+    const colors = ["#0b4fa8", "#2f7d32", "#b35c00", "#7b1fa2"];
+    new window.Chart(canvas, { type: "line", data: { labels, datasets: names.map((n, i) => ({ label: n, data: series[i], borderColor: colors[i], backgroundColor: colors[i] })) },
+      options: { maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
+  });
+  return h("figure", { class: "card" }, h("figcaption", {}, h("strong", { text: t("stats.over_time") })), h("div", { class: "chart-box" }, canvas));
 }
 
 async function deliveryHealth() {
@@ -134,6 +160,7 @@ export async function stats() {
   return h("section", {}, h("h1", { text: t("stats.title") }),
     h("div", { class: "charts" },
       chart("chart-funnel", t("stats.funnel"), [t("stats.demands"), t("stats.matches"), t("stats.interest"), t("stats.connected")], [f.demands, f.matches, f.interest, f.connected]),
+      overTime(f),
       chart("chart-orgs", t("stats.orgs"), orgLabels, orgData),
       chart("chart-demands", t("stats.demand_status"), Object.keys(dem).map((k) => label("dstatus", k)), Object.values(dem)),
       chart("chart-deliveries", t("stats.deliveries"), Object.keys(d).map((k) => label("dlv", k)), Object.values(d), "doughnut")),
