@@ -246,6 +246,15 @@ class WebApp(unittest.TestCase):
         self.assertTrue(card.find_elements(By.CSS_SELECTOR, ".bars .bar"), "explanation bars")
         card.find_element(By.CSS_SELECTOR, "button.interest").click()
         self.css("article.match[data-state='interested']")
+        # The inbox is live: a second demand posted meanwhile (through the API) shows up unasked.
+        self.open("/inbox")
+        self.css("#live-status[data-state='live.on']")
+        status, body, _ = c.http("POST", "/v1/demands", {"title": "배터리 재활용 공정 공동 개발",
+                                 "description": "battery recycling hydrometallurgy joint development 배터리 재활용",
+                                 "tags": ["battery recycling"]}, key=self.keys[COMPANY_EMAIL])
+        self.assertEqual(status, 201, body)
+        self.css(f"article.note[data-type='match.created']", timeout=20)
+        self.assertIn("공동 개발", self.driver.find_element(By.CSS_SELECTOR, "#main .list article.note").text)
         for path, name in (("/inbox", "17-startup-inbox"), ("/saved", "18-startup-saved"), ("/profile", "19-startup-profile"),
                            ("/search?type=demand&q=battery", "20-startup-search")):
             self.open(path)
@@ -280,7 +289,8 @@ class WebApp(unittest.TestCase):
         self.sign_in(AGENCY_EMAIL)
         after = self.funnel()
         self.shot("25-agency-dashboard-after")
-        self.assertEqual([after[i] - before[i] for i in range(4)], [1, 1, 1, 1], (before, after))
+        # two demands, two matches (the second through the API), one interest, one connection
+        self.assertEqual([after[i] - before[i] for i in range(4)], [2, 2, 1, 1], (before, after))
 
 
 if __name__ == "__main__":

@@ -93,6 +93,7 @@ export async function render() {
   const mine = ++renderCount;
   const route = parse();
   header(route);
+  inbox.startLive();
   const main = document.getElementById("main");
   if (!route.view) { mount(main, h("h1", { text: t("notfound.title") }), notice("warn", t("notfound.body"), " ", h("a", { href: "#/", text: t("nav.home") }))); return; }
   if (route.who !== "any" && !me.org) { go("/signin?next=" + encodeURIComponent(route.path)); return; }
@@ -121,5 +122,4 @@ window.addEventListener("unhandledrejection", (ev) => { setBanner(notice("error"
   try { await load(); }
   catch (e) { setBanner(failure(e, () => location.reload())); }
   await render();
-  inbox.startLive();
 })();

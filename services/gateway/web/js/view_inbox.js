@@ -26,7 +26,7 @@ export async function view(params, ctx) {
   const unread = params.unread === "true";
   const box = h("div");
   liveList = null;
-  const status = h("span", { id: "live-status", class: "muted", text: t(live.state) });
+  const status = h("span", { id: "live-status", class: "muted", "data-state": live.state, text: t(live.state) });
   await pager(box, (cursor) => get("/v1/notifications" + qs({ unread: unread ? "true" : "", cursor, limit: 20 }))
     .then((r) => ({ items: r.notifications || r.items || [], next_cursor: r.next_cursor })), row,
     empty(t("inbox.empty"), t("inbox.empty.todo")));
@@ -38,12 +38,21 @@ export async function view(params, ctx) {
 
 // The live stream: read with fetch (a key travels in a header; a session's cookie by itself),
 // resumed from the last event id after a break.
-const live = { state: "live.off", last: "", running: false };
+const live = { state: "live.off", last: "", org: null, abort: null };
 
 function setState(state) {
   live.state = state;
   const el = document.getElementById("live-status");
-  if (el) el.textContent = t(state);
+  if (el) { el.textContent = t(state); el.dataset.state = state; }
+}
+
+// Ends the stream (sign-out, or another person signed in).
+export function stopLive() {
+  if (live.abort) live.abort.abort();
+  live.abort = null;
+  live.org = null;
+  live.last = "";
+  setState("live.off");
 }
 
 function onEvent(fields) {
@@ -57,15 +66,20 @@ function onEvent(fields) {
   } else setBanner(notice("", t("live.new", { what: t.has("event." + n.type) ? t("event." + n.type) : n.type }), " ", h("a", { href: "#/inbox", text: t("inbox.open") })));
 }
 
+// Keeps one stream for the signed-in organisation (called on every render).
 export async function startLive() {
-  if (live.running) return;
-  live.running = true;
-  while (me.org && me.org.status === "active") {
+  const org = me.org && me.org.status === "active" ? me.org.id : null;
+  if (live.org === org) return;
+  stopLive();
+  if (!org) return;
+  live.org = org;
+  const abort = live.abort = new AbortController();
+  while (!abort.signal.aborted) {
     try {
       const h2 = headers("GET", false);
       if (live.last) h2["Last-Event-ID"] = live.last;
-      const r = await fetch("/v1/notifications/stream", { headers: h2, credentials: "same-origin" });
-      if (!r.ok) { setState("live.refused"); break; }
+      const r = await fetch("/v1/notifications/stream", { headers: h2, credentials: "same-origin", signal: abort.signal });
+      if (!r.ok) { setState("live.refused"); live.abort = null; return; }
       setState("live.on");
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
@@ -85,11 +99,11 @@ export async function startLive() {
           if (fields.data) onEvent(fields);
         }
       }
-    } catch (e) { /* the connection broke: reconnect below */ }
+    } catch (e) { /* the connection broke (or was ended): reconnect below unless ended */ }
+    if (abort.signal.aborted) return;
     setState("live.retry");
     await new Promise((r) => setTimeout(r, 2000));
   }
-  live.running = false;
 }
 
 // Saved searches: list, add, delete.
