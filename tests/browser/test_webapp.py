@@ -23,7 +23,9 @@ from oimtest import AGENCY_KEY, BUILD_DIR, Cluster, wait_for  # noqa: E402
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -102,6 +104,16 @@ class WebApp(unittest.TestCase):
             self.wait.until(lambda d: d.execute_script("return document.documentElement.lang") == lang)
         self.settle()
 
+    def check_labels(self, name):
+        """Every visible form control has a label (or aria-label); every button has a name."""
+        unlabeled = self.driver.execute_script("""
+            return [...document.querySelectorAll('input, select, textarea, button')]
+              .filter((el) => el.offsetParent !== null && el.type !== 'hidden')
+              .filter((el) => el.tagName === 'BUTTON' ? !el.textContent.trim() && !el.getAttribute('aria-label')
+                                                      : !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+              .map((el) => el.outerHTML.slice(0, 120));""")
+        self.assertEqual(unlabeled, [], f"controls without a label on {name}")
+
     def shot(self, name, redo=None):
         """Saves the screen in Korean and in English (the header's toggle re-renders the view;
         redo() brings back a transient state such as a form error), and returns to Korean."""
@@ -110,6 +122,7 @@ class WebApp(unittest.TestCase):
             self.switch(lang)
             if redo and lang == "en":
                 redo()
+            self.check_labels(name)
             self.driver.save_screenshot(os.path.join(SHOTS, f"{name}.{lang}.png"))
         self.switch("ko")
         if redo:
@@ -165,9 +178,15 @@ class WebApp(unittest.TestCase):
         self.assertEqual(status, 201, body)
         self.keys[COMPANY_EMAIL] = body["api_key"]
 
-        # Home, search (signed out)
+        # Home, search (signed out). Keyboard: a view takes the focus to its content, the next
+        # Tab is its first link, Enter follows it.
         self.open("/")
         self.shot("01-home")
+        self.assertEqual(self.driver.switch_to.active_element.get_attribute("id"), "main")
+        ActionChains(self.driver).send_keys(Keys.TAB).perform()
+        self.assertEqual(self.driver.switch_to.active_element.get_attribute("href"), self.base + "/#/signup")
+        ActionChains(self.driver).send_keys(Keys.ENTER).perform()
+        self.wait.until(lambda d: d.current_url.endswith("#/signup"))
         self.open("/search?type=demand&q=배터리")
         self.css("#results")
         self.shot("02-search-empty")
