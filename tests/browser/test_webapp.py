@@ -303,6 +303,14 @@ class WebApp(unittest.TestCase):
         contacts = self.css("article.match[data-state='connected'] [data-testid='contacts']")
         self.assertIn(COMPANY_EMAIL, contacts.text)
         self.shot("24-startup-connected")
+        # ... and declines the other match with a reason.
+        card = self.css("article.match[data-state='suggested']")
+        card.find_element(By.CSS_SELECTOR, "button.decline").click()
+        form = self.css("form.decline-form")
+        form.find_element(By.NAME, "reason").send_keys("지금은 다른 과제에 집중합니다")
+        form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        declined = self.css("article.match[data-state='declined']")
+        self.assertIn("지금은 다른 과제에 집중합니다", declined.text)
 
         # 7. The agency sees the funnel move.
         self.sign_in(AGENCY_EMAIL)

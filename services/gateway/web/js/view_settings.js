@@ -28,8 +28,12 @@ export async function profile(params, ctx) {
     o.version = me.org.version;
     mount(done, notice("ok", t("saved.ok")));
   });
+  if (o.status !== "active") {
+    // Until approved an organisation's credentials only read it: the form is shown, locked.
+    form.querySelectorAll("input, select, textarea, button").forEach((el) => { el.disabled = true; });
+  }
   return h("section", {}, h("h1", { text: t("profile.title") }),
-    o.status !== "active" && notice("warn", t("pending." + o.status)), form, done);
+    o.status !== "active" && notice("warn", t("pending." + o.status), " ", t("profile.locked")), form, done);
 }
 
 async function webhookSection() {
