@@ -1,6 +1,7 @@
 /*  oim_redis — see oim_redis.h. */
 #include "oim_redis.h"
 #include "oim_clock.h"
+#include "oim_config.h"
 #include "oim_log.h"
 #include "oim_metrics.h"
 
@@ -12,8 +13,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#define MAX_SENTINELS 8
+
+typedef struct {
+    char host [256];
+    int port;
+} s_addr_t;
+
 struct _oim_redis_t {
-    char host [1024];
+    char host [1024];               //  with sentinels: the master they named last
     int port;
     char unix_path [1024];
     char password [1024];
@@ -28,6 +36,15 @@ struct _oim_redis_t {
     int memory_level;               //  last level oim_redis_memory_watch logged
     int64_t memory_logged_ms;       //  when it last logged a high level (monotonic)
     int64_t memory_checked_ms;      //  oim_redis_memory_tick's last INFO (monotonic)
+    s_addr_t sentinels [MAX_SENTINELS];
+    int n_sentinels;                //  0: a plain URL
+    int sentinel_next;              //  the sentinel asked first (the last that answered)
+    redisContext *sentinel;         //  open to sentinels [sentinel_next], or NULL
+    char master_name [256];
+    int64_t polled_ms;              //  when the sentinels were last asked (monotonic)
+    uint64_t epoch;                 //  successful connects
+    int wait_replicas, wait_msec;   //  oim_redis_wait; 0 replicas = off
+    bool unreplicated;              //  the last WAIT fell short
 };
 
 static struct timeval
@@ -50,12 +67,57 @@ s_parse_query (oim_redis_t *self, char *query)
     }
 }
 
+//  Takes "[user]:password@" off the front of *rest (up to its last '@') into the password.
+static void
+s_parse_auth (oim_redis_t *self, char **rest)
+{
+    char *at = strrchr (*rest, '@');
+    if (at) {
+        *at = 0;
+        char *colon = strchr (*rest, ':');      //  "[user]:password"
+        snprintf (self->password, sizeof self->password, "%s", colon? colon + 1: *rest);
+        *rest = at + 1;
+    }
+}
+
+//  "host:port,host:port.../master?db=N" of a redis-sentinel:// URL.
+static int
+s_parse_sentinels (oim_redis_t *self, char *rest)
+{
+    s_parse_auth (self, &rest);
+    char *query = strchr (rest, '?');
+    if (query) {
+        *query++ = 0;
+        s_parse_query (self, query);
+    }
+    char *slash = strchr (rest, '/');
+    if (!slash || !slash [1])
+        return -1;
+    *slash = 0;
+    snprintf (self->master_name, sizeof self->master_name, "%s", slash + 1);
+    char *save = NULL;
+    for (char *item = strtok_r (rest, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
+        char *colon = strrchr (item, ':');
+        if (self->n_sentinels == MAX_SENTINELS || !colon || colon == item)
+            return -1;
+        *colon = 0;
+        s_addr_t *addr = &self->sentinels [self->n_sentinels++];
+        snprintf (addr->host, sizeof addr->host, "%s", item);
+        addr->port = atoi (colon + 1);
+        if (addr->port <= 0 || addr->port >= 65536)
+            return -1;
+    }
+    return self->n_sentinels? 0: -1;
+}
+
 static int
 s_parse_url (oim_redis_t *self, const char *url)
 {
     char copy [1024];
     if (snprintf (copy, sizeof copy, "%s", url) >= (int) sizeof copy)
         return -1;
+    if (strncmp (copy, "redis-sentinel://", 17) == 0)
+        return s_parse_sentinels (self, copy + 17);
     if (strncmp (copy, "unix://", 7) == 0) {
         char *query = strchr (copy + 7, '?');
         if (query) {
@@ -68,13 +130,7 @@ s_parse_url (oim_redis_t *self, const char *url)
     if (strncmp (copy, "redis://", 8) != 0)
         return -1;
     char *rest = copy + 8;
-    char *at = strrchr (rest, '@');
-    if (at) {
-        *at = 0;
-        char *colon = strchr (rest, ':');       //  "[user]:password"
-        snprintf (self->password, sizeof self->password, "%s", colon? colon + 1: rest);
-        rest = at + 1;
-    }
+    s_parse_auth (self, &rest);
     char *slash = strchr (rest, '/');
     if (slash) {
         *slash = 0;
@@ -117,12 +173,60 @@ s_disconnect (oim_redis_t *self, const char *why)
     }
 }
 
+int
+oim_redis_url_compose (const char *url, const char *sentinels, const char *master,
+                       char *out, size_t out_size)
+{
+    if (!sentinels || !*sentinels)
+        return snprintf (out, out_size, "%s", url) < (int) out_size? 0: -1;
+    oim_redis_t *parsed = calloc (1, sizeof *parsed);
+    if (!parsed || !url || s_parse_url (parsed, url)) {
+        free (parsed);
+        return -1;
+    }
+    int len = snprintf (out, out_size, "redis-sentinel://%s%s%s%s/%s?db=%d",
+                        *parsed->password? ":": "", parsed->password,
+                        *parsed->password? "@": "", sentinels,
+                        master && *master? master: "oim", parsed->db);
+    free (parsed);
+    return len < (int) out_size? 0: -1;
+}
+
+int
+oim_redis_config_url (oim_config_t *config, char *out, size_t out_size)
+{
+    return oim_redis_url_compose (oim_config_get (config, "redis-url"),
+                                  oim_config_get (config, "redis-sentinels"),
+                                  oim_config_get (config, "redis-master-name"), out, out_size);
+}
+
+bool
+oim_redis_sentinel_mode (oim_redis_t *self)
+{
+    return self->n_sentinels > 0;
+}
+
+uint64_t
+oim_redis_epoch (oim_redis_t *self)
+{
+    return self->epoch;
+}
+
+static void
+s_sentinel_drop (oim_redis_t *self)
+{
+    if (self->sentinel)
+        redisFree (self->sentinel);
+    self->sentinel = NULL;
+}
+
 void
 oim_redis_destroy (oim_redis_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     s_disconnect (*self_p, "closed");
+    s_sentinel_drop (*self_p);
     free (*self_p);
     *self_p = NULL;
 }
@@ -153,6 +257,87 @@ s_handshake (oim_redis_t *self)
     return 0;
 }
 
+//  Asks one sentinel after the other, from the last that answered, where the master is.
+//  Returns 0 with *addr set, or -1 (none answered with an address; error recorded).
+static int
+s_sentinel_ask (oim_redis_t *self, s_addr_t *addr)
+{
+    self->polled_ms = oim_clock_mono_ms ();
+    for (int tries = 0; tries < self->n_sentinels; tries++) {
+        const s_addr_t *at = &self->sentinels [self->sentinel_next];
+        if (!self->sentinel) {
+            self->sentinel = redisConnectWithTimeout (at->host, at->port, self->connect_timeout);
+            if (self->sentinel && !self->sentinel->err)
+                redisSetTimeout (self->sentinel, self->command_timeout);
+        }
+        redisReply *r = self->sentinel && !self->sentinel->err
+            ? redisCommand (self->sentinel, "SENTINEL get-master-addr-by-name %s",
+                            self->master_name): NULL;
+        bool ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2
+               && r->element [0]->type == REDIS_REPLY_STRING
+               && r->element [1]->type == REDIS_REPLY_STRING;
+        if (ok) {
+            snprintf (addr->host, sizeof addr->host, "%s", r->element [0]->str);
+            addr->port = atoi (r->element [1]->str);
+        }
+        snprintf (self->error, sizeof self->error, "sentinel %.100s:%d: %.100s", at->host, at->port,
+                  ok? "": r? "does not know the master": self->sentinel? self->sentinel->errstr
+                  : "no connection");
+        if (r)
+            freeReplyObject (r);
+        if (ok)
+            return 0;
+        s_sentinel_drop (self);
+        self->sentinel_next = (self->sentinel_next + 1) % self->n_sentinels;
+    }
+    return -1;
+}
+
+//  ROLE on a new connection: 0 when the node is a master, else -1 (error recorded).
+static int
+s_verify_master (oim_redis_t *self)
+{
+    redisReply *r = redisCommand (self->context, "ROLE");
+    bool master = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0
+               && r->element [0]->type == REDIS_REPLY_STRING
+               && strcmp (r->element [0]->str, "master") == 0;
+    snprintf (self->error, sizeof self->error, "%.100s:%d is not the master (ROLE %.20s)",
+              self->host, self->port, r && r->type == REDIS_REPLY_ARRAY && r->elements
+              && r->element [0]->type == REDIS_REPLY_STRING? r->element [0]->str: "failed");
+    if (r)
+        freeReplyObject (r);
+    return master? 0: -1;
+}
+
+//  Opens the connection: with sentinels, to the master they name, kept only when ROLE
+//  agrees. Returns 0, or -1 (self->context NULL, error recorded).
+static int
+s_open (oim_redis_t *self)
+{
+    s_addr_t master;
+    if (self->n_sentinels) {
+        if (s_sentinel_ask (self, &master))
+            return -1;
+        snprintf (self->host, sizeof self->host, "%s", master.host);
+        self->port = master.port;
+    }
+    self->context = *self->unix_path
+        ? redisConnectUnixWithTimeout (self->unix_path, self->connect_timeout)
+        : redisConnectWithTimeout (self->host, self->port, self->connect_timeout);
+    if (!self->context || self->context->err
+    ||  redisSetTimeout (self->context, self->command_timeout) != REDIS_OK
+    ||  s_handshake (self)
+    ||  (self->n_sentinels && s_verify_master (self))) {
+        if (self->context && self->context->err)
+            snprintf (self->error, sizeof self->error, "%s", self->context->errstr);
+        if (self->context)
+            redisFree (self->context);
+        self->context = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 //  Makes sure a connection exists. Returns 0, or -1 (not now; error recorded).
 static int
 s_connect (oim_redis_t *self)
@@ -162,19 +347,10 @@ s_connect (oim_redis_t *self)
     int64_t now = oim_clock_mono_ms ();
     if (now < self->next_attempt_ms)
         return -1;
-    self->context = *self->unix_path
-        ? redisConnectUnixWithTimeout (self->unix_path, self->connect_timeout)
-        : redisConnectWithTimeout (self->host, self->port, self->connect_timeout);
-    if (!self->context || self->context->err
-    ||  redisSetTimeout (self->context, self->command_timeout) != REDIS_OK
-    ||  s_handshake (self)) {
-        if (self->context && self->context->err)
-            snprintf (self->error, sizeof self->error, "%s", self->context->errstr);
-        if (self->context)
-            redisFree (self->context);
-        self->context = NULL;
+    if (s_open (self)) {
+        int64_t cap = self->n_sentinels? 500: 2000;
         self->next_attempt_ms = now + self->backoff_ms;
-        self->backoff_ms = self->backoff_ms * 2 > 2000? 2000: self->backoff_ms * 2;
+        self->backoff_ms = self->backoff_ms * 2 > cap? cap: self->backoff_ms * 2;
         if (!self->down_logged)
             oim_warn ("event=redis_down error=\"%s\"", self->error);
         self->down_logged = true;
@@ -182,18 +358,42 @@ s_connect (oim_redis_t *self)
     }
     if (*self->unix_path == 0)
         redisEnableKeepAlive (self->context);
-    if (self->down_logged)
-        oim_info ("event=redis_up");
+    if (self->down_logged || self->epoch == 0)
+        oim_info ("event=redis_up address=%s:%d sentinels=%d", *self->unix_path? self->unix_path
+                  : self->host, *self->unix_path? 0: self->port, self->n_sentinels);
+    self->epoch++;
     self->down_logged = false;
     self->backoff_ms = 100;
     self->error [0] = 0;
     return 0;
 }
 
-//  After a command: a NULL reply means the context is dead.
+//  An error reply saying this node cannot take the command as a master now: a replica
+//  (READONLY: the master moved), a replica cut off from its master, or a node loading its data.
+static bool
+s_not_master (const redisReply *reply)
+{
+    return reply && reply->type == REDIS_REPLY_ERROR && reply->str
+        && (strncmp (reply->str, "READONLY", 8) == 0 || strncmp (reply->str, "MASTERDOWN", 10) == 0
+            || strncmp (reply->str, "LOADING", 7) == 0);
+}
+
+//  After a command: a NULL reply means the context is dead; a not-master error is treated
+//  the same (the connection is dropped and the master found again).
 static redisReply *
 s_checked (oim_redis_t *self, redisReply *reply)
 {
+    if (s_not_master (reply)) {
+        oim_warn ("event=redis_not_master address=%s:%d error=\"%.80s\"", self->host,
+                  self->port, reply->str);
+        char why [256];
+        snprintf (why, sizeof why, "%s", reply->str);
+        freeReplyObject (reply);
+        reply = NULL;
+        self->down_logged = true;
+        s_disconnect (self, why);
+        return NULL;
+    }
     if (!reply) {
         if (!self->down_logged)
             oim_warn ("event=redis_error error=\"%s\"", self->context? self->context->errstr: "");
@@ -203,9 +403,32 @@ s_checked (oim_redis_t *self, redisReply *reply)
     return reply;
 }
 
+//  Before a synchronous command (never inside a pipeline): with sentinels, at most every
+//  OIM_REDIS_SENTINEL_POLL_MSEC, asks them where the master is and drops the connection when
+//  they name another one. A poll no sentinel answers keeps the connection.
+static void
+s_poll (oim_redis_t *self)
+{
+    if (!self->n_sentinels || !self->context
+    ||  oim_clock_mono_ms () - self->polled_ms < OIM_REDIS_SENTINEL_POLL_MSEC)
+        return;
+    s_addr_t master;
+    char error [sizeof self->error];
+    memcpy (error, self->error, sizeof error);
+    if (s_sentinel_ask (self, &master) == 0
+    &&  (master.port != self->port || strcmp (master.host, self->host) != 0)) {
+        oim_warn ("event=redis_master_moved from=%s:%d to=%s:%d", self->host, self->port,
+                  master.host, master.port);
+        s_disconnect (self, "the sentinels name another master");
+    }
+    else
+        memcpy (self->error, error, sizeof error);
+}
+
 redisReply *
 oim_redis_command (oim_redis_t *self, const char *format, ...)
 {
+    s_poll (self);
     if (s_connect (self))
         return NULL;
     va_list args;
@@ -218,6 +441,7 @@ oim_redis_command (oim_redis_t *self, const char *format, ...)
 redisReply *
 oim_redis_commandv (oim_redis_t *self, int argc, const char **argv, const size_t *argvlen)
 {
+    s_poll (self);
     if (s_connect (self))
         return NULL;
     return s_checked (self, redisCommandArgv (self->context, argc, argv, argvlen));
@@ -317,6 +541,70 @@ oim_redis_ping (oim_redis_t *self, int64_t *latency_us)
     if (latency_us)
         *latency_us = oim_clock_mono_us () - start;
     return ok;
+}
+
+void
+oim_redis_set_wait (oim_redis_t *self, int replicas, int msec)
+{
+    int limit = (int) (self->command_timeout.tv_sec * 1000 + self->command_timeout.tv_usec / 1000);
+    if (replicas > 0 && msec >= limit) {
+        oim_warn ("event=redis_wait_clamped wait_msec=%d to=%d reason=\"WAIT must end before "
+                  "the command timeout (%d ms)\"", msec, limit * 3 / 4, limit);
+        msec = limit * 3 / 4;
+    }
+    self->wait_replicas = replicas > 0? replicas: 0;
+    self->wait_msec = msec > 0? msec: 0;
+}
+
+int
+oim_redis_wait_replicas (oim_redis_t *self)
+{
+    return self->wait_replicas;
+}
+
+int
+oim_redis_wait_msec (oim_redis_t *self)
+{
+    return self->wait_msec;
+}
+
+int
+oim_redis_wait_judge (oim_redis_t *self, const redisReply *reply)
+{
+    if (!reply)
+        return -1;
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= self->wait_replicas)
+        return 0;
+    self->unreplicated = true;
+    oim_warn ("event=redis_wait_short replicas=%lld wanted=%d wait_msec=%d error=\"%s\"",
+              reply->type == REDIS_REPLY_INTEGER? reply->integer: -1LL, self->wait_replicas,
+              self->wait_msec, reply->type == REDIS_REPLY_ERROR? reply->str: "");
+    return -1;
+}
+
+int
+oim_redis_wait (oim_redis_t *self)
+{
+    if (!self->wait_replicas)
+        return 0;
+    redisReply *reply = oim_redis_command (self, "WAIT %d %d", self->wait_replicas,
+                                           self->wait_msec);
+    int rc = oim_redis_wait_judge (self, reply);
+    if (reply)
+        freeReplyObject (reply);
+    return rc;
+}
+
+bool
+oim_redis_unreplicated (oim_redis_t *self)
+{
+    return self->unreplicated;
+}
+
+void
+oim_redis_unreplicated_reset (oim_redis_t *self)
+{
+    self->unreplicated = false;
 }
 
 const char *

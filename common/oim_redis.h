@@ -6,6 +6,25 @@
     after which hiredis' context is unusable) is dropped and re-made on the next command, no
     more often than every reconnect interval (100 ms, doubling to 2 s while Redis stays down).
     Not thread-safe: one oim_redis_t per thread (STYLE.md anti-pattern 10).
+
+    Sentinel mode (issue 18): redis-sentinel://[:password@]host:port[,host:port...]/<master
+    name>[?db=N] (oim_redis_url_compose builds it from OIM_REDIS_SENTINELS and
+    OIM_REDIS_MASTER_NAME). Each connection asks the sentinels in turn (the last one that
+    answered first) for SENTINEL get-master-addr-by-name, connects to that address, and keeps
+    it only when ROLE says "master". The connection is re-resolved and re-made when it is lost,
+    when a command times out, when Redis answers READONLY / MASTERDOWN / LOADING (the node is
+    not, or not yet, a usable master), and when a poll of the sentinels (at most once per
+    OIM_REDIS_SENTINEL_POLL_MSEC, on a synchronous command: a daemon's health PING makes one
+    every second) names another master. Polling, not SUBSCRIBE +switch-master: a killed master
+    drops its connections at once, and Sentinel itself closes the clients of a node it
+    demotes (CLIENT KILL TYPE normal), so the poll only matters for a master that is cut off
+    but alive; it costs one round trip to a sentinel per second per connection. Reconnects
+    are retried every 100 ms, doubling to 500 ms (2 s with a plain URL).
+    The sentinels are asked without a password (Sentinel's own requirepass is not supported).
+
+    Acknowledged means replicated: oim_redis_set_wait makes oim_redis_wait (and through it
+    every transaction of oim_redis_tx and every XACK of oim_stream) confirm with WAIT that
+    the connection's writes reached that many replicas.
 */
 #ifndef OIM_REDIS_H_INCLUDED
 #define OIM_REDIS_H_INCLUDED
@@ -22,6 +41,62 @@ typedef struct _oim_redis_t oim_redis_t;
 //  Parses url and prepares a connection; connects lazily. Returns NULL for a malformed URL.
 oim_redis_t *oim_redis_new (const char *url, int connect_timeout_msec, int command_timeout_msec);
 void oim_redis_destroy (oim_redis_t **self_p);
+
+#define OIM_REDIS_SENTINEL_POLL_MSEC 1000
+
+//  The options of a program that reaches Redis through sentinels (oim_config tables).
+#define OIM_REDIS_SENTINEL_OPTIONS \
+    { "redis-sentinels", "OIM_REDIS_SENTINELS", "", "Redis Sentinel: host:port,host:port... "  \
+      "(then the master is found through them; redis-url gives only password and db)", false }, \
+    { "redis-master-name", "OIM_REDIS_MASTER_NAME", "oim", "the master's name the sentinels "  \
+      "monitor", false }
+
+//  The options of a daemon whose acknowledgements wait for replicas (oim_redis_set_wait).
+#define OIM_REDIS_WAIT_OPTIONS \
+    { "redis-wait-replicas", "OIM_REDIS_WAIT_REPLICAS", "0", "acknowledge a write or a stream " \
+      "entry only once WAIT confirms this many replicas (0 = off)", false },                   \
+    { "redis-wait-msec", "OIM_REDIS_WAIT_MSEC", "1000", "how long WAIT may take (below "        \
+      "redis-timeout-ms); past it the write is an error to the client", false }
+
+struct _oim_config_t;
+//  The URL a program configured with OIM_REDIS_SENTINEL_OPTIONS and "redis-url" connects
+//  with (oim_redis_url_compose). 0, or -1 when it does not fit or redis-url is malformed.
+int oim_redis_config_url (struct _oim_config_t *config, char *out, size_t out_size);
+
+//  The URL to connect with: url as it is when sentinels is empty, else
+//  redis-sentinel://[:password@]<sentinels>/<master>[?db=N] with the password and db of url
+//  (its host and port are then unused). sentinels: "host:port,host:port..."; master: the
+//  name the sentinels monitor ("" = "oim"). Writes into out (out_size bytes). Returns 0, or
+//  -1 when it does not fit or url is not a Redis URL.
+int oim_redis_url_compose (const char *url, const char *sentinels, const char *master,
+                           char *out, size_t out_size);
+
+//  True for a redis-sentinel:// connection.
+bool oim_redis_sentinel_mode (oim_redis_t *self);
+
+//  Counts successful connects: it changes when the connection was re-made (a failover may
+//  have happened: stream readers re-check what they assumed about the server).
+uint64_t oim_redis_epoch (oim_redis_t *self);
+
+//  ---- Acknowledged means replicated --------------------------------------------------------
+
+//  From now on oim_redis_wait asks for replicas (0 = off, the default) within msec.
+void oim_redis_set_wait (oim_redis_t *self, int replicas, int msec);
+int oim_redis_wait_replicas (oim_redis_t *self);
+int oim_redis_wait_msec (oim_redis_t *self);
+
+//  Judges a WAIT reply (for a caller that pipelines its own "WAIT n msec": oim_redis_tx;
+//  borrowed; NULL = Redis failed): 0 when at least the set number of
+//  replicas confirmed, else -1 with the connection marked unreplicated (logged; a WAIT that
+//  timed out leaves the write applied on the master, unconfirmed).
+int oim_redis_wait_judge (oim_redis_t *self, const redisReply *reply);
+//  WAIT for the writes made so far on this connection, as set. 0 (confirmed, or no wait
+//  set), or -1 (Redis failed, or fewer replicas within the time: then unreplicated).
+int oim_redis_wait (oim_redis_t *self);
+//  True when the last WAIT since the last reset fell short (fewer replicas in time): the
+//  caller answers "replication_timeout" instead of a generic failure.
+bool oim_redis_unreplicated (oim_redis_t *self);
+void oim_redis_unreplicated_reset (oim_redis_t *self);
 
 //  Runs one command (hiredis format). Returns the reply (caller frees with freeReplyObject),
 //  or NULL when Redis could not be reached or the connection failed (logged once per outage).

@@ -45,6 +45,7 @@ struct _oim_redis_tx_t {
     buf_t cmds;                     //  MULTI and the commands, in RESP
     size_t count;                   //  commands queued (MULTI and EXEC not counted)
     bool sealed;                    //  complete: MULTI ... EXEC
+    bool waits;                     //  a WAIT follows EXEC (oim_redis_tx_send)
     size_t written;                 //  bytes of cmds written to Redis (once sealed)
     int64_t time_ms;
     group_t *groups;                //  every grouped command, in the order queued
@@ -181,7 +182,7 @@ oim_redis_tx_reset (oim_redis_tx_t *self)
         self->cmds.data [0] = 0;
     self->members.len = 0;
     self->count = self->written = 0;
-    self->sealed = false;
+    self->sealed = self->waits = false;
     self->n_groups = self->n_open = self->n_counters = self->member_count = 0;
     self->time_ms = oim_clock_wall_ms ();
 }
@@ -570,16 +571,39 @@ oim_redis_tx_write (oim_redis_tx_t *self, oim_redis_t *redis, bool block)
     return oim_redis_write (redis, self->cmds.data, self->cmds.len, &self->written, block);
 }
 
+//  Acknowledged means replicated (issue 18): when the connection has a wait set, "WAIT n ms"
+//  follows EXEC in the same write, so a committed transaction counts as committed only once
+//  that many replicas confirmed it. The one place every daemon's transactions pass.
+static void
+s_append_wait (oim_redis_tx_t *self, oim_redis_t *redis)
+{
+    int replicas = oim_redis_wait_replicas (redis);
+    if (self->waits || replicas == 0)
+        return;
+    char wait [64];
+    snprintf (wait, sizeof wait, "%d", replicas);
+    char msec [32];
+    snprintf (msec, sizeof msec, "%d", oim_redis_wait_msec (redis));
+    s_head (&self->cmds, '*', 3);
+    s_arg (&self->cmds, "WAIT", 4);
+    s_arg (&self->cmds, wait, strlen (wait));
+    s_arg (&self->cmds, msec, strlen (msec));
+    self->waits = true;
+}
+
 int
 oim_redis_tx_send (oim_redis_tx_t *self, oim_redis_t *redis)
 {
     oim_redis_tx_seal (self);
+    s_append_wait (self, redis);
     //  Appending nothing connects when the connection was dropped (lazily, as a command
     //  would), so that the write has a connection to use.
     if (oim_redis_append_formatted (redis, "", 0))
         return -1;
     return oim_redis_tx_write (self, redis, false);
 }
+
+static int s_tx_replies (oim_redis_t *redis, size_t count);
 
 //  Judges EXEC's reply (after replies without errors): 0, 1 (nil) or -1.
 static int
@@ -599,9 +623,23 @@ s_exec_result (const redisReply *exec)
 }
 
 //  Reads the replies of count commands: MULTI's +OK, one +QUEUED each, then EXEC's array
-//  (or nil after a WATCHed key changed). Returns 0, 1 or -1.
+//  (or nil after a WATCHed key changed), then WAIT's when waits. Returns 0, 1 or -1 (also
+//  when a committed transaction's WAIT fell short: the connection is then unreplicated).
 static int
-s_replies (oim_redis_t *redis, size_t count)
+s_replies (oim_redis_t *redis, size_t count, bool waits)
+{
+    int rc = s_tx_replies (redis, count);
+    if (!waits)
+        return rc;
+    redisReply *reply = oim_redis_reply (redis);
+    int waited = oim_redis_wait_judge (redis, reply);
+    if (reply)
+        freeReplyObject (reply);
+    return rc == OIM_REDIS_TX_COMMITTED && waited? OIM_REDIS_TX_FAILED: rc;
+}
+
+static int
+s_tx_replies (oim_redis_t *redis, size_t count)
 {
     int rc = OIM_REDIS_TX_COMMITTED;
     for (size_t i = 0; i < count + 2; i++) {
@@ -624,7 +662,7 @@ int
 oim_redis_tx_finish (oim_redis_tx_t *self, oim_redis_t *redis, int sent)
 {
     int rc = sent || oim_redis_tx_write (self, redis, true)? OIM_REDIS_TX_FAILED
-           : s_replies (redis, self->count);
+           : s_replies (redis, self->count, self->waits);
     oim_redis_tx_reset (self);
     return rc;
 }

@@ -8,6 +8,9 @@
         -1  failed: Redis unreachable, the connection dropped, or Redis refused a command
             (logged once here; with a queueing error Redis applied nothing, with a runtime
             error inside EXEC the other commands were applied)
+            or, on a connection with a wait set (oim_redis_set_wait), the WAIT sent right
+            after EXEC found fewer replicas in time: then the transaction WAS applied on the
+            master, unconfirmed, and oim_redis_unreplicated (redis) is true
 
     Optimistic concurrency: WATCH the keys read (oim_redis_tx_watch) on the same connection,
     read, build, then exec. Redis runs nothing of a transaction before its EXEC, so a

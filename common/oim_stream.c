@@ -78,6 +78,8 @@ struct _oim_stream_follower_t {
     char *stream;
     char position [OIM_STREAM_ID_SIZE];
     bool gap;
+    uint64_t epoch;                 //  the connection's (oim_redis_epoch) at the last ask
+    bool verify;                    //  the last ask also asked for the entry at the position
 };
 
 oim_stream_follower_t *
@@ -135,6 +137,7 @@ oim_stream_follower_mark (oim_stream_follower_t *self, oim_redis_t *redis)
               last->elements? last->element [0]->element [0]->str: "0-0");
     freeReplyObject (last);
     self->gap = false;
+    self->epoch = oim_redis_epoch (redis);
     return 0;
 }
 
@@ -144,6 +147,13 @@ oim_stream_follower_ask (oim_stream_follower_t *self, oim_redis_t *redis, int co
     if (oim_redis_append (redis, "XREAD COUNT %d STREAMS %s %s", count, self->stream,
                           self->position)
     ||  oim_redis_append (redis, "XINFO STREAM %s", self->stream))
+        return -1;
+    //  A new connection may be to a new master (a failover) that never got the last entries
+    //  applied: the entry at the position must exist there, or the follower re-snapshots.
+    self->verify = oim_redis_epoch (redis) != self->epoch && strcmp (self->position, "0-0");
+    self->epoch = oim_redis_epoch (redis);
+    if (self->verify
+    &&  oim_redis_append (redis, "XRANGE %s %s %s", self->stream, self->position, self->position))
         return -1;
     return 0;
 }
@@ -155,6 +165,10 @@ s_trimmed_past (oim_stream_follower_t *self, const redisReply *info)
     const redisReply *added = oim_stream_info_field (info, "entries-added");
     const redisReply *length = oim_stream_info_field (info, "length");
     const redisReply *first = oim_stream_info_field (info, "recorded-first-entry-id");
+    const redisReply *last = oim_stream_info_field (info, "last-generated-id");
+    if (last && last->type == REDIS_REPLY_STRING
+    &&  oim_stream_id_cmp (last->str, self->position) < 0)
+        return true;                //  the stream is behind the position: a failover lost entries
     return added && length && first && added->type == REDIS_REPLY_INTEGER
         && length->type == REDIS_REPLY_INTEGER && first->type == REDIS_REPLY_STRING
         && added->integer > length->integer
@@ -167,14 +181,24 @@ oim_stream_follower_take (oim_stream_follower_t *self, oim_redis_t *redis,
 {
     redisReply *r = oim_redis_reply (redis);
     redisReply *info = r? oim_redis_reply (redis): NULL;
-    if (!r || !info) {
+    redisReply *at = info && self->verify? oim_redis_reply (redis): NULL;
+    if (!r || !info || (self->verify && !at)) {
         if (r)
             freeReplyObject (r);
+        if (info)
+            freeReplyObject (info);
+        self->epoch = 0;            //  verify again on the next ask
         return -1;
     }
-    if (!self->gap && s_trimmed_past (self, info))
+    if (!self->gap && (s_trimmed_past (self, info)
+                       || (at && at->type == REDIS_REPLY_ARRAY && at->elements == 0))) {
+        oim_warn ("event=stream_gap stream=%s position=%s reason=%s", self->stream,
+                  self->position, at && at->elements == 0? "position_missing": "trimmed_or_behind");
         self->gap = true;
+    }
     freeReplyObject (info);
+    if (at)
+        freeReplyObject (at);
     int applied = 0;
     redisReply *entries = self->gap? NULL: oim_stream_entries (r);
     for (size_t i = 0; entries && i < entries->elements; i++) {
@@ -207,6 +231,7 @@ struct _oim_stream_group_t {
     bool ready;                     //  the group is known to exist
     bool retrying;                  //  read own pending entries first
     bool asked_own;                 //  the read appended last was of own pending entries
+    uint64_t epoch;                 //  the connection's (oim_redis_epoch) at the last ensure
 };
 
 oim_stream_group_t *
@@ -254,10 +279,18 @@ oim_stream_group_name (oim_stream_group_t *self)
 bool
 oim_stream_group_ensure (oim_stream_group_t *self, oim_redis_t *redis)
 {
-    if (self->ready)
+    if (self->ready && self->epoch == oim_redis_epoch (redis))
         return true;
+    if (self->ready) {
+        //  A new connection, maybe to a new master after a failover, which may lack the
+        //  group (created just before) or our last XACKs: make sure of the group and re-read
+        //  our own pending entries first (handled again, idempotently, and acknowledged).
+        self->ready = false;
+        self->retrying = true;
+    }
     redisReply *r = oim_redis_command (redis, "XGROUP CREATE %s %s 0 MKSTREAM",
                                        self->stream, self->group);
+    self->epoch = oim_redis_epoch (redis);
     if (!r)
         return false;
     self->ready = r->type != REDIS_REPLY_ERROR || strstr (r->str, "BUSYGROUP");
@@ -355,6 +388,11 @@ oim_stream_group_ack (oim_stream_group_t *self, oim_redis_t *redis,
 {
     if (n == 0)
         return 0;
+    //  Acknowledged means replicated: the writes the entries led to (made on this connection
+    //  before) must have reached the replicas (oim_redis_set_wait) before the entries are
+    //  acknowledged; otherwise they stay pending and are handled again (idempotently).
+    if (oim_redis_wait (redis))
+        return -1;
     const char **argv = malloc ((n + 3) * sizeof *argv);
     if (!argv)
         return -1;

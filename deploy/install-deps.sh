@@ -7,6 +7,7 @@ set -euo pipefail
 runtime_pkgs=(
   libzmq5 libczmq4 libprotobuf-c1 libhiredis0.14 libmicrohttpd12 libjansson4
   libsodium23 libcurl4 libstemmer0d libutf8proc2 ca-certificates redis-server
+  redis-sentinel
 )
 build_pkgs=(
   build-essential cmake pkg-config git

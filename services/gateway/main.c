@@ -10,6 +10,7 @@
 #include "oim_config.h"
 #include "oim_curve.h"
 #include "oim_log.h"
+#include "oim_redis.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ static const oim_option_t s_options [] = {
       "(e.g. tcp://*:5555 while daemons use tcp://gateway:5555)", false },
     { "redis-url", "OIM_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis, for API keys and /readyz", false },
     { "redis-timeout-ms", "OIM_REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout", false },
+    OIM_REDIS_SENTINEL_OPTIONS,
     { "heartbeat-ms", "OIM_HEARTBEAT_MS", "1000", "broker heartbeat interval", false },
     { "request-timeout-ms", "OIM_REQUEST_TIMEOUT_MS", "10000", "504 after this long without a daemon's reply", false },
     { "required-services", "OIM_REQUIRED_SERVICES", "registry,search,matcher,notify",
@@ -150,16 +152,17 @@ s_actors_stop (actors_t *a)
 }
 
 //  CURVE, the ZAP handler (before any socket with a domain binds), the broker, the feed.
-//  Returns 0, or -1 (logged) with whatever started stopped again.
+//  redis_url: as oim_redis_config_url made it. Returns 0, or -1 (logged) with whatever
+//  started stopped again.
 static int
-s_actors_start (oim_config_t *config, oim_metrics_t *metrics, actors_t *a)
+s_actors_start (oim_config_t *config, const char *redis_url, oim_metrics_t *metrics, actors_t *a)
 {
     a->curve = oim_curve_new (oim_config_get (config, "curve"), oim_config_get (config, "curve-dir"),
                               OIM_CURVE_ROLE_GATEWAY);
     if (!a->curve)
         return -1;
     int timeout = (int) oim_config_int (config, "redis-timeout-ms", 2000);
-    gateway_zap_args_t zap_args = { .redis_url = oim_config_get (config, "redis-url"),
+    gateway_zap_args_t zap_args = { .redis_url = redis_url,
         .redis_timeout_msec = timeout, .daemon_public = oim_curve_peer_public (a->curve),
         .metrics = metrics };
     if (oim_curve_enabled (a->curve) && !(a->zap = s_start (gateway_zap_actor, &zap_args, "zap")))
@@ -188,7 +191,7 @@ s_actors_start (oim_config_t *config, oim_metrics_t *metrics, actors_t *a)
     }
     gateway_feed_args_t feed_args = { .intake_bind = intake, .feed_bind = feed_bind,
                                       .curve = a->curve, .metrics = metrics,
-                                      .redis_url = oim_config_get (config, "redis-url") };
+                                      .redis_url = redis_url };
     if (!(a->feed = s_start (gateway_feed_actor, &feed_args, "feed")))
         return s_actors_stop (a), -1;
     zstr_recvx (a->feed, &a->feed_bound, &a->intake_bound, NULL);
@@ -206,7 +209,13 @@ s_run (oim_config_t *config)
     snprintf (labels, sizeof labels, "service=\"gateway\",instance=\"gateway@%s:%d\"", host, (int) getpid ());
     oim_metrics_t *metrics = oim_metrics_new (labels);
     actors_t actors = { 0 };
-    if (s_actors_start (config, metrics, &actors)) {
+    char redis_url [2048];
+    if (oim_redis_config_url (config, redis_url, sizeof redis_url)) {
+        oim_error ("event=bad_config option=redis-sentinels reason=\"too long, or redis-url malformed\"");
+        oim_metrics_destroy (&metrics);
+        return 1;
+    }
+    if (s_actors_start (config, redis_url, metrics, &actors)) {
         oim_metrics_destroy (&metrics);
         return 1;
     }
@@ -214,7 +223,7 @@ s_run (oim_config_t *config)
     int timeout = (int) oim_config_int (config, "redis-timeout-ms", 2000);
     gateway_http_args_t http_args = {
         .address = address, .port = (int) oim_config_int (config, "http-port", 8080),
-        .frontend = actors.frontend, .redis_url = oim_config_get (config, "redis-url"),
+        .frontend = actors.frontend, .redis_url = redis_url,
         .redis_timeout_msec = timeout,
         .request_timeout_msec = (int) oim_config_int (config, "request-timeout-ms", 10000),
         .required_services = oim_config_get (config, "required-services"), .metrics = metrics,

@@ -72,10 +72,50 @@ test_memory (void)
     oim_redis_destroy (&r);
 }
 
+//  OIM_REDIS_SENTINELS + OIM_REDIS_MASTER_NAME + OIM_REDIS_URL -> one redis-sentinel:// URL
+//  (issue 18); it parses, hides its password, and a plain URL goes through unchanged.
+static void
+test_sentinel_url (void)
+{
+    char out [256];
+    CHECK (oim_redis_url_compose ("redis://:pw@ignored:1/2", "127.0.0.1:26379,s2:26380", "oim",
+                                  out, sizeof out) == 0);
+    CHECK (strcmp (out, "redis-sentinel://:pw@127.0.0.1:26379,s2:26380/oim?db=2") == 0);
+    CHECK (oim_redis_url_compose ("redis://h:1/0", "s:1", "", out, sizeof out) == 0);
+    CHECK (strcmp (out, "redis-sentinel://s:1/oim?db=0") == 0);
+    CHECK (oim_redis_url_compose ("unix:///tmp/r.sock", "", "x", out, sizeof out) == 0);
+    CHECK (strcmp (out, "unix:///tmp/r.sock") == 0);
+    CHECK (oim_redis_url_compose ("nonsense", "s:1", "x", out, sizeof out) == -1);
+    CHECK (oim_redis_url_compose ("redis://h", "s:1", "x", out, 10) == -1);
+    char shown [256];
+    oim_redis_url_redact ("redis-sentinel://:pw@a:1,b:2/oim?db=0", shown, sizeof shown);
+    CHECK (strcmp (shown, "redis-sentinel://:***@a:1,b:2/oim?db=0") == 0);
+    const char *good [] = { "redis-sentinel://a:1/m", "redis-sentinel://:p@a:1,b:2,c:3/m?db=1" };
+    for (size_t i = 0; i < 2; i++) {
+        oim_redis_t *r = oim_redis_new (good [i], 100, 100);
+        CHECK (r && oim_redis_sentinel_mode (r) && oim_redis_epoch (r) == 0);
+        oim_redis_destroy (&r);
+    }
+    const char *bad [] = { "redis-sentinel://a:1", "redis-sentinel://a:1/", "redis-sentinel:///m",
+                           "redis-sentinel://a/m", "redis-sentinel://a:0/m", "redis-sentinel://a:1,:2/m" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        oim_redis_t *r = oim_redis_new (bad [i], 100, 100);
+        if (r)
+            fprintf (stderr, "accepted '%s'\n", bad [i]);
+        CHECK (r == NULL);
+        oim_redis_destroy (&r);
+    }
+    //  No sentinel answers: commands fail, nothing hangs.
+    oim_redis_t *r = oim_redis_new ("redis-sentinel://127.0.0.1:1,127.0.0.1:2/m", 100, 100);
+    CHECK (oim_redis_command (r, "PING") == NULL && strstr (oim_redis_error (r), "sentinel"));
+    oim_redis_destroy (&r);
+}
+
 int
 main (void)
 {
     test_redact ();
+    test_sentinel_url ();
     test_memory ();
     printf ("redis: %s\n", s_failed? "FAILED": "OK");
     return s_failed? 1: 0;

@@ -195,6 +195,39 @@ test_failure (oim_redis_t *redis)
     oim_redis_tx_destroy (&tx);
 }
 
+//  Acknowledged means replicated (issue 18): with a wait set and no replica attached, a
+//  transaction is applied on the master but reported failed and unreplicated; WAIT 0 and
+//  no wait pass. A stream XACK is refused the same way.
+static void
+test_wait (oim_redis_t *redis)
+{
+    oim_redis_t *waiting = oim_redis_new (s_server.url, 1000, 1000);
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
+    oim_redis_tx_strs (tx, "SET", "wait:1", "x", NULL);
+    CHECK (oim_redis_tx_exec (tx, waiting) == OIM_REDIS_TX_COMMITTED);
+    CHECK (!oim_redis_unreplicated (waiting));
+    oim_redis_set_wait (waiting, 1, 50);
+    CHECK (oim_redis_wait_replicas (waiting) == 1 && oim_redis_wait_msec (waiting) == 50);
+    oim_redis_tx_strs (tx, "SET", "wait:2", "y", NULL);
+    CHECK (oim_redis_tx_exec (tx, waiting) == OIM_REDIS_TX_FAILED);
+    CHECK (oim_redis_unreplicated (waiting));
+    CHECK (strcmp (s_get (redis, "GET %s", "wait:2"), "y") == 0);   //  applied, unconfirmed
+    CHECK (oim_redis_wait (waiting) == -1);
+    oim_redis_unreplicated_reset (waiting);
+    CHECK (!oim_redis_unreplicated (waiting));
+    //  The connection stays in step: the next command gets its own reply.
+    CHECK (strcmp (s_get (waiting, "GET %s", "wait:1"), "x") == 0);
+    //  A wait longer than the command timeout is clamped below it.
+    oim_redis_set_wait (waiting, 1, 5000);
+    CHECK (oim_redis_wait_msec (waiting) == 750);
+    oim_redis_set_wait (waiting, 0, 100);
+    oim_redis_tx_strs (tx, "SET", "wait:3", "z", NULL);
+    CHECK (oim_redis_tx_exec (tx, waiting) == OIM_REDIS_TX_COMMITTED);
+    CHECK (oim_redis_wait (waiting) == 0);
+    oim_redis_tx_destroy (&tx);
+    oim_redis_destroy (&waiting);
+}
+
 int
 main (void)
 {
@@ -205,6 +238,7 @@ main (void)
         test_commit (redis);
         test_conflict (redis);
         test_failure (redis);
+        test_wait (redis);
     }
     oim_redis_destroy (&redis);
     oim_test_redis_stop (&s_server);
