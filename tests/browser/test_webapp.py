@@ -153,6 +153,15 @@ class WebApp(unittest.TestCase):
 
     # -- the flow ---------------------------------------------------------------------------
     def test_flow(self):
+        try:
+            self.flow()
+        except Exception:       # what the browser showed, for the CI log
+            self.driver.save_screenshot(os.path.join(SHOTS, "FAILED.png"))
+            sys.stderr.write("browser at failure (%s, screenshot FAILED.png):\n%s\n" % (
+                self.driver.current_url, self.driver.execute_script("return document.body.innerText")))
+            raise
+
+    def flow(self):
         c = self.cluster
         status, body, headers = c.http("GET", "/")
         self.assertEqual(status, 200)
