@@ -42,7 +42,12 @@ export async function api(method, path, body, ifMatch) {
   if (r.status === 204) return null;
   let data = null;
   try { data = await r.json(); } catch (e) { data = null; }
-  if (!r.ok) throw new ApiError(r.status, data, r.headers.get("Retry-After"));
+  if (!r.ok) {
+    // A session that ended (expired, signed out elsewhere, the person removed): say so once.
+    if (r.status === 401 && path !== "/v1/sessions/current" && path !== "/v1/sessions")
+      window.dispatchEvent(new CustomEvent("oim:unauthorized"));
+    throw new ApiError(r.status, data, r.headers.get("Retry-After"));
+  }
   return data;
 }
 

@@ -1,6 +1,6 @@
 // The single-page app: hash routes (deep links), the header and navigation per role.
 import { t, lang, setLang } from "./i18n.js";
-import { h, mount, failure, setBanner, notice } from "./ui.js";
+import { h, mount, failure, setBanner, notice, errorText } from "./ui.js";
 import { me, load, signOut } from "./session.js";
 import * as auth from "./view_auth.js";
 import * as search from "./view_search.js";
@@ -18,6 +18,7 @@ const routes = [
   ["/accept-invitation/:token", auth.acceptInvitation, "any"],
   ["/reset-password/:token", auth.resetPassword, "any"],
   ["/reset-password", auth.requestReset, "any"],
+  ["/verify-email/:token", auth.verifyEmail, "any"],
   ["/search", search.view, "any"],
   ["/demand/:id", search.demand, "any"],
   ["/org/:id", search.org, "any"],
@@ -114,12 +115,22 @@ export async function render() {
   main.focus({ preventScroll: true });
 }
 
-window.addEventListener("hashchange", () => { setBanner(); render(); });
+let nextBanner = null;        // shown on the next route (a message that survives navigation)
+window.addEventListener("hashchange", () => { setBanner(nextBanner); nextBanner = null; render(); });
+// The session ended under us: back to sign-in, coming back here afterwards.
+window.addEventListener("oim:unauthorized", async () => {
+  if (!me.org) return;
+  await signOut();
+  nextBanner = notice("warn", t("session.ended"));
+  go("/signin?next=" + encodeURIComponent(parse().path));
+});
 document.getElementById("lang").addEventListener("click", () => { setLang(lang() === "ko" ? "en" : "ko"); render(); });
 window.addEventListener("unhandledrejection", (ev) => { setBanner(notice("error", t("err.unexpected"))); console.error(ev.reason); });
 
 (async () => {
-  try { await load(); }
-  catch (e) { setBanner(failure(e, () => location.reload())); }
+  try {
+    await load();
+    if (me.refused) setBanner(notice("error", errorText(me.refused)));
+  } catch (e) { setBanner(failure(e, () => location.reload())); }
   await render();
 })();

@@ -1,7 +1,7 @@
 // Who is signed in: a person (session cookie, ACCOUNTS_API contract) or a machine key.
 import { api, get, setApiKey, setCsrf, apiKey, ApiError } from "./api.js";
 
-export const me = { user: null, org: null, kind: null, mode: null, features: { sessions: null } };
+export const me = { user: null, org: null, kind: null, mode: null, refused: null, features: { sessions: null } };
 
 function adopt(reply) {
   me.user = reply.user || null;
@@ -18,6 +18,7 @@ async function probe() {
     return reply;
   } catch (e) {
     me.features.sessions = !(e.status === 404 || e.status === 405 || e.status === 501);
+    if (e.code === "org_suspended") me.refused = e;     // a suspended organisation's person
     return null;
   }
 }

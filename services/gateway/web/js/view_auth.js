@@ -1,7 +1,7 @@
 // Signed out: sign in, sign up, invitations, password resets; the home page per role.
 import { t } from "./i18n.js";
 import { api, post } from "./api.js";
-import { h, field, busy, formError, notice, list, showError } from "./ui.js";
+import { h, field, busy, formError, notice, list, showError, setBanner } from "./ui.js";
 import { me, signIn, signInWithKey, active } from "./session.js";
 import { regionOptions, stageOptions } from "./options.js";
 import * as matches from "./view_matches.js";
@@ -12,6 +12,8 @@ export async function home(params, ctx) {
       h("div", { class: "row" }, h("a", { class: "button", href: "#/signup", text: t("nav.signup") }),
         h("a", { class: "button secondary", href: "#/signin", text: t("nav.signin") }),
         h("a", { class: "button secondary", href: "#/search", text: t("nav.search") })));
+  if (me.user && me.user.email_verified === false)
+    setBanner(notice("", t("verify.pending", { email: me.user.email })));
   if (!active())
     return h("section", {}, h("h1", { text: t("home.hello", { name: me.org.name }) }),
       notice("warn", h("strong", { text: t("pending." + (me.org.status || "pending")) }), " ", t("pending.body." + (me.org.status || "pending"))),
@@ -101,6 +103,12 @@ export function acceptInvitation(params, ctx) {
     ctx.go("/");
   });
   return h("section", {}, h("h1", { text: t("invite.title") }), form);
+}
+
+export async function verifyEmail(params) {
+  try { await post(`/v1/email-verifications/${encodeURIComponent(params.token)}`); }
+  catch (e) { if (e.code !== "token_invalid") throw e; return h("section", {}, h("h1", { text: t("verify.title") }), notice("error", t("err.token_invalid"))); }
+  return h("section", {}, h("h1", { text: t("verify.title") }), notice("ok", t("verify.done")), h("p", {}, h("a", { href: "#/", text: t("nav.home") })));
 }
 
 export function requestReset() {

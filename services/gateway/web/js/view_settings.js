@@ -110,7 +110,8 @@ async function membersSection() {
 }
 
 export async function view() {
-  const owner = me.user && me.user.role === "owner";
+  // An owner's session, or the organisation's own API key (which acts as its owner).
+  const owner = me.mode === "key" || (me.user && me.user.role === "owner");
   const parts = [h("h1", { text: t("settings.title") })];
   if (me.kind !== "agency" && me.org.status === "active") {
     parts.push(h("h2", { text: t("settings.webhook") }), await webhookSection());
@@ -119,6 +120,6 @@ export async function view() {
   if (owner) {
     parts.push(h("h2", { text: t("settings.members") }), await membersSection());
     parts.push(h("h2", { text: t("settings.keys") }), await keysSection());
-  } else if (me.mode === "key") parts.push(notice("", t("settings.keys.session")));
+  }
   return h("section", {}, parts);
 }
