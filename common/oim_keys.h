@@ -29,6 +29,27 @@
 #define OIM_KEY_CURVEKEY        "oim:curvekey:%s"
 #define OIM_KEY_ORG_FEEDKEY     "oim:org:%s:feedkey"    //  string: the org's feed key (Z85)
 
+//  People, sessions and e-mailed tokens (issue 16; services/registry/registry_accounts.c,
+//  registry_sessions.c, registry_tokens.c, registry_apikeys.c): written only by the registry;
+//  the gateway reads oim:session:<hash> (and extends its TTL) on every cookie request.
+#define OIM_KEY_USER            "oim:user:%s"           //  string: User (registry.proto)
+#define OIM_KEY_EMAIL           "oim:email:%s"          //  string: lower-case e-mail -> user id
+#define OIM_KEY_ORG_USERS       "oim:org:%s:users"      //  zset (score 0, by id): an org's people
+#define OIM_KEY_USER_SESSIONS   "oim:user:%s:sessions"  //  set: the person's session hashes
+#define OIM_KEY_SESSION         "oim:session:%s"        //  string: SessionRecord, key = SHA-256 hex
+                                                        //  of the cookie's token, TTL = idle timeout
+#define OIM_KEY_TOKEN           "oim:token:%s"          //  string: TokenRecord, key = SHA-256 hex
+                                                        //  of the e-mailed token, TTL = lifetime
+#define OIM_KEY_SIGNIN_FAILS    "oim:signin:fails:%s"   //  counter, TTL = window: failed sign-ins
+                                                        //  of "u:<e-mail>" or "a:<address>"
+#define OIM_KEY_ORG_APIKEYS     "oim:org:%s:apikeys"    //  hash: key id -> SHA-256 hex: an org's
+                                                        //  named keys (oim:org:<id>:apikey, the
+                                                        //  single key of older data, still read)
+//  An account e-mail (verification, invitation, reset) waiting for oim-notify: hash to,
+//  subject, text; its job "a:<id>" sits in oim:mail:due like notify's own jobs (notify sends it
+//  through its SMTP path with the same lease and retries, then deletes this hash).
+#define OIM_KEY_MAIL_ACCOUNT    "oim:mail:account:%s"
+
 //  Entities: value = the entity's protobuf (registry.proto, matcher.proto)
 #define OIM_KEY_ORG             "oim:org:%s"
 #define OIM_KEY_DEMAND          "oim:demand:%s"

@@ -8,9 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-//  Copies the organisation's status into auth. Returns 0, or -1 when Redis did not answer.
-static int
-s_org_status (oim_redis_t *redis, gateway_auth_t *auth)
+int
+gateway_auth_org_status (oim_redis_t *redis, gateway_auth_t *auth)
 {
     redisReply *reply = oim_redis_command (redis, "GET " OIM_KEY_ORG, auth->org_id);
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
@@ -54,7 +53,7 @@ gateway_auth_lookup (oim_redis_t *redis, const char *key_hash, gateway_auth_t *a
     snprintf (auth->source_system, sizeof auth->source_system, "%s", record->source_system);
     oim__v1__api_key_record__free_unpacked (record, NULL);
     auth->in_standing = true;
-    if (*auth->org_id && s_org_status (redis, auth))
+    if (*auth->org_id && gateway_auth_org_status (redis, auth))
         return;                     //  UNAVAILABLE
     auth->result = GATEWAY_AUTH_OK;
 }

@@ -33,6 +33,12 @@ typedef struct {
     char source_system [128];
     char org_status [16];           //  "active", "pending", "suspended", "deleted", "unknown"; "" without org
     bool in_standing;               //  no org, or an active one
+    //  A session cookie instead of a key (gateway_session.h; issue 16)
+    bool session;
+    char session_id [GATEWAY_KEY_HASH_SIZE];    //  SHA-256 hex of the cookie's token
+    char user_id [64];
+    char user_role [16];            //  "owner" | "member"
+    char csrf_token [64];
 } gateway_auth_t;
 
 //  Reads an Authorization header value (NULL or "" = anonymous): the scheme "Bearer" in any
@@ -42,5 +48,9 @@ void gateway_auth_header (oim_redis_t *redis, const char *header, gateway_auth_t
 //  Looks up a key by its hash and its organisation's status into auth (result OK, FAILED when
 //  the key is gone, UNAVAILABLE when Redis did not answer).
 void gateway_auth_lookup (oim_redis_t *redis, const char *key_hash, gateway_auth_t *auth);
+
+//  Copies auth->org_id's status into auth (org_status, in_standing). Returns 0, or -1 when
+//  Redis did not answer.
+int gateway_auth_org_status (oim_redis_t *redis, gateway_auth_t *auth);
 
 #endif

@@ -5,6 +5,7 @@
 #include "gateway_link.h"
 #include "gateway_routes.h"
 #include "gateway_sse.h"
+#include "gateway_session.h"
 #include "gateway_static.h"
 #include "oim_api.h"
 #include "oim_wire.h"
@@ -19,6 +20,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
+#include <strings.h>
 
 struct _gateway_http_t {
     struct MHD_Daemon *mhd;
@@ -55,6 +57,8 @@ typedef struct {
     char allow [64];
     gateway_auth_t auth;
     bool anonymous;                 //  the key (if any) is not in standing for this route
+    char method [16];
+    char client_address [INET6_ADDRSTRLEN + 8];     //  for the registry's sign-in throttle
 } request_t;
 
 //  What a handler produces: status, body (owned), content type, extra headers (borrowed
@@ -135,6 +139,9 @@ s_principal (request_t *request, Oim__V1__Principal *principal)
     principal->org_id = request->auth.org_id;
     principal->source_system = request->auth.source_system;
     principal->key_id = request->auth.key_id;
+    principal->user_id = request->auth.user_id;
+    principal->user_role = request->auth.user_role;
+    principal->session_id = request->auth.session_id;
 }
 
 //  Turns a daemon's answer into the HTTP response.
@@ -143,7 +150,7 @@ s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size,
 {
     Oim__V1__ApiReply *reply = status < 500 || status == 500
         ? oim__v1__api_reply__unpack (NULL, size, body): NULL;
-    if (reply && reply->body.len) {
+    if (reply && (reply->body.len || reply->status == 204)) {
         //  By length: the body is bytes, a NUL inside it is data.
         response->status = reply->status;
         response->body = memcpy (malloc (reply->body.len), reply->body.data, reply->body.len);
@@ -448,6 +455,10 @@ s_forward (gateway_http_t *self, gateway_link_t *link, struct MHD_Connection *co
         api.if_match = s_header_copy (connection, "If-Match");
         api.last_event_id = s_header_copy (connection, "Last-Event-ID");
         api.request_id = (char *) request_id;
+        api.client_address = request->client_address;
+        const char *proto = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                         "X-Forwarded-Proto");
+        api.forwarded_https = proto && strcasecmp (proto, "https") == 0;
         size_t size;
         uint8_t *packed = oim_wire_pack (&api.base, &size);
         gateway_call_t call = { .service = route->service, .method = route->operation,
@@ -589,6 +600,33 @@ s_operation_is (const gateway_route_t *route, const char *operation)
     return route && strcmp (route->operation, operation) == 0;
 }
 
+//  Without an Authorization header: the session cookie, if any (gateway_session.h). An
+//  unknown or ended session is anonymous (a stale cookie must not lock a browser out of the
+//  public pages and of signing in again). Returns true when the request may go on.
+static bool
+s_session (gateway_http_t *self, struct MHD_Connection *connection, request_t *request,
+           response_t *response)
+{
+    const char *cookies = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Cookie");
+    char token [128];
+    if (!cookies || !gateway_session_cookie (cookies, GATEWAY_SESSION_COOKIE, token, sizeof token))
+        return true;
+    gateway_link_t *link = gateway_pool_get (self->pool);
+    if (!link) {
+        s_error (response, 503, NULL, "the gateway is busy: no link free, retry shortly");
+        return false;
+    }
+    gateway_session_lookup (link->redis, token, oim_clock_wall_ms (), &request->auth);
+    gateway_pool_put (self->pool, link);
+    if (request->auth.result == GATEWAY_AUTH_UNAVAILABLE) {
+        s_error (response, 503, NULL, "cannot check the session: Redis is unavailable");
+        return false;
+    }
+    if (request->auth.result != GATEWAY_AUTH_OK)
+        memset (&request->auth, 0, sizeof request->auth);
+    return true;
+}
+
 //  Reads the key (the pool's Redis link). Failed attempts count in the stricter per-address
 //  bucket, which is checked before the lookup so a spray of keys costs no Redis lookups once
 //  throttled. Returns true when the request may go on; otherwise response is set.
@@ -598,7 +636,7 @@ s_authenticate (gateway_http_t *self, struct MHD_Connection *connection, const c
 {
     const char *header = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, "Authorization");
     if (!header || !*header)
-        return true;
+        return s_session (self, connection, request, response);
     if (!s_take (self->auth_limit, address, false, response))
         return false;
     gateway_link_t *link = gateway_pool_get (self->pool);
@@ -619,12 +657,15 @@ s_authenticate (gateway_http_t *self, struct MHD_Connection *connection, const c
 }
 
 //  A key not in standing still reads whoami and its own organisation; elsewhere it is anonymous.
+//  A session not in standing also reads and ends itself (the app shows "waiting for approval").
 static bool
 s_anonymous (const request_t *request)
 {
     if (request->auth.result != GATEWAY_AUTH_OK)
         return true;
-    if (request->auth.in_standing || s_operation_is (request->route, "whoami"))
+    if (request->auth.in_standing || s_operation_is (request->route, "whoami")
+    ||  s_operation_is (request->route, "session.current")
+    ||  s_operation_is (request->route, "session.delete"))
         return false;
     return !(s_operation_is (request->route, "org.get")
           && strcmp (request->params.values [0], request->auth.org_id) == 0);
@@ -643,10 +684,21 @@ s_admit (gateway_http_t *self, struct MHD_Connection *connection, request_t *req
         return true;            //  operational: never limited, no key
     char address [INET6_ADDRSTRLEN + 8];
     s_address (connection, address, sizeof address);
+    snprintf (request->client_address, sizeof request->client_address, "%s", address + 2);
     if (!s_authenticate (self, connection, address, request, response))
         return false;
+    if (request->auth.session && gateway_session_needs_csrf (request->method)
+    &&  !gateway_session_csrf_ok (&request->auth, MHD_lookup_connection_value (connection,
+                                  MHD_HEADER_KIND, "X-CSRF-Token"))) {
+        s_error_as (response, 403, "csrf", "X-CSRF-Token", "a signed-in request that changes "
+                    "something needs the session's X-CSRF-Token header");
+        return false;
+    }
     request->anonymous = s_anonymous (request);
     char bucket [96];
+    if (request->auth.session)
+        snprintf (bucket, sizeof bucket, "s:%s", request->auth.user_id);
+    else
     if (request->auth.result == GATEWAY_AUTH_OK)    //  the key, however its scheme was spelt
         snprintf (bucket, sizeof bucket, "k:%s", *request->auth.key_id? request->auth.key_id
                                                                      : request->auth.key_hash);
@@ -659,7 +711,7 @@ s_admit (gateway_http_t *self, struct MHD_Connection *connection, request_t *req
         if (request->auth.result == GATEWAY_AUTH_OK)
             s_error_as (response, 403, "org_not_active", NULL, "your organization is not active");
         else
-            s_error (response, 401, NULL, "an API key is required");
+            s_error (response, 401, NULL, "an API key or a signed-in session is required");
         return false;
     }
     if (s_operation_is (route, "org.create") && request->anonymous)
@@ -806,6 +858,7 @@ s_request_new (struct MHD_Connection *connection, const char *method, const char
 {
     request_t *request = calloc (1, sizeof *request);
     request->started_us = oim_clock_mono_us ();
+    snprintf (request->method, sizeof request->method, "%s", method);
     s_request_id (connection, request->request_id);
     request->route = gateway_routes_match (method, url, &request->params, &request->path_known,
                                            request->allow, sizeof request->allow);

@@ -504,6 +504,21 @@ notify_email_instant (const char *from, const char *to, const char *notification
     return rendered;
 }
 
+char *
+notify_email_plain (const char *from, const char *to, const char *subject, const char *text,
+                    int64_t date)
+{
+    if (!from || !to || !subject || !text)
+        return NULL;
+    s_buf_t body = { 0 }, html = { 0 };
+    s_buf_puts (&body, text);
+    s_buf_puts (&html, s_HTML_HEAD);
+    s_buf_puts (&html, "<pre style=\"white-space: pre-wrap; font-family: sans-serif\">");
+    s_buf_html (&html, text);
+    s_buf_puts (&html, "</pre>\n");
+    return s_render_with (from, to, subject, &body, &html, date);
+}
+
 //  --------------------------------------------------------------------------
 //  Digest
 

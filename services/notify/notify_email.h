@@ -76,6 +76,13 @@ char *
     notify_email_instant (const char *from, const char *to, const char *notification_json,
                           const char *link_base, int64_t date);
 
+//  Builds a plain message (an account e-mail from the registry: verification, invitation,
+//  password reset): text as given, HTML = the text escaped in a <pre>. Returns the rendered
+//  message (caller frees), or NULL when a field is missing or not UTF-8.
+char *
+    notify_email_plain (const char *from, const char *to, const char *subject,
+                        const char *text, int64_t date);
+
 typedef struct _notify_email_digest_t notify_email_digest_t;
 
 //  Starts a digest for org_name covering day ("2026-11-30"). Returns NULL if out of memory.

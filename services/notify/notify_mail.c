@@ -117,6 +117,8 @@ s_mail_done (notify_mail_t *self, const char *job)
     char list [OIM_KEY_SIZE] = "";
     if (strncmp (job, "d:", 2) == 0)
         snprintf (list, sizeof list, OIM_KEY_MAIL_DIGEST, job + 2);
+    if (strncmp (job, "a:", 2) == 0)
+        snprintf (list, sizeof list, OIM_KEY_MAIL_ACCOUNT, job + 2);
     if (oim_redis_append (redis, "MULTI") || oim_redis_append (redis, "ZREM %s %s", OIM_KEY_MAIL_DUE, job)
     ||  oim_redis_append (redis, "HDEL %s %s", OIM_KEY_MAIL_TRIES, job)
     ||  oim_redis_append (redis, "DEL %s", *list? list: "oim:-")
@@ -176,6 +178,26 @@ s_on_mailer (zloop_t *loop, zsock_t *socket, void *arg)
     return 0;
 }
 
+//  Renders an account e-mail job "a:<id>" (oim:mail:account:<id>, written by the registry:
+//  services/registry/registry_tokens.c) like s_render_job.
+static int
+s_render_account (notify_mail_t *self, const char *job, char **text, char *to, size_t to_size)
+{
+    oim_redis_t *redis = oim_service_redis (self->service);
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_MAIL_ACCOUNT, job + 2);
+    redisReply *r = oim_redis_command (redis, "HMGET %s to subject text", key);
+    if (!r)
+        return -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element [0]->type == REDIS_REPLY_STRING
+    &&  r->element [1]->type == REDIS_REPLY_STRING && r->element [2]->type == REDIS_REPLY_STRING) {
+        snprintf (to, to_size, "%s", r->element [0]->str);
+        *text = notify_email_plain (self->smtp_from, to, r->element [1]->str, r->element [2]->str, 0);
+    }
+    freeReplyObject (r);
+    return *text? 0: 1;
+}
+
 //  Renders mail job (leased) into *text for *to. Returns 0, 1 = nothing to send (drop the
 //  job), -1 = Redis failed (the lease will bring it back).
 static int
@@ -184,6 +206,8 @@ s_render_job (notify_mail_t *self, const char *job, char **text, char *to, size_
     oim_redis_t *redis = oim_service_redis (self->service);
     char org [OIM_KEY_SIZE] = "", name [512];
     *text = NULL;
+    if (strncmp (job, "a:", 2) == 0)
+        return s_render_account (self, job, text, to, to_size);
     if (strncmp (job, "i:", 2) == 0) {
         char *json = s_notification_text (redis, job + 2, org, sizeof org);
         if (!json)

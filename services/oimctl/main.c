@@ -50,7 +50,14 @@ s_usage (FILE *out)
         "  org create --kind startup|company|agency --name NAME [--json '{...}']\n"
         "  org get ORG_ID\n"
         "  org approve|suspend|delete ORG_ID\n"
-        "  key rotate ORG_ID                 new API key for an organization (old one revoked)\n"
+        "  api-keys list ORG_ID              an organization's named API keys (never the secret)\n"
+        "  api-keys create ORG_ID NAME       a new key, its secret printed once\n"
+        "  api-keys delete ORG_ID KEY_ID     revoke one key (the others keep working)\n"
+        "  staff-add --email E --name N      an agency person (agency key; the password is\n"
+        "                                    OIM_STAFF_PASSWORD or one line on stdin)\n"
+        "  members list ORG_ID               an organization's people\n"
+        "  members remove ORG_ID USER_ID     remove a person (their sessions end at once)\n"
+        "  invitations create ORG_ID EMAIL [--role owner|member]   invite by e-mail\n"
         "  demand create --title TITLE [--org ORG_ID] [--visibility V] [--json '{...}']\n"
         "  demand list [--org ORG_ID] [--status S] [--limit N] [--cursor C]\n"
         "  demand get DEMAND_ID\n"
@@ -509,6 +516,51 @@ s_cmd_publish (const ctl_t *ctl, int argc, char **argv)
     return rc;
 }
 
+//  staff-add: the password from OIM_STAFF_PASSWORD or the first line of stdin (never argv,
+//  which other users see in ps). Returns the body or NULL (usage).
+static json_t *
+s_staff_body (int argc, char **argv)
+{
+    const char *email = s_flag (argc, argv, "--email"), *name = s_flag (argc, argv, "--name");
+    const char *given = getenv ("OIM_STAFF_PASSWORD");
+    char line [1100] = "";
+    if ((!given || !*given) && fgets (line, sizeof line, stdin))
+        line [strcspn (line, "\r\n")] = 0;
+    const char *password = given && *given? given: line;
+    if (!email || !name || !*password)
+        return NULL;
+    return json_pack ("{s:s,s:s,s:s}", "email", email, "name", name, "password", password);
+}
+
+//  api-keys, members, invitations, staff-add (issue 16). Returns the exit code.
+static int
+s_cmd_people (const ctl_t *ctl, int argc, char **argv)
+{
+    const char *command = argv [0], *verb = argc > 1? argv [1]: "";
+    char path [512];
+    snprintf (path, sizeof path, "/v1/orgs/%s/%s", argc > 2? argv [2]: "", command);
+    if (strcmp (command, "staff-add") == 0) {
+        json_t *body = s_staff_body (argc, argv);
+        return body? s_with_body (ctl, "POST", "/v1/agency/staff", body): 2;
+    }
+    if (argc == 3 && strcmp (verb, "list") == 0 && strcmp (command, "invitations"))
+        return s_http (ctl, "GET", path, NULL);
+    if (argc == 4 && strcmp (verb, "create") == 0 && strcmp (command, "api-keys") == 0)
+        return s_with_body (ctl, "POST", path, json_pack ("{s:s}", "name", argv [3]));
+    if (argc >= 4 && strcmp (verb, "create") == 0 && strcmp (command, "invitations") == 0) {
+        const char *role = s_flag (argc, argv, "--role");
+        return s_with_body (ctl, "POST", path, json_pack ("{s:s,s:s}", "email", argv [3],
+                                                          "role", role? role: "member"));
+    }
+    if (argc == 4 && (strcmp (verb, "delete") == 0 || strcmp (verb, "remove") == 0)
+    &&  strcmp (command, "invitations")) {
+        size_t used = strlen (path);
+        snprintf (path + used, sizeof path - used, "/%s", argv [3]);
+        return s_http (ctl, "DELETE", path, NULL);
+    }
+    return 2;
+}
+
 static int
 s_dispatch (const ctl_t *ctl, int argc, char **argv)
 {
@@ -524,10 +576,9 @@ s_dispatch (const ctl_t *ctl, int argc, char **argv)
         return s_http (ctl, "GET", "/v1/status", NULL);
     if (strcmp (command, "curve-keygen") == 0 && argc == 2)
         return oim_curve_keygen (argv [1], stdout, stderr)? 1: 0;
-    if (strcmp (command, "key") == 0 && argc == 3 && strcmp (argv [1], "rotate") == 0) {
-        snprintf (path, sizeof path, "/v1/orgs/%s/api-keys", argv [2]);
-        return s_http (ctl, "POST", path, NULL);
-    }
+    if (strcmp (command, "api-keys") == 0 || strcmp (command, "members") == 0
+    ||  strcmp (command, "invitations") == 0 || strcmp (command, "staff-add") == 0)
+        return s_cmd_people (ctl, argc, argv);
     if (strcmp (command, "publisher") == 0 && argc > 1 && strcmp (argv [1], "create") == 0) {
         static const char *const names [] = { "--source-system", "--name", "--curve-public-key",
                                               NULL };

@@ -55,6 +55,7 @@ typedef struct {
     oim_metric_t *m_events [8];     //  ingest results by status (registry_ingest.c order)
     oim_metric_t *m_unpacked;       //  ZeroMQ batches unpacked (each one authenticated first)
     struct registry_infer_t *infer; //  tags and industries from text (registry_infer.c)
+    struct registry_accounts_t *accounts;   //  people, sessions, tokens (registry_accounts.c)
 } registry_t;
 
 //  Who makes a change: the principal the gateway resolved (or the publisher's key, or the
@@ -199,7 +200,7 @@ void registry_infer_json (json_t *json, size_t n_tags, size_t n_industries);
 
 //  ---- handlers (registry_orgs.c, registry_demands.c, registry_admin.c, registry_ingest.c) --
 oim_api_fn registry_org_create, registry_org_get, registry_org_update, registry_org_delete,
-           registry_org_approve, registry_org_suspend, registry_org_rotate_key;
+           registry_org_approve, registry_org_suspend;
 oim_api_fn registry_publisher_create, registry_publisher_curve_key;     //  registry_publishers.c
 oim_api_fn registry_demand_create, registry_demand_get, registry_demand_update,
            registry_demand_close, registry_demand_list;
@@ -226,6 +227,99 @@ void registry_demands_tx (oim_redis_tx_t *tx, const registry_actor_t *actor,
                           const char *action, bool audit);
 //  Closes open demands whose closes_at has passed (at most a bounded number per call).
 void registry_demands_sweep (registry_t *self);
+
+//  ---- registry_accounts.c, registry_sessions.c, registry_tokens.c, registry_apikeys.c ----
+//  People of organisations (issue 16). Passwords: crypto_pwhash_str (Argon2id, INTERACTIVE
+//  limits), which blocks the registry's loop for the hash time (measured in README "People and
+//  sign-in"); sign-in, accepting an invitation and resetting a password each pay it once.
+typedef struct registry_accounts_t registry_accounts_t;
+//  Reads the account options from config. NULL when memory is short.
+registry_accounts_t *registry_accounts_new (oim_config_t *config);
+void registry_accounts_destroy (registry_accounts_t **self_p);
+#define REGISTRY_ACCOUNT_OPTIONS \
+    { "session-idle-s", "OIM_SESSION_IDLE_SEC", "28800", "a session ends after this long " \
+      "unused (seconds)", false }, \
+    { "session-max-s", "OIM_SESSION_MAX_SEC", "604800", "a session ends this long after " \
+      "sign-in whatever its use (seconds)", false }, \
+    { "cookie-secure", "OIM_COOKIE_SECURE", "0", "1: the session cookie is always Secure " \
+      "(else only when the request came with X-Forwarded-Proto: https)", false }, \
+    { "public-url", "OIM_PUBLIC_URL", "http://localhost:8080", "the web app's address, for " \
+      "the links in account e-mails", false }, \
+    { "invite-ttl-s", "OIM_INVITE_TTL_SEC", "604800", "an invitation's lifetime (s)", false }, \
+    { "verify-ttl-s", "OIM_VERIFY_TTL_SEC", "172800", "an e-mail verification's lifetime (s)", \
+      false }, \
+    { "reset-ttl-s", "OIM_RESET_TTL_SEC", "3600", "a password reset's lifetime (s)", false }, \
+    { "signin-window-s", "OIM_SIGNIN_WINDOW_SEC", "900", "failed sign-ins are counted over " \
+      "this window (s)", false }, \
+    { "signin-fails-account", "OIM_SIGNIN_FAILS_ACCOUNT", "5", "failed sign-ins per account " \
+      "in the window before 429", false }, \
+    { "signin-fails-address", "OIM_SIGNIN_FAILS_ADDRESS", "20", "failed sign-ins per client " \
+      "address in the window before 429", false }
+
+//  Password rules and hashing (pure; registry_accounts.c). At least REGISTRY_PASSWORD_MIN
+//  code points, at most REGISTRY_PASSWORD_MAX bytes.
+#define REGISTRY_EMAIL_KEY_SIZE (OIM_KEY_SIZE + 320)    //  a Redis key holding an e-mail
+#define REGISTRY_PASSWORD_MIN 10
+#define REGISTRY_PASSWORD_MAX 1024
+bool registry_password_ok (const char *password);
+//  crypto_pwhash_str into out (crypto_pwhash_STRBYTES). Returns 0, -1 when memory is short.
+int registry_password_hash (const char *password, char *out);
+//  True when password matches hash (crypto_pwhash_str_verify).
+bool registry_password_check (const char *hash, const char *password);
+//  True when email looks like an address (one @, a dotted domain, no spaces or controls, <= 254
+//  bytes); writes its lower-case form into out (255 bytes).
+bool registry_email_normal (const char *email, char *out);
+//  A random 32-byte token in base64url (44 bytes with NUL) and its SHA-256 hex (65 bytes).
+void registry_token_new (char *token, char *hash_hex);
+
+//  An account body ({email,password,name}) checked into a new User of org_id with role (fields
+//  named prefix + "email", ...): WATCHes the e-mail's index and refuses one in use (409). Hashes
+//  the password. Returns the user (caller frees) or NULL with the reply set.
+Oim__V1__User *registry_accounts_decode (registry_t *self, json_t *body, const char *prefix,
+                                         const char *org_id, const char *role, bool verified,
+                                         oim_api_reply_t *reply);
+//  Adds a new person's writes to tx (user, e-mail index, org's people, audit) and, when not
+//  verified, the verification token and its e-mail.
+void registry_accounts_tx_insert (registry_t *self, oim_redis_tx_t *tx,
+                                  const registry_actor_t *actor, const Oim__V1__User *user);
+//  {id,email,name,role,email_verified} (+ created_at when full).
+json_t *registry_accounts_user_json (const Oim__V1__User *user, bool full);
+//  Adds to tx the end of every session of user_id (reads the set first). 0, or -1 (Redis).
+int registry_accounts_tx_end_sessions (registry_t *self, oim_redis_tx_t *tx, const char *user_id);
+//  The reply after a transaction creating something tied to an e-mail: 201 with body, 409
+//  naming "email" (rc 1: the WATCHed address was taken meanwhile), 503. Consumes body.
+void registry_accounts_reply_created (oim_api_reply_t *reply, int rc, json_t *body);
+//  The actor may manage org_id's people and keys: the agency (its API key or an owner),
+//  the org's API key, or the org's owner. Sets 403 otherwise.
+bool registry_accounts_may_manage (const registry_actor_t *actor, const char *org_id,
+                                   oim_api_reply_t *reply);
+//  Adds to tx a single-use token record (TTL ttl_ms) and the e-mail carrying link + token.
+void registry_tokens_tx_mail (registry_t *self, oim_redis_tx_t *tx, const Oim__V1__TokenRecord *record,
+                              int64_t ttl_ms, const char *to, const char *subject,
+                              const char *text_format, const char *link_path);
+//  Installs a new named key of org (record + the org's key index) into tx; key_id_out
+//  (OIM_ID_SIZE) receives its id.
+void registry_apikeys_tx_add (oim_redis_tx_t *tx, const char *api_key, const char *hash_hex,
+                              Oim__V1__Role role, const char *org_id, const char *name,
+                              char *key_id_out);
+//  Adds the revocation of every key of org_id to tx. 0, or -1 (Redis).
+int registry_apikeys_tx_revoke_all (registry_t *self, oim_redis_tx_t *tx, const char *org_id);
+
+oim_api_fn registry_staff_create, registry_member_list, registry_member_remove;
+oim_api_fn registry_session_create, registry_session_current, registry_session_delete;
+oim_api_fn registry_invitation_create, registry_invitation_accept, registry_email_verify,
+           registry_password_reset_request, registry_password_reset_confirm;
+oim_api_fn registry_api_key_list, registry_api_key_create, registry_api_key_delete;
+
+//  Internal to the account modules (registry_accounts.c holds the state).
+typedef struct {
+    int64_t session_idle_ms, session_max_ms, invite_ttl_ms, verify_ttl_ms, reset_ttl_ms;
+    int64_t signin_window_s, fails_account, fails_address;
+    bool cookie_secure;
+    char public_url [512];
+    char dummy_hash [128];          //  a hash verified when the e-mail is unknown (same time)
+} registry_accounts_cfg_t;
+const registry_accounts_cfg_t *registry_accounts_cfg (registry_t *self);
 
 //  ---- registry_retention.c ---------------------------------------------------------------
 //  Trims oim:changelog (below what every consumer group still needs) and oim:audit to their

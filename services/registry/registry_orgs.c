@@ -2,7 +2,7 @@
     rotation) and the bootstrap agency (publishers: registry_publishers.c).
 
     Rights: the agency may do everything; a company or startup reads and updates its own
-    organization and rotates its own key; anonymous callers may self-register a startup or a
+    organization; anonymous callers may self-register a startup or a
     company (status "pending" until the agency approves). Pending, suspended and deleted
     organizations are invisible (404) to everyone but themselves and the agency; contacts
     (email, phone, business_number) are shown only to the organization itself and the agency.
@@ -12,7 +12,8 @@
     self-registrations claim nothing (two may give the same number; whoever is approved
     first holds it, and approving the other is 409 naming business_number); deleting frees
     the number only when the organization holds it.
-    Key rotation and issue write only the audit log: keys never enter the change log.
+    An org's keys (several, named) are registry_apikeys.c's; its people registry_accounts.c's
+    (POST /v1/orgs may carry the first one as "account"). Keys never enter the change log.
 */
 #include "registry_request.h"
 
@@ -118,11 +119,14 @@ s_bizno_taken (oim_redis_t *redis, const char *bizno, const char *own_id)
 
 //  Writes a new org with its key: the transaction shared by create and bootstrap.
 //  Returns oim_redis_tx_exec's result.
+//  api_key (the key itself, for its prefix) is installed as the org's key "initial"; user,
+//  when given, is the org's first person.
 static int
-s_insert_org (oim_redis_t *redis, const registry_actor_t *actor, Oim__V1__Organization *org,
-              const char *key_hash)
+s_insert_org (registry_t *self, const registry_actor_t *actor, Oim__V1__Organization *org,
+              const char *api_key, const char *key_hash, const Oim__V1__User *user)
 {
-    char key [OIM_KEY_SIZE], owner_key [OIM_KEY_SIZE];
+    oim_redis_t *redis = self->redis;
+    char key [OIM_KEY_SIZE], key_id [OIM_ID_SIZE];
     oim_redis_tx_t *tx = oim_redis_tx_new ();
     snprintf (key, sizeof key, OIM_KEY_ORG, org->id);
     registry_tx_put (tx, key, &org->base);
@@ -133,8 +137,10 @@ s_insert_org (oim_redis_t *redis, const registry_actor_t *actor, Oim__V1__Organi
         snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
         oim_redis_tx_strs (tx, "SET", key, org->id, NULL);
     }
-    snprintf (owner_key, sizeof owner_key, OIM_KEY_ORG_APIKEY, org->id);
-    registry_keys_install (tx, key_hash, s_role_of_kind (org->kind), org->id, NULL, owner_key);
+    registry_apikeys_tx_add (tx, api_key, key_hash, s_role_of_kind (org->kind), org->id,
+                             "initial", key_id);
+    if (user)
+        registry_accounts_tx_insert (self, tx, actor, user);
     registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_CREATE, "org.create", "org",
                         org->id, &org->base);
     registry_tx_audit (tx, actor, "org.create", "org", org->id, org->status);
@@ -159,9 +165,10 @@ s_stamp_new (Oim__V1__Organization *org, const char *status)
 }
 
 //  Decodes and checks a create body; NULL with the reply set on refusal.
+//  *account receives the body's "account" member (a new reference, or NULL).
 static Oim__V1__Organization *
 s_decode_new_org (const Oim__V1__ApiRequest *request, const registry_actor_t *actor,
-                  oim_api_reply_t *reply)
+                  json_t **account, oim_api_reply_t *reply)
 {
     bool agency = registry_is (actor, OIM__V1__ROLE__ROLE_AGENCY);
     if (!agency && !registry_is (actor, OIM__V1__ROLE__ROLE_ANONYMOUS)) {
@@ -172,6 +179,8 @@ s_decode_new_org (const Oim__V1__ApiRequest *request, const registry_actor_t *ac
     json_t *body = oim_api_body (request, reply);
     if (!body)
         return NULL;
+    *account = json_incref (json_object_get (body, "account"));
+    json_object_del (body, "account");
     oim_pbjson_error_t perr;
     Oim__V1__Organization *org = (Oim__V1__Organization *) oim_pbjson_decode (
         &oim__v1__organization__descriptor, body, s_org_deny, &perr);
@@ -200,24 +209,36 @@ registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
 {
     registry_t *self = registry_of (service);
     registry_actor_t actor = registry_actor (request);
-    Oim__V1__Organization *org = s_decode_new_org (request, &actor, reply);
+    json_t *account = NULL;
+    Oim__V1__Organization *org = s_decode_new_org (request, &actor, &account, reply);
     if (!org)
-        return;
+        return json_decref (account);
     bool agency = registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY);
     s_stamp_new (org, agency? "active": "pending");
     registry_infer_org (self->infer, org);
+    Oim__V1__User *user = account? registry_accounts_decode (self, account, "account.", org->id,
+                                                             "owner", false, reply): NULL;
+    json_decref (account);
+    if (account && !user)
+        return protobuf_c_message_free_unpacked (&org->base, NULL);
     int taken = s_claims_bizno (org)? s_bizno_taken (self->redis, org->business_number, ""): 0;
     char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
     registry_keys_new (api_key, hash);
-    int rc = taken? taken: s_insert_org (self->redis, &actor, org, hash);
-    if (taken == 1 || rc == 1)
+    int rc = taken? taken: s_insert_org (self, &actor, org, api_key, hash, user);
+    if (taken == 1 || (rc == 1 && !user))
         oim_api_error (reply, 409, "conflict", "business_number",
                        "an organization with this business_number exists");
+    else
+    if (rc == 1)
+        oim_api_error (reply, 409, "conflict", "account.email",
+                       "this e-mail address or business_number is taken (changed concurrently)");
     else
     if (rc)
         registry_reply_unavailable (reply);
     else {
         s_reply_org (reply, 201, org, true, api_key);
+        if (user)
+            json_object_set_new (reply->body, "account", registry_accounts_user_json (user, false));
         char location [96];
         snprintf (location, sizeof location, "/v1/orgs/%s", org->id);
         oim_api_header (reply, "Location", location);
@@ -227,6 +248,8 @@ registry_org_create (oim_service_t *service, const Oim__V1__ApiRequest *request,
         oim_redis_tx_unwatch (self->redis);
     sodium_memzero (api_key, sizeof api_key);
     protobuf_c_message_free_unpacked (&org->base, NULL);
+    if (user)
+        protobuf_c_message_free_unpacked (&user->base, NULL);
 }
 
 //  Loads the live org named by the "id" path parameter, WATCHing it when watch is set.
@@ -370,22 +393,6 @@ registry_org_update (oim_service_t *service, const Oim__V1__ApiRequest *request,
 
 typedef enum { TO_ACTIVE, TO_SUSPENDED, TO_DELETED } transition_t;
 
-//  Adds the key revocation of org id to tx (reads the current key's hash first).
-static int
-s_revoke_key (registry_t *self, oim_redis_tx_t *tx, const char *owner_key)
-{
-    redisReply *r = oim_redis_command (self->redis, "GET %s", owner_key);
-    if (!r)
-        return -1;
-    if (r->type == REDIS_REPLY_STRING) {
-        char key [OIM_KEY_SIZE];
-        snprintf (key, sizeof key, OIM_KEY_APIKEY, r->str);
-        oim_redis_tx_strs (tx, "DEL", key, owner_key, NULL);
-    }
-    freeReplyObject (r);
-    return 0;
-}
-
 //  Adds to tx what a transition does to org's business number: approval claims it (2 when
 //  another organization holds it), deletion frees it when org holds it. 0, 2, or -1 (Redis).
 static int
@@ -425,10 +432,9 @@ s_write_transition (registry_t *self, const registry_actor_t *actor, Oim__V1__Or
     org->version++;
     if (to == TO_DELETED) {
         org->deleted = true;
-        snprintf (key, sizeof key, OIM_KEY_ORG_APIKEY, org->id);
         oim_redis_tx_strs (tx, "ZREM", OIM_KEY_ORGS, org->id, NULL);
         oim_redis_tx_strs (tx, "SREM", OIM_KEY_AGENCIES, org->id, NULL);
-        if (s_revoke_key (self, tx, key)) {
+        if (registry_apikeys_tx_revoke_all (self, tx, org->id)) {
             oim_redis_tx_destroy (&tx);
             return -1;
         }
@@ -509,52 +515,6 @@ registry_org_delete (oim_service_t *service, const Oim__V1__ApiRequest *request,
     s_transition (service, request, reply, TO_DELETED, "org.delete");
 }
 
-void
-registry_org_rotate_key (oim_service_t *service, const Oim__V1__ApiRequest *request,
-                         oim_api_reply_t *reply)
-{
-    registry_t *self = registry_of (service);
-    registry_actor_t actor = registry_actor (request);
-    const char *id = oim_api_param (request, "id");
-    bool agency = registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY);
-    if (!agency && !(id && s_is_self (&actor, id)))
-        return oim_api_error (reply, 403, "forbidden", NULL, "only the organization itself or "
-                              "the agency may rotate its key");
-    char owner_key [OIM_KEY_SIZE];
-    snprintf (owner_key, sizeof owner_key, OIM_KEY_ORG_APIKEY, id? id: "");
-    if (oim_redis_tx_watch (self->redis, owner_key))
-        return registry_reply_unavailable (reply);
-    Oim__V1__Organization *org = s_load (self, request, false, reply);
-    if (!org)
-        return oim_redis_tx_unwatch (self->redis);
-    char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
-    registry_keys_new (api_key, hash);
-    oim_redis_tx_t *tx = oim_redis_tx_new ();
-    int rc = -1;
-    if (strcmp (org->status, "suspended") == 0 && !agency)
-        oim_api_error (reply, 403, "org_not_active", NULL, "the organization is suspended");
-    else
-    if (s_revoke_key (self, tx, owner_key) == 0) {
-        registry_keys_install (tx, hash, s_role_of_kind (org->kind), org->id, NULL, owner_key);
-        registry_tx_audit (tx, &actor, "org.rotate_key", "org", org->id, NULL);
-        rc = oim_redis_tx_exec (tx, self->redis);
-        if (rc == 0)
-            oim_api_ok (reply, 201, json_pack ("{s:s,s:s}", "org_id", org->id, "api_key", api_key));
-        else
-        if (rc == 1)
-            oim_api_error (reply, 409, "conflict", NULL, "the key was rotated concurrently");
-        else
-            registry_reply_unavailable (reply);
-    }
-    else
-        registry_reply_unavailable (reply);
-    if (rc)
-        oim_redis_tx_unwatch (self->redis);
-    sodium_memzero (api_key, sizeof api_key);
-    oim_redis_tx_destroy (&tx);
-    protobuf_c_message_free_unpacked (&org->base, NULL);
-}
-
 //  ---------------------------------------------------------------------------------------
 //  Bootstrap and the active-organization check
 
@@ -600,7 +560,7 @@ registry_orgs_bootstrap (registry_t *self, const char *agency_key)
     system.key_id = "bootstrap";
     registry_actor_t actor = { .principal = &system, .request_id = "bootstrap", .system = true };
     int rc = oim_redis_tx_watch (self->redis, OIM_KEY_AGENCIES)
-           ? -1: s_insert_org (self->redis, &actor, org, hash);
+           ? -1: s_insert_org (self, &actor, org, agency_key, hash, NULL);
     if (rc == 0)
         oim_info ("event=bootstrap_agency id=%s", org->id);
     else

@@ -19,6 +19,7 @@ static const oim_option_t s_options [] = {
       "consumer group has acknowledged are trimmed once this old (seconds; -1 = never)", false },
     { "audit-retain-s", "OIM_AUDIT_RETAIN_S", "7776000", "oim:audit entries are trimmed once "
       "this old (seconds; -1 = never)", false },
+    REGISTRY_ACCOUNT_OPTIONS,
     OIM_OPTION_END
 };
 
@@ -29,7 +30,20 @@ static const oim_method_t s_methods [] = {
     { "org.delete",             registry_org_delete, NULL },
     { "org.approve",            registry_org_approve, NULL },
     { "org.suspend",            registry_org_suspend, NULL },
-    { "org.rotate_key",         registry_org_rotate_key, NULL },
+    { "api_key.list",           registry_api_key_list, NULL },
+    { "api_key.create",         registry_api_key_create, NULL },
+    { "api_key.delete",         registry_api_key_delete, NULL },
+    { "staff.create",           registry_staff_create, NULL },
+    { "member.list",            registry_member_list, NULL },
+    { "member.remove",          registry_member_remove, NULL },
+    { "session.create",         registry_session_create, NULL },
+    { "session.current",        registry_session_current, NULL },
+    { "session.delete",         registry_session_delete, NULL },
+    { "invitation.create",      registry_invitation_create, NULL },
+    { "invitation.accept",      registry_invitation_accept, NULL },
+    { "email.verify",           registry_email_verify, NULL },
+    { "password_reset.request", registry_password_reset_request, NULL },
+    { "password_reset.confirm", registry_password_reset_confirm, NULL },
     { "org.feed_key_put",       registry_feedkey_put, NULL }, { "org.feed_key_delete", registry_feedkey_delete, NULL },
     { "taxonomy.get",           registry_taxonomy_get, NULL },
     { "demand.create",          registry_demand_create, NULL },
@@ -66,7 +80,10 @@ s_start (oim_service_t *service)
     self->m_unpacked = oim_metrics_counter (metrics, "oim_registry_ingest_unpacked_total", NULL,
         "ZeroMQ ingest batches unpacked: only after their api_key was authenticated");
     self->infer = registry_infer_new ();
-    if (!self->infer) {
+    self->accounts = registry_accounts_new (oim_service_config (service));
+    if (!self->infer || !self->accounts) {
+        registry_infer_destroy (&self->infer);
+        registry_accounts_destroy (&self->accounts);
         free (self);
         return -1;
     }
@@ -75,6 +92,7 @@ s_start (oim_service_t *service)
     if (registry_orgs_bootstrap (self, key) == 0)
         return 0;
     registry_infer_destroy (&self->infer);
+    registry_accounts_destroy (&self->accounts);
     free (self);
     oim_service_set_state (service, NULL);
     return -1;
@@ -96,8 +114,10 @@ static void
 s_stop (oim_service_t *service)
 {
     registry_t *self = oim_service_state (service);
-    if (self)
+    if (self) {
         registry_infer_destroy (&self->infer);
+        registry_accounts_destroy (&self->accounts);
+    }
     free (self);
     oim_service_set_state (service, NULL);
 }

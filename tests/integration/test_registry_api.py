@@ -182,18 +182,23 @@ class RegistryApi(unittest.TestCase):
         self.assertEqual((last.op, last.action, last.org.deleted),
                          (self.c.pb["changelog"].CHANGE_OP_DELETE, "org.delete", True))
 
-    def test_key_rotation(self):
+    def test_named_keys(self):
+        """Issue 16: a new key no longer revokes the old one; each is deleted on its own."""
         org, key = self.c.org("company")
-        status, body = self.http("POST", f"/v1/orgs/{org['id']}/api-keys", key=key)
-        self.assertEqual(status, 201)
+        status, body = self.http("POST", f"/v1/orgs/{org['id']}/api-keys", {"name": "ci"}, key=key)
+        self.assertEqual((status, body["name"]), (201, "ci"))
         new_key = body["api_key"]
         self.assertNotEqual(new_key, key)
-        self.assertError(self.http("GET", f"/v1/orgs/{org['id']}", key=key), 401)
+        self.assertEqual(self.http("GET", f"/v1/orgs/{org['id']}", key=key)[0], 200)
         self.assertEqual(self.http("GET", f"/v1/orgs/{org['id']}", key=new_key)[0], 200)
         status, body = self.http("POST", f"/v1/orgs/{org['id']}/api-keys", key=AGENCY)
         self.assertEqual(status, 201)
-        self.assertError(self.http("GET", f"/v1/orgs/{org['id']}", key=new_key), 401)
-        self.assertEqual(self.http("GET", f"/v1/orgs/{org['id']}", key=body["api_key"])[0], 200)
+        status, listed = self.http("GET", f"/v1/orgs/{org['id']}/api-keys", key=AGENCY)
+        self.assertEqual(len(listed["items"]), 3)
+        status, _ = self.http("DELETE", f"/v1/orgs/{org['id']}/api-keys/{body['id']}", key=new_key)
+        self.assertEqual(status, 204)
+        self.assertError(self.http("GET", f"/v1/orgs/{org['id']}", key=body["api_key"]), 401)
+        self.assertEqual(self.http("GET", f"/v1/orgs/{org['id']}", key=new_key)[0], 200)
 
     # -- demands ----------------------------------------------------------------------------
     def test_demand_crud_and_errors(self):

@@ -61,9 +61,12 @@ class Oimctl(unittest.TestCase):
         self.assertEqual((org["status"], org["region"]), ("active", "KR-11"))
         got, _ = self.ctl("org", "get", org["id"])
         self.assertEqual(got["id"], org["id"])
-        rotated, _ = self.ctl("key", "rotate", org["id"], key=org["api_key"])
-        self.ctl("org", "get", org["id"], key=org["api_key"], expect=1)    # old key revoked
-        key = rotated["api_key"]
+        created, _ = self.ctl("api-keys", "create", org["id"], "cli", key=org["api_key"])
+        listed, _ = self.ctl("api-keys", "list", org["id"], key=created["api_key"])
+        initial = next(k["id"] for k in listed["items"] if k["name"] == "initial")
+        self.ctl("api-keys", "delete", org["id"], initial, key=created["api_key"])
+        self.ctl("org", "get", org["id"], key=org["api_key"], expect=1)    # deleted key revoked
+        key = created["api_key"]
         d, _ = self.ctl("demand", "create", "--title", "CLI demand", "--visibility", "members", key=key)
         page, _ = self.ctl("demand", "list", "--org", org["id"], key=key)
         self.assertEqual([x["id"] for x in page["items"]], [d["id"]])

@@ -75,9 +75,9 @@ CASES = [
      row(409, 403, 403, None, None)),
     ("org.suspend other", False, lambda x, k, o: ("POST", f"/v1/orgs/{x.victim()}/suspend", None),
      row(200, 403, 403, 403, 401)),
-    ("org.rotate_key own", True, lambda x, k, o: ("POST", f"/v1/orgs/{o}/api-keys", None),
+    ("api_key.create own", True, lambda x, k, o: ("POST", f"/v1/orgs/{o}/api-keys", None),
      row(None, 201, 201, None, None)),
-    ("org.rotate_key other", False, lambda x, k, o: ("POST", f"/v1/orgs/{x.victim()}/api-keys", None),
+    ("api_key.create other", False, lambda x, k, o: ("POST", f"/v1/orgs/{x.victim()}/api-keys", None),
      row(201, 403, 403, 403, 401)),
     ("demand.create", False, lambda x, k, o: ("POST", "/v1/demands",
                                               {"title": "t", "org_id": x.other_company["id"]}

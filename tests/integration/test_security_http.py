@@ -142,6 +142,9 @@ class StandingTest(unittest.TestCase):
             self.assertLess(took, 5.0)
             new_key = api(c, "POST", f"/v1/orgs/{rotated['id']}/api-keys", key=rotated["api_key"],
                           expect=201)["api_key"]
+            keys = api(c, "GET", f"/v1/orgs/{rotated['id']}/api-keys", key=new_key)["items"]
+            old_id = next(k["id"] for k in keys if k["name"] == "initial")
+            c.http("DELETE", f"/v1/orgs/{rotated['id']}/api-keys/{old_id}", key=new_key)
             took = s2.seconds_until_closed(8)
             self.assertIsNotNone(took, "the rotated key's stream stayed open")
             self.assertLess(took, 5.0)
