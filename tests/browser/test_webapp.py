@@ -229,7 +229,12 @@ class WebApp(unittest.TestCase):
         card.find_element(By.CSS_SELECTOR, "input[name='reason']").send_keys("사업자 확인 완료")
         card.find_element(By.CSS_SELECTOR, "button.approve").click()
         self.wait.until(lambda d: card.get_attribute("data-status") == "active")
-        for path, name in (("/agency/orgs", "08-agency-orgs"), ("/agency/publishers", "09-agency-publishers"),
+        startup_id = card.get_attribute("data-org")
+        self.open(f"/org/{startup_id}")
+        self.shot("08-agency-org-detail")
+        if self.sessions:       # the agency sees the startup's people and keys
+            self.assertIn(STARTUP_EMAIL, self.css("#main table").text)
+        for path, name in (("/agency/orgs", "08-agency-orgs-directory"), ("/agency/publishers", "09-agency-publishers"),
                            ("/agency/deliveries", "10-agency-dead-letters"), ("/agency/audit?action=org.approve", "11-agency-audit")):
             self.open(path)
             self.shot(name)

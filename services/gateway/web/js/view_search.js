@@ -4,6 +4,7 @@ import { get, post, qs } from "./api.js";
 import { h, mount, empty, failure, notice, fmtTime } from "./ui.js";
 import { me, active } from "./session.js";
 import { label } from "./options.js";
+import { membersSection, keysSection } from "./view_settings.js";
 
 const FACETS = ["industry", "region", "stage", "tag", "collaboration", "status"];
 
@@ -84,9 +85,12 @@ export async function demand(params) {
 
 export async function org(params) {
   const o = await get(`/v1/orgs/${encodeURIComponent(params.id)}`);
+  // The agency manages every organisation's people and API keys from here.
+  const manage = me.kind === "agency" && o.kind !== "agency" && me.features.sessions
+    ? [h("h2", { text: t("settings.members") }), await membersSection(o.id), h("h2", { text: t("settings.keys") }), await keysSection(o.id)] : null;
   return h("section", {}, h("h1", { text: o.name }), o.name_en && h("p", { class: "muted", text: o.name_en }),
-    h("span", { class: "state", text: t("kind." + o.kind) }),
+    h("span", { class: "state", text: t("kind." + o.kind) }), o.status && h("span", { class: "state", text: label("ostatus", o.status) }),
     o.description && h("p", { text: o.description }),
     kv([["f.region", label("region", o.region)], ["f.stage", label("stage", o.stage)], ["f.tags", o.tags], ["f.industries", o.industries],
-        ["f.website", o.website], ["f.founded", o.founded || ""], ["f.employees", o.employees || ""]]));
+        ["f.website", o.website], ["f.founded", o.founded || ""], ["f.employees", o.employees || ""]]), manage);
 }

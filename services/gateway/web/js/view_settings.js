@@ -70,41 +70,41 @@ async function preferencesSection() {
   return h("div", {}, form, out);
 }
 
-async function keysSection() {
+export async function keysSection(orgId) {
   const box = h("div");
   const load = async () => {
     try {
-      const r = await get(`/v1/orgs/${me.org.id}/api-keys`);
+      const r = await get(`/v1/orgs/${orgId}/api-keys`);
       const items = r.items || [];
       mount(box, items.length ? h("table", {}, h("tr", {}, ["f.key_name", "f.prefix", "f.created", "f.last_used", ""].map((k) => h("th", { text: k ? t(k) : "" }))),
         items.map((k) => h("tr", {}, h("td", { text: k.name }), h("td", { text: k.prefix }), h("td", { text: fmtTime(k.created_at) }), h("td", { text: fmtTime(k.last_used_at) }),
-          h("td", {}, h("button", { type: "button", class: "danger", text: t("revoke"), onclick: async () => { await api("DELETE", `/v1/orgs/${me.org.id}/api-keys/${k.id}`); load(); } })))))
+          h("td", {}, h("button", { type: "button", class: "danger", text: t("revoke"), onclick: async () => { if (!window.confirm(t("keys.revoke.confirm", { name: k.name }))) return; await api("DELETE", `/v1/orgs/${orgId}/api-keys/${k.id}`); load(); } })))))
         : notice("", t("keys.empty")));
     } catch (e) { mount(box, failure(e, load)); }
   };
   const made = h("div");
   const form = busy(h("form", { class: "row", novalidate: true },
     field("name", t("f.key_name"), { required: true }), formError(), h("button", { type: "submit", text: t("keys.new") })),
-  async (v) => { const k = await post(`/v1/orgs/${me.org.id}/api-keys`, { name: v.name }); mount(made, notice("ok", h("p", { text: t("keys.once") }), h("p", { class: "secret", text: k.api_key }))); load(); });
+  async (v) => { const k = await post(`/v1/orgs/${orgId}/api-keys`, { name: v.name }); mount(made, notice("ok", h("p", { text: t("keys.once") }), h("p", { class: "secret", text: k.api_key }))); load(); });
   await load();
   return h("div", {}, box, form, made);
 }
 
-async function membersSection() {
+export async function membersSection(orgId) {
   const box = h("div");
   const load = async () => {
     try {
-      const r = await get(`/v1/orgs/${me.org.id}/members`);
-      mount(box, h("table", {}, h("tr", {}, ["f.person_name", "f.email", "f.role", ""].map((k) => h("th", { text: k ? t(k) : "" }))),
+      const r = await get(`/v1/orgs/${orgId}/members`);
+      mount(box, h("table", {}, h("tr", {}, ["f.name", "f.email", "f.role", ""].map((k) => h("th", { text: k ? t(k) : "" }))),
         (r.items || []).map((u) => h("tr", {}, h("td", { text: u.name }), h("td", { text: u.email }), h("td", { text: t("role." + u.role) }),
-          h("td", {}, me.user && u.id !== me.user.id && h("button", { type: "button", class: "danger", text: t("remove"), onclick: async () => { await api("DELETE", `/v1/orgs/${me.org.id}/members/${u.id}`); load(); } }))))));
+          h("td", {}, me.user && u.id !== me.user.id && h("button", { type: "button", class: "danger", text: t("remove"), onclick: async () => { if (!window.confirm(t("members.remove.confirm", { name: u.name || u.email }))) return; await api("DELETE", `/v1/orgs/${orgId}/members/${u.id}`); load(); } }))))));
     } catch (e) { mount(box, failure(e, load)); }
   };
   const form = busy(h("form", { class: "stack", novalidate: true },
     field("email", t("f.email"), { kind: "email", required: true }),
     field("role", t("f.role"), { kind: "select", options: [["member", t("role.member")], ["owner", t("role.owner")]] }),
     formError(), h("div", {}, h("button", { type: "submit", text: t("members.invite") }))),
-  async (v) => { await post(`/v1/orgs/${me.org.id}/invitations`, v); form.reset(); form.append(notice("ok", t("members.invited"))); });
+  async (v) => { await post(`/v1/orgs/${orgId}/invitations`, v); form.reset(); form.append(notice("ok", t("members.invited"))); });
   await load();
   return h("div", {}, box, h("h3", { text: t("members.invite") }), form);
 }
@@ -118,8 +118,8 @@ export async function view() {
     parts.push(h("h2", { text: t("settings.prefs") }), await preferencesSection());
   }
   if (owner) {
-    parts.push(h("h2", { text: t("settings.members") }), await membersSection());
-    parts.push(h("h2", { text: t("settings.keys") }), await keysSection());
+    parts.push(h("h2", { text: t("settings.members") }), await membersSection(me.org.id));
+    parts.push(h("h2", { text: t("settings.keys") }), await keysSection(me.org.id));
   }
   return h("section", {}, parts);
 }
