@@ -19,6 +19,8 @@ const oim_option_t oim_service_common_options [] = {
     { "log-level", "OIM_LOG_LEVEL", "info", "debug, info, warn or error", false },
     { "heartbeat-ms", "OIM_HEARTBEAT_MS", "1000", "broker heartbeat interval", false },
     { "redis-timeout-ms", "OIM_REDIS_TIMEOUT_MS", "2000", "Redis connect and command timeout", false },
+    OIM_REDIS_SENTINEL_OPTIONS,
+    OIM_REDIS_WAIT_OPTIONS,
     { "health-file", "OIM_HEALTH_FILE", "", "touched every second while healthy "
       "(default /tmp/oim-<service>.health)", false },
     { "healthcheck", NULL, NULL, "exit 0 when this daemon's health file is fresh, else 1", true },
@@ -63,7 +65,13 @@ oim_redis_t *
 oim_service_redis_new (oim_service_t *self)
 {
     int timeout = (int) oim_config_int (self->config, "redis-timeout-ms", 2000);
-    return oim_redis_new (oim_config_get (self->config, "redis-url"), timeout, timeout);
+    char url [2048];
+    oim_redis_t *redis = oim_redis_config_url (self->config, url, sizeof url)? NULL
+                       : oim_redis_new (url, timeout, timeout);
+    if (redis)
+        oim_redis_set_wait (redis, (int) oim_config_int (self->config, "redis-wait-replicas", 0),
+                            (int) oim_config_int (self->config, "redis-wait-msec", 1000));
+    return redis;
 }
 oim_metrics_t *oim_service_metrics (oim_service_t *self) { return self->metrics; }
 const oim_curve_t *oim_service_curve (oim_service_t *self) { return self->curve; }
@@ -107,16 +115,32 @@ s_metrics (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, s
 }
 
 //  Runs an API handler: unpack ApiRequest, call, pack ApiReply.
+//  A handler that failed (5xx) after a write whose WAIT fell short (acknowledged means
+//  replicated: oim_redis_set_wait) answers 503 replication_timeout: the write may be applied
+//  on the master but is not confirmed on a replica, so it is not acknowledged.
+static void
+s_replication_check (oim_redis_t *redis, oim_api_reply_t *reply)
+{
+    if (!oim_redis_unreplicated (redis) || reply->status < 500)
+        return;
+    oim_api_error (reply, 503, "replication_timeout", NULL, "the write was not confirmed by "
+                   "%d Redis replica(s) within %d ms; it may or may not persist: retry it "
+                   "(event ingest is idempotent)", oim_redis_wait_replicas (redis),
+                   oim_redis_wait_msec (redis));
+}
+
 static uint32_t
-s_call_api (oim_service_t *self, oim_api_fn *fn, const oim_wire_msg_t *request,
-            uint8_t **body, size_t *size)
+s_call_api (oim_service_t *self, oim_api_fn *fn, oim_redis_t *redis,
+            const oim_wire_msg_t *request, uint8_t **body, size_t *size)
 {
     oim_api_reply_t reply = { 0 };
     Oim__V1__ApiRequest *api = oim__v1__api_request__unpack (NULL, request->body_size, request->body);
+    oim_redis_unreplicated_reset (redis);
     if (api)
         fn (self, api, &reply);
     else
         oim_api_error (&reply, 400, "invalid", NULL, "the request body is not an ApiRequest");
+    s_replication_check (redis, &reply);
     if (reply.status == 0)
         oim_api_error (&reply, 500, "internal", NULL, "the handler gave no answer");
     Oim__V1__ApiReply out = OIM__V1__API_REPLY__INIT;
@@ -130,9 +154,17 @@ s_call_api (oim_service_t *self, oim_api_fn *fn, const oim_wire_msg_t *request,
     }
     out.headers = pointers;
     out.status = reply.status;
-    char *json = oim_api_dump (reply.body);
+    //  A text reply (oim_api_text: a JSON string with a Content-Type header) goes as is.
+    bool text = false;
+    for (size_t i = 0; i < out.n_headers; i++)
+        text = text || (json_is_string (reply.body)
+                        && strcmp (reply.header_names [i], "Content-Type") == 0);
+    char *json = text? memcpy (malloc (json_string_length (reply.body) + 1),
+                               json_string_value (reply.body),
+                               json_string_length (reply.body) + 1)
+                     : oim_api_dump (reply.body);
     out.body.data = (uint8_t *) json;
-    out.body.len = strlen (json);
+    out.body.len = text? json_string_length (reply.body): strlen (json);
     *body = oim_wire_pack (&out.base, size);
     free (json);
     uint32_t status = reply.status;
@@ -153,7 +185,7 @@ s_dispatch (oim_service_t *self, const s_link_t *link, const oim_wire_msg_t *req
         return s_metrics (self, request, body, size);
     for (const oim_method_t *m = self->def->methods; m && m->method; m++)
         if (strcmp (m->method, method) == 0)
-            return m->api? s_call_api (self, m->api, request, body, size)
+            return m->api? s_call_api (self, m->api, link->redis, request, body, size)
                          : m->raw (self, request, body, size);
     oim_warn ("event=unknown_method method=%s", method);
     return 404;
