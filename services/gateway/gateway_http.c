@@ -153,7 +153,9 @@ s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size,
     if (reply && (reply->body.len || reply->status == 204)) {
         //  By length: the body is bytes, a NUL inside it is data.
         response->status = reply->status;
-        response->body = memcpy (malloc (reply->body.len), reply->body.data, reply->body.len);
+        response->body = malloc (reply->body.len + 1);
+        if (reply->body.len)        //  a 204 has no body (and a NULL data: memcpy's UB)
+            memcpy (response->body, reply->body.data, reply->body.len);
         response->size = reply->body.len;
         response->content_type = "application/json; charset=utf-8";
         response->api = reply;
