@@ -529,8 +529,12 @@ s_stream (gateway_http_t *self, struct MHD_Connection *connection, request_t *re
     const union MHD_ConnectionInfo *fd = MHD_get_connection_info (connection,
                                                                   MHD_CONNECTION_INFO_CONNECTION_FD);
     unsigned status;
-    response->stream = gateway_sse_open (self->sse, fd? fd->connect_fd: -1, request->auth.key_hash,
-                                         request->auth.key_id, request->auth.org_id, last, &status);
+    //  A session's stream is tracked by its hash and the person (gateway_sse re-checks it).
+    const gateway_auth_t *auth = &request->auth;
+    response->stream = gateway_sse_open (self->sse, fd? fd->connect_fd: -1,
+                                         auth->session? auth->session_id: auth->key_hash,
+                                         auth->session? auth->user_id: auth->key_id,
+                                         auth->org_id, last, &status);
     response->status = 200;
     if (!response->stream) {
         s_error (response, status, NULL, status == 429

@@ -50,11 +50,20 @@ s_record (oim_redis_t *redis, const char *key, Oim__V1__SessionRecord **record)
 void
 gateway_session_lookup (oim_redis_t *redis, const char *token, int64_t now_ms, gateway_auth_t *auth)
 {
+    unsigned char digest [crypto_hash_sha256_BYTES];
+    char hex [GATEWAY_KEY_HASH_SIZE];
+    crypto_hash_sha256 (digest, (const unsigned char *) token, strlen (token));
+    sodium_bin2hex (hex, sizeof hex, digest, sizeof digest);
+    gateway_session_lookup_hash (redis, hex, now_ms, auth);
+}
+
+void
+gateway_session_lookup_hash (oim_redis_t *redis, const char *session_id, int64_t now_ms,
+                             gateway_auth_t *auth)
+{
     memset (auth, 0, sizeof *auth);
     auth->result = GATEWAY_AUTH_UNAVAILABLE;
-    unsigned char digest [crypto_hash_sha256_BYTES];
-    crypto_hash_sha256 (digest, (const unsigned char *) token, strlen (token));
-    sodium_bin2hex (auth->session_id, sizeof auth->session_id, digest, sizeof digest);
+    snprintf (auth->session_id, sizeof auth->session_id, "%s", session_id);
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_SESSION, auth->session_id);
     Oim__V1__SessionRecord *record = NULL;

@@ -26,6 +26,11 @@ bool gateway_session_cookie (const char *header, const char *name, char *out, si
 void gateway_session_lookup (oim_redis_t *redis, const char *token, int64_t now_ms,
                              gateway_auth_t *auth);
 
+//  The same for a session already hashed (session_id: SHA-256 hex of its token), as an open
+//  notification stream re-checks its session.
+void gateway_session_lookup_hash (oim_redis_t *redis, const char *session_id, int64_t now_ms,
+                                  gateway_auth_t *auth);
+
 //  True when method changes state (anything but GET, HEAD, OPTIONS).
 bool gateway_session_needs_csrf (const char *method);
 

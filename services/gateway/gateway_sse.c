@@ -4,6 +4,7 @@
 */
 #include "gateway_sse.h"
 #include "gateway_auth.h"
+#include "gateway_session.h"
 #include "oim_clock.h"
 #include "oim_keys.h"
 #include "oim_pbjson.h"
@@ -100,13 +101,20 @@ s_format (FILE *out, const char *id, const uint8_t *data, size_t size)
 }
 
 //  True while the stream's key still exists as the same key of the same org, in standing.
+//  A session's stream (key_id is then the person, "usr_...") checks the session instead, which
+//  also extends the session's idle time while the stream is open.
 static bool
 s_still_valid (stream_t *self)
 {
     gateway_auth_t auth;
-    gateway_auth_lookup (self->redis, self->key_hash, &auth);
+    bool session = strncmp (self->key_id, "usr_", 4) == 0;
+    if (session)
+        gateway_session_lookup_hash (self->redis, self->key_hash, oim_clock_wall_ms (), &auth);
+    else
+        gateway_auth_lookup (self->redis, self->key_hash, &auth);
     return auth.result == GATEWAY_AUTH_OK && auth.in_standing
-        && strcmp (auth.key_id, self->key_id) == 0 && strcmp (auth.org_id, self->org_id) == 0;
+        && strcmp (session? auth.user_id: auth.key_id, self->key_id) == 0
+        && strcmp (auth.org_id, self->org_id) == 0;
 }
 
 //  True when the client has closed its side (the stream would otherwise hold its thread and

@@ -98,6 +98,29 @@ s_cookie (registry_t *self, const Oim__V1__ApiRequest *request, oim_api_reply_t 
     oim_api_header (reply, "Set-Cookie", cookie);
 }
 
+//  Drops the hashes of user_id's sessions that have expired from its set (Redis expired the
+//  sessions themselves; the set would otherwise grow with every sign-in). Best effort.
+static void
+s_prune_sessions (registry_t *self, const char *user_id)
+{
+    char key [OIM_KEY_SIZE], session [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_USER_SESSIONS, user_id);
+    redisReply *all = oim_redis_command (self->redis, "SMEMBERS %s", key);
+    for (size_t i = 0; all && all->type == REDIS_REPLY_ARRAY && i < all->elements; i++) {
+        snprintf (session, sizeof session, OIM_KEY_SESSION, all->element [i]->str);
+        redisReply *exists = oim_redis_command (self->redis, "EXISTS %s", session);
+        if (exists && exists->type == REDIS_REPLY_INTEGER && exists->integer == 0) {
+            redisReply *removed = oim_redis_command (self->redis, "SREM %s %s", key, all->element [i]->str);
+            if (removed)
+                freeReplyObject (removed);
+        }
+        if (exists)
+            freeReplyObject (exists);
+    }
+    if (all)
+        freeReplyObject (all);
+}
+
 //  Opens a session for user (of org): writes it and sets the 201 reply with its cookie.
 static void
 s_open (registry_t *self, const Oim__V1__ApiRequest *request, const registry_actor_t *actor,
@@ -105,6 +128,7 @@ s_open (registry_t *self, const Oim__V1__ApiRequest *request, const registry_act
 {
     const registry_accounts_cfg_t *cfg = registry_accounts_cfg (self);
     char token [64], hash [65], csrf [64], csrf_hash [65], key [OIM_KEY_SIZE], ttl [32];
+    s_prune_sessions (self, user->id);
     registry_token_new (token, hash);
     registry_token_new (csrf, csrf_hash);
     Oim__V1__SessionRecord session = OIM__V1__SESSION_RECORD__INIT;

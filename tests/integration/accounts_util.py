@@ -6,6 +6,8 @@ import email.policy
 import itertools
 import os
 import re
+import socket
+import time
 
 from oimtest import wait_for
 
@@ -85,3 +87,31 @@ class Mailbox:
 
     def count(self, to, kind):
         return sum(1 for rcpt, _s, text in self.messages() if rcpt == to and f"/#/{kind}/" in text)
+
+
+class RawStream:
+    """GET /v1/notifications/stream over a raw socket with a session cookie: status, then
+    how long until the server ends it."""
+
+    def __init__(self, c, session):
+        self.sock = socket.create_connection(("127.0.0.1", c.ports["http_port"]), timeout=10)
+        self.sock.sendall((f"GET /v1/notifications/stream HTTP/1.1\r\nHost: x\r\n"
+                           f"Cookie: oim_session={session.cookie}\r\n\r\n").encode())
+        head = b""
+        while b"\r\n" not in head:
+            head += self.sock.recv(4096)
+        self.status = int(head.split()[1])
+
+    def seconds_until_closed(self, limit):
+        start = time.monotonic()
+        self.sock.settimeout(0.2)
+        while time.monotonic() - start < limit:
+            try:
+                if not self.sock.recv(4096):
+                    return time.monotonic() - start
+            except socket.timeout:
+                pass
+        return None
+
+    def close(self):
+        self.sock.close()

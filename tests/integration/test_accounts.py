@@ -7,7 +7,10 @@ sign-in (per account and per address, 429 + Retry-After), e-mail verification, i
 password resets single-use and expiring, removing a person ends their sessions at once,
 several API keys revocable one by one, a suspended org's people refused, a pending org's
 people limited like its pending key."""
+import hashlib
+import json
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -17,7 +20,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, HERE)
 import oimtest  # noqa: E402
 from oimtest import AGENCY_KEY as AGENCY, Resp, wait_for  # noqa: E402
-from accounts_util import PASSWORD, Mailbox, Session, cookie_value, signup, unique_email  # noqa: E402
+from accounts_util import PASSWORD, Mailbox, RawStream, Session, signup, unique_email  # noqa: E402
 from test_notify_util import SmtpServer  # noqa: E402
 
 IDLE_S = 3
@@ -169,6 +172,11 @@ class Accounts(unittest.TestCase):
             self.assertEqual(s.http("GET", "/v1/sessions/current")[0], 200)
         time.sleep(IDLE_S + 0.5)
         self.assertEqual(s.http("GET", "/v1/sessions/current")[0], 401)
+        # The expired session's hash leaves the person's set at their next sign-in.
+        sessions_key = f"oim:user:{s.body['user']['id']}:sessions"
+        self.assertEqual(self.c.redis_cli("SCARD", sessions_key), "1")
+        again = Session.sign_in(self.c, s.body["user"]["email"])
+        self.assertEqual(self.c.redis_cli("SMEMBERS", sessions_key), hashlib.sha256(again.cookie.encode()).hexdigest())
         # An ended session is anonymous: public pages still answer, signed-in ones do not.
         self.assertEqual(s.http("GET", "/v1/taxonomy")[0], 200)
         self.assertEqual(s.http("GET", "/v1/notifications")[0], 401)
@@ -281,6 +289,20 @@ class Accounts(unittest.TestCase):
         self.assertEqual(self.http("POST", "/v1/sessions", {"email": invited, "password": PASSWORD})[0], 401)
         self.assertEqual(owner.http("DELETE", f"/v1/orgs/{org['id']}/members/{user['id']}")[0], 404)
 
+    def test_session_stream_lives_and_ends_with_the_session(self):
+        """A session's notification stream is re-checked like a key's (every 2 s): it stays
+        open while the session lives and ends soon after the session does."""
+        _, _, s = self.owner()
+        stream = RawStream(self.c, s)
+        try:
+            self.assertEqual(stream.status, 200)
+            self.assertIsNone(stream.seconds_until_closed(2.5), "the session's stream ended by itself")
+            self.assertEqual(s.http("DELETE", "/v1/sessions/current")[0], 204)
+            took = stream.seconds_until_closed(6)
+            self.assertIsNotNone(took, "the stream outlived its session")
+        finally:
+            stream.close()
+
     def test_several_api_keys_revocable_one_by_one(self):
         org, _, owner = self.owner()
         initial = org["api_key"]
@@ -322,6 +344,38 @@ class Accounts(unittest.TestCase):
         self.assertEqual(staff.http("POST", "/v1/agency/staff", dict(body, email=unique_email()))[0], 403)
         self.assertEqual(self.http("POST", "/v1/agency/staff", dict(body, email=unique_email()),
                                    key=org["api_key"])[0], 403)
+
+    def test_oimctl_people_commands(self):
+        def ctl(*args, key=AGENCY, stdin=None, **env):
+            out = subprocess.run([oimtest.binary("oimctl"), *args], input=stdin, capture_output=True,
+                                 text=True, timeout=60, env=dict(os.environ, OIM_API_KEY=key or "",
+                                 OIM_URL=f"http://127.0.0.1:{self.c.ports['http_port']}", **env))
+            return out.returncode, out.stdout, out.stderr
+        rc, text, _ = ctl("--help")
+        for command in ("staff-add", "members list", "invitations create", "api-keys delete"):
+            self.assertIn(command, text)
+        address = unique_email("ctlstaff")
+        rc, out, err = ctl("staff-add", "--email", address, "--name", "직원", stdin=PASSWORD + "\n")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn(PASSWORD, out)
+        rc, out, err = ctl("staff-add", "--email", unique_email("ctl2"), "--name", "n",
+                           OIM_STAFF_PASSWORD="another long password")
+        self.assertEqual(rc, 0, err)
+        Session.sign_in(self.c, address)
+        org, _ = signup(self.c, "company", key=AGENCY)
+        rc, out, err = ctl("members", "list", org["id"], key=org["api_key"])
+        self.assertEqual((rc, len(json.loads(out)["items"])), (0, 1), err)
+        rc, out, err = ctl("invitations", "create", org["id"], unique_email("ctlinv"), "--role", "owner",
+                           key=org["api_key"])
+        self.assertEqual((rc, json.loads(out)["role"]), (0, "owner"), err)
+        rc, out, err = ctl("api-keys", "create", org["id"], "ctl", key=org["api_key"])
+        created = json.loads(out)
+        rc, out, err = ctl("api-keys", "delete", org["id"], created["id"], key=org["api_key"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.http("GET", "/v1/whoami", key=created["api_key"])[0], 401)
+        rc, _, _ = ctl("members", "remove", org["id"], "usr_nope", key=org["api_key"])
+        self.assertEqual(rc, 1)
+        self.assertEqual(ctl("api-keys", "frobnicate", org["id"])[0], 2)
 
     # ---- org standing -------------------------------------------------------------------
     def test_pending_org_people_limited_like_its_key(self):
