@@ -16,6 +16,14 @@ oim_api_ok (oim_api_reply_t *reply, uint32_t status, json_t *body)
 }
 
 void
+oim_api_text (oim_api_reply_t *reply, uint32_t status, const char *content_type,
+              const char *text, size_t size)
+{
+    oim_api_ok (reply, status, json_stringn (text, size));
+    oim_api_header (reply, "Content-Type", content_type);
+}
+
+void
 oim_api_error (oim_api_reply_t *reply, uint32_t status, const char *code, const char *field,
                const char *format, ...)
 {

@@ -33,6 +33,12 @@ void oim_api_error (oim_api_reply_t *reply, uint32_t status, const char *code,
 //  The error for a failed pbjson decode: 400 "invalid" naming the field.
 void oim_api_decode_error (oim_api_reply_t *reply, const oim_pbjson_error_t *error);
 
+//  Sets a non-JSON reply (issue 17: CSV exports): text (copied) is sent as the body as is,
+//  with content_type ("text/csv; charset=utf-8") as its Content-Type (the gateway uses the
+//  reply's Content-Type header instead of JSON's).
+void oim_api_text (oim_api_reply_t *reply, uint32_t status, const char *content_type,
+                   const char *text, size_t size);
+
 //  Adds a response header (copied).
 void oim_api_header (oim_api_reply_t *reply, const char *name, const char *value);
 

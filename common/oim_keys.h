@@ -71,6 +71,13 @@
 //  registry reads it to show confidential demands in full, search to index them for them.
 #define OIM_KEY_DEMAND_CONNECTED "oim:demand:%s:connected"
 #define OIM_KEY_SOURCE_DEMANDS  "oim:source:%s:demands" //  hash: external_id -> demand id
+#define OIM_KEY_SOURCE_ORGS     "oim:source:%s:orgs"    //  hash: external_id -> org id (profile events, issue 17)
+//  Issue 17 (services/registry/registry_review.c, registry_announce.c), registry-written:
+#define OIM_KEY_SETTINGS        "oim:settings"          //  hash: agency settings (demand_review "1"/"0")
+#define OIM_KEY_DEMANDS_REVIEW  "oim:demands:review"    //  zset: pending_review demand ids, score = submitted ms
+#define OIM_KEY_DEMANDS_REMINDED "oim:demands:reminded" //  hash: demand id -> closes_at ms of the demand.expiring sent
+#define OIM_KEY_ANNOUNCEMENT    "oim:announcement:%s"   //  string: the announcement's JSON
+#define OIM_KEY_ANNOUNCEMENTS   "oim:announcements"     //  zset (score 0, by id): announcements
 #define OIM_KEY_SOURCE_PUBLISHER "oim:source:%s:publisher"  //  string: source_system -> pub id
 #define OIM_KEY_PUBLISHER_APIKEY "oim:publisher:%s:apikey"  //  string: SHA-256 hex of its key
 #define OIM_KEY_PUBLISHERS      "oim:publishers"        //  zset (score 0, by id)

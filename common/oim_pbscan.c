@@ -96,7 +96,7 @@ oim_pbscan_ingest_batch (const void *data, size_t size, oim_pbscan_batch_t *batc
     oim_pbscan_field_t field;
     int rc;
     while ((rc = oim_pbscan_next (&scan, &field)) == 1) {
-        if (field.number > 3)
+        if (field.number > 4)
             continue;
         if (field.wire_type != 2)
             return -1;

@@ -46,7 +46,7 @@ typedef struct {
     bool batch_id_cut;                          //  longer than the buffer (or holds a NUL)
     const uint8_t *api_key;                     //  field 2, borrowed; NULL when absent
     size_t api_key_size;
-    size_t events;                              //  how many field 3 entries
+    size_t events;                              //  how many field 3 and 4 entries (demand and organisation events)
 } oim_pbscan_batch_t;
 
 //  Scans an IngestBatch. For a field given twice the last one counts (as when unpacking).

@@ -158,6 +158,9 @@ s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size,
             memcpy (response->body, reply->body.data, reply->body.len);
         response->size = reply->body.len;
         response->content_type = "application/json; charset=utf-8";
+        for (size_t i = 0; i < reply->n_headers; i++)      //  a text reply (oim_api_text)
+            if (strcasecmp (reply->headers [i]->key, "Content-Type") == 0)
+                response->content_type = reply->headers [i]->value;
         response->api = reply;
         return;
     }
@@ -804,8 +807,9 @@ s_send (gateway_http_t *self, struct MHD_Connection *connection, response_t *res
         MHD_add_response_header (reply, "Retry-After", seconds);
     }
     for (size_t i = 0; response->api && i < response->api->n_headers; i++)
-        MHD_add_response_header (reply, response->api->headers [i]->key,
-                                 response->api->headers [i]->value);
+        if (strcasecmp (response->api->headers [i]->key, "Content-Type"))   //  set above
+            MHD_add_response_header (reply, response->api->headers [i]->key,
+                                     response->api->headers [i]->value);
     enum MHD_Result rc = MHD_queue_response (connection, response->status, reply);
     MHD_destroy_response (reply);
     //  The registry's lookup takes a lock and a scan: do it once per status code. Two threads

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ingest.pb-c.h"
+#include "oimctl_commands.h"
 #include "oim_clock.h"
 #include "oim_curve.h"
 #include "oim_pbjson.h"
@@ -74,76 +75,25 @@ s_usage (FILE *out)
         "environment: OIM_URL (http://127.0.0.1:8080), OIM_API_KEY, OIM_INGEST_ENDPOINT\n"
         "(tcp://127.0.0.1:5570), OIM_CURVE_SERVER_KEY, OIM_CURVE_KEYPAIR. --json adds any\n"
         "other fields of the entity (SPEC §2).\n"
-        "Exit codes: 0 ok, 1 refused or failed, 2 usage.\n");
+        "Exit codes: 0 ok, 1 refused or failed, 2 usage.\n"
+        "\nEvery endpoint (oimctl COMMAND --help for its flags; --json prints the reply's\n"
+        "JSON, the default when stdout is not a terminal; --text a text rendering):\n");
+    oimctl_commands_usage (out);
 }
 
 //  ---------------------------------------------------------------------------------------
 //  HTTP
 
-typedef struct {
-    char *data;
-    size_t size;
-} buffer_t;
-
-static size_t
-s_collect (char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    buffer_t *buffer = arg;
-    size_t n = size * nmemb;
-    if (buffer->size + n > MAX_BODY_BYTES)
-        return 0;
-    char *grown = realloc (buffer->data, buffer->size + n + 1);
-    if (!grown)
-        return 0;
-    buffer->data = grown;
-    memcpy (buffer->data + buffer->size, ptr, n);
-    buffer->size += n;
-    buffer->data [buffer->size] = 0;
-    return n;
-}
-
-//  Sends one request; prints the reply body (stdout on 2xx, stderr otherwise).
-//  body may be NULL. Returns 0 on a 2xx reply, else 1.
+//  Sends one request; prints the reply body (stdout on 2xx, stderr otherwise) as it came.
+//  body may be NULL. Returns 0 on a 2xx reply, else 1. (oimctl_commands.c does the HTTP.)
 static int
 s_http (const ctl_t *ctl, const char *method, const char *path, json_t *body)
 {
-    CURL *curl = curl_easy_init ();
-    if (!curl)
-        return 1;
-    char url [2048], auth [512];
-    snprintf (url, sizeof url, "%s%s", ctl->url, path);
-    struct curl_slist *headers = curl_slist_append (NULL, "Content-Type: application/json");
-    if (ctl->key && *ctl->key) {
-        snprintf (auth, sizeof auth, "Authorization: Bearer %s", ctl->key);
-        headers = curl_slist_append (headers, auth);
-    }
+    oimctl_conf_t conf = { ctl->url, ctl->key, OIMCTL_OUTPUT_JSON };
     char *text = body? json_dumps (body, JSON_COMPACT): NULL;
-    buffer_t reply = { NULL, 0 };
-    curl_easy_setopt (curl, CURLOPT_URL, url);
-    curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, s_collect);
-    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &reply);
-    if (text)
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, text);
-    else
-    if (strcmp (method, "POST") == 0)
-        curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
-    CURLcode rc = curl_easy_perform (curl);
-    long status = 0;
-    curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK)
-        fprintf (stderr, "oimctl: %s %s: %s\n", method, url, curl_easy_strerror (rc));
-    else
-        fprintf (status / 100 == 2? stdout: stderr, "%s\n", reply.data? reply.data: "");
-    if (rc == CURLE_OK && status / 100 != 2)
-        fprintf (stderr, "oimctl: HTTP %ld\n", status);
-    free (reply.data);
+    int rc = oimctl_request (&conf, method, path, text);
     free (text);
-    curl_slist_free_all (headers);
-    curl_easy_cleanup (curl);
-    return rc == CURLE_OK && status / 100 == 2? 0: 1;
+    return rc;
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -566,6 +516,10 @@ s_dispatch (const ctl_t *ctl, int argc, char **argv)
 {
     const char *command = argv [0];
     char path [256];
+    oimctl_conf_t conf = { ctl->url, ctl->key, OIMCTL_OUTPUT_AUTO };
+    int rc = oimctl_commands_run (&conf, argc, argv);      //  the table (oimctl_commands.c)
+    if (rc != OIMCTL_UNKNOWN)
+        return rc;
     if (strcmp (command, "org") == 0)
         return s_cmd_org (ctl, argc - 1, argv + 1);
     if (strcmp (command, "demand") == 0)
@@ -653,5 +607,5 @@ main (int argc, char **argv)
     curl_global_cleanup ();
     if (rc == 2)
         s_usage (stderr);
-    return rc;
+    return rc == 3? 2: rc;          //  3: a table command printed its own usage
 }

@@ -211,6 +211,78 @@ oim_api_fn registry_events_ingest;
 oim_api_fn registry_feedkey_put, registry_feedkey_delete;     //  registry_feedkeys.c
 oim_raw_fn registry_ingest_batch;
 
+//  ---- registry_profile_events.c (issue 17 item 6) -----------------------------------------
+//  One organisation event's result: status "created" | "updated" | "deleted" | "duplicate" |
+//  "stale" | "invalid" (NULL while pending; reason and field when invalid), the org it
+//  concerns ("" when none).
+typedef struct {
+    const char *status;
+    char reason [320];
+    char field [140];
+    char org_id [OIM_ID_SIZE];
+} registry_profile_result_t;
+//  Applies count organisation events in order (NULL event or a preset status: skipped),
+//  each durable before this returns. allowed_source: the publisher's system (NULL: the
+//  agency, any system). results: count zeroed entries, filled. Returns 0, or -1 when Redis
+//  failed (results of the events before may be applied; nothing may be acknowledged).
+int registry_profile_events_run (registry_t *self, const registry_actor_t *actor,
+                                 const char *allowed_source,
+                                 Oim__V1__OrganizationEvent **events, size_t count,
+                                 registry_profile_result_t *results);
+oim_api_fn registry_org_events_ingest;
+
+//  ---- registry_review.c (issue 17 item 4) -------------------------------------------------
+//  True for the states of a demand in review ("pending_review", "returned"): seen by its
+//  owner and the agency only.
+bool registry_review_state (const char *status);
+//  Sets a new demand's status: "pending_review" (with a "submitted" note) when a company
+//  posts while the agency's demand_review setting is on, else "open". Returns 0, or -1 with
+//  a 503 reply set.
+int registry_review_submit (registry_t *self, const registry_actor_t *actor,
+                            Oim__V1__Demand *demand, oim_api_reply_t *reply);
+//  Adds the review-queue index change old -> demand to tx (registry_demands_tx calls it).
+void registry_review_tx_index (oim_redis_tx_t *tx, const Oim__V1__Demand *old,
+                               const Oim__V1__Demand *demand);
+//  "Now" for the registry's chores: OIM_TEST_CLOCK_FILE's time when set, else the wall clock.
+int64_t registry_review_now_ms (registry_t *self);
+//  Sends due demand.expiring reminders (bounded work; call it from the tick).
+void registry_review_remind (registry_t *self);
+oim_api_fn registry_settings_get, registry_settings_put, registry_review_queue,
+           registry_demand_approve, registry_demand_return, registry_demand_resubmit,
+           registry_demand_renew;
+
+//  ---- registry_announce.c (issue 17 item 4) -----------------------------------------------
+oim_api_fn registry_announcement_create, registry_announcement_list;
+
+//  ---- registry_stats.c (issue 17 item 5) --------------------------------------------------
+//  Adds the funnel (per period of the query's period/from/to), the medians between steps,
+//  the funnel per source system and the delivery health to root (GET /v1/admin/stats), all
+//  from durable records. Returns 0, or -1 with the reply set (400 a bad parameter, 503).
+int registry_stats_add (registry_t *self, const Oim__V1__ApiRequest *request, json_t *root,
+                        oim_api_reply_t *reply);
+
+//  ---- registry_export.c (issue 17 item 5): GET /v1/admin/export/{file} (CSV) -------------
+oim_api_fn registry_export_csv;
+
+//  ---- registry_demands.c, for the workflow handlers ---------------------------------------
+//  Loads the demand of the "id" parameter for a change by its owner or the agency (WATCHed):
+//  it, or NULL with the reply set (403, 404, 409 version_conflict, 409 state_conflict naming
+//  the state when its status is not in states, 503).
+Oim__V1__Demand *registry_demand_load_for_change (registry_t *self,
+                                                  const Oim__V1__ApiRequest *request,
+                                                  const registry_actor_t *actor,
+                                                  const char *const *states,
+                                                  oim_api_reply_t *reply);
+//  Stamps the next version (updated_at now, version old_version + 1).
+void registry_demand_bump (Oim__V1__Demand *demand, int64_t old_version);
+//  Writes demand after old (one transaction) and sets the reply (200 full view, 409, 503).
+void registry_demand_commit (registry_t *self, const registry_actor_t *actor,
+                             const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
+                             const char *action, oim_api_reply_t *reply);
+//  The full JSON view of a demand (owner's and agency's), and a reply with it (and ETag).
+json_t *registry_demand_json (const Oim__V1__Demand *demand);
+void registry_demand_reply (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Demand *demand);
+
 #define REGISTRY_AGENCY_KEY_MIN 32      //  characters of OIM_BOOTSTRAP_AGENCY_KEY
 //  Creates the bootstrap agency when none exists. Returns 0, or -1 (a key shorter than
 //  REGISTRY_AGENCY_KEY_MIN, no agency and no key, or Redis failed): the daemon must not start.

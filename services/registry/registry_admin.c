@@ -171,7 +171,10 @@ registry_admin_stats (oim_service_t *service, const Oim__V1__ApiRequest *request
         json_object_set (root, "demands", json_object_get (root, "demand"));
         json_object_del (root, "org");
         json_object_del (root, "demand");
-        oim_api_ok (reply, 200, root);
+        if (registry_stats_add (self, request, root, reply) == 0)   //  funnel, health
+            oim_api_ok (reply, 200, root);
+        else
+            json_decref (root);
     }
     else
         registry_reply_unavailable (reply);

@@ -26,9 +26,14 @@
 typedef enum { VIEW_NONE, VIEW_TEASER, VIEW_FULL } view_t;
 
 static const char *s_create_deny [] = { "id", "status", "source", "source_sequence",
-    "created_at", "updated_at", "version", "deleted", REGISTRY_INFER_READ_ONLY, NULL };
+    "created_at", "updated_at", "version", "deleted", "review_notes", REGISTRY_INFER_READ_ONLY,
+    NULL };
 static const char *s_update_deny [] = { "id", "org_id", "status", "source", "source_sequence",
-    "created_at", "updated_at", "version", "deleted", REGISTRY_INFER_READ_ONLY, NULL };
+    "created_at", "updated_at", "version", "deleted", "review_notes", REGISTRY_INFER_READ_ONLY,
+    NULL };
+//  The states a demand may be edited in (issue 17: a returned demand is fixed, then resubmitted).
+static const char *s_editable [] = { "open", "pending_review", "returned", NULL };
+static const char *s_closable [] = { "open", NULL };
 
 static bool
 s_owner_or_agency (const registry_actor_t *actor, const Oim__V1__Demand *demand)
@@ -78,6 +83,8 @@ s_view (registry_t *self, reader_t *reader, const Oim__V1__Demand *demand, bool 
     const registry_actor_t *actor = reader->actor;
     if (demand->deleted)
         return VIEW_NONE;
+    if (registry_review_state (demand->status))     //  not public yet (registry_review.c)
+        return s_owner_or_agency (actor, demand)? VIEW_FULL: VIEW_NONE;
     if (strcmp (demand->visibility, "public") == 0)
         return VIEW_FULL;
     bool members = strcmp (demand->visibility, "members") == 0;
@@ -131,6 +138,27 @@ s_reply (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Demand *demand,
         oim_api_header (reply, "ETag", etag);
 }
 
+json_t *
+registry_demand_json (const Oim__V1__Demand *demand)
+{
+    return s_json (demand, VIEW_FULL);
+}
+
+void
+registry_demand_reply (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Demand *demand)
+{
+    s_reply (reply, status, demand, VIEW_FULL);
+}
+
+static bool
+s_in (const char *value, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp (value, *list) == 0)
+            return true;
+    return false;
+}
+
 static void
 s_count (oim_redis_tx_t *tx, const char *status, int delta)
 {
@@ -174,6 +202,7 @@ registry_demands_tx (oim_redis_tx_t *tx, const registry_actor_t *actor,
     else
     if (old && *old->closes_at)
         registry_tx_zset (tx, false, OIM_KEY_DEMANDS_CLOSING, demand->id);
+    registry_review_tx_index (tx, old, demand);
     Oim__V1__ChangeOp op = demand->deleted? OIM__V1__CHANGE_OP__CHANGE_OP_DELETE
                          : was_live? OIM__V1__CHANGE_OP__CHANGE_OP_UPDATE
                          : OIM__V1__CHANGE_OP__CHANGE_OP_CREATE;
@@ -253,12 +282,12 @@ s_decode_new (registry_t *self, const Oim__V1__ApiRequest *request,
     if (s_in_past (demand->closes_at))
         oim_api_error (reply, 422, "unprocessable", "closes_at", "closes_at is in the past");
     else
-    if (s_check_owner (self, actor, demand, reply) == 0) {
+    if (s_check_owner (self, actor, demand, reply) == 0
+    &&  registry_review_submit (self, actor, demand, reply) == 0) {
         char id [OIM_ID_SIZE], now [OIM_RFC3339_SIZE];
         oim_id_new ("dem", id);
         oim_clock_rfc3339 (oim_clock_wall_ms (), now);
         registry_set_string (&demand->id, id);
-        registry_set_string (&demand->status, "open");
         registry_set_string (&demand->created_at, now);
         registry_set_string (&demand->updated_at, now);
         demand->version = 1;
@@ -325,9 +354,10 @@ registry_demand_get (oim_service_t *service, const Oim__V1__ApiRequest *request,
 
 //  Loads the demand for a change by its owner or the agency: WATCHed, rights and
 //  If-Match checked, open. NULL with the reply set.
-static Oim__V1__Demand *
-s_load_for_change (registry_t *self, const Oim__V1__ApiRequest *request,
-                   const registry_actor_t *actor, oim_api_reply_t *reply)
+Oim__V1__Demand *
+registry_demand_load_for_change (registry_t *self, const Oim__V1__ApiRequest *request,
+                                 const registry_actor_t *actor, const char *const *states,
+                                 oim_api_reply_t *reply)
 {
     int64_t if_match = registry_if_match (request);
     if (if_match < 0) {
@@ -355,7 +385,7 @@ s_load_for_change (registry_t *self, const Oim__V1__ApiRequest *request,
         oim_api_error (reply, 409, "version_conflict", NULL, "the demand is at version %lld, "
                        "not %lld", (long long) demand->version, (long long) if_match);
     else
-    if (strcmp (demand->status, "open"))
+    if (!s_in (demand->status, states))
         oim_api_error (reply, 409, "state_conflict", "status", "the demand is %s", demand->status);
     else
         return demand;
@@ -365,8 +395,8 @@ s_load_for_change (registry_t *self, const Oim__V1__ApiRequest *request,
 }
 
 //  Stamps the next version of a changed demand.
-static void
-s_bump (Oim__V1__Demand *demand, int64_t old_version)
+void
+registry_demand_bump (Oim__V1__Demand *demand, int64_t old_version)
 {
     char now [OIM_RFC3339_SIZE];
     oim_clock_rfc3339 (oim_clock_wall_ms (), now);
@@ -375,9 +405,10 @@ s_bump (Oim__V1__Demand *demand, int64_t old_version)
 }
 
 //  Writes demand (after old) and sets the reply. Consumes nothing.
-static void
-s_commit (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand *old,
-          const Oim__V1__Demand *demand, const char *action, oim_api_reply_t *reply)
+void
+registry_demand_commit (registry_t *self, const registry_actor_t *actor,
+                        const Oim__V1__Demand *old, const Oim__V1__Demand *demand,
+                        const char *action, oim_api_reply_t *reply)
 {
     int rc = s_write (self, actor, old, demand, action);
     if (rc == 1)
@@ -395,7 +426,8 @@ registry_demand_update (oim_service_t *service, const Oim__V1__ApiRequest *reque
 {
     registry_t *self = registry_of (service);
     registry_actor_t actor = registry_actor (request);
-    Oim__V1__Demand *demand = s_load_for_change (self, request, &actor, reply);
+    Oim__V1__Demand *demand = registry_demand_load_for_change (self, request, &actor,
+                                                               s_editable, reply);
     if (!demand)
         return;
     json_t *body = oim_api_body (request, reply);
@@ -416,8 +448,8 @@ registry_demand_update (oim_service_t *service, const Oim__V1__ApiRequest *reque
     else {
         registry_infer_given (body, &copy->tags_given, &copy->industries_given);
         registry_infer_demand (self->infer, copy);
-        s_bump (copy, demand->version);
-        s_commit (self, &actor, demand, copy, "demand.update", reply);
+        registry_demand_bump (copy, demand->version);
+        registry_demand_commit (self, &actor, demand, copy, "demand.update", reply);
     }
     if (reply->status != 200)
         oim_redis_tx_unwatch (self->redis);
@@ -470,13 +502,14 @@ registry_demand_close (oim_service_t *service, const Oim__V1__ApiRequest *reques
     const char *status = s_close_status (request, reply);
     if (!status)
         return;
-    Oim__V1__Demand *demand = s_load_for_change (self, request, &actor, reply);
+    Oim__V1__Demand *demand = registry_demand_load_for_change (self, request, &actor,
+                                                               s_closable, reply);
     if (!demand)
         return;
     Oim__V1__Demand *copy = (Oim__V1__Demand *) oim_pbjson_copy (&demand->base);
     registry_set_string (&copy->status, status);
-    s_bump (copy, demand->version);
-    s_commit (self, &actor, demand, copy, "demand.close", reply);
+    registry_demand_bump (copy, demand->version);
+    registry_demand_commit (self, &actor, demand, copy, "demand.close", reply);
     if (reply->status != 200)
         oim_redis_tx_unwatch (self->redis);
     protobuf_c_message_free_unpacked (&copy->base, NULL);
@@ -571,8 +604,9 @@ registry_demand_list (oim_service_t *service, const Oim__V1__ApiRequest *request
         return oim_api_error (reply, 400, "invalid", "cursor", "cursor is not a cursor from a "
                               "previous page");
     if (page.status && strcmp (page.status, "open") && strcmp (page.status, "closed")
-    &&  strcmp (page.status, "awarded"))
-        return oim_api_error (reply, 400, "invalid", "status", "status must be open, closed or awarded");
+    &&  strcmp (page.status, "awarded") && !registry_review_state (page.status))
+        return oim_api_error (reply, 400, "invalid", "status", "status must be open, closed, "
+                              "awarded, pending_review or returned");
     char index [OIM_KEY_SIZE], from [OIM_ID_SIZE + 2];
     if (org_id)
         snprintf (index, sizeof index, OIM_KEY_ORG_DEMANDS, org_id);
@@ -614,7 +648,7 @@ s_expire (registry_t *self, const registry_actor_t *actor, const char *id, int64
     &&  oim_clock_parse_rfc3339 (demand->closes_at, &closes_ms) == 0 && closes_ms <= now_ms) {
         Oim__V1__Demand *copy = (Oim__V1__Demand *) oim_pbjson_copy (&demand->base);
         registry_set_string (&copy->status, "closed");
-        s_bump (copy, demand->version);
+        registry_demand_bump (copy, demand->version);
         rc = s_write (self, actor, demand, copy, "demand.expire") == -1? -1: 0;
         protobuf_c_message_free_unpacked (&copy->base, NULL);
         if (rc == 0)

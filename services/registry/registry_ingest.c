@@ -120,6 +120,8 @@ s_check_event (batch_t *batch, item_t *item, const char *allowed_source)
         return s_invalid (item, "demand", "an upsert carries the demand");
     if (registry_validate_demand (e->demand, "demand.", &err))
         return s_invalid (item, err.field, err.message);
+    if (registry_review_state (e->demand->status))  //  the agency's review is not for events
+        return s_invalid (item, "demand.status", "status must be open, closed or awarded");
     if (e->demand->n_inferred_tags || e->demand->n_inferred_industries)
         return s_invalid (item, e->demand->n_inferred_tags? "demand.inferred_tags"
                                                           : "demand.inferred_industries",
@@ -577,9 +579,44 @@ registry_events_ingest (oim_service_t *service, const Oim__V1__ApiRequest *reque
 //  ---------------------------------------------------------------------------------------
 //  ZeroMQ: "ingest.batch" (IngestBatch -> IngestAck)
 
+//  The organisation events' part of an ack (issue 17): events, their results, count.
+typedef struct {
+    Oim__V1__OrganizationEvent **events;
+    registry_profile_result_t *results;
+    size_t count;
+} org_part_t;
+
+//  Fills the ack's org_results from org (pointers into org and *store; caller frees *store
+//  and *pointers).
+static void
+s_ack_orgs (Oim__V1__IngestAck *ack, const org_part_t *org, Oim__V1__IngestResult **store,
+            Oim__V1__IngestResult ***pointers)
+{
+    *store = calloc (org->count + 1, sizeof **store);
+    *pointers = calloc (org->count + 1, sizeof **pointers);
+    assert (*store && *pointers);
+    for (size_t i = 0; i < org->count; i++) {
+        Oim__V1__IngestResult *r = &(*store) [i];
+        const registry_profile_result_t *result = &org->results [i];
+        const char *external_id = org->events [i]->external_id;
+        oim__v1__ingest_result__init (r);
+        r->index = (uint32_t) i;
+        r->external_id = (char *) (oim_utf8_valid (external_id, strlen (external_id))
+                                   ? external_id: "");
+        r->status = (char *) result->status;
+        bool invalid = strcmp (result->status, "invalid") == 0;
+        r->reason = (char *) (invalid? result->reason: "");
+        r->field = (char *) (invalid? result->field: "");
+        r->org_id = (char *) result->org_id;
+        (*pointers) [i] = r;
+    }
+    ack->n_org_results = org->count;
+    ack->org_results = *pointers;
+}
+
 static void
 s_ack (const char *batch_id, uint32_t status, const char *error, item_t *items, size_t count,
-       uint8_t **body, size_t *size)
+       const org_part_t *org, uint8_t **body, size_t *size)
 {
     Oim__V1__IngestAck ack = OIM__V1__INGEST_ACK__INIT;
     ack.batch_id = (char *) (batch_id && oim_utf8_valid (batch_id, strlen (batch_id))? batch_id: "");
@@ -602,9 +639,14 @@ s_ack (const char *batch_id, uint32_t status, const char *error, item_t *items, 
     }
     ack.n_results = status == 200? count: 0;
     ack.results = pointers;
+    Oim__V1__IngestResult *org_store = NULL, **org_pointers = NULL;
+    if (status == 200 && org && org->count)
+        s_ack_orgs (&ack, org, &org_store, &org_pointers);
     *body = oim_wire_pack (&ack.base, size);
     free (results);
     free (pointers);
+    free (org_store);
+    free (org_pointers);
 }
 
 //  The batch's api_key as a C string, or "" when it is absent, too long to be a key or holds
@@ -705,10 +747,23 @@ s_apply_batch (registry_t *self, const oim_wire_msg_t *request, Oim__V1__Princip
         items [i].event = batch->events [i];
     registry_actor_t actor = { .principal = principal,
                                .request_id = request->header->request_id };
-    uint32_t status = s_run (self, &actor, principal->role == OIM__V1__ROLE__ROLE_AGENCY
-                                           ? NULL: principal->source_system, items, count)
-                    ? 503: 200;
-    s_ack (batch->batch_id, status, s_refusal (status), items, count, body, size);
+    const char *allowed = principal->role == OIM__V1__ROLE__ROLE_AGENCY
+                        ? NULL: principal->source_system;
+    oim_redis_unreplicated_reset (self->redis);
+    uint32_t status = s_run (self, &actor, allowed, items, count)? 503: 200;
+    //  Organisation events (issue 17, registry_profile_events.c) after the demand events.
+    org_part_t org = { batch->org_events, calloc (batch->n_org_events + 1,
+                       sizeof (registry_profile_result_t)), batch->n_org_events };
+    assert (org.results);
+    if (status == 200 && org.count
+    &&  registry_profile_events_run (self, &actor, allowed, org.events, org.count, org.results))
+        status = 503;
+    //  A WAIT that fell short (acknowledged means replicated, issue 18) is named as such.
+    bool unreplicated = status == 503 && oim_redis_unreplicated (self->redis);
+    s_ack (batch->batch_id, status, unreplicated? "replication_timeout: the batch was not "
+           "confirmed by the Redis replicas in time; send it again": s_refusal (status),
+           items, count, &org, body, size);
+    free (org.results);
     s_items_free (items, count);
     oim__v1__ingest_batch__free_unpacked (batch, NULL);
     return status;
@@ -733,7 +788,7 @@ registry_ingest_batch (oim_service_t *service, const oim_wire_msg_t *request,
     if (!status)
         status = s_apply_batch (self, request, &principal, body, size);
     if (status != 200 && !*body)
-        s_ack (batch_id, status, s_refusal (status), NULL, 0, body, size);
+        s_ack (batch_id, status, s_refusal (status), NULL, 0, NULL, body, size);
     if (record)
         oim__v1__api_key_record__free_unpacked (record, NULL);
     sodium_memzero (key, sizeof key);

@@ -19,9 +19,9 @@
 
 #include <sodium.h>
 
-static const char *s_org_deny [] = { "id", "status", "created_at", "updated_at", "version",
+static const char *s_org_deny [] = { "id", "status", "created_at", "updated_at", "version", "source", "source_sequence",
                                      "deleted", REGISTRY_INFER_READ_ONLY, NULL };
-static const char *s_org_update_deny [] = { "id", "kind", "status", "created_at", "updated_at",
+static const char *s_org_update_deny [] = { "id", "kind", "status", "created_at", "updated_at", "source", "source_sequence",
                                             "version", "deleted", REGISTRY_INFER_READ_ONLY, NULL };
 
 static Oim__V1__Role
@@ -38,6 +38,9 @@ s_org_json (const Oim__V1__Organization *org, bool full)
 {
     json_t *json = oim_pbjson_encode (&org->base, 0);
     json_object_del (json, "deleted");
+    json_object_del (json, "source_sequence");
+    if (!org->source || !*org->source->system)
+        json_object_del (json, "source");
     registry_infer_json (json, org->n_tags, org->n_industries);
     if (!full) {
         json_object_del (json, "email");

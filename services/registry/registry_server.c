@@ -20,6 +20,11 @@ static const oim_option_t s_options [] = {
     { "audit-retain-s", "OIM_AUDIT_RETAIN_S", "7776000", "oim:audit entries are trimmed once "
       "this old (seconds; -1 = never)", false },
     REGISTRY_ACCOUNT_OPTIONS,
+    { "demand-reminder-days", "OIM_DEMAND_REMINDER_DAYS", "7", "the owner of an open demand "
+      "gets a demand.expiring notification this many days before closes_at (0 = never)", false },
+    { "test-clock-file", "OIM_TEST_CLOCK_FILE", "", "tests only: a file holding the time "
+      "(unix ms or RFC 3339) the reminder chore and renewals take as now; empty = the wall "
+      "clock", false },
     OIM_OPTION_END
 };
 
@@ -54,6 +59,17 @@ static const oim_method_t s_methods [] = {
     { "publisher.create",       registry_publisher_create, NULL },
     { "publisher.curve_key",    registry_publisher_curve_key, NULL },
     { "events.ingest",          registry_events_ingest, NULL },
+    { "org_events.ingest",      registry_org_events_ingest, NULL },
+    { "settings.get",           registry_settings_get, NULL },
+    { "settings.put",           registry_settings_put, NULL },
+    { "review.queue",           registry_review_queue, NULL },
+    { "demand.approve",         registry_demand_approve, NULL },
+    { "demand.return",          registry_demand_return, NULL },
+    { "demand.resubmit",        registry_demand_resubmit, NULL },
+    { "demand.renew",           registry_demand_renew, NULL },
+    { "announcement.create",    registry_announcement_create, NULL },
+    { "announcement.list",      registry_announcement_list, NULL },
+    { "export.csv",             registry_export_csv, NULL },
     { "audit.list",             registry_audit_list, NULL },
     { "admin.stats",            registry_admin_stats, NULL },
     { "saved_search.create",    registry_saved_search_create, NULL },
@@ -108,6 +124,7 @@ s_tick (oim_service_t *service)
         return;
     self->next_sweep_ms = now + SWEEP_INTERVAL_MSEC;
     registry_demands_sweep (self);
+    registry_review_remind (self);
 }
 
 static void

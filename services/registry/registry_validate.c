@@ -23,7 +23,8 @@ static const char *s_stages [] = { "pre-seed", "seed", "series-a", "series-b", "
 static const char *s_collaboration [] = { "poc", "joint-development", "investment",
                                           "procurement", "licensing", NULL };
 static const char *s_visibility [] = { "public", "members", "confidential", NULL };
-static const char *s_demand_status [] = { "open", "closed", "awarded", NULL };
+static const char *s_demand_status [] = { "open", "closed", "awarded", "pending_review",
+                                          "returned", NULL };  //  the last two: issue 17 review
 static const char *s_search_types [] = { "startup", "demand", NULL };
 //  ISO 3166-2:KR (KR-42 Gangwon became KR-51 in 2023, KR-45 Jeonbuk KR-52 in 2024: both kept)
 static const char *s_kr_regions [] = { "KR-11", "KR-26", "KR-27", "KR-28", "KR-29", "KR-30",

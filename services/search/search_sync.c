@@ -116,7 +116,11 @@ s_apply_demand (search_sync_t *self, const Oim__V1__Demand *demand, oim_redis_t 
     redisReply *connected = restricted? s_connected (redis, demand->id): NULL;
     size_t n_connected = connected? connected->elements: 0;
     uint64_t version = ((uint64_t) demand->version << 16) + (n_connected > 0xFFFF? 0xFFFF: n_connected);
-    if (demand->deleted) {
+    //  A demand in the agency's review (issue 17: "pending_review", "returned") is not public
+    //  yet: out of the index like a deleted one until it is approved.
+    bool in_review = strcmp (demand->status, "pending_review") == 0
+                  || strcmp (demand->status, "returned") == 0;
+    if (demand->deleted || in_review) {
         search_index_remove (self->index, demand->id, version);
         if (connected)
             freeReplyObject (connected);

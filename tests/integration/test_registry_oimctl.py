@@ -2,6 +2,8 @@
 publisher create with its CURVE key, publish of a JSON-lines file over ZeroMQ with CURVE
 (--curve-server-key / --curve-keypair; progress line, every batch acknowledged, re-run reports
 duplicates), the publisher's CURVE key replaced (publisher curve-key), status, usage errors."""
+import csv
+import io
 import json
 import os
 import subprocess
@@ -111,6 +113,87 @@ class Oimctl(unittest.TestCase):
         with open(path, "a") as f:
             f.write("{not json\n")
         self.ctl("publish", path, key=pub["api_key"], expect=1, keypair=keypair2)
+
+
+class OimctlWorkflow(unittest.TestCase):
+    """Issue 17 item 7: the table-driven commands (services/oimctl/oimctl_commands.c) cover the
+    agency's workflow, the integrator's events, stats and exports; --help per command, --json
+    and --text output, usage errors."""
+
+    @classmethod
+    def setUpClass(cls):
+        Oimctl.setUpClass.__func__(cls)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.__exit__(None, None, None)
+
+    ctl = Oimctl.ctl
+
+    def test_help_per_command(self):
+        text, _ = self.ctl("--help")
+        for words in ("demand approve", "review-queue", "announce", "export", "stats",
+                      "events organizations", "deliveries retry", "saved-search create"):
+            self.assertIn(words, text)
+        text, _ = self.ctl("demand", "renew", "--help")
+        self.assertIn("POST /v1/demands/{1}/renew", text)
+        self.assertIn("--closes-at VALUE", text)
+        _, err = self.ctl("demand", "approve", expect=2)              # no DEMAND_ID
+        self.assertIn("usage: oimctl", err)
+        self.ctl("settings", "set", "--demand-review", "maybe", expect=2)
+
+    def test_review_workflow_stats_export(self):
+        company, _ = self.ctl("org", "create", "--kind", "company", "--name", "리뷰 회사")
+        ckey = company["api_key"]
+        self.ctl("settings", "set", "--demand-review", "true")
+        try:
+            d, _ = self.ctl("demand", "create", "--title", "검토 수요", "--tags", "battery,ai",
+                            key=ckey)
+            self.assertEqual((d["status"], d["tags"]), ("pending_review", ["battery", "ai"]))
+            queue, _ = self.ctl("review-queue")
+            self.assertIn(d["id"], [x["id"] for x in queue["items"]])
+            returned, _ = self.ctl("demand", "return", d["id"], "--comment", "예산을 적어 주세요")
+            self.assertEqual(returned["status"], "returned")
+            _, err = self.ctl("demand", "approve", d["id"], expect=1)
+            self.assertIn("returned", err)
+            self.assertIn("409", err)
+            self.ctl("demand", "resubmit", d["id"], key=ckey)
+            text, _ = self.ctl("demand", "approve", d["id"], "--text")
+            self.assertIn("status: open", text.splitlines())
+            renewed, _ = self.ctl("demand", "renew", d["id"], "--closes-at", "2099-01-01T00:00:00Z",
+                                  "--json", key=ckey)
+            self.assertEqual(renewed["closes_at"], "2099-01-01T00:00:00Z")
+        finally:
+            self.ctl("settings", "set", "--demand-review", "false")
+        ann, _ = self.ctl("announce", "--title", "공지", "--kinds", "company")
+        self.assertGreaterEqual(ann["recipients"], 1)
+        listed, _ = self.ctl("announcements")
+        self.assertEqual(listed["items"][0]["id"], ann["id"])
+        stats, _ = self.ctl("stats", "--period", "month", "--from", "2020-01-01T00:00:00Z")
+        self.ctl("stats", "--period", "day", "--from", "2020-01-01T00:00:00Z", expect=1)  # > 400 days
+        self.assertGreaterEqual(stats["funnel_total"]["posted"], 1)
+        text, err = self.ctl("export", "organizations", "--limit", "1")
+        self.assertIn("next_cursor: 1", err)
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+        self.assertEqual((rows[0][:3], len(rows)), (["id", "kind", "name"], 2))
+        self.ctl("export", "keys", expect=1)                          # 404
+
+    def test_profile_events_file_and_search(self):
+        pub, _ = self.ctl("publisher", "create", "--source-system", "ctl-profiles", "--name", "P")
+        path = os.path.join(self.c.dir, "orgs.json")
+        with open(path, "w") as f:
+            json.dump([{"external_id": "p1", "sequence": 1, "op": "upsert",
+                        "organization": {"kind": "startup", "name": "파일 스타트업"}}], f,
+                      ensure_ascii=False)
+        out, _ = self.ctl("events", "organizations", "--file", path, key=pub["api_key"])
+        self.assertEqual(out["results"][0]["status"], "created")
+        out, _ = self.ctl("events", "organizations", "--file", path, key=pub["api_key"])
+        self.assertEqual(out["results"][0]["status"], "duplicate")
+        got, _ = self.ctl("org", "get", out["results"][0]["org_id"])
+        self.assertEqual(got["source"]["external_id"], "p1")
+        listed, _ = self.ctl("demand", "list", "--limit", "1")
+        self.assertIn("items", listed)
+        self.ctl("audit", "--action", "org.ingest.upsert", "--limit", "5")
 
 
 if __name__ == "__main__":
