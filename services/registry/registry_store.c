@@ -189,6 +189,7 @@ registry_tx_audit (oim_redis_tx_t *self, const registry_actor_t *actor, const ch
     entry.id = id;
     entry.at = at;
     entry.actor_org_id = actor->principal->org_id? actor->principal->org_id: "";
+    entry.actor_user_id = actor->principal->user_id? actor->principal->user_id: "";
     entry.actor_role = (char *) (actor->system? "system": oim_api_role_name (actor->principal->role));
     entry.action = (char *) action;
     entry.entity_type = (char *) entity_type;
