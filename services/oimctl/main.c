@@ -66,7 +66,8 @@ s_usage (FILE *out)
         "  publisher create --source-system SYS --name NAME [--curve-public-key Z85]\n"
         "  publisher curve-key PUBLISHER_ID Z85   replace the publisher's ingest CURVE key\n"
         "  publish FILE.jsonl [--batch 100] [--window 4] [--timeout-ms 5000]\n"
-        "                                    demand events (one JSON object a line) over ZeroMQ;\n"
+        "                                    demand events (one JSON object a line; a line with\n"
+        "                                    \"organization\" is an organisation event) over ZeroMQ;\n"
         "                                    CURVE with --curve-server-key and --curve-keypair\n"
         "  status                            the gateway's view of every daemon\n"
         "  curve-keygen DIR                  write gateway.cert and daemon.cert (+ _secret, mode\n"
@@ -245,16 +246,48 @@ typedef struct {
 static const char *s_results [] = { "created", "updated", "closed", "deleted", "duplicate",
                                     "stale", "invalid", NULL };
 
+//  The events of a JSON-lines file: a line holding "organization" is an organisation event
+//  (IngestBatch.org_events, issue 17), any other a demand event.
+typedef struct {
+    Oim__V1__DemandEvent **demands;
+    size_t n_demands, cap_demands;
+    Oim__V1__OrganizationEvent **orgs;
+    size_t n_orgs, cap_orgs;
+} events_t;
+
+//  Appends message to *list (growing it). Returns nothing: out of memory asserts.
+static void
+s_push (void ***list, size_t *n, size_t *cap, void *message)
+{
+    if (*n == *cap) {
+        *cap = *cap? *cap * 2: 1024;
+        *list = realloc (*list, *cap * sizeof **list);
+        assert (*list);
+    }
+    (*list) [(*n)++] = message;
+}
+
+static void
+s_events_free (events_t *events)
+{
+    for (size_t i = 0; i < events->n_demands; i++)
+        protobuf_c_message_free_unpacked (&events->demands [i]->base, NULL);
+    for (size_t i = 0; i < events->n_orgs; i++)
+        protobuf_c_message_free_unpacked (&events->orgs [i]->base, NULL);
+    free (events->demands);
+    free (events->orgs);
+}
+
 //  Reads the events of a JSON-lines file. Returns the count, or -1 (message printed).
 static long
-s_read_events (const char *file, Oim__V1__DemandEvent ***events)
+s_read_events (const char *file, events_t *events)
 {
     FILE *in = strcmp (file, "-")? fopen (file, "r"): stdin;
     if (!in) {
         fprintf (stderr, "oimctl: cannot open %s\n", file);
         return -1;
     }
-    size_t count = 0, capacity = 0, line_no = 0;
+    size_t count = 0, line_no = 0;
     char *line = malloc (MAX_LINE_BYTES);
     long rc = 0;
     while (rc == 0 && fgets (line, MAX_LINE_BYTES, in)) {
@@ -264,9 +297,11 @@ s_read_events (const char *file, Oim__V1__DemandEvent ***events)
         json_error_t jerr;
         oim_pbjson_error_t perr = { "", "" };
         json_t *json = json_loads (line, 0, &jerr);
-        Oim__V1__DemandEvent *event = json_is_object (json)
-            ? (Oim__V1__DemandEvent *) oim_pbjson_decode (&oim__v1__demand_event__descriptor,
-                                                          json, NULL, &perr): NULL;
+        bool org = json_object_get (json, "organization") != NULL;
+        ProtobufCMessage *event = json_is_object (json)
+            ? oim_pbjson_decode (org? &oim__v1__organization_event__descriptor
+                                    : &oim__v1__demand_event__descriptor, json, NULL, &perr)
+            : NULL;
         if (json)
             json_decref (json);
         if (!event || count == MAX_EVENTS) {
@@ -274,14 +309,14 @@ s_read_events (const char *file, Oim__V1__DemandEvent ***events)
                      json? perr.field: "not JSON:", json? perr.message: jerr.text);
             rc = -1;
             if (event)
-                protobuf_c_message_free_unpacked (&event->base, NULL);
+                protobuf_c_message_free_unpacked (event, NULL);
             break;
         }
-        if (count == capacity) {
-            capacity = capacity? capacity * 2: 1024;
-            *events = realloc (*events, capacity * sizeof **events);
-        }
-        (*events) [count++] = event;
+        if (org)
+            s_push ((void ***) &events->orgs, &events->n_orgs, &events->cap_orgs, event);
+        else
+            s_push ((void ***) &events->demands, &events->n_demands, &events->cap_demands, event);
+        count++;
     }
     free (line);
     if (in != stdin)
@@ -289,13 +324,15 @@ s_read_events (const char *file, Oim__V1__DemandEvent ***events)
     return rc? -1: (long) count;
 }
 
+//  Demand events in batches of ctl->batch_size, then organisation events the same way.
 static void
-s_make_batches (const ctl_t *ctl, publish_t *pub, Oim__V1__DemandEvent **events, size_t count)
+s_make_batches (const ctl_t *ctl, publish_t *pub, const events_t *events)
 {
     size_t size = (size_t) ctl->batch_size;
-    pub->n_batches = (count + size - 1) / size;
+    size_t demand_batches = (events->n_demands + size - 1) / size;
+    pub->n_batches = demand_batches + (events->n_orgs + size - 1) / size;
     pub->batches = calloc (pub->n_batches + 1, sizeof *pub->batches);
-    pub->events = count;
+    pub->events = events->n_demands + events->n_orgs;
     int64_t stamp = oim_clock_wall_ms ();
     for (size_t b = 0; b < pub->n_batches; b++) {
         outgoing_t *out = &pub->batches [b];
@@ -304,11 +341,32 @@ s_make_batches (const ctl_t *ctl, publish_t *pub, Oim__V1__DemandEvent **events,
         snprintf (batch_id, sizeof batch_id, "oimctl-%lld-%zu", (long long) stamp, b);
         out->batch.batch_id = strdup (batch_id);
         out->batch.api_key = (char *) ctl->key;
-        out->batch.events = events + b * size;
-        out->batch.n_events = b + 1 < pub->n_batches? size: count - b * size;
+        bool orgs = b >= demand_batches;
+        size_t first = (orgs? b - demand_batches: b) * size;
+        size_t total = orgs? events->n_orgs: events->n_demands;
+        size_t n = total - first < size? total - first: size;
+        if (orgs) {
+            out->batch.org_events = events->orgs + first;
+            out->batch.n_org_events = n;
+        }
+        else {
+            out->batch.events = events->demands + first;
+            out->batch.n_events = n;
+        }
         out->packed = malloc (protobuf_c_message_get_packed_size (&out->batch.base));
         out->size = protobuf_c_message_pack (&out->batch.base, out->packed);
     }
+}
+
+//  Counts one result (and prints an invalid one's reason).
+static void
+s_count_result (publish_t *pub, const Oim__V1__IngestResult *result)
+{
+    for (int s = 0; s_results [s]; s++)
+        if (strcmp (result->status, s_results [s]) == 0)
+            pub->counts [s]++;
+    if (strcmp (result->status, "invalid") == 0)
+        fprintf (stderr, "\ninvalid: %s: %s\n", result->external_id, result->reason);
 }
 
 //  Handles one ack. Returns -1 when the batch was refused for good (401/403/413/400).
@@ -326,14 +384,10 @@ s_on_ack (publish_t *pub, const uint8_t *data, size_t size)
         if (ack->status == 200) {
             out->acked = true;
             pub->acked++;
-            for (size_t i = 0; i < ack->n_results; i++) {
-                for (int s = 0; s_results [s]; s++)
-                    if (strcmp (ack->results [i]->status, s_results [s]) == 0)
-                        pub->counts [s]++;
-                if (strcmp (ack->results [i]->status, "invalid") == 0)
-                    fprintf (stderr, "\ninvalid: %s: %s\n", ack->results [i]->external_id,
-                             ack->results [i]->reason);
-            }
+            for (size_t i = 0; i < ack->n_results; i++)
+                s_count_result (pub, ack->results [i]);
+            for (size_t i = 0; i < ack->n_org_results; i++)
+                s_count_result (pub, ack->org_results [i]);
         }
         else
         if (ack->status == 503 || ack->status == 504)
@@ -448,21 +502,21 @@ s_cmd_publish (const ctl_t *ctl, int argc, char **argv)
         fprintf (stderr, "oimctl: publish needs an API key (OIM_API_KEY or --key)\n");
         return 2;
     }
-    Oim__V1__DemandEvent **events = NULL;
+    events_t events = { 0 };
     long count = s_read_events (file, &events);
-    if (count < 0)
+    if (count < 0) {
+        s_events_free (&events);
         return 1;
+    }
     publish_t pub = { 0 };
-    s_make_batches (ctl, &pub, events, (size_t) count);
+    s_make_batches (ctl, &pub, &events);
     int rc = s_stream (ctl, &pub);
     for (size_t b = 0; b < pub.n_batches; b++) {
         free (pub.batches [b].batch.batch_id);
         free (pub.batches [b].packed);
     }
     free (pub.batches);
-    for (long i = 0; i < count; i++)
-        protobuf_c_message_free_unpacked (&events [i]->base, NULL);
-    free (events);
+    s_events_free (&events);
     return rc;
 }
 

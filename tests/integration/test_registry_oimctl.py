@@ -129,6 +129,26 @@ class OimctlWorkflow(unittest.TestCase):
         cls.c.__exit__(None, None, None)
 
     ctl = Oimctl.ctl
+    keypair_file = Oimctl.keypair_file
+
+    def test_publish_profiles_over_zeromq(self):
+        public, keypair = self.keypair_file("ctl-zmq-profiles")
+        pub, _ = self.ctl("publisher", "create", "--source-system", "ctl-zmq", "--name", "Z",
+                          "--curve-public-key", public)
+        path = os.path.join(self.c.dir, "profiles.jsonl")
+        with open(path, "w") as f:
+            for i in range(120):
+                f.write(json.dumps({"external_id": f"z{i}", "sequence": 1, "op": "upsert",
+                                    "organization": {"kind": "startup", "name": f"스타트업 {i}"}},
+                                   ensure_ascii=False) + "\n")
+            f.write(json.dumps({"external_id": "zbad", "sequence": 1, "op": "upsert",
+                                "organization": {"kind": "agency", "name": "x"}}) + "\n")
+        _, err = self.ctl("publish", path, "--batch", "50", key=pub["api_key"], keypair=keypair)
+        self.assertIn("3/3 batches acked (121 events): created 120", err)
+        self.assertIn("invalid 1", err)
+        self.assertEqual(self.c.rcmd("HLEN", "oim:source:ctl-zmq:orgs"), 120)
+        _, err = self.ctl("publish", path, "--batch", "50", key=pub["api_key"], keypair=keypair)
+        self.assertIn("duplicate 120", err)
 
     def test_help_per_command(self):
         text, _ = self.ctl("--help")
