@@ -158,6 +158,14 @@ for s in registry search matcher notify; do
   grep -q "$s" "$tmp/body" || fail "/v1/status does not mention $s: $(head -c 300 "$tmp/body")"
 done
 log "/v1/status round trip through every daemon: ok"
+# The web app comes with the image (index.html, modules, Chart.js from libjs-chart.js), with its CSP.
+curl -s -D "$tmp/headers" -o "$tmp/body" --max-time 5 "$base/" >/dev/null
+grep -qi "^content-security-policy: .*script-src 'self'" "$tmp/headers" || fail "/ without its CSP"
+grep -q "OI 마켓" "$tmp/body" || fail "/ is not the web app: $(head -c 200 "$tmp/body")"
+for f in app/js/main.js app/app.css app/vendor/chart.min.js; do
+  [[ $(http "$base/$f") == 200 ]] || fail "the image lacks the web app's $f"
+done
+log "web app served from the image: ok"
 
 # --- the whole flow, across containers
 flow() { "$py" "$repo/tests/containers/flow.py" "$1" --project "$project" \
