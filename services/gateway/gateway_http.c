@@ -148,7 +148,9 @@ s_principal (request_t *request, Oim__V1__Principal *principal)
 static void
 s_from_daemon (const char *service, uint32_t status, uint8_t *body, size_t size, response_t *response)
 {
-    Oim__V1__ApiReply *reply = status < 500 || status == 500
+    //  A daemon's own 5xx carries an ApiReply (a 503 replication_timeout, say); the broker's
+    //  503 / 504 come without a body.
+    Oim__V1__ApiReply *reply = status <= 500 || size > 0
         ? oim__v1__api_reply__unpack (NULL, size, body): NULL;
     if (reply && (reply->body.len || reply->status == 204)) {
         //  By length: the body is bytes, a NUL inside it is data.

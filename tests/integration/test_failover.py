@@ -75,7 +75,7 @@ class SentinelCluster(RegistryCluster):
             "OIM_REDIS_SENTINELS": ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
             "OIM_REDIS_MASTER_NAME": MASTER,
             "OIM_REDIS_WAIT_REPLICAS": "1",
-            "OIM_REDIS_WAIT_MSEC": "1000",
+            "OIM_REDIS_WAIT_MSEC": "500",      # well below 3 heartbeats: a WAIT blocks the loop
         })
         self.nodes = [self._node(i, None if i == 0 else self.node_ports[0]) for i in range(3)]
         for port in self.node_ports:
@@ -262,7 +262,7 @@ class FailoverTest(unittest.TestCase):
         env = {"OIM_WEBHOOK_RETRY_SCHEDULE": "0.2,0.5,1,2", "OIM_EVENT_CLAIM_IDLE_MS": "2000",
                "OIM_MATCH_CLAIM_IDLE_MS": "2000"}
         try:
-            with SentinelCluster(env=env) as c:
+            with SentinelCluster(env=env, heartbeat_ms=1000) as c:
                 self.run_failovers(c, hooks)
         finally:
             hooks.close()
@@ -303,6 +303,37 @@ class FailoverTest(unittest.TestCase):
             stream.thread.join(120)
             pub.close()
         self.check(c, stream, startups, hooks, kills)
+        self.check_replication_timeout(c, pubinfo, company["id"])
+
+    def check_replication_timeout(self, c, pubinfo, company_id):
+        """With both replicas frozen (SIGSTOP) a write cannot be confirmed: HTTP 503
+        replication_timeout and an IngestAck 503, never a 200; once they run again the same
+        events are acknowledged (as duplicates where the master had applied them)."""
+        master = c.master_port()
+        frozen = [c.daemons["redis"][i] for i, p in enumerate(c.node_ports) if p != master]
+        events = [{"external_id": "frozen-http", "sequence": 1, "op": "upsert",
+                   "org_ref": company_id, "demand": {"title": f"{WORDS} frozen"}}]
+        pub = Publisher(f"tcp://127.0.0.1:{c.ports['ingest_port']}", pubinfo["api_key"], c.pb,
+                        curve=pubinfo.get("curve"))
+        batch = pub.batch("frozen-zmq", [dict(events[0], external_id="frozen-zmq")])
+        for proc in frozen:
+            proc.signal(signal.SIGSTOP)
+        try:
+            status, body, _ = c.http("POST", "/v1/events/demands", events, key=pubinfo["api_key"])
+            ack = pub.send_raw(batch.SerializeToString())
+        finally:
+            for proc in frozen:
+                proc.signal(signal.SIGCONT)
+        self.assertEqual((status, body["error"]["code"]), (503, "replication_timeout"), body)
+        self.assertEqual(ack.status, 503, ack)
+        wait_for(lambda: c.replicas_in_sync(master), 30, "the replicas back")
+        status, body, _ = c.http("POST", "/v1/events/demands", events, key=pubinfo["api_key"])
+        self.assertEqual((status, body["results"][0]["status"]), (200, "duplicate"), body)
+        acked = pub.publish([batch], deadline=30)
+        self.assertEqual(acked["frozen-zmq"].results[0].status, "duplicate")
+        pub.close()
+        print(f"replication timeout: HTTP 503 replication_timeout, IngestAck {ack.status} "
+              f"\"{ack.error[:40]}\"; after the replicas resumed: duplicate", file=sys.stderr)
 
     def kill_master(self, c, stream):
         """SIGKILLs the master, waits for the new one, restarts the old as its replica.
