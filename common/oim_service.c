@@ -79,6 +79,7 @@ zloop_t *oim_service_loop (oim_service_t *self) { return self->loop; }
 const char *oim_service_instance (oim_service_t *self) { return self->instance; }
 void *oim_service_state (oim_service_t *self) { return self->state; }
 void oim_service_set_state (oim_service_t *self, void *state) { self->state = state; }
+void oim_service_keepalive (oim_service_t *self) { if (self->peer) oim_peer_tick (self->peer); }
 
 //  What answers one request: the loop's link, or a worker's (each thread has its own).
 typedef struct {

@@ -78,6 +78,11 @@ zloop_t *oim_service_loop (oim_service_t *self);
 const char *oim_service_instance (oim_service_t *self);
 void *oim_service_state (oim_service_t *self);
 void oim_service_set_state (oim_service_t *self, void *state);
+//  For a handler of the loop's thread that must wait on long work (a password hash): sends
+//  the broker a heartbeat when one is due, so that the broker does not take the busy daemon
+//  for dead (it expires workers silent for 3 intervals). Call it every few tens of ms while
+//  waiting; the requests queued meanwhile still wait.
+void oim_service_keepalive (oim_service_t *self);
 
 //  Answers requests from count more threads besides the loop's, each with its own broker
 //  link (instance "<instance>/t<k>") and Redis connection. Every handler of the daemon must

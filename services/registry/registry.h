@@ -338,6 +338,10 @@ bool registry_password_ok (const char *password);
 int registry_password_hash (const char *password, char *out);
 //  True when password matches hash (crypto_pwhash_str_verify).
 bool registry_password_check (const char *hash, const char *password);
+//  The same two off the registry's loop thread, keeping its broker link alive meanwhile
+//  (oim_service_keepalive): what the handlers use.
+int registry_accounts_hash (registry_t *self, const char *password, char *out);
+bool registry_accounts_check (registry_t *self, const char *hash, const char *password);
 //  True when email looks like an address (one @, a dotted domain, no spaces or controls, <= 254
 //  bytes); writes its lower-case form into out (255 bytes).
 bool registry_email_normal (const char *email, char *out);

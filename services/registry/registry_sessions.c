@@ -171,8 +171,8 @@ s_credentials (registry_t *self, const char *lower, const char *password, Oim__V
     int rc = s_user_by_email (self, lower, user);
     if (rc == -1)
         return -1;
-    bool right = registry_password_check (rc == 1? (*user)->password_hash
-                                                 : registry_accounts_cfg (self)->dummy_hash, password);
+    bool right = registry_accounts_check (self, rc == 1? (*user)->password_hash
+                                                       : registry_accounts_cfg (self)->dummy_hash, password);
     if (rc == 1 && right)
         return 1;
     if (*user)

@@ -278,7 +278,7 @@ registry_password_reset_confirm (oim_service_t *service, const Oim__V1__ApiReque
         oim_api_error (reply, 422, "unprocessable", "password", "a password has at least %d "
                        "characters", REGISTRY_PASSWORD_MIN);
     else
-    if (body && registry_password_hash (password, hash))
+    if (body && registry_accounts_hash (self, password, hash))
         oim_api_error (reply, 503, "unavailable", NULL, "out of memory hashing");
     else
     if (body) {
