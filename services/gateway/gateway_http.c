@@ -698,7 +698,8 @@ s_admit (gateway_http_t *self, struct MHD_Connection *connection, request_t *req
     snprintf (request->client_address, sizeof request->client_address, "%s", address + 2);
     if (!s_authenticate (self, connection, address, request, response))
         return false;
-    if (request->auth.session && gateway_session_needs_csrf (request->method)
+    if (request->auth.session
+    &&  gateway_session_needs_csrf (request->method, request->route? request->route->operation: NULL)
     &&  !gateway_session_csrf_ok (&request->auth, MHD_lookup_connection_value (connection,
                                   MHD_HEADER_KIND, "X-CSRF-Token"))) {
         s_error_as (response, 403, "csrf", "X-CSRF-Token", "a signed-in request that changes "

@@ -92,9 +92,15 @@ gateway_session_lookup_hash (oim_redis_t *redis, const char *session_id, int64_t
         auth->result = GATEWAY_AUTH_OK;
 }
 
+static const char *s_own_credentials [] = { "session.create", "invitation.accept",
+    "email.verify", "password_reset.request", "password_reset.confirm", NULL };
+
 bool
-gateway_session_needs_csrf (const char *method)
+gateway_session_needs_csrf (const char *method, const char *operation)
 {
+    for (int i = 0; operation && s_own_credentials [i]; i++)
+        if (strcmp (operation, s_own_credentials [i]) == 0)
+            return false;
     return strcmp (method, "GET") && strcmp (method, "HEAD") && strcmp (method, "OPTIONS");
 }
 

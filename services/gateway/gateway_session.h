@@ -31,8 +31,12 @@ void gateway_session_lookup (oim_redis_t *redis, const char *token, int64_t now_
 void gateway_session_lookup_hash (oim_redis_t *redis, const char *session_id, int64_t now_ms,
                                   gateway_auth_t *auth);
 
-//  True when method changes state (anything but GET, HEAD, OPTIONS).
-bool gateway_session_needs_csrf (const char *method);
+//  True when a session's request needs the CSRF token: method changes state (anything but
+//  GET, HEAD, OPTIONS) and operation (the route's; NULL = none) is not one that acts by the
+//  credentials or token in its own body rather than by the session's authority (signing in,
+//  accepting an invitation, verifying an e-mail, password resets): a browser still holding a
+//  session may sign in again without it. Login CSRF is left to SameSite=Lax.
+bool gateway_session_needs_csrf (const char *method, const char *operation);
 
 //  True when given (the X-CSRF-Token header, may be NULL) equals auth's token.
 bool gateway_session_csrf_ok (const gateway_auth_t *auth, const char *given);

@@ -169,6 +169,10 @@ class Accounts(unittest.TestCase):
         # A bearer key is never asked for a CSRF token.
         self.assertEqual(self.http("POST", "/v1/demands", {"title": "y"}, key=org["api_key"])[0], 201)
         self.assertEqual(s.http("POST", "/v1/demands", {"title": "z"})[0], 201)
+        # Signing in again while holding a session needs no token (it acts by its own body).
+        address = s.body["user"]["email"]
+        status, _, _ = s.http("POST", "/v1/sessions", {"email": address, "password": PASSWORD}, csrf=False)
+        self.assertEqual(status, 201)
 
     def test_session_idle_expiry(self):
         _, _, s = self.owner()

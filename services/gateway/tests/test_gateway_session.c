@@ -32,13 +32,18 @@ main (void)
     big [sizeof big - 1] = 0;
     CHECK (!gateway_session_cookie (big, "oim_session", out, sizeof out));      //  too long
 
-    CHECK (!gateway_session_needs_csrf ("GET"));
-    CHECK (!gateway_session_needs_csrf ("HEAD"));
-    CHECK (!gateway_session_needs_csrf ("OPTIONS"));
-    CHECK (gateway_session_needs_csrf ("POST"));
-    CHECK (gateway_session_needs_csrf ("PATCH"));
-    CHECK (gateway_session_needs_csrf ("PUT"));
-    CHECK (gateway_session_needs_csrf ("DELETE"));
+    CHECK (!gateway_session_needs_csrf ("GET", NULL));
+    CHECK (!gateway_session_needs_csrf ("HEAD", NULL));
+    CHECK (!gateway_session_needs_csrf ("OPTIONS", NULL));
+    CHECK (gateway_session_needs_csrf ("POST", NULL));
+    CHECK (gateway_session_needs_csrf ("PATCH", NULL));
+    CHECK (gateway_session_needs_csrf ("PUT", NULL));
+    CHECK (gateway_session_needs_csrf ("DELETE", NULL));
+    CHECK (gateway_session_needs_csrf ("POST", "org.create"));
+    CHECK (gateway_session_needs_csrf ("DELETE", "session.delete"));
+    CHECK (!gateway_session_needs_csrf ("POST", "session.create"));
+    CHECK (!gateway_session_needs_csrf ("POST", "password_reset.confirm"));
+    CHECK (!gateway_session_needs_csrf ("POST", "invitation.accept"));
 
     gateway_auth_t auth;
     memset (&auth, 0, sizeof auth);
