@@ -23,6 +23,11 @@
       registry_admin.c     audit log, stats, taxonomy
       registry_ingest.c    demand events: HTTP and ZeroMQ, batched and pipelined
       registry_retention.c trimming the change log and the audit log
+      registry_profile_events.c  organisation profile events (HTTP, ZeroMQ org_events)
+      registry_review.c    agency settings, review queue, renewal, expiry reminders
+      registry_announce.c  announcements to groups of organisations
+      registry_stats.c     the funnel and delivery health of GET /v1/admin/stats
+      registry_export.c    CSV exports
 */
 #ifndef REGISTRY_H_INCLUDED
 #define REGISTRY_H_INCLUDED
