@@ -17,8 +17,12 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from oimtest import AGENCY_KEY, BUILD_DIR, Cluster, wait_for  # noqa: E402
+from accounts_util import Mailbox  # noqa: E402
+from test_notify_util import SmtpServer  # noqa: E402
 
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
@@ -48,11 +52,25 @@ def chrome():
 class WebApp(unittest.TestCase):
     def setUp(self):
         os.makedirs(SHOTS, exist_ok=True)
-        self.cluster = Cluster().__enter__()
-        self.cluster.start_all()
-        wait_for(lambda: self.cluster.http("GET", "/v1/whoami", key=AGENCY_KEY)[0] == 200, 10,
-                 "the bootstrap agency")
-        self.base = f"http://127.0.0.1:{self.cluster.ports['http_port']}"
+        # Heartbeats as deployed (1 s): a sign-up or sign-in hashes a password with Argon2id
+        # on the registry's loop (~0.5 s, more on a loaded machine), which the tests' usual
+        # 250 ms heartbeat (750 ms to expiry) does not always survive.
+        self.cluster = c = Cluster(heartbeat_ms=1000).__enter__()
+        # Account e-mails (verification, reset) go to a capture SMTP server; their links point
+        # at this gateway (OIM_PUBLIC_URL).
+        maildir = os.path.join(c.dir, "mail")
+        os.makedirs(maildir)
+        self.smtp = SmtpServer(maildir)
+        self.mail = Mailbox(self.smtp)
+        c.start_redis()
+        c.start_gateway()
+        self.base = f"http://127.0.0.1:{c.ports['http_port']}"
+        c.start("registry", OIM_PUBLIC_URL=self.base)
+        c.start("search")
+        c.start("matcher")
+        c.start("notify", OIM_SMTP_URL=f"smtp://127.0.0.1:{self.smtp.port}")
+        c.wait_registered({s: 1 for s in ("registry", "search", "matcher", "notify")})
+        wait_for(lambda: c.http("GET", "/v1/whoami", key=AGENCY_KEY)[0] == 200, 10, "the bootstrap agency")
         self.driver = chrome()
         self.wait = WebDriverWait(self.driver, 15, ignored_exceptions=[StaleElementReferenceException])
         self.errors = []
@@ -63,6 +81,7 @@ class WebApp(unittest.TestCase):
             self.check_log()
         finally:
             self.driver.quit()
+            self.smtp.stop()
             self.cluster.__exit__(*sys.exc_info())
 
     # -- browser helpers --------------------------------------------------------------------
@@ -217,6 +236,11 @@ class WebApp(unittest.TestCase):
             self.css("#use-key").click()
         self.wait.until(EC.text_to_be_present_in_element((By.ID, "main"), "승인 대기 중입니다."))
         self.shot("05-startup-pending")
+        if self.sessions:       # the address is verified from the e-mail's link
+            token = self.mail.token(STARTUP_EMAIL, "verify-email")
+            self.open(f"/verify-email/{token}")
+            self.css("#main .notice.ok")
+            self.shot("05b-verify-email")
 
         # 2. The agency approves it (the funnel before).
         self.sign_in(AGENCY_EMAIL)
@@ -282,12 +306,16 @@ class WebApp(unittest.TestCase):
         # The inbox is live: a second demand posted meanwhile (through the API) shows up unasked.
         self.open("/inbox")
         self.css("#live-status[data-state='live.on']")
+        notes = len(self.driver.find_elements(By.CSS_SELECTOR, "#main .list article.note"))
         status, body, _ = c.http("POST", "/v1/demands", {"title": "배터리 재활용 공정 공동 개발",
                                  "description": "battery recycling hydrometallurgy joint development 배터리 재활용",
                                  "tags": ["battery recycling"]}, key=self.keys[COMPANY_EMAIL])
         self.assertEqual(status, 201, body)
-        self.css(f"article.note[data-type='match.created']", timeout=20)
-        self.assertIn("공동 개발", self.driver.find_element(By.CSS_SELECTOR, "#main .list article.note").text)
+        WebDriverWait(self.driver, 20).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, "#main .list article.note")) > notes)
+        first = self.driver.find_element(By.CSS_SELECTOR, "#main .list article.note")
+        self.assertEqual(first.get_attribute("data-type"), "match.created")
+        self.assertIn("공동 개발", first.text)
         for path, name in (("/inbox", "17-startup-inbox"), ("/saved", "18-startup-saved"), ("/profile", "19-startup-profile"),
                            ("/search?type=demand&q=battery", "20-startup-search")):
             self.open(path)
@@ -332,6 +360,26 @@ class WebApp(unittest.TestCase):
         self.shot("25-agency-dashboard-after")
         # two demands, two matches (the second through the API), one interest, one connection
         self.assertEqual([after[i] - before[i] for i in range(4)], [2, 2, 1, 1], (before, after))
+
+        # 8. The company's person forgot the password: reset by e-mail, sign in with the new one.
+        if self.sessions:
+            self.driver.find_element(By.ID, "signout").click()
+            self.open("/signin")
+            self.driver.find_element(By.CSS_SELECTOR, "a[href='#/reset-password']").click()
+            form = self.css("#reset-request-form")
+            self.fill(form, {"email": COMPANY_EMAIL})
+            form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+            self.css("#main .notice.ok")
+            self.shot("26-reset-requested")
+            self.open(f"/reset-password/{self.mail.token(COMPANY_EMAIL, 'reset-password')}")
+            form = self.css("#reset-form")
+            self.fill(form, {"password": "a new long password 새 비밀번호"})
+            form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+            self.wait.until(lambda d: d.current_url.endswith("#/signin"))
+            form = self.css("#signin-submit").find_element(By.XPATH, "ancestor::form")
+            self.fill(form, {"email": COMPANY_EMAIL, "password": "a new long password 새 비밀번호"})
+            form.find_element(By.ID, "signin-submit").click()
+            self.css("article.demand")
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ export async function verifyEmail(params) {
 
 export function requestReset() {
   const done = h("div");
-  const form = busy(h("form", { class: "stack", novalidate: true },
+  const form = busy(h("form", { class: "stack", novalidate: true, id: "reset-request-form" },
     field("email", t("f.email"), { kind: "email", required: true }), formError(),
     h("div", {}, h("button", { type: "submit", text: t("reset.send") }))),
   async (v) => { await post("/v1/password-resets", v); form.hidden = true; done.append(notice("ok", t("reset.sent"))); });
@@ -121,7 +121,7 @@ export function requestReset() {
 }
 
 export function resetPassword(params, ctx) {
-  const form = busy(h("form", { class: "stack", novalidate: true },
+  const form = busy(h("form", { class: "stack", novalidate: true, id: "reset-form" },
     field("password", t("f.new_password"), { kind: "password", required: true, autocomplete: "new-password", hint: t("hint.password") }),
     formError(), h("div", {}, h("button", { type: "submit", text: t("reset.set") }))),
   async (v) => {
