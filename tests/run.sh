@@ -27,9 +27,13 @@ build_and_test() {   # dir, extra cmake args...
   ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900
 }
 
+# Figures the tests wrote for the log (test_failover: acknowledged, lost, failover time...).
+figures() { for f in "$1"/figures/*.txt; do [[ -f $f ]] && cat "$f"; done; return 0; }
+
 phase "build + tests"
 mkdir -p build
 build_and_test build
+figures build
 
 if ((quick == 0)); then
   phase "AddressSanitizer + UBSan build + tests"
@@ -38,6 +42,7 @@ if ((quick == 0)); then
   export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
   mkdir -p build-asan
   build_and_test build-asan -DOIM_SANITIZE=ON
+  figures build-asan
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
   phase "container tests"

@@ -394,13 +394,18 @@ class FailoverTest(unittest.TestCase):
                 pairs_by_id[hook_id].add(pair)
         many_ids = {p: i for p, i in ids_by_pair.items() if len(i) > 1}
         times = [stream.first_ack_after(t) for t, _, _ in kills]
-        print(f"\nfailover: {len(kills)} SIGKILLs of the master; acknowledged events "
+        self.figures = (f"failover: {len(kills)} SIGKILLs of the master; acknowledged events "
               f"{len(acked)}; lost {len(lost)}; duplicates applied {duplicates}; extra demands "
               f"{extra}; matches {len(acked) * len(startups)} (missing {missing_matches}); "
               f"webhooks received {len(hooks.snapshot())} for {len(ids_by_pair)} matches; "
               f"failover time (kill -> first acknowledged write) "
               f"{', '.join(f'{x:.2f}' for x in times)} s (max {max(times):.2f}, target <= "
-              f"{FAILOVER_TARGET_S:.0f}); refusals {dict(stream.refused)}", file=sys.stderr)
+              f"{FAILOVER_TARGET_S:.0f}); refusals {dict(stream.refused)}")
+        print("\n" + self.figures, file=sys.stderr)
+        figures_dir = os.path.join(oimtest.BUILD_DIR, "figures")
+        os.makedirs(figures_dir, exist_ok=True)
+        with open(os.path.join(figures_dir, "failover.txt"), "w") as f:
+            f.write(self.figures + "\n")
         self.assertGreaterEqual(len(kills), KILLS)
         self.assertGreater(len(acked), 50)
         self.assertEqual(lost, [], "acknowledged events lost")
