@@ -27,7 +27,9 @@
 
 static const char *s_types [] = {
     "match.created", "match.updated", "interest.received", "match.connected",
-    "demand.closed", "saved_search.hit", NULL
+    "demand.closed", "saved_search.hit",
+    "demand.expiring", "demand.reviewed", "announcement",      //  the registry's (issue 17)
+    NULL
 };
 
 static bool

@@ -356,6 +356,9 @@ static const s_type_label_t s_labels [] = {
     { "match.updated",     "매칭 변경" },
     { "saved_search.hit",  "저장한 검색의 새 결과" },
     { "demand.closed",     "수요 마감" },
+    { "demand.reviewed",   "수요 검토 결과" },
+    { "demand.expiring",   "수요 마감 예정" },
+    { "announcement",      "공지" },
 };
 #define s_LABEL_COUNT (sizeof s_labels / sizeof s_labels [0])
 

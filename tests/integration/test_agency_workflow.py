@@ -242,6 +242,13 @@ class Announcements(StackTest):
         status, body, _ = self.http("POST", "/v1/admin/announcements", {"body": "no title"}, key=AGENCY)
         self.assertEqual((status, body["error"]["field"]), (422, "title"))
         self.assertEqual(self.http("POST", "/v1/admin/announcements", {"title": "x"}, key=akey)[0], 403)
+        # The registry's notification types are known to notify's preferences and webhooks.
+        prefs = {"types": [{"type": t, "channels": ["inbox"], "digest": "instant"}
+                           for t in ("announcement", "demand.expiring", "demand.reviewed")]}
+        self.assertEqual(self.http("PUT", f"/v1/orgs/{co['id']}/preferences", prefs, key=cokey)[0], 200)
+        self.assertEqual(self.http("PUT", f"/v1/orgs/{co['id']}/webhook",
+                                   {"url": "http://127.0.0.1:9/x", "events": ["announcement"]},
+                                   key=cokey)[0], 200)
         listed = self.http("GET", "/v1/admin/announcements", key=AGENCY)[1]["items"]
         self.assertEqual([x["title"] for x in listed[:2]], ["세종 공지", "제조 스타트업 공지"])
 
