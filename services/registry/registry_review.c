@@ -486,6 +486,10 @@ registry_review_now_ms (registry_t *self)
 static int
 s_remind_one (registry_t *self, const char *id, const char *score, int64_t now_ms)
 {
+    //  WATCHed: of two registry replicas running this chore, one sends, the other's EXEC
+    //  fails and the next round finds the reminder sent.
+    if (oim_redis_tx_watch (self->redis, OIM_KEY_DEMANDS_REMINDED))
+        return -1;
     redisReply *r = oim_redis_command (self->redis, "HGET %s %s", OIM_KEY_DEMANDS_REMINDED, id);
     if (!r)
         return -1;
@@ -509,9 +513,11 @@ s_remind_one (registry_t *self, const char *id, const char *score, int64_t now_m
             oim_info ("event=demand_expiring demand=%s org=%s closes_at=%s", demand->id,
                       demand->org_id, demand->closes_at);
     }
+    else
+        oim_redis_tx_unwatch (self->redis);
     if (demand)
         protobuf_c_message_free_unpacked (&demand->base, NULL);
-    return rc < 0? -1: 0;
+    return rc < 0? -1: 0;           //  1 (another replica wrote meanwhile): next round
 }
 
 void

@@ -172,6 +172,9 @@ class Reminders(StackTest):
         other, okey = self.c.org("company")
         start = now_utc()
         self.c.set_clock(start)
+        # Two registry replicas run the chore: one reminder still (WATCH on the reminded hash).
+        self.c.start("registry", OIM_TEST_CLOCK_FILE=self.c.clock_file, **self.stack_env)
+        self.c.wait_registered({"registry": 2})
         closes = start + timedelta(days=30)
         d = self.c.demand(ckey, title="만료 예정 수요", closes_at=rfc3339(closes))
         did = d["id"]
