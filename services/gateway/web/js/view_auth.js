@@ -108,6 +108,7 @@ export function acceptInvitation(params, ctx) {
 export async function verifyEmail(params) {
   try { await post(`/v1/email-verifications/${encodeURIComponent(params.token)}`); }
   catch (e) { if (e.code !== "token_invalid") throw e; return h("section", {}, h("h1", { text: t("verify.title") }), notice("error", t("err.token_invalid"))); }
+  if (me.user) me.user.email_verified = true;     // this browser's person, most likely
   return h("section", {}, h("h1", { text: t("verify.title") }), notice("ok", t("verify.done")), h("p", {}, h("a", { href: "#/", text: t("nav.home") })));
 }
 
