@@ -279,7 +279,7 @@ oim_stream_group_name (oim_stream_group_t *self)
 bool
 oim_stream_group_ensure (oim_stream_group_t *self, oim_redis_t *redis)
 {
-    if (self->ready && self->epoch == oim_redis_epoch (redis))
+    if (self->ready && self->epoch == oim_redis_epoch (redis) && oim_redis_connected (redis))
         return true;
     if (self->ready) {
         //  A new connection, maybe to a new master after a failover, which may lack the

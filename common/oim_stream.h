@@ -55,6 +55,9 @@ redisReply *oim_stream_entries (const redisReply *reply);
 //  so it shows any trim the XREAD saw); entries were removed (entries-added > length) and
 //  the first entry left is after the position. The entry right after the position being
 //  exactly the first one left counts as a gap too: a snapshot more, never an entry missed.
+//  After a failover (issue 18) the new master may lack entries the follower applied: the
+//  stream's last-generated-id behind the position is a gap, and the first read on a new
+//  connection (oim_redis_epoch) also asks for the entry at the position: missing = a gap.
 
 typedef struct _oim_stream_follower_t oim_stream_follower_t;
 
@@ -114,8 +117,10 @@ const char *oim_stream_group_stream (oim_stream_group_t *self);
 const char *oim_stream_group_name (oim_stream_group_t *self);
 
 //  Creates the group (XGROUP CREATE <stream> <group> 0 MKSTREAM; one that exists is fine)
-//  unless it is known to exist. Returns true when it exists; false when Redis failed or
-//  refused (logged).
+//  unless it is known to exist on this connection. After a reconnect (oim_redis_epoch
+//  changed, or the connection is down: maybe a failover to a master that missed the group
+//  or our last XACKs) it is created again if missing and the consumer retries (own pending
+//  entries first). Returns true when it exists; false when Redis failed or refused (logged).
 bool oim_stream_group_ensure (oim_stream_group_t *self, oim_redis_t *redis);
 
 //  Own pending entries first, from the next read on (after entries could not be handled).
@@ -147,8 +152,10 @@ bool oim_stream_group_claim_due (oim_stream_group_t *self);
 int oim_stream_group_claim (oim_stream_group_t *self, oim_redis_t *redis, int count,
                             redisReply **reply_p, redisReply **entries);
 
-//  Acknowledges n entries by id in one XACK (n == 0: nothing). Returns 0, or -1 when Redis
-//  failed (the entries stay pending).
+//  Acknowledges n entries by id in one XACK (n == 0: nothing), after oim_redis_wait: with a
+//  wait set on redis, only once the writes made before on this connection are confirmed by
+//  the replicas. Returns 0, or -1 when Redis failed or the WAIT fell short (the entries stay
+//  pending, to be handled again).
 int oim_stream_group_ack (oim_stream_group_t *self, oim_redis_t *redis,
                           const char *const *ids, size_t n);
 

@@ -2,7 +2,8 @@
     TCP port): ids parse and compare; a follower takes a snapshot, follows, and after the
     stream was trimmed past its position reports a gap, and a new mark resumes it; a
     consumer group is created, re-created after NOGROUP, re-reads its own pending entries
-    first, takes over a dead consumer's entries after the idle time, and acknowledges.  */
+    first, takes over a dead consumer's entries after the idle time, and acknowledges; after
+    a reconnect (a failover) both re-check what the new server holds.  */
 #include "oim_stream.h"
 #include "oim_clock.h"
 #include "oim_test_redis.h"
@@ -241,15 +242,86 @@ test_group (oim_redis_t *redis)
     CHECK (a == NULL);
 }
 
+//  Drops every connection but redis' own, as a SIGKILLed master does (issue 18).
+static void
+s_drop_others (oim_redis_t *redis)
+{
+    s_run (redis, "CLIENT KILL TYPE normal SKIPME yes");
+}
+
+//  After a failover (a new connection, maybe to a new master that missed the last writes):
+//  a follower whose last entry is gone, or whose stream is behind its position, re-snapshots;
+//  a consumer group re-reads its own pending entries, and is made again when it is missing.
+static void
+test_failover (oim_redis_t *redis)
+{
+    oim_redis_t *mine = oim_redis_new (s_server.url, 1000, 1000);
+    s_run (redis, "XADD f:log 1-1 e a");
+    s_run (redis, "XADD f:log 1-2 e b");
+    oim_stream_follower_t *f = oim_stream_follower_new ("f:log");
+    s_seen_t seen = { .count = 0 };
+    CHECK (oim_stream_follower_poll (f, mine, 10, s_collect, &seen) == 2);
+    uint64_t epoch = oim_redis_epoch (mine);
+    //  the entry applied last is lost (its stream id not), the connection re-made: a gap
+    s_run (redis, "XDEL f:log 1-2");
+    CHECK (oim_stream_follower_poll (f, mine, 10, s_collect, &seen) == 0 && !oim_stream_follower_gap (f));
+    s_drop_others (redis);
+    CHECK (oim_stream_follower_poll (f, mine, 10, s_collect, &seen) == -1);    //  dropped
+    CHECK (oim_stream_follower_poll (f, mine, 10, s_collect, &seen) == -2);    //  reconnected
+    CHECK (oim_stream_follower_gap (f) && oim_redis_epoch (mine) > epoch);
+    //  a new snapshot; then the stream goes behind the position (XSETID back): a gap
+    CHECK (oim_stream_follower_mark (f, mine) == 0 && streq (oim_stream_follower_position (f), "1-1"));
+    s_run (redis, "XADD f:log 2-1 e c");
+    CHECK (oim_stream_follower_poll (f, mine, 10, s_collect, &seen) == 1);
+    s_run (redis, "XDEL f:log 2-1");
+    s_run (redis, "XSETID f:log 1-1");
+    CHECK (oim_stream_follower_poll (f, mine, 10, s_collect, &seen) == -2);
+    oim_stream_follower_destroy (&f);
+
+    oim_stream_group_t *g = oim_stream_group_new ("g:log", "grp", "c1", 60000, 0);
+    CHECK (oim_stream_group_ensure (g, mine));
+    s_run (redis, "XADD g:log 1-1 e a");
+    redisReply *r, *entries;
+    CHECK (oim_stream_group_read (g, mine, 10, &r, &entries) == 1);     //  pending, not acked
+    freeReplyObject (r);
+    CHECK (!oim_stream_group_retrying (g));
+    s_drop_others (redis);
+    CHECK (oim_stream_group_read (g, mine, 10, &r, &entries) == -1);
+    CHECK (r == NULL);
+    CHECK (oim_stream_group_ensure (g, mine) && oim_stream_group_retrying (g));
+    char ids [128];
+    CHECK (oim_stream_group_read (g, mine, 10, &r, &entries) == 1);     //  own pending first
+    s_ids (entries, ids, sizeof ids);
+    CHECK (streq (ids, "1-1"));
+    const char *ack [1] = { "1-1" };
+    CHECK (oim_stream_group_ack (g, mine, ack, 1) == 0);
+    freeReplyObject (r);
+    CHECK (oim_stream_group_read (g, mine, 10, &r, &entries) == 0 && !oim_stream_group_retrying (g));
+    freeReplyObject (r);
+    //  the group missing on the new master: made again from the stream's start
+    s_run (redis, "XGROUP DESTROY g:log grp");
+    s_drop_others (redis);
+    CHECK (oim_stream_group_read (g, mine, 10, &r, &entries) == -1);
+    CHECK (oim_stream_group_ensure (g, mine));
+    CHECK (oim_stream_group_read (g, mine, 10, &r, &entries) == 0);     //  no own pending
+    freeReplyObject (r);
+    CHECK (oim_stream_group_read (g, mine, 10, &r, &entries) == 1);     //  handled again
+    freeReplyObject (r);
+    oim_stream_group_destroy (&g);
+    oim_redis_destroy (&mine);
+}
+
 int
 main (void)
 {
+    signal (SIGPIPE, SIG_IGN);      //  as every daemon: a dropped connection is an error, not death
     test_ids ();
     oim_redis_t *redis = oim_test_redis_start (&s_server, "stream");
     CHECK (redis);
     if (redis) {
         test_follower (redis);
         test_group (redis);
+        test_failover (redis);
     }
     oim_redis_destroy (&redis);
     oim_test_redis_stop (&s_server);
