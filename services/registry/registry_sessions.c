@@ -287,7 +287,10 @@ registry_session_current (oim_service_t *service, const Oim__V1__ApiRequest *req
     Oim__V1__User *user = NULL;
     Oim__V1__Organization *org = NULL;
     if (s_current (self, &actor, &session, &user, &org, reply) == 0) {
-        if (strcmp (org->status, "suspended") == 0 || org->deleted)
+        if (org->deleted)
+            oim_api_error (reply, 401, "unauthorized", NULL, "your organization was deleted");
+        else
+        if (strcmp (org->status, "suspended") == 0)
             oim_api_error (reply, 403, "org_suspended", NULL, "your organization is suspended");
         else
             oim_api_ok (reply, 200, s_session_json (session, user, org));
