@@ -3,7 +3,7 @@ import { t } from "./i18n.js";
 import { get, post, qs } from "./api.js";
 import { h, mount, empty, failure, notice, fmtTime } from "./ui.js";
 import { me, active } from "./session.js";
-import { label } from "./options.js";
+import { label, loadTaxonomy } from "./options.js";
 import { membersSection, keysSection } from "./view_settings.js";
 
 const FACETS = ["industry", "region", "stage", "tag", "collaboration", "status"];
@@ -19,6 +19,7 @@ function highlighted(text) {
 }
 
 export async function view(params, ctx) {
+  await loadTaxonomy();
   const type = params.type || "demand";
   const form = h("form", { class: "row", role: "search" },
     h("label", { for: "search-type", text: t("f.type") }),
@@ -73,24 +74,24 @@ function kv(rows) {
 }
 
 export async function demand(params) {
-  const d = await get(`/v1/demands/${encodeURIComponent(params.id)}`);
+  const [d] = await Promise.all([get(`/v1/demands/${encodeURIComponent(params.id)}`), loadTaxonomy()]);
   return h("section", {}, h("h1", { text: d.title }),
     h("div", { class: "row" }, h("span", { class: "state", text: label("dstatus", d.status) }), h("span", { class: "state", text: label("visibility", d.visibility) })),
     d.description && h("p", { text: d.description }),
-    kv([["f.tags", d.tags], ["f.industries", d.industries], ["f.regions", (d.regions || []).map((r) => label("region", r))],
+    kv([["f.tags", d.tags], ["f.industries", (d.industries || []).map((c) => label("industry", c))], ["f.regions", (d.regions || []).map((r) => label("region", r))],
         ["f.stages", d.stages], ["f.collaboration", (d.collaboration || []).map((c) => label("collab", c))],
         ["f.closes_at", fmtTime(d.closes_at)], ["f.owner", d.org_id]]),
     d.org_id && h("p", {}, h("a", { href: `#/org/${d.org_id}`, text: t("demand.owner") })));
 }
 
 export async function org(params) {
-  const o = await get(`/v1/orgs/${encodeURIComponent(params.id)}`);
+  const [o] = await Promise.all([get(`/v1/orgs/${encodeURIComponent(params.id)}`), loadTaxonomy()]);
   // The agency manages every organisation's people and API keys from here.
   const manage = me.kind === "agency" && o.kind !== "agency" && me.features.sessions
     ? [h("h2", { text: t("settings.members") }), await membersSection(o.id), h("h2", { text: t("settings.keys") }), await keysSection(o.id)] : null;
   return h("section", {}, h("h1", { text: o.name }), o.name_en && h("p", { class: "muted", text: o.name_en }),
     h("span", { class: "state", text: t("kind." + o.kind) }), o.status && h("span", { class: "state", text: label("ostatus", o.status) }),
     o.description && h("p", { text: o.description }),
-    kv([["f.region", label("region", o.region)], ["f.stage", label("stage", o.stage)], ["f.tags", o.tags], ["f.industries", o.industries],
+    kv([["f.region", label("region", o.region)], ["f.stage", label("stage", o.stage)], ["f.tags", o.tags], ["f.industries", (o.industries || []).map((c) => label("industry", c))],
         ["f.website", o.website], ["f.founded", o.founded || ""], ["f.employees", o.employees || ""]]), manage);
 }
