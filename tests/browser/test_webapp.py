@@ -320,7 +320,13 @@ class WebApp(unittest.TestCase):
                            ("/search?type=demand&q=battery", "20-startup-search")):
             self.open(path)
             self.shot(name)
+        # a facet narrows the search (deep link with the filter), a hit opens its detail page
+        self.driver.find_element(By.XPATH, "//aside[contains(@class,'facets')]//button[contains(., '배터리 재활용')]").click()
+        self.wait.until(lambda d: "tag=" in d.current_url)
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".facets button[aria-pressed='true']"))
+        self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "article.hit")), 1)
         self.driver.find_element(By.CSS_SELECTOR, "article.hit a").click()
+        self.wait.until(lambda d: "#/demand/dem_" in d.current_url)
         self.settle()
         self.shot("21-demand-detail")
 
