@@ -22,6 +22,10 @@
 //  API keys: value = ApiKeyRecord (registry.proto); written by the registry, read by the
 //  gateway on every authenticated request. The hash is SHA-256 of the key, in hex.
 #define OIM_KEY_APIKEY          "oim:apikey:%s"
+//  When the key was last used (unix ms, to the minute): written by the gateway at most once a
+//  minute per key (a script that writes only when the minute changed), read by the registry
+//  for GET /v1/orgs/{id}/api-keys (last_used_at), deleted with the key.
+#define OIM_KEY_APIKEY_USED     "oim:apikey:%s:used"
 
 //  CURVE public keys registered through the API: value = CurveKeyRecord (registry.proto),
 //  keyed by the 40-character Z85 public key; written by the registry with the entity (a

@@ -1,5 +1,6 @@
 /*  gateway_auth — see gateway_auth.h. */
 #include "gateway_auth.h"
+#include "oim_clock.h"
 #include "oim_keys.h"
 #include "registry.pb-c.h"
 
@@ -8,10 +9,15 @@
 #include <string.h>
 #include <strings.h>
 
-int
-gateway_auth_org_status (oim_redis_t *redis, gateway_auth_t *auth)
+//  The last-used mark: the minute, written only when it changed (so at most one write, and
+//  one AOF record, per key per minute; a script that writes nothing logs nothing).
+#define LAST_USED_SCRIPT "if redis.call('GET', KEYS[1]) ~= ARGV[1] then " \
+                         "redis.call('SET', KEYS[1], ARGV[1]) end"
+
+//  Copies the organisation's status from reply (to GET oim:org:<id>) into auth; frees reply.
+static int
+s_org_from_reply (redisReply *reply, gateway_auth_t *auth)
 {
-    redisReply *reply = oim_redis_command (redis, "GET " OIM_KEY_ORG, auth->org_id);
     if (!reply || reply->type == REDIS_REPLY_ERROR) {
         if (reply)
             freeReplyObject (reply);
@@ -26,6 +32,30 @@ gateway_auth_org_status (oim_redis_t *redis, gateway_auth_t *auth)
     if (org)
         oim__v1__organization__free_unpacked (org, NULL);
     return 0;
+}
+
+int
+gateway_auth_org_status (oim_redis_t *redis, gateway_auth_t *auth)
+{
+    return s_org_from_reply (oim_redis_command (redis, "GET " OIM_KEY_ORG, auth->org_id), auth);
+}
+
+//  Marks the key used and reads its org's status in one round trip. 0, or -1 (Redis).
+static int
+s_mark_and_status (oim_redis_t *redis, gateway_auth_t *auth)
+{
+    char used [160], minute [32];
+    snprintf (used, sizeof used, OIM_KEY_APIKEY_USED, auth->key_hash);
+    snprintf (minute, sizeof minute, "%lld", (long long) (oim_clock_wall_ms () / 60000 * 60000));
+    bool org = *auth->org_id;
+    if (oim_redis_append (redis, "EVAL %s 1 %s %s", LAST_USED_SCRIPT, used, minute)
+    ||  (org && oim_redis_append (redis, "GET " OIM_KEY_ORG, auth->org_id)))
+        return -1;
+    redisReply *marked = oim_redis_reply (redis);
+    if (!marked)
+        return -1;
+    freeReplyObject (marked);
+    return org? s_org_from_reply (oim_redis_reply (redis), auth): 0;
 }
 
 void
@@ -53,7 +83,7 @@ gateway_auth_lookup (oim_redis_t *redis, const char *key_hash, gateway_auth_t *a
     snprintf (auth->source_system, sizeof auth->source_system, "%s", record->source_system);
     oim__v1__api_key_record__free_unpacked (record, NULL);
     auth->in_standing = true;
-    if (*auth->org_id && gateway_auth_org_status (redis, auth))
+    if (s_mark_and_status (redis, auth))
         return;                     //  UNAVAILABLE
     auth->result = GATEWAY_AUTH_OK;
 }

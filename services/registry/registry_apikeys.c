@@ -83,6 +83,34 @@ s_pairs_free (char **pairs, size_t n)
     free (pairs);
 }
 
+//  Adds the removal of the key with hash_hex (its record and last-used mark) to tx.
+static void
+s_tx_drop_key (oim_redis_tx_t *tx, const char *hash_hex)
+{
+    char key [OIM_KEY_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_APIKEY, hash_hex);
+    oim_redis_tx_strs (tx, "DEL", key, NULL);
+    snprintf (key, sizeof key, OIM_KEY_APIKEY_USED, hash_hex);
+    oim_redis_tx_strs (tx, "DEL", key, NULL);
+}
+
+//  The key's last use as JSON (RFC 3339 to the minute) or null.
+static json_t *
+s_last_used (registry_t *self, const char *hash_hex)
+{
+    char key [OIM_KEY_SIZE], at [OIM_RFC3339_SIZE];
+    snprintf (key, sizeof key, OIM_KEY_APIKEY_USED, hash_hex);
+    redisReply *r = oim_redis_command (self->redis, "GET %s", key);
+    json_t *json = json_null ();
+    if (r && r->type == REDIS_REPLY_STRING) {
+        oim_clock_rfc3339 (atoll (r->str), at);
+        json = json_string (at);
+    }
+    if (r)
+        freeReplyObject (r);
+    return json;
+}
+
 int
 registry_apikeys_tx_revoke_all (registry_t *self, oim_redis_tx_t *tx, const char *org_id)
 {
@@ -90,10 +118,8 @@ registry_apikeys_tx_revoke_all (registry_t *self, oim_redis_tx_t *tx, const char
     size_t n = 0;
     if (s_keys (self, org_id, &pairs, &n))
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        snprintf (key, sizeof key, OIM_KEY_APIKEY, pairs [2 * i + 1]);
-        oim_redis_tx_strs (tx, "DEL", key, NULL);
-    }
+    for (size_t i = 0; i < n; i++)
+        s_tx_drop_key (tx, pairs [2 * i + 1]);
     snprintf (key, sizeof key, OIM_KEY_ORG_APIKEYS, org_id);
     oim_redis_tx_strs (tx, "DEL", key, NULL);
     snprintf (key, sizeof key, OIM_KEY_ORG_APIKEY, org_id);
@@ -139,9 +165,9 @@ registry_api_key_list (oim_service_t *service, const Oim__V1__ApiRequest *reques
             if (registry_store_get (self->redis, key, &oim__v1__api_key_record__descriptor,
                                     (ProtobufCMessage **) &record) != 1)
                 continue;
-            json_array_append_new (items, json_pack ("{s:s,s:s,s:s,s:s,s:n}", "id", record->key_id,
+            json_array_append_new (items, json_pack ("{s:s,s:s,s:s,s:s,s:o}", "id", record->key_id,
                 "name", *record->name? record->name: "initial", "prefix", record->prefix,
-                "created_at", record->created_at, "last_used_at"));
+                "created_at", record->created_at, "last_used_at", s_last_used (self, pairs [2 * i + 1])));
             protobuf_c_message_free_unpacked (&record->base, NULL);
         }
         oim_api_ok (reply, 200, json_pack ("{s:o}", "items", items));
@@ -223,8 +249,7 @@ registry_api_key_delete (oim_service_t *service, const Oim__V1__ApiRequest *requ
         oim_api_error (reply, 404, "not_found", "key_id", "no such key of this organization");
     else {
         oim_redis_tx_t *tx = oim_redis_tx_new ();
-        snprintf (key, sizeof key, OIM_KEY_APIKEY, pairs [2 * i + 1]);
-        oim_redis_tx_strs (tx, "DEL", key, NULL);
+        s_tx_drop_key (tx, pairs [2 * i + 1]);
         snprintf (key, sizeof key, OIM_KEY_ORG_APIKEYS, org->id);
         oim_redis_tx_strs (tx, "HDEL", key, key_id, NULL);
         snprintf (key, sizeof key, OIM_KEY_ORG_APIKEY, org->id);

@@ -324,14 +324,20 @@ class Accounts(unittest.TestCase):
         for item in listed["items"]:
             self.assertNotIn("api_key", item)
             self.assertEqual(len(item["prefix"]), 13)
+        self.assertTrue(all(i["last_used_at"] is None for i in listed["items"]
+                            if i["name"] != "initial"), listed)
         for key in (initial, k1["api_key"], k2["api_key"]):
             self.assertEqual(self.http("GET", "/v1/whoami", key=key)[1]["org_id"], org["id"])
+        used = {i["name"]: i["last_used_at"] for i in owner.http("GET", f"/v1/orgs/{org['id']}/api-keys")[1]["items"]}
+        self.assertTrue(all(at and at.endswith(":00.000Z") for at in used.values()), used)
         self.assertEqual(owner.http("DELETE", f"/v1/orgs/{org['id']}/api-keys/{k1['id']}")[0], 204)
         self.assertEqual(self.http("GET", "/v1/whoami", key=k1["api_key"])[0], 401)
         self.assertEqual(self.http("GET", "/v1/whoami", key=k2["api_key"])[0], 200)
         initial_id = next(i["id"] for i in listed["items"] if i["name"] == "initial")
         self.assertEqual(self.http("DELETE", f"/v1/orgs/{org['id']}/api-keys/{initial_id}", key=k2["api_key"])[0], 204)
         self.assertEqual(self.http("GET", "/v1/whoami", key=initial)[0], 401)
+        self.assertFalse(self.c.redis_cli("KEYS", f"oim:apikey:{hashlib.sha256(initial.encode()).hexdigest()}*"),
+                         "the deleted key left its record or last-used mark")
         self.assertEqual(self.http("GET", "/v1/whoami", key=k2["api_key"])[0], 200)
         self.assertEqual(len(owner.http("GET", f"/v1/orgs/{org['id']}/api-keys")[1]["items"]), 1)
         self.assertEqual(owner.http("DELETE", f"/v1/orgs/{org['id']}/api-keys/{k1['id']}")[0], 404)
