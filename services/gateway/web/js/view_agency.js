@@ -84,61 +84,6 @@ export async function publishers() {
   return h("section", {}, h("h1", { text: t("pub.title") }), box, h("h2", { text: t("pub.add") }), form, made, notice("", t("pub.keys.note")));
 }
 
-// Matches of every demand (up to MAX_DEMANDS), counted by state: the funnel the API's stats lack.
-const MAX_DEMANDS = 200;
-async function funnel() {
-  const demands = [];
-  let cursor = null;
-  do {
-    const page = await get("/v1/demands" + qs({ cursor, limit: 100 }));
-    demands.push(...rows(page));
-    cursor = page.next_cursor;
-  } while (cursor && demands.length < MAX_DEMANDS);
-  const counts = { demands: demands.length, matches: 0, interest: 0, connected: 0, capped: !!cursor, days: {} };
-  const day = (s, what) => { const d = (s || "").slice(0, 10); if (d) { counts.days[d] = counts.days[d] || [0, 0, 0, 0]; counts.days[d][what]++; } };
-  demands.forEach((d) => day(d.created_at, 0));
-  for (let i = 0; i < demands.length; i += 8) {
-    const lists = await Promise.all(demands.slice(i, i + 8).map((d) => get(`/v1/demands/${d.id}/matches`).then(rows).catch(() => [])));
-    for (const m of lists.flat()) {
-      counts.matches++;
-      day(m.created_at, 1);
-      if (m.state === "connected" || m.company_interested || m.startup_interested) { counts.interest++; day(m.updated_at, 2); }
-      if (m.state === "connected") { counts.connected++; day(m.updated_at, 3); }
-    }
-  }
-  return counts;
-}
-
-// The funnel over the last DAYS days, cumulative (each stage counted on the day it was
-// reached; interest and connection by the match's last change).
-const DAYS = 14;
-function overTime(f) {
-  const labels = [], series = [[], [], [], []], total = [0, 0, 0, 0];
-  const start = new Date(Date.now() - (DAYS - 1) * 86400000).toISOString().slice(0, 10);
-  Object.entries(f.days).filter(([d]) => d < start).forEach(([, v]) => v.forEach((n, i) => { total[i] += n; }));
-  for (let k = DAYS - 1; k >= 0; k--) {
-    const d = new Date(Date.now() - k * 86400000).toISOString().slice(0, 10);
-    (f.days[d] || [0, 0, 0, 0]).forEach((n, i) => { total[i] += n; series[i].push(total[i]); });
-    labels.push(d.slice(5));
-  }
-  const names = [t("stats.demands"), t("stats.matches"), t("stats.interest"), t("stats.connected")];
-  const canvas = h("canvas", { id: "chart-time", role: "img", "aria-label": `${t("stats.over_time")}: ${names.map((n, i) => `${n} ${total[i]}`).join(", ")}` });
-  requestAnimationFrame(() => {
-    if (!window.Chart || !canvas.isConnected) return;
-    const colors = ["#0b4fa8", "#2f7d32", "#b35c00", "#7b1fa2"];
-    new window.Chart(canvas, { type: "line", data: { labels, datasets: names.map((n, i) => ({ label: n, data: series[i], borderColor: colors[i], backgroundColor: colors[i] })) },
-      options: { maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
-  });
-  return h("figure", { class: "card" }, h("figcaption", {}, h("strong", { text: t("stats.over_time") })), h("div", { class: "chart-box" }, canvas));
-}
-
-async function deliveryHealth() {
-  const out = {};
-  for (const s of ["delivered", "pending", "dead", "disabled"])
-    out[s] = rows(await get("/v1/deliveries" + qs({ status: s, limit: 100 }))).length;
-  return out;
-}
-
 function chart(id, title, labels, data, kind = "bar") {
   const canvas = h("canvas", { id, role: "img", "aria-label": `${title}: ${labels.map((l, i) => `${l} ${data[i]}`).join(", ")}` });
   const box = h("figure", { class: "card" }, h("figcaption", {}, h("strong", { text: title })), h("div", { class: "chart-box" }, canvas),
@@ -151,20 +96,59 @@ function chart(id, title, labels, data, kind = "bar") {
   return box;
 }
 
-export async function stats() {
-  const [s, f, d] = await Promise.all([get("/v1/admin/stats"), funnel(), deliveryHealth()]);
+// GET /v1/admin/stats?period=&from=: the funnel by cohort (demands posted in a period and how
+// far they got), its totals, median times, by source, delivery health; counts by status.
+const PERIODS = { day: [14, 86400000], week: [12, 7 * 86400000], month: [12, 31 * 86400000] };
+const STAGES_F = ["posted", "matched", "with_interest", "connected"];
+
+function funnelOverTime(rows, period) {
+  const labels = rows.map((r) => r.start.slice(period === "month" ? 0 : 5, period === "month" ? 7 : 10));
+  const names = STAGES_F.map((k) => t("stats." + k));
+  const canvas = h("canvas", { id: "chart-time", role: "img", "aria-label": t("stats.over_time." + period) });
+  requestAnimationFrame(() => {
+    if (!window.Chart || !canvas.isConnected) return;
+    const colors = ["#0b4fa8", "#2f7d32", "#b35c00", "#7b1fa2"];
+    new window.Chart(canvas, { type: "line", data: { labels, datasets: STAGES_F.map((k, i) => ({ label: names[i], data: rows.map((r) => r[k] || 0), borderColor: colors[i], backgroundColor: colors[i] })) },
+      options: { maintainAspectRatio: false, animation: false, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } });
+  });
+  return h("figure", { class: "card" }, h("figcaption", {}, h("strong", { text: t("stats.over_time." + period) })), h("div", { class: "chart-box" }, canvas));
+}
+
+function table(id, head, rows) {
+  return h("table", { id }, h("tr", {}, head.map((x) => h("th", { text: x }))), rows.map((r) => h("tr", {}, r.map((x) => h("td", { text: x === null || x === undefined ? "—" : String(x) })))));
+}
+
+export async function stats(params, ctx) {
+  const period = PERIODS[params.period] ? params.period : "day";
+  const from = new Date(Date.now() - PERIODS[period][0] * PERIODS[period][1]).toISOString();
+  const s = await get("/v1/admin/stats" + qs({ period, from }));
+  const select = h("select", { id: "stats-period", name: "period" }, Object.keys(PERIODS).map((p) => h("option", { value: p, selected: p === period, text: t("stats.period." + p) })));
+  select.addEventListener("change", () => ctx.go("/agency/stats?period=" + select.value));
+  const total = s.funnel_total || {};
   const orgs = s.orgs || {};
   const orgLabels = [], orgData = [];
   for (const kind of ["startup", "company"]) for (const [status, n] of Object.entries(orgs[kind] || {})) { orgLabels.push(`${t("kind." + kind)} · ${label("ostatus", status)}`); orgData.push(n); }
   const dem = s.demands || {};
+  const d = s.delivery || {};
+  const lat = d.latency_ms || {};
+  const hours = s.median_hours || {};
   return h("section", {}, h("h1", { text: t("stats.title") }),
+    h("div", { class: "field" }, h("label", { for: "stats-period", text: t("stats.period") }), select),
     h("div", { class: "charts" },
-      chart("chart-funnel", t("stats.funnel"), [t("stats.demands"), t("stats.matches"), t("stats.interest"), t("stats.connected")], [f.demands, f.matches, f.interest, f.connected]),
-      overTime(f),
+      chart("chart-funnel", t("stats.funnel"), STAGES_F.map((k) => t("stats." + k)), STAGES_F.map((k) => total[k] || 0)),
+      funnelOverTime(s.funnel || [], period),
       chart("chart-orgs", t("stats.orgs"), orgLabels, orgData),
       chart("chart-demands", t("stats.demand_status"), Object.keys(dem).map((k) => label("dstatus", k)), Object.values(dem)),
-      chart("chart-deliveries", t("stats.deliveries"), Object.keys(d).map((k) => label("dlv", k)), Object.values(d), "doughnut")),
-    notice("", t(f.capped ? "stats.note.capped" : "stats.note", { n: MAX_DEMANDS })));
+      chart("chart-deliveries", t("stats.deliveries"), ["delivered", "pending", "dead", "disabled"].map((k) => label("dlv", k)),
+            [d.delivered || 0, d.pending || 0, d.dead_letters || 0, d.disabled || 0], "doughnut")),
+    h("h2", { text: t("stats.health") }),
+    table("stats-health", [t("stats.success_rate"), "p50 ms", "p90 ms", "p99 ms", t("stats.attempts")],
+          [[d.success_rate === null || d.success_rate === undefined ? null : `${Math.round(d.success_rate * 1000) / 10}%`, lat.p50, lat.p90, lat.p99, d.attempts]]),
+    h("h2", { text: t("stats.median") }),
+    table("stats-median", [t("stats.posted_to_matched"), t("stats.matched_to_connected")], [[hours.posted_to_matched, hours.matched_to_connected]]),
+    h("h2", { text: t("stats.by_source") }),
+    table("stats-source", [t("stats.source"), ...STAGES_F.map((k) => t("stats." + k))],
+          Object.entries(s.by_source || {}).map(([src, r]) => [src, ...STAGES_F.map((k) => r[k])])));
 }
 
 export async function deliveries(params, ctx) {
