@@ -263,6 +263,10 @@ class WebApp(unittest.TestCase):
             self.open(path)
             self.shot(name)
         self.assertIn("org.approve", self.css("#audit-table").text)
+        # Companies' demands go through the agency's review from now on.
+        self.open("/agency/review")
+        self.css("#review-on").click()
+        wait_for(lambda: c.http("GET", "/v1/admin/settings", key=AGENCY_KEY)[1]["demand_review"], 5, "review on")
 
         # 3. The company posts a demand: the API's field error first, shown at the field.
         self.sign_in(COMPANY_EMAIL)
@@ -284,6 +288,19 @@ class WebApp(unittest.TestCase):
         form.find_element(By.ID, "demand-submit").click()
         self.wait.until(lambda d: "/demands/dem_" in d.current_url)
         demand_url = self.driver.current_url.split("#", 1)[1]
+        self.assertEqual(self.css(".state").text, "검토 중")      # pending_review
+        self.shot("12b-company-demand-in-review")
+
+        # The agency approves it in the review queue (and turns the review off again).
+        self.sign_in(AGENCY_EMAIL)
+        self.open("/agency/review")
+        self.shot("12c-agency-review-queue")
+        card = self.css("article.review")
+        card.find_element(By.XPATH, ".//button[contains(., '승인하여 공개')]").click()
+        self.wait.until(lambda d: card.get_attribute("data-status") == "approve")
+        self.css("#review-on").click()
+        wait_for(lambda: not c.http("GET", "/v1/admin/settings", key=AGENCY_KEY)[1]["demand_review"], 5, "review off")
+        self.sign_in(COMPANY_EMAIL)
 
         def match_listed():
             self.open(demand_url)

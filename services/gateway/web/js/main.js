@@ -32,6 +32,7 @@ const routes = [
   ["/demands/:id/edit", demands.edit, "company"],
   ["/demands/:id", demands.detail, "company"],
   ["/agency/queue", agency.queue, "agency"],
+  ["/agency/review", agency.review, "agency"],
   ["/agency/orgs", agency.orgs, "agency"],
   ["/agency/publishers", agency.publishers, "agency"],
   ["/agency/stats", agency.stats, "agency"],
@@ -61,7 +62,7 @@ const navs = {
             ["/inbox", "nav.inbox"], ["/profile", "nav.profile"], ["/settings", "nav.settings"]],
   company: [["/", "nav.home"], ["/demands", "nav.demands"], ["/matches", "nav.matches"], ["/search", "nav.search"],
             ["/inbox", "nav.inbox"], ["/profile", "nav.profile"], ["/settings", "nav.settings"]],
-  agency: [["/agency/queue", "nav.queue"], ["/agency/orgs", "nav.orgs"], ["/agency/stats", "nav.stats"],
+  agency: [["/agency/queue", "nav.queue"], ["/agency/review", "nav.review"], ["/agency/orgs", "nav.orgs"], ["/agency/stats", "nav.stats"],
            ["/agency/publishers", "nav.publishers"], ["/agency/deliveries", "nav.deliveries"],
            ["/agency/audit", "nav.audit"], ["/search", "nav.search"], ["/settings", "nav.settings"]],
 };

@@ -1,7 +1,7 @@
 // The agency: approval queue, organisation directory, publishers, the funnel dashboard,
 // dead-letter deliveries with retry, the audit log with filters.
 import { t } from "./i18n.js";
-import { get, post, qs, rows } from "./api.js";
+import { api, get, post, qs, rows } from "./api.js";
 import { h, mount, field, busy, formError, pager, empty, notice, failure, fmtTime, values } from "./ui.js";
 import { label } from "./options.js";
 
@@ -116,6 +116,46 @@ function funnelOverTime(rows, period) {
 
 function table(id, head, rows) {
   return h("table", { id }, h("tr", {}, head.map((x) => h("th", { text: x }))), rows.map((r) => h("tr", {}, r.map((x) => h("td", { text: x === null || x === undefined ? "—" : String(x) })))));
+}
+
+// Demands waiting for the agency's review (when the review setting is on): approve, or return
+// with a comment saying what to change.
+export async function review(params, ctx) {
+  const settings = await get("/v1/admin/settings");
+  const toggle = h("input", { type: "checkbox", id: "review-on", checked: settings.demand_review });
+  toggle.addEventListener("change", async () => {
+    toggle.disabled = true;
+    try { await api("PUT", "/v1/admin/settings", { demand_review: toggle.checked }); } catch (e) { toggle.checked = !toggle.checked; toggle.after(failure(e)); }
+    toggle.disabled = false;
+  });
+  const box = h("div");
+  await pager(box, async (cursor) => { const r = await get("/v1/admin/review-queue" + qs({ cursor })); return { items: rows(r), next_cursor: r.next_cursor }; },
+    (d) => {
+      const art = h("article", { class: "card review", "data-demand": d.id },
+        h("h3", {}, h("a", { href: `#/demand/${d.id}`, text: d.title })),
+        h("div", { class: "row" }, h("span", { class: "state", text: label("dstatus", d.status) }), h("a", { href: `#/org/${d.org_id}`, text: t("demand.owner") }),
+          h("span", { class: "muted", text: fmtTime(d.updated_at) })),
+        d.description && h("p", { text: d.description }), notes(d));
+      const comment = field("comment", t("f.comment"), { kind: "textarea", hint: t("review.comment.hint") });
+      const out = h("div");
+      const act = (what) => async () => {
+        const text = comment.querySelector("textarea").value.trim();
+        try { await post(`/v1/demands/${d.id}/${what}`, text ? { comment: text } : {}); art.dataset.status = what; mount(out, notice("ok", t("review.done." + what))); }
+        catch (e) { mount(out, failure(e)); }
+      };
+      art.append(comment, h("div", { class: "row" }, h("button", { type: "button", text: t("review.approve"), onclick: act("approve") }),
+        h("button", { type: "button", class: "secondary", text: t("review.return"), onclick: act("return") })), out);
+      return art;
+    }, empty(t("review.empty"), t("review.empty.todo")));
+  return h("section", {}, h("h1", { text: t("review.title") }),
+    h("div", { class: "row" }, toggle, h("label", { for: "review-on", text: t("review.setting") })), box);
+}
+
+// A demand's review steps, oldest first.
+export function notes(d) {
+  const list = d.review_notes || [];
+  if (!list.length) return null;
+  return h("ol", { class: "review-notes" }, list.map((n) => h("li", {}, `${fmtTime(n.at)} · ${label("rnote", n.action)}`, n.comment ? ` — ${n.comment}` : "")));
 }
 
 export async function stats(params, ctx) {

@@ -6,6 +6,7 @@ import { h, field, busy, formError, pager, empty, notice, list, fmtTime } from "
 import { me, active } from "./session.js";
 import { regionOptions, checks, STAGES, COLLABORATION, VISIBILITY, REGIONS, label } from "./options.js";
 import { matchList } from "./view_matches.js";
+import { notes } from "./view_agency.js";
 
 export async function list_(params) {
   const box = h("div");
@@ -63,13 +64,18 @@ export const aliases = { "budget_krw.min": "budget_min", "budget_krw.max": "budg
 export async function detail(params, ctx) {
   const d = await get(`/v1/demands/${encodeURIComponent(params.id)}`);
   const mine = d.org_id === me.org.id;
+  const resubmit = mine && d.status === "returned" && h("button", { type: "button", id: "resubmit-demand", text: t("review.resubmit"),
+    onclick: async () => { await post(`/v1/demands/${d.id}/resubmit`); ctx.render(); } });
   const close = mine && d.status === "open" && h("button", { type: "button", class: "danger", id: "close-demand", text: t("demand.close"),
     onclick: async () => { if (!window.confirm(t("demand.close.confirm"))) return; await post(`/v1/demands/${d.id}/close`); ctx.render(); } });
   const matches = mine ? await matchList(() => get(`/v1/demands/${d.id}/matches`), [t("match.empty.demand"), t("match.empty.demand.todo")]) : null;
   return h("section", {}, h("h1", { text: d.title }),
     h("div", { class: "row" }, h("span", { class: "state", text: label("dstatus", d.status) }),
       h("span", { class: "state", text: label("visibility", d.visibility) }),
-      mine && h("a", { class: "button secondary", href: `#/demands/${d.id}/edit`, id: "edit-demand", text: t("edit") }), close),
+      mine && h("a", { class: "button secondary", href: `#/demands/${d.id}/edit`, id: "edit-demand", text: t("edit") }), resubmit, close),
+    d.status === "pending_review" && notice("", t("review.waiting")),
+    d.status === "returned" && notice("warn", t("review.returned")),
+    notes(d),
     d.description && h("p", { text: d.description }),
     h("h2", { text: t("demand.matches") }), matches);
 }
