@@ -263,6 +263,12 @@ class WebApp(unittest.TestCase):
             self.open(path)
             self.shot(name)
         self.assertIn("org.approve", self.css("#audit-table").text)
+        if self.sessions:       # the directory's CSV export, with the session's cookie
+            self.open("/agency/orgs")
+            href = self.css("a[href='/v1/admin/export/organizations.csv']").get_attribute("href")
+            csv = self.driver.execute_async_script(
+                "fetch(arguments[0]).then((r) => r.text()).then(arguments[1])", href)
+            self.assertIn("배터리랩", csv)
         # Companies' demands go through the agency's review from now on.
         self.open("/agency/review")
         self.css("#review-on").click()

@@ -4,6 +4,7 @@ import { t } from "./i18n.js";
 import { api, get, post, qs, rows } from "./api.js";
 import { h, mount, field, busy, formError, pager, empty, notice, failure, fmtTime, values } from "./ui.js";
 import { label } from "./options.js";
+import { me } from "./session.js";
 
 // The API has no list of organisations: every creation is in the audit log (action
 // org.create), so the directory pages through those entries and reads each organisation.
@@ -59,7 +60,10 @@ export async function orgs(params, ctx) {
   const box = h("div");
   await pager(box, async (cursor) => { const p = await orgPage(cursor); return { items: p.items.filter(keep), next_cursor: p.next_cursor }; },
     (o) => orgCard(o, true), empty(t("orgs.empty"), t("orgs.empty.todo")));
-  return h("section", {}, h("h1", { text: t("orgs.title") }), form, box);
+  // CSV exports (GET /v1/admin/export/...): a plain download carries a session's cookie.
+  const exports = me.mode === "session" && h("p", { class: "row" }, t("orgs.export"),
+    ["organizations", "demands", "relationships"].map((f) => h("a", { href: `/v1/admin/export/${f}.csv`, download: `${f}.csv`, text: t("export." + f) })));
+  return h("section", {}, h("h1", { text: t("orgs.title") }), form, exports, box);
 }
 
 export async function publishers() {
