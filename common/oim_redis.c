@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #define MAX_SENTINELS 8
@@ -45,6 +46,7 @@ struct _oim_redis_t {
     uint64_t epoch;                 //  successful connects
     int wait_replicas, wait_msec;   //  oim_redis_wait; 0 replicas = off
     bool unreplicated;              //  the last WAIT fell short
+    int64_t wait_cool_ms;           //  no WAIT before this (monotonic): one fell short
 };
 
 static struct timeval
@@ -403,12 +405,30 @@ s_checked (oim_redis_t *self, redisReply *reply)
     return reply;
 }
 
+//  Before a synchronous command (never inside a pipeline), when nothing is owed to us: a
+//  readable socket means the server closed the connection while it was idle (restarted,
+//  killed, or Sentinel's CLIENT KILL after a failover): drop it now and connect again,
+//  instead of failing the caller's command on it.
+static void
+s_drop_closed (oim_redis_t *self)
+{
+    if (!self->context)
+        return;
+    struct pollfd item = { .fd = self->context->fd, .events = POLLIN };
+    if (poll (&item, 1, 0) > 0) {
+        oim_info ("event=redis_closed_idle address=%s:%d", *self->unix_path? self->unix_path
+                  : self->host, *self->unix_path? 0: self->port);
+        s_disconnect (self, "closed by the server");
+    }
+}
+
 //  Before a synchronous command (never inside a pipeline): with sentinels, at most every
 //  OIM_REDIS_SENTINEL_POLL_MSEC, asks them where the master is and drops the connection when
 //  they name another one. A poll no sentinel answers keeps the connection.
 static void
 s_poll (oim_redis_t *self)
 {
+    s_drop_closed (self);
     if (!self->n_sentinels || !self->context
     ||  oim_clock_mono_ms () - self->polled_ms < OIM_REDIS_SENTINEL_POLL_MSEC)
         return;
@@ -576,6 +596,7 @@ oim_redis_wait_judge (oim_redis_t *self, const redisReply *reply)
     if (reply->type == REDIS_REPLY_INTEGER && reply->integer >= self->wait_replicas)
         return 0;
     self->unreplicated = true;
+    self->wait_cool_ms = oim_clock_mono_ms () + 2 * (int64_t) self->wait_msec;
     oim_warn ("event=redis_wait_short replicas=%lld wanted=%d wait_msec=%d error=\"%s\"",
               reply->type == REDIS_REPLY_INTEGER? reply->integer: -1LL, self->wait_replicas,
               self->wait_msec, reply->type == REDIS_REPLY_ERROR? reply->str: "");
@@ -583,10 +604,22 @@ oim_redis_wait_judge (oim_redis_t *self, const redisReply *reply)
 }
 
 int
-oim_redis_wait (oim_redis_t *self)
+oim_redis_wait_due (oim_redis_t *self)
 {
     if (!self->wait_replicas)
         return 0;
+    if (oim_clock_mono_ms () >= self->wait_cool_ms)
+        return 1;
+    self->unreplicated = true;
+    return -1;
+}
+
+int
+oim_redis_wait (oim_redis_t *self)
+{
+    int due = oim_redis_wait_due (self);
+    if (due <= 0)
+        return due;
     redisReply *reply = oim_redis_command (self, "WAIT %d %d", self->wait_replicas,
                                            self->wait_msec);
     int rc = oim_redis_wait_judge (self, reply);

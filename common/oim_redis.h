@@ -90,8 +90,14 @@ int oim_redis_wait_msec (oim_redis_t *self);
 //  replicas confirmed, else -1 with the connection marked unreplicated (logged; a WAIT that
 //  timed out leaves the write applied on the master, unconfirmed).
 int oim_redis_wait_judge (oim_redis_t *self, const redisReply *reply);
+//  Whether a WAIT is due now: 0 when no wait is set, 1 when it is, -1 while cooling down
+//  after a WAIT fell short (for twice the wait time no WAIT is sent: the writes count as
+//  unconfirmed at once and the connection is marked unreplicated, so a daemon whose replicas
+//  are gone does not spend its loop blocked in WAITs; logged once per cool-down).
+int oim_redis_wait_due (oim_redis_t *self);
 //  WAIT for the writes made so far on this connection, as set. 0 (confirmed, or no wait
-//  set), or -1 (Redis failed, or fewer replicas within the time: then unreplicated).
+//  set), or -1 (Redis failed, or fewer replicas within the time, or cooling down: then
+//  unreplicated).
 int oim_redis_wait (oim_redis_t *self);
 //  True when the last WAIT since the last reset fell short (fewer replicas in time): the
 //  caller answers "replication_timeout" instead of a generic failure.

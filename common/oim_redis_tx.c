@@ -46,6 +46,7 @@ struct _oim_redis_tx_t {
     size_t count;                   //  commands queued (MULTI and EXEC not counted)
     bool sealed;                    //  complete: MULTI ... EXEC
     bool waits;                     //  a WAIT follows EXEC (oim_redis_tx_send)
+    bool unconfirmed;               //  a WAIT was due but cooling down: commit = failed
     size_t written;                 //  bytes of cmds written to Redis (once sealed)
     int64_t time_ms;
     group_t *groups;                //  every grouped command, in the order queued
@@ -182,7 +183,7 @@ oim_redis_tx_reset (oim_redis_tx_t *self)
         self->cmds.data [0] = 0;
     self->members.len = 0;
     self->count = self->written = 0;
-    self->sealed = self->waits = false;
+    self->sealed = self->waits = self->unconfirmed = false;
     self->n_groups = self->n_open = self->n_counters = self->member_count = 0;
     self->time_ms = oim_clock_wall_ms ();
 }
@@ -578,7 +579,9 @@ static void
 s_append_wait (oim_redis_tx_t *self, oim_redis_t *redis)
 {
     int replicas = oim_redis_wait_replicas (redis);
-    if (self->waits || replicas == 0)
+    int due = self->waits || self->unconfirmed? 0: oim_redis_wait_due (redis);
+    self->unconfirmed = due < 0;
+    if (due <= 0)
         return;
     char wait [64];
     snprintf (wait, sizeof wait, "%d", replicas);
@@ -663,6 +666,8 @@ oim_redis_tx_finish (oim_redis_tx_t *self, oim_redis_t *redis, int sent)
 {
     int rc = sent || oim_redis_tx_write (self, redis, true)? OIM_REDIS_TX_FAILED
            : s_replies (redis, self->count, self->waits);
+    if (rc == OIM_REDIS_TX_COMMITTED && self->unconfirmed)
+        rc = OIM_REDIS_TX_FAILED;   //  applied, not confirmed (the connection is unreplicated)
     oim_redis_tx_reset (self);
     return rc;
 }

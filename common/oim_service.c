@@ -116,14 +116,24 @@ s_metrics (oim_service_t *self, const oim_wire_msg_t *request, uint8_t **body, s
 }
 
 //  Runs an API handler: unpack ApiRequest, call, pack ApiReply.
-//  A handler that failed (5xx) after a write whose WAIT fell short (acknowledged means
-//  replicated: oim_redis_set_wait) answers 503 replication_timeout: the write may be applied
-//  on the master but is not confirmed on a replica, so it is not acknowledged.
+//  Acknowledged means replicated (oim_redis_set_wait): a request other than GET/HEAD that
+//  succeeded is answered only once WAIT confirms every write the handler made (transactions
+//  already WAITed, so then it returns at once; this covers the handlers' single commands).
+//  A failed WAIT, or a handler that failed (5xx) after a transaction whose WAIT fell short,
+//  answers 503 replication_timeout: the write may be applied on the master but is not
+//  confirmed on a replica, so it is not acknowledged.
 static void
-s_replication_check (oim_redis_t *redis, oim_api_reply_t *reply)
+s_replication_check (oim_redis_t *redis, const Oim__V1__ApiRequest *api, oim_api_reply_t *reply)
 {
+    bool read = api && (strcmp (api->http_method, "GET") == 0
+                        || strcmp (api->http_method, "HEAD") == 0);
+    if (reply->status < 300 && !read && oim_redis_wait (redis)) {
+        oim_api_reply_clear (reply);        //  no Location or Set-Cookie of what is unconfirmed
+        oim_api_error (reply, 503, "unavailable", NULL, "Redis failed while confirming the write");
+    }
     if (!oim_redis_unreplicated (redis) || reply->status < 500)
         return;
+    oim_api_reply_clear (reply);
     oim_api_error (reply, 503, "replication_timeout", NULL, "the write was not confirmed by "
                    "%d Redis replica(s) within %d ms; it may or may not persist: retry it "
                    "(event ingest is idempotent)", oim_redis_wait_replicas (redis),
@@ -141,7 +151,7 @@ s_call_api (oim_service_t *self, oim_api_fn *fn, oim_redis_t *redis,
         fn (self, api, &reply);
     else
         oim_api_error (&reply, 400, "invalid", NULL, "the request body is not an ApiRequest");
-    s_replication_check (redis, &reply);
+    s_replication_check (redis, api, &reply);
     if (reply.status == 0)
         oim_api_error (&reply, 500, "internal", NULL, "the handler gave no answer");
     Oim__V1__ApiReply out = OIM__V1__API_REPLY__INIT;

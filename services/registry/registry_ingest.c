@@ -758,7 +758,12 @@ s_apply_batch (registry_t *self, const oim_wire_msg_t *request, Oim__V1__Princip
     if (status == 200 && org.count
     &&  registry_profile_events_run (self, &actor, allowed, org.events, org.count, org.results))
         status = 503;
-    //  A WAIT that fell short (acknowledged means replicated, issue 18) is named as such.
+    //  Acknowledged means replicated (issue 18): a batch of duplicates writes nothing, yet
+    //  what it reports may be an earlier attempt's write still unconfirmed; WAIT covers every
+    //  write of this connection (at once when they are confirmed already).
+    if (status == 200 && oim_redis_wait (self->redis))
+        status = 503;
+    //  A WAIT that fell short is named as such.
     bool unreplicated = status == 503 && oim_redis_unreplicated (self->redis);
     s_ack (batch->batch_id, status, unreplicated? "replication_timeout: the batch was not "
            "confirmed by the Redis replicas in time; send it again": s_refusal (status),

@@ -278,6 +278,7 @@ class FailoverTest(unittest.TestCase):
                                      key=key)
             self.assertEqual(status, 200, body)
             startups.append(org["id"])
+            self.startup_key = key
         return company, startups
 
     def run_failovers(self, c, hooks):
@@ -303,12 +304,13 @@ class FailoverTest(unittest.TestCase):
             stream.thread.join(120)
             pub.close()
         self.check(c, stream, startups, hooks, kills)
-        self.check_replication_timeout(c, pubinfo, company["id"])
+        self.check_replication_timeout(c, pubinfo, company["id"], startups[-1], hooks)
 
-    def check_replication_timeout(self, c, pubinfo, company_id):
+    def check_replication_timeout(self, c, pubinfo, company_id, startup_id, hooks):
         """With both replicas frozen (SIGSTOP) a write cannot be confirmed: HTTP 503
-        replication_timeout and an IngestAck 503, never a 200; once they run again the same
-        events are acknowledged (as duplicates where the master had applied them)."""
+        replication_timeout (a registry transaction, and a single HSET of notify's), and an
+        IngestAck 503, never a 200; once they run again the same events are acknowledged (as
+        duplicates where the master had applied them)."""
         master = c.master_port()
         frozen = [c.daemons["redis"][i] for i, p in enumerate(c.node_ports) if p != master]
         events = [{"external_id": "frozen-http", "sequence": 1, "op": "upsert",
@@ -321,18 +323,24 @@ class FailoverTest(unittest.TestCase):
         try:
             status, body, _ = c.http("POST", "/v1/events/demands", events, key=pubinfo["api_key"])
             ack = pub.send_raw(batch.SerializeToString())
+            hook = c.http("PUT", f"/v1/orgs/{startup_id}/webhook", {"url": hooks.url},
+                          key=self.startup_key)
         finally:
             for proc in frozen:
                 proc.signal(signal.SIGCONT)
         self.assertEqual((status, body["error"]["code"]), (503, "replication_timeout"), body)
         self.assertEqual(ack.status, 503, ack)
+        self.assertEqual((hook[0], hook[1]["error"]["code"]), (503, "replication_timeout"), hook)
         wait_for(lambda: c.replicas_in_sync(master), 30, "the replicas back")
-        status, body, _ = c.http("POST", "/v1/events/demands", events, key=pubinfo["api_key"])
+        # (a daemon whose WAIT fell short waits 2 x OIM_REDIS_WAIT_MSEC before the next one)
+        status, body, _ = wait_for(lambda: (r := c.http("POST", "/v1/events/demands", events,
+                                                       key=pubinfo["api_key"]))[0] != 503 and r,
+                                   10, "the write acknowledged once the replicas resumed")
         self.assertEqual((status, body["results"][0]["status"]), (200, "duplicate"), body)
         acked = pub.publish([batch], deadline=30)
         self.assertEqual(acked["frozen-zmq"].results[0].status, "duplicate")
         pub.close()
-        print(f"replication timeout: HTTP 503 replication_timeout, IngestAck {ack.status} "
+        print(f"replication timeout: HTTP 503 replication_timeout (registry, notify), IngestAck {ack.status} "
               f"\"{ack.error[:40]}\"; after the replicas resumed: duplicate", file=sys.stderr)
 
     def kill_master(self, c, stream):

@@ -212,7 +212,21 @@ test_wait (oim_redis_t *redis)
     CHECK (oim_redis_tx_exec (tx, waiting) == OIM_REDIS_TX_FAILED);
     CHECK (oim_redis_unreplicated (waiting));
     CHECK (strcmp (s_get (redis, "GET %s", "wait:2"), "y") == 0);   //  applied, unconfirmed
+    //  Cooling down (2 x 50 ms): no WAIT is sent, the commit fails at once, applied.
+    int64_t start = oim_clock_mono_ms ();
+    CHECK (oim_redis_wait_due (waiting) == -1);
+    oim_redis_unreplicated_reset (waiting);
+    oim_redis_tx_strs (tx, "SET", "wait:4", "w", NULL);
+    CHECK (oim_redis_tx_exec (tx, waiting) == OIM_REDIS_TX_FAILED && oim_redis_unreplicated (waiting));
     CHECK (oim_redis_wait (waiting) == -1);
+    CHECK (oim_clock_mono_ms () - start < 40);
+    CHECK (strcmp (s_get (redis, "GET %s", "wait:4"), "w") == 0);
+    //  After it a WAIT is sent again (and falls short again, after its 50 ms).
+    while (oim_clock_mono_ms () - start < 120)
+        usleep (5000);
+    CHECK (oim_redis_wait_due (waiting) == 1);
+    start = oim_clock_mono_ms ();
+    CHECK (oim_redis_wait (waiting) == -1 && oim_clock_mono_ms () - start >= 45);
     oim_redis_unreplicated_reset (waiting);
     CHECK (!oim_redis_unreplicated (waiting));
     //  The connection stays in step: the next command gets its own reply.
