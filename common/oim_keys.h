@@ -24,7 +24,8 @@
 #define OIM_KEY_APIKEY          "oim:apikey:%s"
 //  When the key was last used (unix ms, to the minute): written by the gateway at most once a
 //  minute per key (a script that writes only when the minute changed), read by the registry
-//  for GET /v1/orgs/{id}/api-keys (last_used_at), deleted with the key.
+//  for GET /v1/orgs/{id}/api-keys (last_used_at), deleted with the key (and expires after
+//  400 days unused).
 #define OIM_KEY_APIKEY_USED     "oim:apikey:%s:used"
 
 //  CURVE public keys registered through the API: value = CurveKeyRecord (registry.proto),

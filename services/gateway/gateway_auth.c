@@ -10,9 +10,10 @@
 #include <strings.h>
 
 //  The last-used mark: the minute, written only when it changed (so at most one write, and
-//  one AOF record, per key per minute; a script that writes nothing logs nothing).
+//  one AOF record, per key per minute; a script that writes nothing logs nothing). It expires
+//  after 400 days, so the marks of keys dropped elsewhere (a publisher's rotated key) go too.
 #define LAST_USED_SCRIPT "if redis.call('GET', KEYS[1]) ~= ARGV[1] then " \
-                         "redis.call('SET', KEYS[1], ARGV[1]) end"
+                         "redis.call('SET', KEYS[1], ARGV[1], 'EX', 34560000) end"
 
 //  Copies the organisation's status from reply (to GET oim:org:<id>) into auth; frees reply.
 static int

@@ -330,6 +330,8 @@ class Accounts(unittest.TestCase):
             self.assertEqual(self.http("GET", "/v1/whoami", key=key)[1]["org_id"], org["id"])
         used = {i["name"]: i["last_used_at"] for i in owner.http("GET", f"/v1/orgs/{org['id']}/api-keys")[1]["items"]}
         self.assertTrue(all(at and at.endswith(":00.000Z") for at in used.values()), used)
+        mark = f"oim:apikey:{hashlib.sha256(k2['api_key'].encode()).hexdigest()}:used"
+        self.assertGreater(int(self.c.redis_cli("TTL", mark)), 86400 * 300)
         self.assertEqual(owner.http("DELETE", f"/v1/orgs/{org['id']}/api-keys/{k1['id']}")[0], 204)
         self.assertEqual(self.http("GET", "/v1/whoami", key=k1["api_key"])[0], 401)
         self.assertEqual(self.http("GET", "/v1/whoami", key=k2["api_key"])[0], 200)
