@@ -74,7 +74,8 @@ class SentinelCluster(RegistryCluster):
         self.extra_env.update({
             "OIM_REDIS_SENTINELS": ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports),
             "OIM_REDIS_MASTER_NAME": MASTER,
-            "OIM_REDIS_WAIT_REPLICAS": "1",
+            # a control run can turn WAIT off (then the frozen-replica check must fail)
+            "OIM_REDIS_WAIT_REPLICAS": os.environ.get("OIM_FAILOVER_WAIT_REPLICAS", "1"),
             "OIM_REDIS_WAIT_MSEC": "500",      # well below 3 heartbeats: a WAIT blocks the loop
         })
         self.nodes = [self._node(i, None if i == 0 else self.node_ports[0]) for i in range(3)]
