@@ -8,7 +8,12 @@ new master). Afterwards: every acknowledged event's demand exists exactly once (
 per external id, one ingest entry per demand in the change log), every match was computed
 (each demand matched to every startup), every match.created webhook was delivered at least
 once with one webhook-id per notification. Prints acknowledged events, lost, duplicates
-applied and the failover times (kill -> first acknowledged write sent after the kill)."""
+applied and the failover times (kill -> first acknowledged write sent after the kill).
+Then both replicas are frozen (SIGSTOP): writes must be refused (503 replication_timeout over
+HTTP, IngestAck 503 over ZeroMQ), and acknowledged once they resume.
+A control run with OIM_FAILOVER_WAIT_REPLICAS=0 fails at that frozen-replica check (a 200 with
+no replica holding the write); its SIGKILL part lost nothing either (replication on loopback
+lags far less than a failover takes), so the frozen check is what proves WAIT here."""
 import collections
 import http.server
 import json
