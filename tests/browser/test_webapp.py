@@ -68,7 +68,8 @@ class WebApp(unittest.TestCase):
         c.start("registry", OIM_PUBLIC_URL=self.base)
         c.start("search")
         c.start("matcher")
-        c.start("notify", OIM_SMTP_URL=f"smtp://127.0.0.1:{self.smtp.port}")
+        c.start("notify", OIM_SMTP_URL=f"smtp://127.0.0.1:{self.smtp.port}",
+                OIM_WEBHOOK_RETRY_SCHEDULE="0.2,0.2", OIM_WEBHOOK_BREAKER_FAILURES="100000")
         c.wait_registered({s: 1 for s in ("registry", "search", "matcher", "notify")})
         wait_for(lambda: c.http("GET", "/v1/whoami", key=AGENCY_KEY)[0] == 200, 10, "the bootstrap agency")
         self.driver = chrome()
@@ -317,6 +318,14 @@ class WebApp(unittest.TestCase):
         self.shot("14-company-demands")
         self.open("/settings")
         self.shot("15-company-settings")
+        # a webhook to a closed port: its deliveries end as dead letters (retried 0.2 s apart)
+        form = self.css("#webhook-form")
+        self.fill(form, {"url": "http://127.0.0.1:9/hook"})
+        form.find_element(By.ID, "webhook-submit").click()
+        self.assertTrue(self.css("#main .secret").text.startswith("whsec_"))
+        form = self.css("#prefs-form")
+        form.find_element(By.ID, "prefs-submit").click()
+        self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#main .notice.ok")) >= 2)
 
         # 4. The startup sees the match, explained, and expresses interest.
         self.sign_in(STARTUP_EMAIL)
@@ -389,6 +398,14 @@ class WebApp(unittest.TestCase):
         self.shot("25-agency-dashboard-after")
         # two demands, two matches (the second through the API), one interest, one connection
         self.assertEqual([after[i] - before[i] for i in range(4)], [2, 2, 1, 1], (before, after))
+        # the company's webhook deliveries are dead letters; one is sent again
+        def dead_listed():
+            self.open("/agency/deliveries?status=dead")
+            return self.driver.find_elements(By.CSS_SELECTOR, "article.delivery button.retry")
+        wait_for(dead_listed, 20, "a dead letter", interval=0.5)
+        self.shot("27-agency-dead-letters")
+        self.driver.find_element(By.CSS_SELECTOR, "article.delivery button.retry").click()
+        self.css("article.delivery .notice.ok")
 
         # 8. The company's person forgot the password: reset by e-mail, sign in with the new one.
         if self.sessions:

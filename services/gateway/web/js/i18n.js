@@ -338,6 +338,8 @@ const S = {
   "dlv.title": ["웹훅 전송", "Webhook deliveries"],
   "dlv.retry": ["다시 보내기", "Retry"],
   "dlv.retried": ["다시 보내기로 했습니다.", "Queued for another attempt."],
+  "dlv.attempts": ["{n}회 시도", "{n} attempts"],
+  "dlv.org": ["받는 기관", "Recipient"],
   "dlv.last": ["마지막 시도", "Last attempt"],
   "dlv.empty": ["해당하는 전송이 없습니다.", "No deliveries here."],
   "dlv.empty.todo": ["실패한 전송은 재시도가 끝나면 여기로 옵니다.", "Failed deliveries land here once their retries run out."],

@@ -204,9 +204,10 @@ export async function deliveries(params, ctx) {
     (dl) => {
       const last = (dl.log || []).slice(-1)[0] || {};
       const art = h("article", { class: "card delivery", "data-delivery": dl.id },
-        h("div", { class: "row" }, h("strong", { text: dl.event_type || dl.type || dl.id }), h("span", { class: "state", text: label("dlv", dl.status) }),
-          h("span", { class: "muted", text: `${dl.org_id || ""} · ${dl.url || ""} · ${fmtTime(dl.created_at)}` })),
-        (last.error || last.status) && h("p", { class: "muted", text: `${t("dlv.last")}: ${last.status || ""} ${last.error || ""}` }),
+        h("div", { class: "row" }, h("strong", { text: dl.url || dl.id }), h("span", { class: "state", text: label("dlv", dl.status) }),
+          h("span", { class: "muted", text: `${t("dlv.attempts", { n: dl.attempts || 0 })} · ${fmtTime(dl.updated_at || dl.created_at)}` }),
+          dl.org_id && h("a", { href: `#/org/${dl.org_id}`, text: t("dlv.org") })),
+        (last.error || last.http_status) && h("p", { class: "muted", text: `${t("dlv.last")} (${fmtTime(last.at)}): ${last.http_status ? "HTTP " + last.http_status + " " : ""}${last.error || ""}` }),
         dl.status === "dead" && h("button", { type: "button", class: "retry", text: t("dlv.retry"), onclick: async (ev) => {
           try { await post(`/v1/deliveries/${dl.id}/retry`); ev.target.replaceWith(notice("ok", t("dlv.retried"))); } catch (e) { ev.target.replaceWith(failure(e)); } } }));
       return art;
