@@ -12,6 +12,7 @@ The first path segment says how to answer:
     /gone/...          410
     /flaky/N/...       500 for the first N requests to that path, 200 afterwards
     /hang/...          never answers (until the server stops)
+    /slow/MS/...       200 after MS milliseconds
 GET /stats returns {path: {"received", "verified", "rejected", "ids", "answered"}} as JSON.
 """
 import base64
@@ -92,6 +93,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         elif parts[0] == "fail":
             code = 500
+        elif parts[0] == "slow":
+            STOP.wait(int(parts[1]) / 1000)
+            code = 200
         elif parts[0] == "gone":
             code = 410
         elif parts[0] == "flaky":
