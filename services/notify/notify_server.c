@@ -142,6 +142,7 @@ static const oim_method_t s_methods [] = {
     { "notification.read", notify_api_notification_read, NULL },
     { "webhook.put", notify_api_webhook_put, NULL },
     { "webhook.get", notify_api_webhook_get, NULL },
+    { "webhook.test", notify_api_webhook_test, NULL },
     { "preferences.put", notify_api_preferences_put, NULL },
     { "preferences.get", notify_api_preferences_get, NULL },
     { "delivery.list", notify_api_delivery_list, NULL },

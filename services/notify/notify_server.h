@@ -27,5 +27,6 @@ oim_api_fn notify_api_preferences_put;
 oim_api_fn notify_api_preferences_get;
 oim_api_fn notify_api_delivery_list;
 oim_api_fn notify_api_delivery_retry;
+oim_api_fn notify_api_webhook_test;      //  notify_ping.c
 
 #endif

@@ -28,6 +28,7 @@
       registry_announce.c  announcements to groups of organisations
       registry_stats.c     the funnel and delivery health of GET /v1/admin/stats
       registry_export.c    CSV exports
+      registry_directory.c lists over id indexes (directory, publishers, people), publishers' keys
 */
 #ifndef REGISTRY_H_INCLUDED
 #define REGISTRY_H_INCLUDED
@@ -288,6 +289,10 @@ void registry_demand_commit (registry_t *self, const registry_actor_t *actor,
 json_t *registry_demand_json (const Oim__V1__Demand *demand);
 void registry_demand_reply (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Demand *demand);
 
+//  The org as JSON; contacts (e-mail, phone, business number) only when full (the org itself
+//  or the agency). Caller owns the result.
+json_t *registry_org_json (const Oim__V1__Organization *org, bool full);
+
 #define REGISTRY_AGENCY_KEY_MIN 32      //  characters of OIM_BOOTSTRAP_AGENCY_KEY
 //  Creates the bootstrap agency when none exists. Returns 0, or -1 (a key shorter than
 //  REGISTRY_AGENCY_KEY_MIN, no agency and no key, or Redis failed): the daemon must not start.
@@ -383,10 +388,38 @@ void registry_tokens_tx_mail (registry_t *self, oim_redis_tx_t *tx, const Oim__V
 void registry_apikeys_tx_add (oim_redis_tx_t *tx, const char *api_key, const char *hash_hex,
                               Oim__V1__Role role, const char *org_id, const char *name,
                               char *key_id_out);
+//  Adds to tx the record of a new key (oim:apikey:<hash>, with its name and prefix) only;
+//  key_id_out (OIM_ID_SIZE) receives its id. For owners that index their keys themselves
+//  (a publisher's single current key, registry_publishers.c).
+void registry_apikeys_tx_record (oim_redis_tx_t *tx, const char *api_key, const char *hash_hex,
+                                 Oim__V1__Role role, const char *org_id,
+                                 const char *source_system, const char *name, char *key_id_out);
+//  Adds the removal of the key with hash_hex (its record and last-used mark) to tx.
+void registry_apikeys_tx_drop (oim_redis_tx_t *tx, const char *hash_hex);
+//  The key's last use as JSON (RFC 3339 to the minute) or null.
+json_t *registry_apikeys_last_used (registry_t *self, const char *hash_hex);
 //  Adds the revocation of every key of org_id to tx. 0, or -1 (Redis).
 int registry_apikeys_tx_revoke_all (registry_t *self, oim_redis_tx_t *tx, const char *org_id);
 
-oim_api_fn registry_staff_create, registry_member_list, registry_member_remove;
+//  The org named by the "id" parameter, checked to exist and to be visible to the actor
+//  (its own people, the agency). 0, or -1 with the reply set.
+int registry_accounts_org_visible (registry_t *self, const Oim__V1__ApiRequest *request,
+                                   const registry_actor_t *actor, oim_api_reply_t *reply);
+//  The person of the "user_id" parameter in the org of "id", WATCHed: it (caller frees), or
+//  NULL with 404 (field user_id) or 503 set and the WATCH released.
+Oim__V1__User *registry_accounts_member_load (registry_t *self, const Oim__V1__ApiRequest *request,
+                                              oim_api_reply_t *reply);
+//  The reply after a transaction on a person: status with body (consumed) when rc is 0,
+//  409 version_conflict when a WATCHed key changed (1), else 503.
+void registry_accounts_reply_tx (oim_api_reply_t *reply, int rc, uint32_t status, json_t *body);
+//  registry_members.c: how many owners user's org has, every person's record WATCHed (-1:
+//  Redis failed); and the last-owner rule: 0 when user may lose the owner role (leaving:
+//  removed or demoted), else -1 with 409 last_owner naming the person (or 503) set.
+int registry_members_owners (registry_t *self, const char *org_id);
+int registry_members_keep_owner (registry_t *self, const Oim__V1__User *user, bool leaving,
+                                 oim_api_reply_t *reply);
+oim_api_fn registry_staff_create, registry_member_list, registry_member_remove,
+           registry_member_update;
 oim_api_fn registry_session_create, registry_session_current, registry_session_delete;
 oim_api_fn registry_invitation_create, registry_invitation_accept, registry_email_verify,
            registry_password_reset_request, registry_password_reset_confirm;
@@ -401,6 +434,29 @@ typedef struct {
     char dummy_hash [128];          //  a hash verified when the e-mail is unknown (same time)
 } registry_accounts_cfg_t;
 const registry_accounts_cfg_t *registry_accounts_cfg (registry_t *self);
+
+//  ---- registry_directory.c: lists over id indexes, the directory, publishers' keys --------
+//  A list over an index of ids (zset, score 0): the entities stored at key_format, each made
+//  an item by render (NULL: skipped; it may read Redis), newest or oldest first.
+typedef json_t *(registry_render_fn) (registry_t *self, const ProtobufCMessage *entity, void *arg);
+typedef struct {
+    const char *index, *key_format, *id_prefix;     //  id_prefix: what a cursor must be
+    const ProtobufCMessageDescriptor *descriptor;
+    bool newest_first;
+    size_t default_limit, max_limit;
+    registry_render_fn *render;
+    void *arg;
+} registry_page_spec_t;
+//  Answers the page the request's ?limit and ?cursor ask for: 200 {items, next_cursor}, 400
+//  naming limit or cursor, 503.
+void registry_page_reply (registry_t *self, const Oim__V1__ApiRequest *request,
+                          const registry_page_spec_t *spec, oim_api_reply_t *reply);
+//  Loads the publisher named by the "id" path parameter, WATCHed (registry_publishers.c).
+//  Returns it (caller frees), or NULL with 404/503 set and the WATCH released.
+Oim__V1__Publisher *registry_publisher_load (registry_t *self, const Oim__V1__ApiRequest *request,
+                                             oim_api_reply_t *reply);
+oim_api_fn registry_org_list, registry_publisher_list, registry_publisher_key_rotate,
+           registry_publisher_key_revoke;
 
 //  ---- registry_retention.c ---------------------------------------------------------------
 //  Trims oim:changelog (below what every consumer group still needs) and oim:audit to their

@@ -390,10 +390,8 @@ registry_staff_create (oim_service_t *service, const Oim__V1__ApiRequest *reques
     protobuf_c_message_free_unpacked (&user->base, NULL);
 }
 
-//  The org named by the "id" parameter, checked to exist and to be visible to the actor
-//  (its own people and keys, the agency). 0, or -1 with the reply set.
-static int
-s_org_visible (registry_t *self, const Oim__V1__ApiRequest *request, const registry_actor_t *actor,
+int
+registry_accounts_org_visible (registry_t *self, const Oim__V1__ApiRequest *request, const registry_actor_t *actor,
                oim_api_reply_t *reply)
 {
     const char *id = oim_api_param (request, "id");
@@ -409,34 +407,61 @@ s_org_visible (registry_t *self, const Oim__V1__ApiRequest *request, const regis
     return 0;
 }
 
-void
-registry_member_list (oim_service_t *service, const Oim__V1__ApiRequest *request,
-                      oim_api_reply_t *reply)
+Oim__V1__User *
+registry_accounts_member_load (registry_t *self, const Oim__V1__ApiRequest *request,
+                               oim_api_reply_t *reply)
 {
-    registry_t *self = registry_of (service);
-    registry_actor_t actor = registry_actor (request);
-    if (s_org_visible (self, request, &actor, reply))
-        return;
+    const char *org_id = oim_api_param (request, "id"), *user_id = oim_api_param (request, "user_id");
     char key [OIM_KEY_SIZE];
-    snprintf (key, sizeof key, OIM_KEY_ORG_USERS, oim_api_param (request, "id"));
-    redisReply *ids = oim_redis_command (self->redis, "ZRANGE %s 0 999", key);
-    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        if (ids)
-            freeReplyObject (ids);
-        return registry_reply_unavailable (reply);
-    }
-    json_t *items = json_array ();
-    for (size_t i = 0; i < ids->elements; i++) {
-        Oim__V1__User *user = NULL;
-        snprintf (key, sizeof key, OIM_KEY_USER, ids->element [i]->str);
-        if (registry_store_get (self->redis, key, &oim__v1__user__descriptor,
-                                (ProtobufCMessage **) &user) == 1) {
-            json_array_append_new (items, registry_accounts_user_json (user, true));
-            protobuf_c_message_free_unpacked (&user->base, NULL);
-        }
-    }
-    freeReplyObject (ids);
-    oim_api_ok (reply, 200, json_pack ("{s:o,s:n}", "items", items, "next_cursor"));
+    snprintf (key, sizeof key, OIM_KEY_USER, user_id? user_id: "");
+    Oim__V1__User *user = NULL;
+    int found = oim_redis_tx_watch (self->redis, key)
+              ? -1: registry_store_get (self->redis, key, &oim__v1__user__descriptor,
+                                        (ProtobufCMessage **) &user);
+    if (found == 1 && org_id && strcmp (user->org_id, org_id) == 0)
+        return user;
+    oim_redis_tx_unwatch (self->redis);
+    if (found == -1)
+        registry_reply_unavailable (reply);
+    else
+        oim_api_error (reply, 404, "not_found", "user_id", "no such person in this organization");
+    if (user)
+        protobuf_c_message_free_unpacked (&user->base, NULL);
+    return NULL;
+}
+
+//  Removes user (record, e-mail index, org's people, sessions) with an audit entry; answers
+//  204/409/503.
+static void
+s_remove (registry_t *self, const registry_actor_t *actor, const Oim__V1__User *user,
+          oim_api_reply_t *reply)
+{
+    char key [REGISTRY_EMAIL_KEY_SIZE], lower [256];
+    oim_redis_tx_t *tx = oim_redis_tx_new ();
+    snprintf (key, sizeof key, OIM_KEY_USER, user->id);
+    oim_redis_tx_strs (tx, "DEL", key, NULL);
+    registry_email_normal (user->email, lower);
+    snprintf (key, sizeof key, OIM_KEY_EMAIL, lower);
+    oim_redis_tx_strs (tx, "DEL", key, NULL);
+    snprintf (key, sizeof key, OIM_KEY_ORG_USERS, user->org_id);
+    registry_tx_zset (tx, false, key, user->id);
+    registry_tx_audit (tx, actor, "user.remove", "user", user->id, user->org_id);
+    int rc = registry_accounts_tx_end_sessions (self, tx, user->id)
+           ? -1: oim_redis_tx_exec (tx, self->redis);
+    oim_redis_tx_destroy (&tx);
+    registry_accounts_reply_tx (reply, rc, 204, NULL);
+}
+
+void
+registry_accounts_reply_tx (oim_api_reply_t *reply, int rc, uint32_t status, json_t *body)
+{
+    if (rc == 0)
+        return oim_api_ok (reply, status, body);
+    json_decref (body);
+    if (rc == 1)
+        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
+    else
+        registry_reply_unavailable (reply);
 }
 
 void
@@ -445,42 +470,14 @@ registry_member_remove (oim_service_t *service, const Oim__V1__ApiRequest *reque
 {
     registry_t *self = registry_of (service);
     registry_actor_t actor = registry_actor (request);
-    const char *org_id = oim_api_param (request, "id"), *user_id = oim_api_param (request, "user_id");
-    if (!registry_accounts_may_manage (&actor, org_id, reply))
+    if (!registry_accounts_may_manage (&actor, oim_api_param (request, "id"), reply))
         return;
-    char key [REGISTRY_EMAIL_KEY_SIZE], lower [256];
-    snprintf (key, sizeof key, OIM_KEY_USER, user_id? user_id: "");
-    Oim__V1__User *user = NULL;
-    int found = oim_redis_tx_watch (self->redis, key)
-              ? -1: registry_store_get (self->redis, key, &oim__v1__user__descriptor,
-                                        (ProtobufCMessage **) &user);
-    if (found == 1 && strcmp (user->org_id, org_id) == 0) {
-        oim_redis_tx_t *tx = oim_redis_tx_new ();
-        oim_redis_tx_strs (tx, "DEL", key, NULL);
-        registry_email_normal (user->email, lower);
-        snprintf (key, sizeof key, OIM_KEY_EMAIL, lower);
-        oim_redis_tx_strs (tx, "DEL", key, NULL);
-        snprintf (key, sizeof key, OIM_KEY_ORG_USERS, org_id);
-        registry_tx_zset (tx, false, key, user->id);
-        registry_tx_audit (tx, &actor, "user.remove", "user", user->id, org_id);
-        int rc = registry_accounts_tx_end_sessions (self, tx, user->id)
-               ? -1: oim_redis_tx_exec (tx, self->redis);
-        oim_redis_tx_destroy (&tx);
-        if (rc == 0)
-            oim_api_ok (reply, 204, NULL);
-        else
-        if (rc == 1)
-            oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
-        else
-            registry_reply_unavailable (reply);
-    }
-    else
-    if (found == -1)
-        registry_reply_unavailable (reply);
-    else
-        oim_api_error (reply, 404, "not_found", "user_id", "no such person in this organization");
+    Oim__V1__User *user = registry_accounts_member_load (self, request, reply);
+    if (!user)
+        return;
+    if (registry_members_keep_owner (self, user, true, reply) == 0)
+        s_remove (self, &actor, user, reply);
     if (reply->status != 204)
         oim_redis_tx_unwatch (self->redis);
-    if (user)
-        protobuf_c_message_free_unpacked (&user->base, NULL);
+    protobuf_c_message_free_unpacked (&user->base, NULL);
 }

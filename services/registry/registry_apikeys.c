@@ -16,9 +16,9 @@
 #define MAX_KEYS_PER_ORG 50
 
 void
-registry_apikeys_tx_add (oim_redis_tx_t *tx, const char *api_key, const char *hash_hex,
-                         Oim__V1__Role role, const char *org_id, const char *name,
-                         char *key_id_out)
+registry_apikeys_tx_record (oim_redis_tx_t *tx, const char *api_key, const char *hash_hex,
+                            Oim__V1__Role role, const char *org_id, const char *source_system,
+                            const char *name, char *key_id_out)
 {
     char at [OIM_RFC3339_SIZE], key [OIM_KEY_SIZE], prefix [16];
     oim_id_new ("key", key_id_out);
@@ -28,11 +28,21 @@ registry_apikeys_tx_add (oim_redis_tx_t *tx, const char *api_key, const char *ha
     record.key_id = key_id_out;
     record.role = role;
     record.org_id = (char *) org_id;
+    record.source_system = (char *) source_system;
     record.created_at = at;
     record.name = (char *) name;
     record.prefix = prefix;
     snprintf (key, sizeof key, OIM_KEY_APIKEY, hash_hex);
     registry_tx_put (tx, key, &record.base);
+}
+
+void
+registry_apikeys_tx_add (oim_redis_tx_t *tx, const char *api_key, const char *hash_hex,
+                         Oim__V1__Role role, const char *org_id, const char *name,
+                         char *key_id_out)
+{
+    char key [OIM_KEY_SIZE];
+    registry_apikeys_tx_record (tx, api_key, hash_hex, role, org_id, "", name, key_id_out);
     snprintf (key, sizeof key, OIM_KEY_ORG_APIKEYS, org_id);
     oim_redis_tx_strs (tx, "HSET", key, key_id_out, hash_hex, NULL);
 }
@@ -83,9 +93,8 @@ s_pairs_free (char **pairs, size_t n)
     free (pairs);
 }
 
-//  Adds the removal of the key with hash_hex (its record and last-used mark) to tx.
-static void
-s_tx_drop_key (oim_redis_tx_t *tx, const char *hash_hex)
+void
+registry_apikeys_tx_drop (oim_redis_tx_t *tx, const char *hash_hex)
 {
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_APIKEY, hash_hex);
@@ -94,9 +103,8 @@ s_tx_drop_key (oim_redis_tx_t *tx, const char *hash_hex)
     oim_redis_tx_strs (tx, "DEL", key, NULL);
 }
 
-//  The key's last use as JSON (RFC 3339 to the minute) or null.
-static json_t *
-s_last_used (registry_t *self, const char *hash_hex)
+json_t *
+registry_apikeys_last_used (registry_t *self, const char *hash_hex)
 {
     char key [OIM_KEY_SIZE], at [OIM_RFC3339_SIZE];
     snprintf (key, sizeof key, OIM_KEY_APIKEY_USED, hash_hex);
@@ -119,7 +127,7 @@ registry_apikeys_tx_revoke_all (registry_t *self, oim_redis_tx_t *tx, const char
     if (s_keys (self, org_id, &pairs, &n))
         return -1;
     for (size_t i = 0; i < n; i++)
-        s_tx_drop_key (tx, pairs [2 * i + 1]);
+        registry_apikeys_tx_drop (tx, pairs [2 * i + 1]);
     snprintf (key, sizeof key, OIM_KEY_ORG_APIKEYS, org_id);
     oim_redis_tx_strs (tx, "DEL", key, NULL);
     snprintf (key, sizeof key, OIM_KEY_ORG_APIKEY, org_id);
@@ -167,7 +175,7 @@ registry_api_key_list (oim_service_t *service, const Oim__V1__ApiRequest *reques
                 continue;
             json_array_append_new (items, json_pack ("{s:s,s:s,s:s,s:s,s:o}", "id", record->key_id,
                 "name", *record->name? record->name: "initial", "prefix", record->prefix,
-                "created_at", record->created_at, "last_used_at", s_last_used (self, pairs [2 * i + 1])));
+                "created_at", record->created_at, "last_used_at", registry_apikeys_last_used (self, pairs [2 * i + 1])));
             protobuf_c_message_free_unpacked (&record->base, NULL);
         }
         oim_api_ok (reply, 200, json_pack ("{s:o}", "items", items));
@@ -249,7 +257,7 @@ registry_api_key_delete (oim_service_t *service, const Oim__V1__ApiRequest *requ
         oim_api_error (reply, 404, "not_found", "key_id", "no such key of this organization");
     else {
         oim_redis_tx_t *tx = oim_redis_tx_new ();
-        s_tx_drop_key (tx, pairs [2 * i + 1]);
+        registry_apikeys_tx_drop (tx, pairs [2 * i + 1]);
         snprintf (key, sizeof key, OIM_KEY_ORG_APIKEYS, org->id);
         oim_redis_tx_strs (tx, "HDEL", key, key_id, NULL);
         snprintf (key, sizeof key, OIM_KEY_ORG_APIKEY, org->id);

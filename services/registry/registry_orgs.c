@@ -32,9 +32,8 @@ s_role_of_kind (const char *kind)
          : OIM__V1__ROLE__ROLE_STARTUP;
 }
 
-//  The org as JSON; contacts only when full (the org itself or the agency).
-static json_t *
-s_org_json (const Oim__V1__Organization *org, bool full)
+json_t *
+registry_org_json (const Oim__V1__Organization *org, bool full)
 {
     json_t *json = oim_pbjson_encode (&org->base, 0);
     json_object_del (json, "deleted");
@@ -54,7 +53,7 @@ static void
 s_reply_org (oim_api_reply_t *reply, uint32_t status, const Oim__V1__Organization *org,
              bool full, const char *api_key)
 {
-    json_t *json = s_org_json (org, full);
+    json_t *json = registry_org_json (org, full);
     if (api_key)
         json_object_set_new (json, "api_key", json_string (api_key));
     char etag [32];

@@ -224,9 +224,8 @@ s_decode_curve_key (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
     return key;
 }
 
-//  Loads the publisher named by the "id" path parameter, WATCHed. NULL with 404/503 set.
-static Oim__V1__Publisher *
-s_load (registry_t *self, const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
+Oim__V1__Publisher *
+registry_publisher_load (registry_t *self, const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
 {
     const char *id = oim_api_param (request, "id");
     ProtobufCMessage *pub = NULL;
@@ -300,7 +299,7 @@ registry_publisher_curve_key (oim_service_t *service, const Oim__V1__ApiRequest 
     if (!registry_is (&actor, OIM__V1__ROLE__ROLE_AGENCY))
         return oim_api_error (reply, 403, "forbidden", NULL, "only the agency sets publishers' keys");
     char *key = s_decode_curve_key (request, reply);
-    Oim__V1__Publisher *pub = key? s_load (self, request, reply): NULL;
+    Oim__V1__Publisher *pub = key? registry_publisher_load (self, request, reply): NULL;
     if (pub) {
         int rc = s_change_key (self, &actor, pub, key);
         if (rc)

@@ -221,6 +221,10 @@ ROWS = {
                                        R(200, 200, 200, 403, 401, other=403)),
     ("DELETE", "/v1/orgs/{id}/members/{user_id}"): (lambda x, w: (f"/v1/orgs/{w.org}/members/usr_nope", None),
                                                     R(404, 404, 404, 403, 401, other=403, member=403)),
+    ("PATCH", "/v1/orgs/{id}/members/{user_id}"): (
+        lambda x, w: (f"/v1/orgs/{w.org}/members/usr_nope", {"role": "member"}),
+        R(404, 404, 404, 403, 401, other=403, member=403)),
+    ("GET", "/v1/orgs"): (lambda x, w: ("/v1/orgs?limit=5", None), R(200, 200, 200, 403, 401, other=200)),
     ("POST", "/v1/orgs/{id}/invitations"): (lambda x, w: (f"/v1/orgs/{w.org}/invitations", {"email": unique_email("inv")}),
                                             R(201, 201, 201, 403, 401, other=403, member=403)),
     ("POST", "/v1/invitations/{token}/accept"): (lambda x, w: ("/v1/invitations/nope/accept", {"name": "n", "password": PASSWORD}),
@@ -284,6 +288,13 @@ ROWS = {
     ("PUT", "/v1/publishers/{id}/curve-key"): (
         lambda x, w: (f"/v1/publishers/{x.publisher['id']}/curve-key", {"curve_public_key": curve_key()}),
         R(200, 403, 403, 403, 401, other=403)),
+    ("GET", "/v1/publishers"): (lambda x, w: ("/v1/publishers", None), R(200, 403, 403, 403, 401, other=403)),
+    ("POST", "/v1/publishers/{id}/api-keys"): (
+        lambda x, w: (f"/v1/publishers/{x.new_publisher()['id']}/api-keys", None),
+        R(201, 403, 403, 403, 401, other=403)),
+    ("DELETE", "/v1/publishers/{id}/api-keys"): (
+        lambda x, w: (f"/v1/publishers/{x.new_publisher()['id']}/api-keys", None),
+        R(204, 403, 403, 403, 401, other=403)),
     ("POST", "/v1/events/demands"): (lambda x, w: ("/v1/events/demands", []), R(200, 403, 403, 200, 401, other=403)),
     ("GET", "/v1/admin/audit"): (lambda x, w: ("/v1/admin/audit", None), R(200, 403, 403, 403, 401, other=403)),
     ("GET", "/v1/admin/stats"): (lambda x, w: ("/v1/admin/stats", None), R(200, 403, 403, 403, 401, other=403)),
@@ -314,6 +325,8 @@ ROWS = {
                                        R(200, 200, 200, 404, 401, other=403)),
     ("GET", "/v1/orgs/{id}/webhook"): (lambda x, w: (f"/v1/orgs/{w.org}/webhook", None),
                                        R(200, 200, 200, 404, 401, other=403)),
+    ("POST", "/v1/orgs/{id}/webhook/test"): (lambda x, w: (f"/v1/orgs/{w.org}/webhook/test", None),
+                                             R(200, 200, 200, 404, 401, other=403, member=403)),
     ("PUT", "/v1/orgs/{id}/preferences"): (lambda x, w: (f"/v1/orgs/{w.org}/preferences", {"*": {"channels": ["inbox"]}}),
                                            R(200, 200, 200, 404, 401, other=403)),
     ("GET", "/v1/orgs/{id}/preferences"): (lambda x, w: (f"/v1/orgs/{w.org}/preferences", None),
