@@ -36,6 +36,25 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 SHOTS = os.path.join(BUILD_DIR, "screenshots")
 PASSWORD = "correct horse battery"
 COMPANY_EMAIL, STARTUP_EMAIL, AGENCY_EMAIL = "kim@hanbit.example", "lee@batterylab.example", "park@agency.example"
+MEMBER_EMAIL = "choi@hanbit.example"
+
+
+def receiver():
+    """A webhook receiver on a free port answering 204 (for the webhook test ping)."""
+    import http.server
+    import threading
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def chrome():
@@ -259,11 +278,28 @@ class WebApp(unittest.TestCase):
         self.shot("08-agency-org-detail")
         if self.sessions:       # the agency sees the startup's people and keys
             self.assertIn(STARTUP_EMAIL, self.css("#main table").text)
+        status, _, _ = c.http("POST", "/v1/publishers", {"source_system": "oi-busan", "name": "부산 OI"}, key=AGENCY_KEY)
+        self.assertEqual(status, 201)
         for path, name in (("/agency/orgs", "08-agency-orgs-directory"), ("/agency/publishers", "09-agency-publishers"),
                            ("/agency/deliveries", "10-agency-dead-letters"), ("/agency/audit?action=org.approve", "11-agency-audit")):
             self.open(path)
             self.shot(name)
         self.assertIn("org.approve", self.css("#audit-table").text)
+        # the directory (GET /v1/orgs): a search, then pages of one
+        self.open("/agency/orgs")
+        self.fill(self.css("#orgs-form"), {"q": "배터리"})
+        self.driver.find_element(By.CSS_SELECTOR, "#orgs-form button[type='submit']").click()
+        self.wait.until(lambda d: "q=" in d.current_url)
+        self.settle()
+        self.assertEqual([a.text for a in self.driver.find_elements(By.CSS_SELECTOR, "article.org h3")], ["배터리랩"])
+        self.open("/agency/orgs?limit=1")
+        self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "article.org")), 1)
+        self.driver.find_element(By.CSS_SELECTOR, "#main .pager button").click()
+        self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "article.org")) == 2)
+        # a publisher's key rotated (shown once)
+        self.open("/agency/publishers")
+        self.css("article.publisher button.rotate").click()
+        self.assertTrue(self.css("article.publisher .secret").text.startswith("oimk_"))
         if self.sessions:       # the directory's CSV export, with the session's cookie
             self.open("/agency/orgs")
             href = self.css("a[href='/v1/admin/export/organizations.csv']").get_attribute("href")
@@ -318,6 +354,17 @@ class WebApp(unittest.TestCase):
         self.shot("14-company-demands")
         self.open("/settings")
         self.shot("15-company-settings")
+        if self.sessions:       # the webhook test ping reaches a receiver
+            hook = receiver()
+            form = self.css("#webhook-form")
+            self.fill(form, {"url": f"http://127.0.0.1:{hook.server_port}/hook"})
+            form.find_element(By.ID, "webhook-submit").click()
+            self.css("#main .secret")
+            self.css("#webhook-test").click()
+            self.wait.until(lambda d: d.find_element(By.ID, "webhook-test-result").get_attribute("data-delivered") == "true")
+            self.assertIn("HTTP 204", self.css("#webhook-test-result").text)
+            hook.shutdown()
+            self.shot("15b-company-webhook-test")
         # a webhook to a closed port: its deliveries end as dead letters (retried 0.2 s apart)
         form = self.css("#webhook-form")
         self.fill(form, {"url": "http://127.0.0.1:9/hook"})
@@ -326,6 +373,8 @@ class WebApp(unittest.TestCase):
         form = self.css("#prefs-form")
         form.find_element(By.ID, "prefs-submit").click()
         self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#main .notice.ok")) >= 2)
+        if self.sessions:
+            self.people()
 
         # 4. The startup sees the match, explained, and expresses interest.
         self.sign_in(STARTUP_EMAIL)
@@ -426,6 +475,42 @@ class WebApp(unittest.TestCase):
             self.fill(form, {"email": COMPANY_EMAIL, "password": "a new long password 새 비밀번호"})
             form.find_element(By.ID, "signin-submit").click()
             self.css("article.demand")
+
+
+    def people(self):
+        """The company's owner (on #/settings) revokes an API key, invites a person who
+        accepts from the e-mail's link, then removes that person."""
+        c = self.cluster
+        form = self.css("#key-form")
+        self.fill(form, {"name": "ci-robot"})
+        form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        key = self.css("#key-form + div .secret").text
+        self.assertEqual(c.http("GET", "/v1/whoami", key=key)[0], 200)
+        self.css("button.revoke[data-key='ci-robot']").click()
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "button.revoke[data-key='ci-robot']"))
+        self.assertEqual(c.http("GET", "/v1/whoami", key=key)[0], 401)
+        form = self.css("#invite-form")
+        self.fill(form, {"email": MEMBER_EMAIL})
+        form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        self.css("#invite-form .notice.ok")
+        self.driver.find_element(By.ID, "signout").click()
+        self.wait.until(lambda d: not d.find_elements(By.ID, "signout"))
+        self.open(f"/accept-invitation/{self.mail.token(MEMBER_EMAIL, 'accept-invitation')}")
+        self.css("#main form")
+        self.shot("15c-accept-invitation")
+        form = self.css("#main form")
+        self.fill(form, {"name": "최팀원", "password": PASSWORD})
+        form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+        self.css("#signout")
+        self.sign_in(COMPANY_EMAIL)
+        self.open("/settings")
+        self.shot("15d-company-members")
+        row = self.css("#members-table tr[data-user]:last-child")     # oldest first: the new person
+        self.assertIn(MEMBER_EMAIL, row.text)
+        row.find_element(By.CSS_SELECTOR, "button.remove").click()
+        self.driver.switch_to.alert.accept()
+        self.wait.until(lambda d: MEMBER_EMAIL not in d.find_element(By.ID, "members-table").text)
 
 
 if __name__ == "__main__":

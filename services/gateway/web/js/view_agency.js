@@ -6,13 +6,8 @@ import { h, mount, field, busy, formError, pager, empty, notice, failure, fmtTim
 import { label } from "./options.js";
 import { me } from "./session.js";
 
-// The API has no list of organisations: every creation is in the audit log (action
-// org.create), so the directory pages through those entries and reads each organisation.
-async function orgPage(cursor, limit = 25) {
-  const page = await get("/v1/admin/audit" + qs({ action: "org.create", entity_type: "org", cursor, limit }));
-  const orgs = await Promise.all(rows(page).map((a) => get(`/v1/orgs/${a.entity_id}`).catch(() => null)));
-  return { items: orgs.filter((o) => o && o.kind !== "agency"), next_cursor: page.next_cursor };
-}
+// GET /v1/orgs: the directory (the agency sees every status), newest first, paged by cursor.
+const orgPage = (filters, cursor, limit = 20) => get("/v1/orgs" + qs({ ...filters, cursor, limit }));
 
 function decide(o, onDone) {
   const box = h("div", { class: "stack decide" });
@@ -42,23 +37,21 @@ function orgCard(o, withActions) {
 
 export async function queue() {
   const box = h("div");
-  await pager(box, async (cursor) => { const p = await orgPage(cursor, 50); return { items: p.items.filter((o) => o.status === "pending"), next_cursor: p.next_cursor }; },
+  await pager(box, (cursor) => orgPage({ status: "pending" }, cursor, 50),
     (o) => orgCard(o, true), empty(t("queue.empty"), t("queue.empty.todo")));
   return h("section", {}, h("h1", { text: t("queue.title") }), h("p", { text: t("queue.lead") }), box);
 }
 
 export async function orgs(params, ctx) {
-  const form = h("form", { class: "row", role: "search" },
+  const form = h("form", { class: "row", role: "search", id: "orgs-form" },
     h("label", { for: "org-q", text: t("f.query") }), h("input", { id: "org-q", name: "q", type: "search", value: params.q || "" }),
     h("label", { for: "org-kind", text: t("f.kind") }), h("select", { id: "org-kind", name: "kind" }, ["", "startup", "company"].map((k) => h("option", { value: k, text: k ? t("kind." + k) : t("any"), selected: params.kind === k }))),
     h("label", { for: "org-status", text: t("f.status") }), h("select", { id: "org-status", name: "status" }, ["", "pending", "active", "suspended"].map((s) => h("option", { value: s, text: s ? label("ostatus", s) : t("any"), selected: params.status === s }))),
     h("button", { type: "submit", text: t("search.go") }));
   form.addEventListener("submit", (ev) => { ev.preventDefault(); ctx.go("/agency/orgs" + qs(values(form))); });
-  const q = (params.q || "").toLowerCase();
-  const keep = (o) => (!params.kind || o.kind === params.kind) && (!params.status || o.status === params.status)
-    && (!q || [o.name, o.name_en, o.email, (o.tags || []).join(" ")].join(" ").toLowerCase().includes(q));
+  const filters = { q: params.q, kind: params.kind, status: params.status };
   const box = h("div");
-  await pager(box, async (cursor) => { const p = await orgPage(cursor); return { items: p.items.filter(keep), next_cursor: p.next_cursor }; },
+  await pager(box, (cursor) => orgPage(filters, cursor, Number(params.limit) || 20),
     (o) => orgCard(o, true), empty(t("orgs.empty"), t("orgs.empty.todo")));
   // CSV exports (GET /v1/admin/export/...): a plain download carries a session's cookie.
   const exports = me.mode === "session" && h("p", { class: "row" }, t("orgs.export"),
@@ -66,14 +59,34 @@ export async function orgs(params, ctx) {
   return h("section", {}, h("h1", { text: t("orgs.title") }), form, exports, box);
 }
 
+// A publisher's card: its current key (prefix, last use) with rotate (the new key shown once,
+// the old one refused at once) and revoke.
+function publisherCard(p) {
+  const out = h("div", { "aria-live": "polite" });
+  const keyLine = h("p", { class: "muted pub-key" });
+  const show = (k) => { keyLine.textContent = k ? `${t("f.prefix")}: ${k.prefix} · ${t("f.last_used")}: ${fmtTime(k.last_used_at) || "—"}` : t("pub.nokey"); };
+  show(p.api_key);
+  const rotate = async () => {
+    try { const k = await post(`/v1/publishers/${p.id}/api-keys`); show({ prefix: k.api_key.slice(0, 13) });
+      mount(out, notice("ok", h("p", { text: t("keys.once") }), h("p", { class: "secret", text: k.api_key }))); }
+    catch (e) { mount(out, failure(e)); }
+  };
+  const revoke = async () => {
+    if (!window.confirm(t("keys.revoke.confirm", { name: p.source_system }))) return;
+    try { await api("DELETE", `/v1/publishers/${p.id}/api-keys`); show(null); mount(out, notice("ok", t("pub.revoked"))); }
+    catch (e) { mount(out, failure(e)); }
+  };
+  return h("article", { class: "card publisher", "data-publisher": p.id },
+    h("div", { class: "row" }, h("strong", { text: p.name }), h("span", { class: "state", text: p.source_system }), h("span", { class: "muted", text: fmtTime(p.created_at) })),
+    keyLine, h("div", { class: "row" }, h("button", { type: "button", class: "secondary rotate", text: t("pub.rotate"), onclick: rotate }),
+      h("button", { type: "button", class: "danger revoke", text: t("revoke"), onclick: revoke })), out);
+}
+
 export async function publishers() {
   const made = h("div", { "aria-live": "polite" });
   const box = h("div");
-  const load = () => pager(box, async (cursor) => {
-    const page = await get("/v1/admin/audit" + qs({ action: "publisher.create", cursor, limit: 25 }));
-    return { items: rows(page), next_cursor: page.next_cursor };
-  }, (a) => h("article", { class: "card publisher" }, h("strong", { text: a.detail || a.entity_id }), " ", h("span", { class: "muted", text: `${a.entity_id} · ${fmtTime(a.at)}` })),
-  empty(t("pub.empty"), t("pub.empty.todo")));
+  const load = () => pager(box, (cursor) => get("/v1/publishers" + qs({ cursor, limit: 25 })), publisherCard,
+    empty(t("pub.empty"), t("pub.empty.todo")));
   const form = busy(h("form", { class: "stack", novalidate: true, id: "publisher-form" },
     field("source_system", t("f.source_system"), { required: true, hint: t("hint.source_system") }),
     field("name", t("f.pub_name"), { required: true }), formError(),

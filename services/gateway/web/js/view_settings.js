@@ -1,7 +1,7 @@
 // The organisation's profile; webhook and notification preferences; people and API keys.
 import { t } from "./i18n.js";
-import { api, get, post } from "./api.js";
-import { h, mount, field, busy, formError, notice, failure, list, fmtTime } from "./ui.js";
+import { api, get, post, qs } from "./api.js";
+import { h, mount, field, busy, formError, notice, failure, list, fmtTime, pager } from "./ui.js";
 import { me, refreshOrg } from "./session.js";
 import { regionOptions, stageOptions, checks, EVENTS } from "./options.js";
 
@@ -48,7 +48,20 @@ async function webhookSection() {
     const r = await api("PUT", `/v1/orgs/${me.org.id}/webhook`, { url: v.url, events: v.events });
     mount(out, notice("ok", h("p", { text: t("webhook.saved") }), r.secret && h("p", { class: "secret", text: r.secret })));
   });
-  return h("div", {}, hook && hook.disabled && notice("warn", t("webhook.disabled")), form, out);
+  // POST /v1/orgs/{id}/webhook/test: a signed webhook.test sent now; its outcome shown.
+  const owner = me.mode === "key" || (me.user && me.user.role === "owner");
+  const tested = h("div", { "aria-live": "polite", id: "webhook-test-result" });
+  const test = owner && h("button", { type: "button", class: "secondary", id: "webhook-test", text: t("webhook.test"), onclick: async (ev) => {
+    ev.target.disabled = true;
+    try {
+      const r = await post(`/v1/orgs/${me.org.id}/webhook/test`);
+      const what = `${r.status ? "HTTP " + r.status : ""}${r.error ? " " + r.error : ""} · ${t("webhook.latency", { ms: r.latency_ms })}`;
+      mount(tested, notice(r.delivered ? "ok" : "warn", t(r.delivered ? "webhook.test.ok" : "webhook.test.fail"), " ", what));
+      tested.dataset.delivered = String(r.delivered);
+    } catch (e) { mount(tested, failure(e)); }
+    ev.target.disabled = false;
+  } });
+  return h("div", {}, hook && hook.disabled && notice("warn", t("webhook.disabled")), form, out, test, tested);
 }
 
 async function preferencesSection() {
@@ -78,29 +91,41 @@ export async function keysSection(orgId) {
       const items = r.items || [];
       mount(box, items.length ? h("table", {}, h("tr", {}, ["f.key_name", "f.prefix", "f.created", "f.last_used", ""].map((k) => h("th", { text: k ? t(k) : "" }))),
         items.map((k) => h("tr", {}, h("td", { text: k.name }), h("td", { text: k.prefix }), h("td", { text: fmtTime(k.created_at) }), h("td", { text: fmtTime(k.last_used_at) }),
-          h("td", {}, h("button", { type: "button", class: "danger", text: t("revoke"), onclick: async () => { if (!window.confirm(t("keys.revoke.confirm", { name: k.name }))) return; await api("DELETE", `/v1/orgs/${orgId}/api-keys/${k.id}`); load(); } })))))
+          h("td", {}, h("button", { type: "button", class: "danger revoke", "data-key": k.name, text: t("revoke"), onclick: async () => { if (!window.confirm(t("keys.revoke.confirm", { name: k.name }))) return; await api("DELETE", `/v1/orgs/${orgId}/api-keys/${k.id}`); load(); } })))))
         : notice("", t("keys.empty")));
     } catch (e) { mount(box, failure(e, load)); }
   };
   const made = h("div");
-  const form = busy(h("form", { class: "row", novalidate: true },
+  const form = busy(h("form", { class: "row", novalidate: true, id: "key-form" },
     field("name", t("f.key_name"), { required: true }), formError(), h("button", { type: "submit", text: t("keys.new") })),
   async (v) => { const k = await post(`/v1/orgs/${orgId}/api-keys`, { name: v.name }); mount(made, notice("ok", h("p", { text: t("keys.once") }), h("p", { class: "secret", text: k.api_key }))); load(); });
   await load();
   return h("div", {}, box, form, made);
 }
 
+// The people of the organisation (paged), each with a role to change and removal; the API
+// refuses to demote or remove the last owner (409 last_owner), shown on that row.
+function memberRow(orgId, u, reload) {
+  const out = h("td", { "aria-live": "polite" });
+  const self = me.user && u.id === me.user.id;
+  const role = h("select", { "aria-label": t("f.role") + " — " + (u.name || u.email), class: "member-role" },
+    ["member", "owner"].map((r) => h("option", { value: r, text: t("role." + r), selected: u.role === r })));
+  role.addEventListener("change", async () => {
+    try { await api("PATCH", `/v1/orgs/${orgId}/members/${u.id}`, { role: role.value }); mount(out, notice("ok", t("saved.ok"))); }
+    catch (e) { role.value = u.role; mount(out, failure(e)); }
+  });
+  const remove = !self && h("button", { type: "button", class: "danger remove", text: t("remove"), onclick: async () => {
+    if (!window.confirm(t("members.remove.confirm", { name: u.name || u.email }))) return;
+    try { await api("DELETE", `/v1/orgs/${orgId}/members/${u.id}`); reload(); } catch (e) { mount(out, failure(e)); } } });
+  return h("tr", { "data-user": u.id }, h("td", { text: u.name }), h("td", { text: u.email }), h("td", {}, role), h("td", {}, remove), out);
+}
+
 export async function membersSection(orgId) {
   const box = h("div");
-  const load = async () => {
-    try {
-      const r = await get(`/v1/orgs/${orgId}/members`);
-      mount(box, h("table", {}, h("tr", {}, ["f.name", "f.email", "f.role", ""].map((k) => h("th", { text: k ? t(k) : "" }))),
-        (r.items || []).map((u) => h("tr", {}, h("td", { text: u.name }), h("td", { text: u.email }), h("td", { text: t("role." + u.role) }),
-          h("td", {}, me.user && u.id !== me.user.id && h("button", { type: "button", class: "danger", text: t("remove"), onclick: async () => { if (!window.confirm(t("members.remove.confirm", { name: u.name || u.email }))) return; await api("DELETE", `/v1/orgs/${orgId}/members/${u.id}`); load(); } }))))));
-    } catch (e) { mount(box, failure(e, load)); }
-  };
-  const form = busy(h("form", { class: "stack", novalidate: true },
+  const load = () => pager(box, (cursor) => get(`/v1/orgs/${orgId}/members` + qs({ cursor, limit: 100 })),
+    (u) => memberRow(orgId, u, load), notice("", t("members.empty")),
+    h("table", { id: "members-table" }, h("tr", {}, ["f.name", "f.email", "f.role", "", ""].map((k) => h("th", { text: k ? t(k) : "" })))));
+  const form = busy(h("form", { class: "stack", novalidate: true, id: "invite-form" },
     field("email", t("f.email"), { kind: "email", required: true }),
     field("role", t("f.role"), { kind: "select", options: [["member", t("role.member")], ["owner", t("role.owner")]] }),
     formError(), h("div", {}, h("button", { type: "submit", text: t("members.invite") }))),
