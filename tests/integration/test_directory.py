@@ -33,8 +33,9 @@ class Directory(unittest.TestCase):
             cls.c.start_redis()
             cls.c.start_gateway()
             cls.c.start("registry")
+            cls.c.start("registry")     # two replicas: concurrent role changes really race
             cls.c.start("notify")
-            cls.c.wait_registered({"registry": 1, "notify": 1})
+            cls.c.wait_registered({"registry": 2, "notify": 1})
         except Exception:
             cls.c.__exit__(*sys.exc_info())
             raise
@@ -158,6 +159,33 @@ class Directory(unittest.TestCase):
         self.assertEqual(status, 409, body)
         self.assertEqual(member_s.http("DELETE", f"{path}/{owner_id}")[0], 204)
         self.assertEqual(owner.http("GET", "/v1/sessions/current")[0], 401)
+
+    def test_two_owners_demoting_each_other_at_once(self):
+        """Both owners step down at the same moment (two registry replicas), five times: never
+        does the org end without an owner (one PATCH wins, the other is 409 last_owner or
+        version_conflict: the owners were counted with every person's record WATCHed)."""
+        import threading
+        for _ in range(5):
+            org, _ = signup(self.c, "company", key=AGENCY)
+            second, _ = self.member_of(org, org["api_key"], role="owner")
+            status, page, _ = self.http("GET", f"/v1/orgs/{org['id']}/members", key=AGENCY)
+            ids = [u["id"] for u in page["items"]]
+            self.assertEqual(len(ids), 2)
+            results = []
+            barrier = threading.Barrier(2)
+
+            def demote(user_id):
+                barrier.wait()
+                results.append(self.http("PATCH", f"/v1/orgs/{org['id']}/members/{user_id}",
+                                         {"role": "member"}, key=AGENCY)[0])
+            threads = [threading.Thread(target=demote, args=(u,)) for u in ids]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(sorted(results), [200, 409], results)
+            status, page, _ = self.http("GET", f"/v1/orgs/{org['id']}/members", key=AGENCY)
+            self.assertEqual([u["role"] for u in page["items"]].count("owner"), 1)
 
     def test_members_paging(self):
         org, _ = signup(self.c, "startup", key=AGENCY)
