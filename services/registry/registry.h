@@ -437,8 +437,10 @@ const registry_accounts_cfg_t *registry_accounts_cfg (registry_t *self);
 
 //  ---- registry_directory.c: lists over id indexes, the directory, publishers' keys --------
 //  A list over an index of ids (zset, score 0): the entities stored at key_format, each made
-//  an item by render (NULL: skipped; it may read Redis), newest or oldest first.
-typedef json_t *(registry_render_fn) (registry_t *self, const ProtobufCMessage *entity, void *arg);
+//  an item by render (NULL: skipped; it may read Redis, and sets *failed when Redis failed:
+//  the page is then 503), newest or oldest first.
+typedef json_t *(registry_render_fn) (registry_t *self, const ProtobufCMessage *entity, void *arg,
+                                      bool *failed);
 typedef struct {
     const char *index, *key_format, *id_prefix;     //  id_prefix: what a cursor must be
     const ProtobufCMessageDescriptor *descriptor;

@@ -18,8 +18,6 @@
 
 #define LIST_DEFAULT 20
 #define LIST_MAX 100
-#define LIST_SCAN_CHUNK 200         //  ids read per round while filtering a page
-#define LIST_SCAN_ROUNDS 5          //  bound on the work of one page
 #define SWEEP_MAX 100               //  demands read per sweep round
 #define SWEEP_BUDGET_MSEC 50        //  time one sweep may take
 
@@ -522,62 +520,18 @@ registry_demand_close (oim_service_t *service, const Oim__V1__ApiRequest *reques
 typedef struct {
     reader_t reader;
     const char *status;             //  filter or NULL
-    json_t *items;
-    size_t limit;
-    char next [OIM_ID_SIZE + 2];    //  cursor of the next page, "" at the end
-} page_t;
+} list_filter_t;
 
-//  Reads the next chunk of ids below *from (exclusive "(" form or "+") and adds the visible
-//  ones to page. Returns ids read, or -1 when Redis failed.
-static int
-s_list_chunk (registry_t *self, const char *index, char *from, page_t *page)
+//  A listed demand as its reader may see it (NULL: filtered out or not visible).
+static json_t *
+s_list_item (registry_t *self, const ProtobufCMessage *entity, void *arg, bool *failed)
 {
-    redisReply *ids = oim_redis_command (self->redis, "ZREVRANGEBYLEX %s %s - LIMIT 0 %d",
-                                         index, from, LIST_SCAN_CHUNK);
-    if (!ids || ids->type != REDIS_REPLY_ARRAY) {
-        if (ids)
-            freeReplyObject (ids);
-        return -1;
-    }
-    int rc = (int) ids->elements;
-    for (size_t i = 0; i < ids->elements; i++) {
-        char key [OIM_KEY_SIZE];
-        snprintf (key, sizeof key, OIM_KEY_DEMAND, ids->element [i]->str);
-        oim_redis_append (self->redis, "GET %s", key);
-    }
-    //  Every pipelined reply is read before s_view may send a command of its own.
-    Oim__V1__Demand **demands = calloc (ids->elements + 1, sizeof *demands);
-    for (size_t i = 0; i < ids->elements && rc >= 0; i++) {
-        redisReply *r = oim_redis_reply (self->redis);
-        if (!r)
-            rc = -1;
-        else
-        if (r->type == REDIS_REPLY_STRING)
-            demands [i] = oim__v1__demand__unpack (NULL, r->len, (uint8_t *) r->str);
-        if (r)
-            freeReplyObject (r);
-    }
-    for (size_t i = 0; i < ids->elements && rc >= 0; i++) {
-        Oim__V1__Demand *d = demands [i];
-        bool full = json_array_size (page->items) >= page->limit;
-        if (full && !*page->next)
-            snprintf (page->next, sizeof page->next, "%s", ids->element [i - 1]->str);
-        bool failed = false;
-        view_t view = d && !full && (!page->status || strcmp (d->status, page->status) == 0)
-                    ? s_view (self, &page->reader, d, &failed): VIEW_NONE;
-        if (failed)
-            rc = -1;
-        if (view != VIEW_NONE)
-            json_array_append_new (page->items, s_json (d, view));
-    }
-    for (size_t i = 0; i < ids->elements; i++)
-        if (demands [i])
-            oim__v1__demand__free_unpacked (demands [i], NULL);
-    free (demands);
-    if (rc > 0)
-        snprintf (from, OIM_ID_SIZE + 1, "(%s", ids->element [ids->elements - 1]->str);
-    freeReplyObject (ids);
-    return rc;
+    const Oim__V1__Demand *d = (const Oim__V1__Demand *) entity;
+    list_filter_t *f = arg;
+    if (f->status && strcmp (d->status, f->status))
+        return NULL;
+    view_t view = s_view (self, &f->reader, d, failed);
+    return view == VIEW_NONE? NULL: s_json (d, view);
 }
 
 void
@@ -587,49 +541,21 @@ registry_demand_list (oim_service_t *service, const Oim__V1__ApiRequest *request
     registry_t *self = registry_of (service);
     registry_actor_t actor = registry_actor (request);
     const char *org_id = oim_api_query (request, "org_id");
-    const char *cursor = oim_api_query (request, "cursor");
-    const char *limit_text = oim_api_query (request, "limit");
-    page_t page = { .reader = s_reader (&actor), .status = oim_api_query (request, "status"),
-                    .limit = LIST_DEFAULT };
-    if (limit_text) {
-        char *end;
-        long limit = strtol (limit_text, &end, 10);
-        if (*end || limit < 1 || limit > LIST_MAX)
-            return oim_api_error (reply, 400, "invalid", "limit", "limit must be 1..%d", LIST_MAX);
-        page.limit = (size_t) limit;
-    }
+    list_filter_t filter = { .reader = s_reader (&actor), .status = oim_api_query (request, "status") };
     if (org_id && !oim_id_valid (org_id, "org"))
         return oim_api_error (reply, 400, "invalid", "org_id", "org_id is not an organization id");
-    if (cursor && *cursor && !oim_id_valid (cursor, "dem"))
-        return oim_api_error (reply, 400, "invalid", "cursor", "cursor is not a cursor from a "
-                              "previous page");
-    if (page.status && strcmp (page.status, "open") && strcmp (page.status, "closed")
-    &&  strcmp (page.status, "awarded") && !registry_review_state (page.status))
+    if (filter.status && strcmp (filter.status, "open") && strcmp (filter.status, "closed")
+    &&  strcmp (filter.status, "awarded") && !registry_review_state (filter.status))
         return oim_api_error (reply, 400, "invalid", "status", "status must be open, closed, "
                               "awarded, pending_review or returned");
-    char index [OIM_KEY_SIZE], from [OIM_ID_SIZE + 2];
+    char index [OIM_KEY_SIZE];
     if (org_id)
         snprintf (index, sizeof index, OIM_KEY_ORG_DEMANDS, org_id);
     else
         snprintf (index, sizeof index, "%s", OIM_KEY_DEMANDS);
-    if (cursor && *cursor)
-        snprintf (from, sizeof from, "(%s", cursor);
-    else
-        snprintf (from, sizeof from, "+");
-    page.items = json_array ();
-    int read = LIST_SCAN_CHUNK;
-    for (int round = 0; round < LIST_SCAN_ROUNDS && read == LIST_SCAN_CHUNK && !*page.next
-                        && json_array_size (page.items) < page.limit; round++)
-        read = s_list_chunk (self, index, from, &page);
-    if (read < 0) {
-        json_decref (page.items);
-        return registry_reply_unavailable (reply);
-    }
-    //  A page that stopped on the scan bound continues after the last id it read.
-    if (!*page.next && read == LIST_SCAN_CHUNK)
-        snprintf (page.next, sizeof page.next, "%s", from + 1);
-    oim_api_ok (reply, 200, json_pack ("{s:o,s:s?}", "items", page.items, "next_cursor",
-                                       *page.next? page.next: NULL));
+    registry_page_spec_t spec = { index, OIM_KEY_DEMAND, "dem", &oim__v1__demand__descriptor,
+                                  true, LIST_DEFAULT, LIST_MAX, s_list_item, &filter };
+    registry_page_reply (self, request, &spec, reply);
 }
 
 //  ---------------------------------------------------------------------------------------

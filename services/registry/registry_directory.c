@@ -77,9 +77,14 @@ s_chunk (registry_t *self, const registry_page_spec_t *spec, page_t *page)
             break;
         }
         snprintf (page->from, sizeof page->from, "(%s", ids->element [i]->str);
-        json_t *item = entities [i]? spec->render (self, entities [i], spec->arg): NULL;
-        if (item)
+        bool failed = false;
+        json_t *item = entities [i]? spec->render (self, entities [i], spec->arg, &failed): NULL;
+        if (failed)
+            rc = -1;
+        if (item && rc >= 0)
             json_array_append_new (page->items, item);
+        else
+            json_decref (item);
     }
     for (size_t i = 0; i < ids->elements; i++)
         if (entities [i])
@@ -148,9 +153,9 @@ typedef struct {
 } org_filter_t;
 
 static json_t *
-s_org_item (registry_t *self, const ProtobufCMessage *entity, void *arg)
+s_org_item (registry_t *self, const ProtobufCMessage *entity, void *arg, bool *failed)
 {
-    (void) self;
+    (void) self, (void) failed;
     const Oim__V1__Organization *org = (const Oim__V1__Organization *) entity;
     const org_filter_t *f = arg;
     if (org->deleted || (f->kind && strcmp (org->kind, f->kind))
@@ -249,9 +254,9 @@ s_publisher_key (registry_t *self, const char *pub_id)
 }
 
 static json_t *
-s_publisher_item (registry_t *self, const ProtobufCMessage *entity, void *arg)
+s_publisher_item (registry_t *self, const ProtobufCMessage *entity, void *arg, bool *failed)
 {
-    (void) arg;
+    (void) arg, (void) failed;
     const Oim__V1__Publisher *pub = (const Oim__V1__Publisher *) entity;
     json_t *json = oim_pbjson_encode (entity, 0);
     json_object_set_new (json, "api_key", s_publisher_key (self, pub->id));

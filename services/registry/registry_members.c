@@ -14,10 +14,9 @@
 //  GET /v1/orgs/{id}/members
 
 static json_t *
-s_member_item (registry_t *self, const ProtobufCMessage *entity, void *arg)
+s_member_item (registry_t *self, const ProtobufCMessage *entity, void *arg, bool *failed)
 {
-    (void) self;
-    (void) arg;
+    (void) self, (void) arg, (void) failed;
     return registry_accounts_user_json ((const Oim__V1__User *) entity, true);
 }
 
