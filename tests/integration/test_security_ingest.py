@@ -159,6 +159,25 @@ class Refusals(Base):
         self.assertEqual((ack.status, [r.status for r in ack.results]), (200, ["created"]))
         self.assertEqual(self.unpacked(), before + 1)
 
+    def test_rotated_and_revoked_keys_over_curve(self):
+        """POST /v1/publishers/{id}/api-keys rotates the key: the old one is refused on the
+        publisher's own CURVE connection at once, the new one works; DELETE revokes it."""
+        pub, keys = register(self.c, "sec-rotate")
+
+        def send(api_key, batch_id):
+            p = self.publisher(api_key, keys)
+            try:
+                return p.send_raw(p.batch(batch_id, [event(f"{batch_id}-1", org_ref=self.bn)]).SerializeToString())
+            finally:
+                p.close()
+        status, rotated, _ = self.c.http("POST", f"/v1/publishers/{pub['id']}/api-keys", key=AGENCY)
+        self.assertEqual(status, 201, rotated)
+        self.assertIn(send(pub["api_key"], "old").status, (401, 403))
+        ack = send(rotated["api_key"], "new")
+        self.assertEqual((ack.status, [r.status for r in ack.results]), (200, ["created"]))
+        self.assertEqual(self.c.http("DELETE", f"/v1/publishers/{pub['id']}/api-keys", key=AGENCY)[0], 204)
+        self.assertIn(send(rotated["api_key"], "revoked").status, (401, 403))
+
     def test_refusals_counted_without_unpacking(self):
         before = self.metrics()
         p = self.publisher(self.pub_a["api_key"], self.keys_a)
