@@ -135,9 +135,6 @@ void registry_tx_count (oim_redis_tx_t *self, const char *field, int delta);
 //  A new random API key (REGISTRY_API_KEY_CHARS + 1 bytes) and its SHA-256 hex (65 bytes).
 void registry_keys_new (char *key, char *hash_hex);
 void registry_keys_hash (const char *key, char *hash_hex);
-//  Adds to tx: SET oim:apikey:<hash> <ApiKeyRecord>, and SET owner_key <hash> when given.
-void registry_keys_install (oim_redis_tx_t *tx, const char *hash_hex, Oim__V1__Role role,
-                            const char *org_id, const char *source_system, const char *owner_key);
 //  Reads the ApiKeyRecord for a presented key. Returns 1 found, 0 unknown, -1 Redis failed.
 int registry_keys_lookup (oim_redis_t *redis, const char *key, Oim__V1__ApiKeyRecord **record);
 

@@ -28,25 +28,6 @@ registry_keys_new (char *key, char *hash_hex)
     registry_keys_hash (key, hash_hex);
 }
 
-void
-registry_keys_install (oim_redis_tx_t *tx, const char *hash_hex, Oim__V1__Role role,
-                       const char *org_id, const char *source_system, const char *owner_key)
-{
-    char key_id [OIM_ID_SIZE], at [OIM_RFC3339_SIZE], key [OIM_KEY_SIZE];
-    oim_id_new ("key", key_id);
-    oim_clock_rfc3339 (oim_clock_wall_ms (), at);
-    Oim__V1__ApiKeyRecord record = OIM__V1__API_KEY_RECORD__INIT;
-    record.key_id = key_id;
-    record.role = role;
-    record.org_id = (char *) (org_id? org_id: "");
-    record.source_system = (char *) (source_system? source_system: "");
-    record.created_at = at;
-    snprintf (key, sizeof key, OIM_KEY_APIKEY, hash_hex);
-    registry_tx_put (tx, key, &record.base);
-    if (owner_key)
-        oim_redis_tx_strs (tx, "SET", owner_key, hash_hex, NULL);
-}
-
 int
 registry_keys_lookup (oim_redis_t *redis, const char *key, Oim__V1__ApiKeyRecord **record)
 {

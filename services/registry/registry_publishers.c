@@ -94,7 +94,7 @@ s_curve_key_put (oim_redis_tx_t *tx, const Oim__V1__Publisher *pub)
 
 static int
 s_insert_publisher (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *pub,
-                    const char *hash, const char *source_key)
+                    const char *api_key, const char *hash, const char *source_key)
 {
     char key [OIM_KEY_SIZE], owner_key [OIM_KEY_SIZE];
     oim_redis_tx_t *tx = oim_redis_tx_new ();
@@ -104,8 +104,10 @@ s_insert_publisher (registry_t *self, const registry_actor_t *actor, Oim__V1__Pu
     oim_redis_tx_strs (tx, "ZADD", OIM_KEY_PUBLISHERS, "0", pub->id, NULL);
     s_curve_key_put (tx, pub);
     snprintf (owner_key, sizeof owner_key, OIM_KEY_PUBLISHER_APIKEY, pub->id);
-    registry_keys_install (tx, hash, OIM__V1__ROLE__ROLE_PUBLISHER, NULL, pub->source_system,
-                           owner_key);
+    char key_id [OIM_ID_SIZE];
+    registry_apikeys_tx_record (tx, api_key, hash, OIM__V1__ROLE__ROLE_PUBLISHER, "",
+                                pub->source_system, "publisher", key_id);
+    oim_redis_tx_strs (tx, "SET", owner_key, hash, NULL);
     registry_tx_change (tx, actor, OIM__V1__CHANGE_OP__CHANGE_OP_CREATE, "publisher.create",
                         "publisher", pub->id, &pub->base);
     registry_tx_audit (tx, actor, "publisher.create", "publisher", pub->id, pub->source_system);
@@ -141,14 +143,14 @@ s_exec_rc (int rc)
 //  are free. Returns RC_*, or -1 (Redis); the WATCHes are released in every case.
 static int
 s_create (registry_t *self, const registry_actor_t *actor, Oim__V1__Publisher *pub,
-          const char *hash)
+          const char *api_key, const char *hash)
 {
     char source_key [OIM_KEY_SIZE];
     snprintf (source_key, sizeof source_key, OIM_KEY_SOURCE_PUBLISHER, pub->source_system);
     int source = registry_store_watch_exists (self->redis, source_key);
     int curve = source == 0? registry_curvekey_taken (self, pub->curve_public_key): 0;
     int rc = source == -1 || curve == -1? -1: source? RC_SOURCE_TAKEN: curve? RC_KEY_TAKEN
-           : s_exec_rc (s_insert_publisher (self, actor, pub, hash, source_key));
+           : s_exec_rc (s_insert_publisher (self, actor, pub, api_key, hash, source_key));
     if (rc)
         oim_redis_tx_unwatch (self->redis);
     return rc;
@@ -185,7 +187,7 @@ registry_publisher_create (oim_service_t *service, const Oim__V1__ApiRequest *re
     char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65];
     registry_keys_new (api_key, hash);
     s_stamp_new (pub);
-    int rc = s_create (self, &actor, pub, hash);
+    int rc = s_create (self, &actor, pub, api_key, hash);
     if (rc)
         s_reply_refused (reply, rc);
     else {

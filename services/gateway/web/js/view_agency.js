@@ -64,7 +64,7 @@ export async function orgs(params, ctx) {
 function publisherCard(p) {
   const out = h("div", { "aria-live": "polite" });
   const keyLine = h("p", { class: "muted pub-key" });
-  const show = (k) => { keyLine.textContent = k ? `${t("f.prefix")}: ${k.prefix} · ${t("f.last_used")}: ${fmtTime(k.last_used_at) || "—"}` : t("pub.nokey"); };
+  const show = (k) => { keyLine.textContent = k ? `${t("f.prefix")}: ${k.prefix || "—"} · ${t("f.last_used")}: ${fmtTime(k.last_used_at) || "—"}` : t("pub.nokey"); };
   show(p.api_key);
   const rotate = async () => {
     try { const k = await post(`/v1/publishers/${p.id}/api-keys`); show({ prefix: k.api_key.slice(0, 13) });
