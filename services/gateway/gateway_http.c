@@ -3,6 +3,7 @@
 #include "gateway_auth.h"
 #include "gateway_limit.h"
 #include "gateway_link.h"
+#include "gateway_openapi.h"
 #include "gateway_routes.h"
 #include "gateway_sse.h"
 #include "gateway_session.h"
@@ -758,6 +759,10 @@ s_handle (gateway_http_t *self, struct MHD_Connection *connection, const char *m
     }
     if (strcmp (route->operation, "whoami") == 0) {
         s_whoami (request, response);
+        return;
+    }
+    if (strcmp (route->operation, "openapi") == 0) {
+        s_json (response, 200, gateway_openapi_document ());
         return;
     }
     if (strcmp (route->operation, "notification.stream") == 0) {

@@ -18,6 +18,7 @@ static const gateway_route_t s_routes [] = {
     { "GET",    "/metrics",                         "gateway",  "metrics",              false },
     { "GET",    "/v1/status",                       "gateway",  "status",               false },
     { "GET",    "/v1/status/{service}",             "gateway",  "status_one",           false },
+    { "GET",    "/v1/openapi.json",                 "gateway",  "openapi",              false },
     //  Registry: organizations, keys, taxonomy, publishers, events, audit
     { "POST",   "/v1/orgs",                         "registry", "org.create",           false },
     { "GET",    "/v1/orgs",                         "registry", "org.list",             true  },
@@ -148,4 +149,10 @@ gateway_routes_match (const char *method, const char *path, gateway_params_t *pa
         }
     }
     return found;
+}
+
+const gateway_route_t *
+gateway_routes_table (void)
+{
+    return s_routes;
 }

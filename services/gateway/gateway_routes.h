@@ -32,4 +32,7 @@ const gateway_route_t *gateway_routes_match (const char *method, const char *pat
                                              gateway_params_t *params, bool *path_known,
                                              char *allow, size_t allow_size);
 
+//  The whole table, ended by an entry whose method is NULL (gateway_openapi.c describes it).
+const gateway_route_t *gateway_routes_table (void);
+
 #endif
