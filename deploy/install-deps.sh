@@ -19,6 +19,7 @@ test_pkgs=(
   redis-tools python3 python3-protobuf python3-zmq protobuf-compiler python3-aiosmtpd
   curl wrk valgrind libsqlite3-dev libxapian-dev
   chromium chromium-driver python3-selenium fonts-noto-cjk
+  clang libclang-rt-14-dev
 )
 
 case "${1:-}" in
