@@ -5,6 +5,8 @@
 #                                            /readyz says ready, print the URL
 #                                            e.g. deploy/stack.sh up --scale search=3
 #   deploy/stack.sh down [-v]                stop and remove the containers (-v: and the data!)
+#   deploy/stack.sh up --ha / down --ha      the same with docker-compose.ha.yml: 3 Redis and
+#                                            3 sentinels, writes acknowledged once replicated
 #   deploy/stack.sh keys                     only make the CURVE keys (when missing) and print
 #                                            the gateway's public key
 #   deploy/stack.sh ps | logs [-f] | ...     any other docker compose command
@@ -28,7 +30,14 @@ elif command -v docker-compose >/dev/null; then compose_cmd=(docker-compose)
 else log "neither 'docker compose' nor docker-compose is installed"; exit 1; fi
 file=${OIM_COMPOSE_FILE:-}
 [[ -n $file ]] || file=docker-compose.yml
-dc() { "${compose_cmd[@]}" -f "$file" --project-directory "$repo" "$@"; }
+files=(-f "$file")
+# --ha (anywhere in the arguments): add docker-compose.ha.yml (3 Redis + 3 sentinels, WAIT 1).
+args=()
+for a in "$@"; do
+  if [[ $a == --ha ]]; then files+=(-f docker-compose.ha.yml); else args+=("$a"); fi
+done
+set -- "${args[@]}"
+dc() { "${compose_cmd[@]}" "${files[@]}" --project-directory "$repo" "$@"; }
 # The values compose substitutes: from the environment, else .env, else the defaults.
 envval() { local v=${!1:-}; [[ -n $v || ! -f .env ]] || v=$(sed -n "s/^$1=//p" .env | tail -n1); echo "${v:-$2}"; }
 
