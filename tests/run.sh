@@ -45,6 +45,13 @@ if ((quick == 0)); then
   figures build-asan
   unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
+  phase "fuzz smoke (libFuzzer, ASan + UBSan, 20 s per harness)"
+  if command -v clang >/dev/null; then
+    tests/fuzz/run.sh --seconds "${OIM_FUZZ_SECONDS:-20}"
+  else
+    echo "fuzz smoke: SKIPPED — clang not installed (deploy/install-deps.sh installs it)"
+  fi
+
   phase "container tests"
   if [[ ${OIM_SKIP_DOCKER:-0} == 1 ]]; then
     echo "container tests: SKIPPED (OIM_SKIP_DOCKER=1)"
