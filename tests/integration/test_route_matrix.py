@@ -195,6 +195,7 @@ ROWS = {
     ("GET", "/metrics"): (lambda x, w: ("/metrics", None), R(200, 200, 200, 200, 200, stolen=200)),
     ("GET", "/v1/status"): (lambda x, w: ("/v1/status", None), R(200, 200, 200, 200, 200)),
     ("GET", "/v1/status/{service}"): (lambda x, w: ("/v1/status/registry", None), R(200, 200, 200, 200, 200)),
+    ("GET", "/v1/openapi.json"): (lambda x, w: ("/v1/openapi.json", None), R(200, 200, 200, 200, 200)),
     # ---- registry: organisations and keys ---------------------------------------------------
     ("POST", "/v1/orgs"): (lambda x, w: ("/v1/orgs", {"kind": "startup", "name": f"n{next(SEQ)}"}),
                            R(201, 403, 403, 403, 201, other=403, pending=201, suspended=201)),
