@@ -162,6 +162,10 @@ bool
 oim_peer_tick (oim_peer_t *self)
 {
     int64_t now = oim_clock_mono_ms ();
+    if (now - self->last_heard_ms > (int64_t) LIVENESS * self->heartbeat_msec
+    &&  self->socket && (zsock_events (self->socket) & ZMQ_POLLIN))
+        self->last_heard_ms = now;  //  the broker spoke while the loop was busy (a long
+                                    //  work item): not a dead link, the reader catches up
     if (now - self->last_heard_ms > (int64_t) LIVENESS * self->heartbeat_msec) {
         if (self->live)
             oim_warn ("event=broker_link_down endpoint=%s", self->endpoint);

@@ -570,9 +570,12 @@ matcher_store_startup_changed (matcher_store_t *self, const char *startup_id)
     if (rc == 0)
         rc = s_entering_demands (self, startup_id, affected, order);
     if (rc == 0)
-        for (char *demand = zlistx_first (order); demand; demand = zlistx_next (order))
+        for (char *demand = zlistx_first (order); demand; demand = zlistx_next (order)) {
             if (matcher_store_reconcile (self, demand))
                 rc = -1;
+            if (self->config.keepalive)
+                self->config.keepalive (self->config.keepalive_arg);
+        }
     zlistx_destroy (&order);
     zhashx_destroy (&affected);
     return rc;

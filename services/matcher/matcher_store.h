@@ -45,6 +45,11 @@ typedef struct _matcher_store_t matcher_store_t;
 
 typedef struct {
     int64_t update_units;           //  match.updated when the score moved by more (units)
+    //  called between the demands a startup change re-ranks (one change can re-rank
+    //  hundreds): the daemon keeps its broker link alive there (oim_service_keepalive),
+    //  or the broker takes it for dead while it works; NULL: none
+    void (*keepalive) (void *arg);
+    void *keepalive_arg;
 } matcher_store_config_t;
 
 //  Borrows redis and model (both outlive the store).
