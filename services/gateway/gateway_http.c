@@ -256,10 +256,24 @@ s_status_entry (Oim__V1__WorkerInfo *worker, uint32_t status, uint8_t *body, siz
 
 //  GET /v1/status/{service}: one replica of one service, chosen by the broker as for any
 //  request (HTTP -> broker -> daemon -> Redis PING -> back): the cheapest full round trip.
+//  True when service is a daemon the route table sends requests to.
+static bool
+s_known_service (const char *service)
+{
+    for (const gateway_route_t *r = gateway_routes_table (); r->method; r++)
+        if (strcmp (r->service, service) == 0 && strcmp (service, "gateway") != 0)
+            return true;
+    return false;
+}
+
 static void
 s_status_one (gateway_http_t *self, gateway_link_t *link, const char *service,
               const char *request_id, response_t *response)
 {
+    if (!s_known_service (service)) {           //  404, not the broker's 503 (no workers)
+        s_error (response, 404, "service", "no such service");
+        return;
+    }
     gateway_call_t call = { .service = service, .method = "oim.status", .request_id = request_id,
                             .timeout_msec = self->request_timeout_msec };
     uint8_t *body;

@@ -111,6 +111,11 @@ static const op_t s_ops [] = {
     { "match.list_org",    "matches", "Ranked matches of an organization", PAGE, NULL, MATCH, true },
     { "match.interest",  "matches", "Express interest", NULL, NULL, MATCH, false },
     { "match.decline",   "matches", "Decline a match", NULL, NULL, MATCH, false },
+    { "rel.propose",     "relationships", "Propose to a demand (startup)", NULL, NULL, NULL, false },
+    { "rel.list",        "relationships", "Proposals and relationships", "demand_id,org_id", NULL, NULL, true },
+    { "rel.accept",      "relationships", "Accept a proposal", NULL, NULL, NULL, false },
+    { "rel.decline",     "relationships", "Decline a proposal", NULL, NULL, NULL, false },
+    { "rel.outcome",     "relationships", "Record a relationship's outcome", NULL, NULL, NULL, false },
     { "notification.list",   "notifications", "The inbox", "unread," PAGE, NULL, NOTE, true },
     { "notification.read",   "notifications", "Mark read", NULL, NULL, NOTE, false },
     { "notification.stream", "notifications", "Live notifications (Server-Sent Events)", NULL, NULL, NULL, false },
@@ -128,8 +133,7 @@ static const op_t s_ops [] = {
 static const struct { const char *operation, *alias; } s_aliases [] = {
     { "notification.list", "notifications" }, { "delivery.list", "deliveries" },
     { "events.ingest", "results" }, { "org_events.ingest", "results" },
-    { "search.query", "hits" }, { "match.list_demand", "matches" },
-    { "match.list_org", "matches" }, { NULL, NULL }
+    { "search.query", "hits" }, { NULL, NULL }
 };
 
 static const op_t *
@@ -251,7 +255,7 @@ s_reply_schema (json_t *schemas, const op_t *op)
     json_t *items = json_pack ("{s:s,s:o}", "type", "array", "items", item);
     json_t *properties = json_pack ("{s:o,s:{s:[s,s]},s:{s:s},s:{s:s}}",
         "items", items, "next_cursor", "type", "string", "null",
-        "total", "type", "integer", "unread", "type", "integer");
+        "total", "type", "integer", "unread_count", "type", "integer");
     const char *alias = s_alias (op->operation);
     if (alias)
         json_object_set_new (properties, alias, json_pack ("{s:s,s:O,s:b,s:s}",

@@ -220,7 +220,8 @@ notify_api_notification_list (oim_service_t *service, const Oim__V1__ApiRequest 
         s_unavailable (reply);
         return;
     }
-    json_t *body = json_pack ("{s:o, s:I}", "notifications", list, "unread_count", unread_count);
+    json_t *body = json_pack ("{s:O, s:o, s:I}", "items", list, "notifications", list,
+                              "unread_count", unread_count);  //  "notifications": deprecated alias
     json_object_set_new (body, "next_cursor", more
         ? json_string (ids->element [2 * (count - 1) + 1]->str): json_null ());
     freeReplyObject (ids);
@@ -735,7 +736,7 @@ notify_api_delivery_list (oim_service_t *service, const Oim__V1__ApiRequest *req
         s_unavailable (reply);
         return;
     }
-    json_t *body = json_pack ("{s:o}", "deliveries", list);
+    json_t *body = json_pack ("{s:O,s:o}", "items", list, "deliveries", list);   //  "deliveries": deprecated alias
     json_object_set_new (body, "next_cursor", more && *last? json_string (last): json_null ());
     oim_api_ok (reply, 200, body);
 }

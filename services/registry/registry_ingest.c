@@ -567,7 +567,8 @@ registry_events_ingest (oim_service_t *service, const Oim__V1__ApiRequest *reque
         json_t *results = json_array ();
         for (long i = 0; i < count; i++)
             json_array_append_new (results, s_result_json (&items [i], (size_t) i));
-        oim_api_ok (reply, 200, json_pack ("{s:o}", "results", results));
+        oim_api_ok (reply, 200, json_pack ("{s:O,s:o,s:n}", "items", results, "results", results,
+                                           "next_cursor"));    //  "results": deprecated alias
     }
     for (long i = 0; i < count; i++)
         if (events [i])

@@ -396,7 +396,8 @@ registry_org_events_ingest (oim_service_t *service, const Oim__V1__ApiRequest *r
         json_t *array = json_array ();
         for (long i = 0; i < count; i++)
             json_array_append_new (array, s_result_json (events [i], &results [i], (size_t) i));
-        oim_api_ok (reply, 200, json_pack ("{s:o}", "results", array));
+        oim_api_ok (reply, 200, json_pack ("{s:O,s:o,s:n}", "items", array, "results", array,
+                                           "next_cursor"));    //  "results": deprecated alias
     }
     for (long i = 0; i < count; i++)
         if (events [i])

@@ -296,7 +296,7 @@ s_result_json (const search_result_t *result)
                                  json_integer (result->facets [f][i].count));
         json_object_set_new (facets, s_facet_names [f], counts);
     }
-    return json_pack ("{s:I,s:o,s:o,s:s?,s:f}", "total", (json_int_t) result->total, "hits", hits,
+    return json_pack ("{s:I,s:O,s:o,s:o,s:s?,s:f}", "total", (json_int_t) result->total, "items", hits, "hits", hits,
                       "facets", facets, "next_cursor", result->next_cursor, "took_ms", result->took_ms);
 }
 

@@ -77,6 +77,19 @@ class OpenApiTest(unittest.TestCase):
         for method, pattern in routes_from_table():
             self.assertIn(method.lower(), doc["paths"].get(pattern, {}), pattern)
 
+    def test_found_by_schemathesis(self):
+        """Regressions of what Schemathesis found: an unknown service's status was 503 (the
+        broker has no workers for it), now 404 naming the field; list replies lacked items."""
+        status, body, _ = self.cluster.http("GET", "/v1/status/0")
+        self.assertEqual((status, body["error"]["field"]), (404, "service"), body)
+        self.assertEqual(self.cluster.http("GET", "/v1/status/registry")[0], 200)
+        status, body, _ = self.cluster.http("GET", "/v1/search?q=API")
+        self.assertEqual(status, 200, body)
+        self.assertIn("next_cursor", body)
+        self.assertEqual(body["items"], body["hits"])       # the deprecated alias still works
+        status, body, _ = self.cluster.http("GET", "/v1/deliveries", key=self.key_of("company"))
+        self.assertEqual((status, body["items"], body["deliveries"]), (200, [], []), body)
+
     def schemathesis(self, who, key):
         examples = os.environ.get("OIM_SCHEMATHESIS_EXAMPLES", "8")
         seconds = os.environ.get("OIM_SCHEMATHESIS_SECONDS", "40")
