@@ -5,8 +5,9 @@ daemon every minute (issue 19 part 5).
 Starts a throw-away Redis (AOF), the gateway and one registry, search, matcher and notify
 (tests/lib/oimtest.py), then for --minutes runs, side by side:
   * searches (GET /v1/search, startups and demands, Korean and English words),
-  * writes: companies post demands (POST /v1/demands) and edit them (PATCH), startups edit
-    their profiles (PATCH /v1/orgs/{id}),
+  * writes: companies post demands (POST /v1/demands) and close old ones (so the open set, what
+    the matcher holds in memory, stays bounded), startups edit their profiles,
+  * match lists (GET /v1/orgs/{id}/matches: the matcher's answers),
   * demand ingest from another system over HTTP (POST /v1/events/demands) and over ZeroMQ
     (tests/integration/publisher.py: re-sends a batch until it is acknowledged),
   * webhooks: one company's endpoint answers slowly (0.3 s), another's always fails (500), so
@@ -99,7 +100,8 @@ class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.samples = []           # (t, class, seconds, ok)
-        self.demands = set()        # ids a 201 acknowledged
+        self.demands = set()        # (id, key) a 201 acknowledged
+        self.open = []              # of those, not closed by the soak
         self.external = {}          # external_id -> the newest sequence an ack applied
 
     def request(self, c, cls, method, path, body=None, key=None):
@@ -173,17 +175,28 @@ class Soak:
         #  slow endpoint takes a request at a time
         org, key = self.companies[0 if rnd.random() < 0.5 else 1] if rnd.random() < 0.04 \
             else rnd.choice(self.companies[2:])
-        if rnd.random() < 0.8 or not self.rec.demands:
+        roll = rnd.random()
+        if roll < 0.3 and len(self.rec.open) > 100:
+            #  close one: the open set (what the matcher holds in memory) stays bounded
+            with self.rec.lock:
+                demand, dkey = self.rec.open.pop(rnd.randrange(len(self.rec.open)))
+            self.rec.request(c, "write", "POST", f"/v1/demands/{demand}/close", {}, dkey)
+        elif roll < 0.85 or not self.rec.demands:
             status, reply = self.rec.request(c, "write", "POST", "/v1/demands",
                                              {"title": text(rnd, 3), "description": text(rnd, 20)},
                                              key)
             if status == 201:
                 with self.rec.lock:
                     self.rec.demands.add((reply["id"], key))
+                    self.rec.open.append((reply["id"], key))
         else:
             s, skey = rnd.choice(self.startups)
             self.rec.request(c, "write", "PATCH", f"/v1/orgs/{s['id']}",
                              {"description": text(rnd, 12)}, skey)
+
+    def matches(self, c):
+        s, skey = self.rnd.choice(self.startups)
+        self.rec.request(c, "matches", "GET", f"/v1/orgs/{s['id']}/matches", None, skey)
 
     def ingest_http(self, c):
         rnd = self.rnd
@@ -282,13 +295,17 @@ class Soak:
     def run(self):
         #  no circuit breaker here (its own tests cover it): the failing endpoint's deliveries
         #  must go through the whole retry schedule to the dead letters, across kills
+        #  streams kept a minute (not a day / a week): their trimming is part of what a soak
+        #  must see working, and Redis then holds the entities, not days of stream entries
         with RegistryCluster(env={"OIM_WEBHOOK_RETRY_SCHEDULE": RETRY_SCHEDULE,
                                   "OIM_WEBHOOK_BREAKER_FAILURES": "1000000",
+                                  "OIM_EVENT_RETAIN_S": "60", "OIM_CHANGELOG_RETAIN_S": "60",
                                   "OIM_LOG_LEVEL": "warn"}) as c:
             self.setup(c)
             self.t0 = time.monotonic()
             threads = [threading.Thread(target=self.loop, args=(lambda: self.search(c), 0.02)),
                        threading.Thread(target=self.loop, args=(lambda: self.write(c), 0.2)),
+                       threading.Thread(target=self.loop, args=(lambda: self.matches(c), 0.5)),
                        threading.Thread(target=self.loop, args=(lambda: self.ingest_http(c), 0.5)),
                        threading.Thread(target=self.ingest_zmq, args=(c,)),
                        threading.Thread(target=self.chaos, args=(c,))]
@@ -309,15 +326,18 @@ class Soak:
 
     def settle(self, c):
         """Every daemon up, the change log and events consumed, deliveries finished."""
+        self.unregistered = None
         try:
-            c.wait_registered({s: 1 for s in oimtest.SERVICES}, timeout=60)
+            c.wait_registered({s: 1 for s in oimtest.SERVICES}, timeout=120)
         except AssertionError:
-            log(f"not every daemon registered after 60 s: {c.workers()}")
+            self.unregistered = c.workers()
+            log(f"not every daemon registered after 120 s: {self.unregistered}")
 
         def deliveries_done():
             return self.delivery_check(c) is None
         try:
-            oimtest.wait_for(deliveries_done, 120, "deliveries to finish", interval=1)
+            oimtest.wait_for(deliveries_done, max(120, self.args.minutes * 10),
+                             "deliveries to finish", interval=2)
         except AssertionError:
             pass
 
@@ -435,7 +455,10 @@ class Soak:
         print(f"deliveries: {deliveries or 'slow company: every notification delivered; failing company: every one dead-lettered'}")
         for line in mem_bad:
             print("memory:", line)
+        if self.unregistered is not None:
+            print(f"daemons registered at the end: {self.unregistered} (want one of each)")
         ok = not missing and dup == 0 and deliveries is None and not mem_bad \
+            and self.unregistered is None \
             and len(self.kills) >= max(1, int(self.args.minutes * 60 // self.args.kill_every) - 1)
         if self.args.json:
             with open(self.args.json, "w") as f:
