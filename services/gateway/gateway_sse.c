@@ -9,6 +9,7 @@
 #include "oim_keys.h"
 #include "oim_pbjson.h"
 #include "oim_redis.h"
+#include "oim_stream.h"
 #include "notify.pb-c.h"
 
 #include <czmq.h>
@@ -213,11 +214,15 @@ s_free (void *cls)
 static void
 s_position (stream_t *self, const char *last_event_id)
 {
-    bool resume = last_event_id && *last_event_id
-               && strspn (last_event_id, "0123456789-") == strlen (last_event_id);
-    snprintf (self->position, sizeof self->position, "%s", resume? last_event_id: "0-0");
-    if (resume)
+    //  only a well-formed stream id resumes ("1-2-3", "-" or "12-" would reach XREAD and
+    //  fail there on every poll); anything else starts from now, as no header does
+    oim_stream_id_t id;
+    if (last_event_id && oim_stream_id_parse (last_event_id, &id) == 0) {
+        snprintf (self->position, sizeof self->position, "%llu-%llu",
+                  (unsigned long long) id.ms, (unsigned long long) id.seq);
         return;
+    }
+    snprintf (self->position, sizeof self->position, "0-0");
     redisReply *last = oim_redis_command (self->redis, "XREVRANGE %s + - COUNT 1", self->key);
     if (last && last->type == REDIS_REPLY_ARRAY && last->elements)
         snprintf (self->position, sizeof self->position, "%s", last->element [0]->element [0]->str);

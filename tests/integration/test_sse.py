@@ -86,6 +86,14 @@ class SSETest(unittest.TestCase):
             reader = SSEReader(c.ports["http_port"], "key-a", last_event_id=first)
             self.assertEqual([reader.event()["id"], reader.event()["id"]], [second, third])
             reader.close()
+            # a malformed Last-Event-ID starts from now (found reading the fuzz harness list:
+            # "1-2-3" passed the old digits-and-dashes check and broke every XREAD)
+            for bad in ("1-2-3", "-", "12-", "x"):
+                reader = SSEReader(c.ports["http_port"], "key-a", last_event_id=bad)
+                self.assertEqual(reader.status, 200, bad)
+                fresh = publish("org_A", 10)
+                self.assertEqual(reader.event()["id"], fresh, bad)
+                reader.close()
 
 
 def subprocess_set(c, key, value):
