@@ -35,7 +35,7 @@ import urllib.request
 
 FACTORS = ["text", "tags", "industry", "region", "stage"]
 STEPS = [0.5, 0.7, 0.85, 1.2, 1.4, 2.0]
-POSITIVE_STATES = {"interested", "connected"}
+POSITIVE_STATES = {"interested", "connected", "poc", "contract"}  # issue 17 outcomes
 
 
 def ndcg10(scored):

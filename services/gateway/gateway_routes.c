@@ -81,6 +81,11 @@ static const gateway_route_t s_routes [] = {
     { "GET",    "/v1/orgs/{id}/matches",            "matcher",  "match.list_org",       true  },
     { "POST",   "/v1/matches/{id}/interest",        "matcher",  "match.interest",       true  },
     { "POST",   "/v1/matches/{id}/decline",         "matcher",  "match.decline",        true  },
+    { "POST",   "/v1/demands/{id}/proposals",       "matcher",  "rel.propose",          true  },
+    { "GET",    "/v1/relationships",                "matcher",  "rel.list",             true  },
+    { "POST",   "/v1/relationships/{id}/accept",    "matcher",  "rel.accept",           true  },
+    { "POST",   "/v1/relationships/{id}/decline",   "matcher",  "rel.decline",          true  },
+    { "POST",   "/v1/relationships/{id}/outcome",   "matcher",  "rel.outcome",          true  },
     //  Notify
     { "GET",    "/v1/notifications",                "notify",   "notification.list",    true  },
     { "POST",   "/v1/notifications/{id}/read",      "notify",   "notification.read",    true  },

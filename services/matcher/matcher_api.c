@@ -9,8 +9,8 @@
 //  True when principal p acts for a member: the agency, or a company or startup whose
 //  organization is active — the model's view, or Redis' when the model does not know it
 //  yet. The gateway treats other keys as anonymous; this is the daemon's own check.
-static bool
-s_member (matcher_store_t *self, const Oim__V1__Principal *p)
+bool
+matcher_member (matcher_store_t *self, const Oim__V1__Principal *p)
 {
     if (p && p->role == OIM__V1__ROLE__ROLE_AGENCY)
         return true;
@@ -33,8 +33,8 @@ s_member (matcher_store_t *self, const Oim__V1__Principal *p)
 }
 
 //  The 403 of a key whose organization is not active.
-static void
-s_not_member (oim_api_reply_t *reply)
+void
+matcher_not_member (oim_api_reply_t *reply)
 {
     oim_api_error (reply, 403, "org_not_active", NULL,
                    "your organization is not active (pending approval, suspended or deleted)");
@@ -148,7 +148,13 @@ void
 matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *request,
                            oim_api_reply_t *reply)
 {
-    const char *id = oim_api_param (request, "id");
+    matcher_list_demand (self, request, reply, oim_api_param (request, "id"));
+}
+
+void
+matcher_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                     oim_api_reply_t *reply, const char *id)
+{
     const Oim__V1__Principal *p = request->principal;
     const char *owner;
     bool deleted;
@@ -162,8 +168,8 @@ matcher_store_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *req
                        "only the demand's owner and the agency see its matches");
         return;
     }
-    if (!s_member (self, p))
-        return s_not_member (reply);
+    if (!matcher_member (self, p))
+        return matcher_not_member (reply);
     char key [OIM_KEY_SIZE];
     snprintf (key, sizeof key, OIM_KEY_DEMAND_MATCHES, id);
     redisReply *r = oim_redis_command (self->redis, "HVALS %s", key);
@@ -178,15 +184,21 @@ void
 matcher_store_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *request,
                         oim_api_reply_t *reply)
 {
-    const char *id = oim_api_param (request, "id");
+    matcher_list_org (self, request, reply, oim_api_param (request, "id"));
+}
+
+void
+matcher_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                  oim_api_reply_t *reply, const char *id)
+{
     const Oim__V1__Principal *p = request->principal;
     if (!id || !p || (p->role != OIM__V1__ROLE__ROLE_AGENCY && !streq (p->org_id, id))) {
         oim_api_error (reply, 403, "forbidden", NULL,
                        "only the organization itself and the agency see its matches");
         return;
     }
-    if (!s_member (self, p))
-        return s_not_member (reply);
+    if (!matcher_member (self, p))
+        return matcher_not_member (reply);
     zlistx_t *replies = zlistx_new ();
     zlistx_set_destructor (replies, (czmq_destructor *) s_reply_free);
     size_t n = 0;
@@ -255,6 +267,10 @@ s_workflow_answered (matcher_store_t *self, const match_t *m, const Oim__V1__Pri
         oim_api_error (reply, 409, "demand_closed", NULL,
                        "the demand is closed: its matches no longer change");
     else
+    if (!matcher_state_matching (m->state) && !streq (m->state, "declined")
+        && !streq (m->state, "connected"))
+        matcher_conflict (reply, m->state);     //  a relationship's state (matcher_relation.c)
+    else
     if (!decline && streq (m->state, "declined"))
         oim_api_error (reply, 409, "conflict", NULL, "the match was declined");
     else
@@ -272,8 +288,8 @@ s_workflow_answered (matcher_store_t *self, const match_t *m, const Oim__V1__Pri
 //  Queues a connection's extras into tx: the startup in the demand's connected set, the
 //  change-log entry (the connection widens who may read a confidential demand: readers that
 //  enforce visibility learn of it from the change log), match.connected to both sides.
-static void
-s_tx_connected (matcher_store_t *self, matcher_tx_t *tx, const match_t *m,
+void
+matcher_tx_connected (matcher_store_t *self, matcher_tx_t *tx, const match_t *m,
                 const Oim__V1__ApiRequest *request)
 {
     char ckey [OIM_KEY_SIZE];
@@ -322,17 +338,17 @@ s_workflow_apply (matcher_store_t *self, match_t *m, bool is_company, bool decli
     matcher_set_str (&m->state, both? "connected": "interested");
     matcher_tx_match (self, tx, m);
     if (both)
-        s_tx_connected (self, tx, m, request);
+        matcher_tx_connected (self, tx, m, request);
     else
         matcher_tx_event (self, tx, m, "interest.received",
                           is_company? m->startup_id: m->company_id);
 }
 
-//  One attempt at match id: read and WATCH it, answer, or apply and write. Returns as
-//  oim_redis_tx_exec: 0 answered, 1 a conflict (retry), -1 Redis failed (answered 503).
+//  One attempt of step on match id: read and WATCH it, answer, or apply and write. Returns
+//  as oim_redis_tx_exec: 0 answered, 1 a conflict (retry), -1 Redis failed (answered 503).
 static int
-s_workflow_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
-                 oim_api_reply_t *reply, const char *id, bool decline, const char *reason)
+s_step_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+             oim_api_reply_t *reply, const char *id, const matcher_step_t *step)
 {
     const Oim__V1__Principal *p = request->principal;
     char *ids [1] = { (char *) id };
@@ -343,13 +359,12 @@ s_workflow_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
     }
     match_t *m = ms [0];
     int rc = OIM_REDIS_TX_COMMITTED;
-    if (s_workflow_answered (self, m, p, decline, reply))
+    if (step->answered (self, m, request, reply, step->arg))
         oim_redis_tx_unwatch (self->redis);
     else {
         matcher_tx_t tx;
         matcher_tx_init (self, &tx);
-        s_workflow_apply (self, m, streq (p->org_id, m->company_id), decline, reason, request,
-                          &tx);
+        step->apply (self, m, request, &tx, step->arg);
         rc = matcher_tx_exec (self, &tx);
         if (rc == OIM_REDIS_TX_COMMITTED)
             oim_api_ok (reply, 200, matcher_render (self, m, p->org_id, false));
@@ -361,27 +376,57 @@ s_workflow_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
     return rc;
 }
 
+void
+matcher_step_run (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                  oim_api_reply_t *reply, const matcher_step_t *step)
+{
+    const char *id = oim_api_param (request, "id");
+    if (!id || !oim_id_valid (id, "mat"))
+        oim_api_error (reply, 404, "not_found", NULL, "no such match");
+    else
+    if (!matcher_member (self, request->principal))
+        matcher_not_member (reply);
+    else
+        for (int attempt = 0; attempt < MAX_RETRIES; attempt++)
+            if (s_step_once (self, request, reply, id, step) != OIM_REDIS_TX_CONFLICT)
+                break;
+    if (reply->status == 0)
+        oim_api_error (reply, 503, "unavailable", NULL, "the match keeps changing: try again");
+}
+
+typedef struct {
+    bool decline;
+    const char *reason;
+} s_workflow_t;
+
+static bool
+s_workflow_check (matcher_store_t *self, const match_t *m, const Oim__V1__ApiRequest *request,
+                  oim_api_reply_t *reply, void *arg)
+{
+    return s_workflow_answered (self, m, request->principal, ((s_workflow_t *) arg)->decline,
+                                reply);
+}
+
+static void
+s_workflow_step (matcher_store_t *self, match_t *m, const Oim__V1__ApiRequest *request,
+                 matcher_tx_t *tx, void *arg)
+{
+    const s_workflow_t *w = arg;
+    s_workflow_apply (self, m, streq (request->principal->org_id, m->company_id), w->decline,
+                      w->reason, request, tx);
+}
+
 //  The workflow: interest (decline = false) or decline.
 static void
 s_workflow (matcher_store_t *self, const Oim__V1__ApiRequest *request, oim_api_reply_t *reply,
             bool decline)
 {
-    const char *id = oim_api_param (request, "id");
     char *reason = NULL;
     if (decline && s_decline_reason (request, reply, &reason))
         return;
-    if (!id || !oim_id_valid (id, "mat"))
-        oim_api_error (reply, 404, "not_found", NULL, "no such match");
-    else
-    if (!s_member (self, request->principal))
-        s_not_member (reply);
-    else
-        for (int attempt = 0; attempt < MAX_RETRIES; attempt++)
-            if (s_workflow_once (self, request, reply, id, decline, reason)
-                != OIM_REDIS_TX_CONFLICT)
-                break;
-    if (reply->status == 0)
-        oim_api_error (reply, 503, "unavailable", NULL, "the match keeps changing: try again");
+    s_workflow_t w = { decline, reason };
+    matcher_step_t step = { s_workflow_check, s_workflow_step, &w };
+    matcher_step_run (self, request, reply, &step);
     free (reason);
 }
 

@@ -55,7 +55,7 @@ matcher_event_id (matcher_store_t *self, const char *subject, int64_t version, c
 static bool
 s_teaser_view (matcher_store_t *self, const match_t *m, const char *viewer, bool agency)
 {
-    if (agency || !viewer || !streq (viewer, m->startup_id) || streq (m->state, "connected"))
+    if (agency || !viewer || !streq (viewer, m->startup_id) || matcher_state_revealed (m->state))
         return false;
     bool confidential = true;
     matcher_model_demand_visibility (self->model, m->demand_id, &confidential, NULL);
@@ -96,7 +96,7 @@ matcher_render (matcher_store_t *self, const match_t *m, const char *viewer, boo
     json_t *json = oim_pbjson_encode (&m->base, 0);
     json_object_del (json, "notified_score");
     json_object_del (json, "in_top");
-    if (streq (m->state, "connected")) {
+    if (matcher_state_revealed (m->state)) {
         json_t *contacts = json_object ();
         const char *sides [2][2] = { { "company", m->company_id }, { "startup", m->startup_id } };
         for (int i = 0; i < 2; i++) {
@@ -255,7 +255,7 @@ matcher_tx_event (matcher_store_t *self, matcher_tx_t *tx, const match_t *m, con
 void
 matcher_tx_event_both (matcher_store_t *self, matcher_tx_t *tx, const match_t *m, const char *type)
 {
-    if (streq (m->state, "connected")) {
+    if (matcher_state_revealed (m->state)) {
         matcher_tx_event (self, tx, m, type, m->company_id);
         matcher_tx_event (self, tx, m, type, m->startup_id);
         return;
@@ -288,7 +288,7 @@ matcher_tx_closed_event (matcher_store_t *self, matcher_tx_t *tx, const Oim__V1_
     s_text_field (&t, "status", demand->status);
     snprintf (ver, sizeof ver, "%lld", (long long) demand->version);
     s_text_raw (&t, "version", ver);
-    if (!streq (demand->visibility, "confidential") || streq (m->state, "connected"))
+    if (!streq (demand->visibility, "confidential") || matcher_state_revealed (m->state))
         s_text_field (&t, "company_id", m->company_id);
     s_text_field (&t, "match_id", m->id);
     s_text_field (&t, "match_state", m->state);

@@ -40,6 +40,7 @@
 #include "matcher_server.h"
 #include "matcher_model.h"
 #include "matcher_store.h"
+#include "matcher_relation.h"
 #include "oim_api.h"
 #include "oim_clock.h"
 #include "oim_keys.h"
@@ -790,12 +791,22 @@ HANDLER (s_list_demand, matcher_store_list_demand)
 HANDLER (s_list_org, matcher_store_list_org)
 HANDLER (s_interest, matcher_store_interest)
 HANDLER (s_decline, matcher_store_decline)
+HANDLER (s_rel_propose, matcher_store_rel_propose)
+HANDLER (s_rel_accept, matcher_store_rel_accept)
+HANDLER (s_rel_decline, matcher_store_rel_decline)
+HANDLER (s_rel_outcome, matcher_store_rel_outcome)
+HANDLER (s_rel_list, matcher_store_rel_list)
 
 static const oim_method_t s_methods [] = {
     { "match.list_demand", s_list_demand, NULL },
     { "match.list_org", s_list_org, NULL },
     { "match.interest", s_interest, NULL },
     { "match.decline", s_decline, NULL },
+    { "rel.propose", s_rel_propose, NULL },
+    { "rel.accept", s_rel_accept, NULL },
+    { "rel.decline", s_rel_decline, NULL },
+    { "rel.outcome", s_rel_outcome, NULL },
+    { "rel.list", s_rel_list, NULL },
     { NULL, NULL, NULL }
 };
 

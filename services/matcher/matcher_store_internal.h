@@ -170,4 +170,47 @@ void matcher_tx_hit_event (matcher_store_t *self, matcher_tx_t *tx, const char *
                            const char *owner, const char *type, const char *entity_id,
                            int64_t version, const char *title);
 
+//  --------------------------------------------------------------------------------------
+//  Shared by the handlers (matcher_api.c)
+
+//  True when principal p acts for a member (the agency, or an active organization's key).
+bool matcher_member (matcher_store_t *self, const Oim__V1__Principal *p);
+//  The 403 of a key whose organization is not active.
+void matcher_not_member (oim_api_reply_t *reply);
+//  Queues a connection's extras (connected set, change-log entry, match.connected events).
+void matcher_tx_connected (matcher_store_t *self, matcher_tx_t *tx, const match_t *m,
+                           const Oim__V1__ApiRequest *request);
+//  The match lists of demand id (its owner, the agency) and of organization id.
+void matcher_list_demand (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                          oim_api_reply_t *reply, const char *id);
+void matcher_list_org (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                       oim_api_reply_t *reply, const char *id);
+
+//  A step on the match named by the "id" parameter (a workflow or relationship change):
+//  answered says whether the request is answered without a change (404, 403, 409, a
+//  repeat), apply changes m (a new version) and queues its writes and events.
+typedef struct {
+    bool (*answered) (matcher_store_t *self, const match_t *m,
+                      const Oim__V1__ApiRequest *request, oim_api_reply_t *reply, void *arg);
+    void (*apply) (matcher_store_t *self, match_t *m, const Oim__V1__ApiRequest *request,
+                   matcher_tx_t *tx, void *arg);
+    void *arg;
+} matcher_step_t;
+
+//  Runs step: 404 for an id that is no match id, 403 for a key of an inactive org, then one
+//  optimistic transaction per attempt (read and WATCH, answered or applied and written,
+//  200 with the match as the caller sees it), retried on conflicts; 503 when Redis fails.
+void matcher_step_run (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                       oim_api_reply_t *reply, const matcher_step_t *step);
+
+//  --------------------------------------------------------------------------------------
+//  Relationships (matcher_relation.c)
+
+//  True for the match-only states (suggested, interested): a proposal may join them.
+bool matcher_state_matching (const char *state);
+//  True when the parties see each other's contacts: connected, poc, contract, ended.
+bool matcher_state_revealed (const char *state);
+//  409 {"error":{"code":"conflict","state":state,...}}.
+void matcher_conflict (oim_api_reply_t *reply, const char *state);
+
 #endif

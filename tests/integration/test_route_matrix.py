@@ -316,6 +316,19 @@ ROWS = {
                                             R(404, 404, 404, 404, 401, other=404)),
     ("POST", "/v1/matches/{id}/decline"): (lambda x, w: ("/v1/matches/mat_nope/decline", {"reason": "r"}),
                                            R(404, 404, 404, 404, 401, other=404)),
+    # relationships (issue 17): each startup principal proposes to a demand of its own
+    ("POST", "/v1/demands/{id}/proposals"): (
+        lambda x, w: (f"/v1/demands/{x.company_demand if w.name == 'startup_s' else x.victim_demand}/proposals",
+                      {"message": "m"}),
+        R(403, 403, 201, 403, 401, other=403)),
+    ("GET", "/v1/relationships"): (lambda x, w: (f"/v1/relationships?org_id={w.org}", None),
+                                   R(200, 200, 200, 403, 401, other=403)),
+    ("POST", "/v1/relationships/{id}/accept"): (lambda x, w: ("/v1/relationships/mat_nope/accept", None),
+                                                R(404, 404, 404, 404, 401, other=404)),
+    ("POST", "/v1/relationships/{id}/decline"): (lambda x, w: ("/v1/relationships/mat_nope/decline", {"reason": "r"}),
+                                                 R(404, 404, 404, 404, 401, other=404)),
+    ("POST", "/v1/relationships/{id}/outcome"): (lambda x, w: ("/v1/relationships/mat_nope/outcome", {"state": "poc"}),
+                                                 R(404, 404, 404, 404, 401, other=404)),
     # ---- notify --------------------------------------------------------------------------
     ("GET", "/v1/notifications"): (lambda x, w: ("/v1/notifications", None), R(200, 200, 200, 403, 401, other=200)),
     ("POST", "/v1/notifications/{id}/read"): (lambda x, w: ("/v1/notifications/ntf_nope/read", None),
