@@ -82,6 +82,7 @@ static const op_t s_ops [] = {
     { "demand.get",      "demands", "Read a demand", NULL, NULL, DEMAND, false },
     { "demand.update",   "demands", "Update a demand", NULL, DEMAND, DEMAND, false },
     { "demand.close",    "demands", "Close a demand", NULL, NULL, DEMAND, false },
+    { "demand.award",    "demands", "Award a demand to startups in contract: {startup_ids}", NULL, NULL, DEMAND, false },
     { "demand.approve",  "review", "Approve a demand in review (agency)", NULL, NULL, DEMAND, false },
     { "demand.return",   "review", "Return a demand with a comment (agency)", NULL, NULL, DEMAND, false },
     { "demand.resubmit", "review", "Resubmit a returned demand", NULL, NULL, DEMAND, false },

@@ -51,6 +51,7 @@ static const gateway_route_t s_routes [] = {
     { "GET",    "/v1/demands/{id}",                 "registry", "demand.get",           false },
     { "PATCH",  "/v1/demands/{id}",                 "registry", "demand.update",        true  },
     { "POST",   "/v1/demands/{id}/close",           "registry", "demand.close",         true  },
+    { "POST",   "/v1/demands/{id}/award",           "registry", "demand.award",         true  },
     { "POST",   "/v1/demands/{id}/approve",         "registry", "demand.approve",       true  },
     { "POST",   "/v1/demands/{id}/return",          "registry", "demand.return",        true  },
     { "POST",   "/v1/demands/{id}/resubmit",        "registry", "demand.resubmit",      true  },

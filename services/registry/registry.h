@@ -207,6 +207,7 @@ oim_api_fn registry_org_create, registry_org_get, registry_org_update, registry_
 oim_api_fn registry_publisher_create, registry_publisher_curve_key;     //  registry_publishers.c
 oim_api_fn registry_demand_create, registry_demand_get, registry_demand_update,
            registry_demand_close, registry_demand_list;
+oim_api_fn registry_demand_award;                   //  registry_award.c (issue 17)
 oim_api_fn registry_saved_search_create, registry_saved_search_list,
            registry_saved_search_delete, registry_audit_list, registry_admin_stats,
            registry_taxonomy_get;

@@ -24,10 +24,10 @@
 typedef enum { VIEW_NONE, VIEW_TEASER, VIEW_FULL } view_t;
 
 static const char *s_create_deny [] = { "id", "status", "source", "source_sequence",
-    "created_at", "updated_at", "version", "deleted", "review_notes", REGISTRY_INFER_READ_ONLY,
+    "created_at", "updated_at", "version", "deleted", "review_notes", "awarded_to", REGISTRY_INFER_READ_ONLY,
     NULL };
 static const char *s_update_deny [] = { "id", "org_id", "status", "source", "source_sequence",
-    "created_at", "updated_at", "version", "deleted", "review_notes", REGISTRY_INFER_READ_ONLY,
+    "created_at", "updated_at", "version", "deleted", "review_notes", "awarded_to", REGISTRY_INFER_READ_ONLY,
     NULL };
 //  The states a demand may be edited in (issue 17: a returned demand is fixed, then resubmitted).
 static const char *s_editable [] = { "open", "pending_review", "returned", NULL };

@@ -61,6 +61,7 @@ static const oim_method_t s_methods [] = {
     { "demand.get",             registry_demand_get, NULL },
     { "demand.update",          registry_demand_update, NULL },
     { "demand.close",           registry_demand_close, NULL },
+    { "demand.award",           registry_demand_award, NULL },
     { "publisher.create",       registry_publisher_create, NULL },
     { "publisher.curve_key",    registry_publisher_curve_key, NULL },
     { "events.ingest",          registry_events_ingest, NULL },

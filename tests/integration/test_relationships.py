@@ -34,6 +34,8 @@ class RelationshipTest(unittest.TestCase):
         self.c = Cluster().__enter__()
         self.pb = proto_modules(self.tmp.name)
         start_matcher_cluster(self.c, OIM_MATCH_MIN_SCORE="0.3")
+        self.c.start("registry")        # awards (registry_award.c) read the demands Feed writes
+        self.c.wait_registered({"matcher": 1, "registry": 1})
         f = self.f = Feed(self.c, self.pb)
         role = self.pb["common"]
         f.key(CO, "org_co", role.ROLE_COMPANY)
@@ -48,15 +50,15 @@ class RelationshipTest(unittest.TestCase):
         f.org("org_far", name="Bakery", description="Artisan bread.", tags=["food"],
               email="hi@bakery.example")
         f.org("org_other", name="Other", description="Bread and cakes.", tags=["food"])
-        f.demand("dem_1", "org_co", title="EV battery recycling",
+        f.demand("dem_0000000000000000DEM01", "org_co", title="EV battery recycling",
                  description="Recover lithium from used EV batteries.",
                  tags=["recycling", "battery"], regions=["KR-11"])
-        f.demand("dem_closed", "org_co", status="closed", title="Closed battery demand",
+        f.demand("dem_0000000000000000DEM02", "org_co", status="closed", title="Closed battery demand",
                  tags=["battery"])
         conf = self.pb["registry"].Demand(
-            id="dem_conf", org_id="org_co", status="open", visibility="confidential",
+            id="dem_0000000000000000DEM03", org_id="org_co", status="open", visibility="confidential",
             title="Secret battery", description="hidden", tags=["battery"], version=1)
-        f._write("demand", "dem_conf", "oim:demand:dem_conf", "oim:demands", conf,
+        f._write("demand", "dem_0000000000000000DEM03", "oim:demand:dem_0000000000000000DEM03", "oim:demands", conf,
                  "demand.update")
 
     def tearDown(self):
@@ -85,33 +87,33 @@ class RelationshipTest(unittest.TestCase):
         c = self.c
 
         def matches():
-            return {m["startup_id"]: m for m in self.http("GET", "/v1/demands/dem_1/matches",
+            return {m["startup_id"]: m for m in self.http("GET", "/v1/demands/dem_0000000000000000DEM01/matches",
                                                           CO, expect=200)["items"]}
         match = wait_for(lambda: matches().get("org_fit"), 5, "org_fit matched")
         self.assertNotIn("org_far", matches())
 
         # visibility: a closed or unknown demand is 404; only startups propose
-        self.http("POST", "/v1/demands/dem_closed/proposals", FIT, {"message": "hi"}, 404)
+        self.http("POST", "/v1/demands/dem_0000000000000000DEM02/proposals", FIT, {"message": "hi"}, 404)
         self.http("POST", "/v1/demands/dem_nope/proposals", FIT, {"message": "hi"}, 404)
-        self.http("POST", "/v1/demands/dem_1/proposals", CO, {"message": "hi"}, 403)
-        self.http("POST", "/v1/demands/dem_1/proposals", FIT, {"message": 5}, 400)
+        self.http("POST", "/v1/demands/dem_0000000000000000DEM01/proposals", CO, {"message": "hi"}, 403)
+        self.http("POST", "/v1/demands/dem_0000000000000000DEM01/proposals", FIT, {"message": 5}, 400)
 
         # a proposal on a new pair creates the relationship (not a match)
-        far = self.http("POST", "/v1/demands/dem_1/proposals", FAR,
+        far = self.http("POST", "/v1/demands/dem_0000000000000000DEM01/proposals", FAR,
                         {"message": "빵으로 배터리를?"}, 201)
         self.assertEqual((far["state"], far["origin"], far["proposal_message"]),
                          ("proposed", "proposal", "빵으로 배터리를?"))
         self.assertNotIn("contacts", far)
-        self.conflict("POST", "/v1/demands/dem_1/proposals", FAR, "proposed", {"message": "again"})
+        self.conflict("POST", "/v1/demands/dem_0000000000000000DEM01/proposals", FAR, "proposed", {"message": "again"})
         self.assertEqual(matches()["org_far"]["id"], far["id"])
         # a proposal on a matched pair joins the match's record
-        fit = self.http("POST", "/v1/demands/dem_1/proposals", FIT, {"message": "we fit"}, 200)
+        fit = self.http("POST", "/v1/demands/dem_0000000000000000DEM01/proposals", FIT, {"message": "we fit"}, 200)
         self.assertEqual((fit["id"], fit["state"], fit["origin"]),
                          (match["id"], "proposed", "both"))
         self.assertEqual(len([m for m in matches().values() if m["startup_id"] == "org_fit"]), 1)
         self.assertNotIn("contacts", fit)
         # a confidential demand's teaser is public: a startup may propose to it
-        self.http("POST", "/v1/demands/dem_conf/proposals", OTHER, {}, 201)
+        self.http("POST", "/v1/demands/dem_0000000000000000DEM03/proposals", OTHER, {}, 201)
 
         rel = f"/v1/relationships/{fit['id']}"
         # forbidden: the startup accepts its own proposal, a stranger, match workflow, outcomes
@@ -126,7 +128,7 @@ class RelationshipTest(unittest.TestCase):
         got = self.http("POST", far_rel + "/decline", CO, {"reason": "not a fit"}, 200)
         self.assertEqual((got["state"], got["reason"]), ("declined", "not a fit"))
         self.conflict("POST", far_rel + "/accept", CO, "declined")
-        self.conflict("POST", "/v1/demands/dem_1/proposals", FAR, "declined", {"message": "pls"})
+        self.conflict("POST", "/v1/demands/dem_0000000000000000DEM01/proposals", FAR, "declined", {"message": "pls"})
 
         # accept: connected, contacts revealed to each side, the demand's connected set
         got = self.http("POST", rel + "/accept", CO, None, 200)
@@ -135,7 +137,7 @@ class RelationshipTest(unittest.TestCase):
         mine = self.http("GET", "/v1/relationships?org_id=org_fit", FIT, expect=200)
         self.assertIsNone(mine["next_cursor"])
         self.assertEqual(mine["items"][0]["contacts"]["company"]["email"], "bd@co.example")
-        self.assertEqual(self.f.r("SISMEMBER", "oim:demand:dem_1:connected", "org_fit"), 1)
+        self.assertEqual(self.f.r("SISMEMBER", "oim:demand:dem_0000000000000000DEM01:connected", "org_fit"), 1)
         self.conflict("POST", rel + "/accept", CO, "connected")
         self.conflict("POST", rel + "/decline", CO, "connected")
 
@@ -147,6 +149,22 @@ class RelationshipTest(unittest.TestCase):
         got = self.http("POST", rel + "/outcome", CO, {"state": "contract"}, 200)
         self.assertEqual(got["contacts"]["startup"]["email"], "hi@recell.example")
         self.http("POST", rel + "/outcome", AGENCY, {"state": "ended"}, 403)
+
+        # award: owner or agency, each startup in contract
+        award = "/v1/demands/dem_0000000000000000DEM01/award"
+        got = self.http("POST", award, CO, {"startup_ids": ["org_far"]}, 409)
+        self.assertEqual((got["error"]["code"], got["error"]["state"]), ("not_in_contract", "declined"))
+        got = self.http("POST", award, CO, {"startup_ids": ["org_other"]}, 409)
+        self.assertEqual(got["error"]["state"], "none")
+        self.http("POST", award, FIT, {"startup_ids": ["org_fit"]}, 403)
+        self.http("POST", award, CO, {"startup_ids": []}, 400)
+        self.http("POST", award, CO, {"startup_ids": ["org_fit", "org_fit"]}, 400)
+        got = self.http("POST", award, CO, {"startup_ids": ["org_fit"]}, 200)
+        self.assertEqual((got["status"], got["awarded_to"]), ("awarded", ["org_fit"]))
+        got = self.http("GET", "/v1/demands/dem_0000000000000000DEM01", FIT, expect=200)
+        self.assertEqual(got["status"], "awarded")
+        self.http("POST", award, CO, {"startup_ids": ["org_fit"]}, 409)    # already awarded
+        self.http("PATCH", "/v1/demands/dem_0000000000000000DEM03", CO, {"awarded_to": ["org_fit"]}, 400)
         got = self.http("POST", rel + "/outcome", CO, {"state": "ended", "reason": "delivered"},
                         200)
         self.assertEqual((got["state"], got["end_reason"]), ("ended", "delivered"))
@@ -167,14 +185,14 @@ class RelationshipTest(unittest.TestCase):
         self.assertEqual([h["state"] for h in self.history(far["id"])], ["proposed", "declined"])
 
         # the lists: by demand (owner, agency; not a startup), default the caller's org
-        items = self.http("GET", "/v1/relationships?demand_id=dem_1", CO, expect=200)["items"]
+        items = self.http("GET", "/v1/relationships?demand_id=dem_0000000000000000DEM01", CO, expect=200)["items"]
         self.assertEqual({i["startup_id"]: i["state"] for i in items},
                          {"org_fit": "ended", "org_far": "declined"})
-        self.http("GET", "/v1/relationships?demand_id=dem_1", AGENCY, expect=200)
-        self.http("GET", "/v1/relationships?demand_id=dem_1", FIT, expect=403)
+        self.http("GET", "/v1/relationships?demand_id=dem_0000000000000000DEM01", AGENCY, expect=200)
+        self.http("GET", "/v1/relationships?demand_id=dem_0000000000000000DEM01", FIT, expect=403)
         self.assertEqual([i["demand_id"] for i in
                           self.http("GET", "/v1/relationships", OTHER, expect=200)["items"]],
-                         ["dem_conf"])
+                         ["dem_0000000000000000DEM03"])
         # events: the company hears of the proposals
         types = [(e.type, e.org_id) for _, e in self.f.events()]
         self.assertIn(("proposal.received", "org_co"), types)

@@ -263,6 +263,9 @@ ROWS = {
                                     R(200, 200, 403, 403, 401, other=403)),
     ("POST", "/v1/demands/{id}/close"): (lambda x, w: (f"/v1/demands/{x.own_demand(w)}/close", None),
                                          R(200, 200, 403, 403, 401, other=403)),
+    ("POST", "/v1/demands/{id}/award"): (lambda x, w: (f"/v1/demands/{x.own_demand(w)}/award",
+                                                       {"startup_ids": ["org_nope"]}),
+                                         R(409, 409, 403, 403, 401, other=403)),
     # ---- registry: agency review, settings, announcements, exports (issue 17) -----------
     ("POST", "/v1/demands/{id}/approve"): (lambda x, w: (f"/v1/demands/{x.own_demand(w)}/approve", None),
                                            R(409, 403, 403, 403, 401, other=403)),
