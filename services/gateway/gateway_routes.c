@@ -87,6 +87,9 @@ static const gateway_route_t s_routes [] = {
     { "POST",   "/v1/relationships/{id}/accept",    "matcher",  "rel.accept",           true  },
     { "POST",   "/v1/relationships/{id}/decline",   "matcher",  "rel.decline",          true  },
     { "POST",   "/v1/relationships/{id}/outcome",   "matcher",  "rel.outcome",          true  },
+    { "POST",   "/v1/relationships/{id}/messages",  "matcher",  "rel.messages_post",    true  },
+    { "GET",    "/v1/relationships/{id}/messages",  "matcher",  "rel.messages_list",    true  },
+    { "POST",   "/v1/relationships/{id}/read",      "matcher",  "rel.messages_read",    true  },
     //  Notify
     { "GET",    "/v1/notifications",                "notify",   "notification.list",    true  },
     { "POST",   "/v1/notifications/{id}/read",      "notify",   "notification.read",    true  },

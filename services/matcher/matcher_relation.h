@@ -22,4 +22,13 @@ void matcher_store_rel_outcome (matcher_store_t *self, const Oim__V1__ApiRequest
 void matcher_store_rel_list (matcher_store_t *self, const Oim__V1__ApiRequest *request,
                              oim_api_reply_t *reply);
 
+//  matcher_message.c: POST /v1/relationships/{id}/messages {text}, GET (thread + unread),
+//  POST /v1/relationships/{id}/read (the caller has read the thread).
+void matcher_store_rel_message_post (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                                     oim_api_reply_t *reply);
+void matcher_store_rel_message_list (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                                     oim_api_reply_t *reply);
+void matcher_store_rel_message_read (matcher_store_t *self, const Oim__V1__ApiRequest *request,
+                                     oim_api_reply_t *reply);
+
 #endif

@@ -796,6 +796,9 @@ HANDLER (s_rel_accept, matcher_store_rel_accept)
 HANDLER (s_rel_decline, matcher_store_rel_decline)
 HANDLER (s_rel_outcome, matcher_store_rel_outcome)
 HANDLER (s_rel_list, matcher_store_rel_list)
+HANDLER (s_rel_msg_post, matcher_store_rel_message_post)
+HANDLER (s_rel_msg_list, matcher_store_rel_message_list)
+HANDLER (s_rel_msg_read, matcher_store_rel_message_read)
 
 static const oim_method_t s_methods [] = {
     { "match.list_demand", s_list_demand, NULL },
@@ -807,6 +810,9 @@ static const oim_method_t s_methods [] = {
     { "rel.decline", s_rel_decline, NULL },
     { "rel.outcome", s_rel_outcome, NULL },
     { "rel.list", s_rel_list, NULL },
+    { "rel.messages_post", s_rel_msg_post, NULL },
+    { "rel.messages_list", s_rel_msg_list, NULL },
+    { "rel.messages_read", s_rel_msg_read, NULL },
     { NULL, NULL, NULL }
 };
 

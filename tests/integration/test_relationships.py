@@ -141,6 +141,32 @@ class RelationshipTest(unittest.TestCase):
         self.conflict("POST", rel + "/accept", CO, "connected")
         self.conflict("POST", rel + "/decline", CO, "connected")
 
+        # messages: only the two parties, connected or later; unread counts; notification
+        self.conflict("POST", far_rel + "/messages", FAR, "declined", {"text": "hello?"})
+        self.http("POST", rel + "/messages", OTHER, {"text": "hi"}, 404)
+        self.http("POST", rel + "/messages", AGENCY, {"text": "hi"}, 404)
+        self.http("GET", rel + "/messages", OTHER, expect=404)
+        self.http("POST", rel + "/messages", FIT, {"text": ""}, 400)
+        long_text = "안녕하세요, 배터리 재활용 PoC 일정을 논의하고 싶습니다. " * 5
+        sent = self.http("POST", rel + "/messages", FIT, {"text": long_text}, 201)
+        self.assertEqual(sent["text"], long_text)
+        thread = self.http("GET", rel + "/messages", CO, expect=200)
+        self.assertEqual(([i["text"] for i in thread["items"]], thread["unread"]), ([long_text], 1))
+        self.assertEqual(thread["items"][0]["from_org_id"], "org_fit")
+        self.assertEqual(self.http("GET", rel + "/messages", FIT, expect=200)["unread"], 0)
+        self.http("POST", rel + "/messages", CO, {"text": "좋습니다"}, 201)
+        self.assertEqual(self.http("POST", rel + "/read", CO, expect=200)["unread"], 0)
+        self.assertEqual(self.http("GET", rel + "/messages", CO, expect=200)["unread"], 0)
+        self.http("POST", rel + "/messages", FIT, {"text": "감사합니다"}, 201)
+        self.assertEqual(self.http("GET", rel + "/messages", CO, expect=200)["unread"], 1)
+        self.assertEqual(self.http("GET", rel + "/messages", FIT, expect=200)["unread"], 1)
+        got = [e for _, e in self.f.events() if e.type == "message.received"]
+        self.assertEqual([e.org_id for e in got], ["org_co", "org_fit", "org_co"])
+        data = json.loads(got[0].data_json)
+        self.assertEqual((data["relationship_id"], data["from_org_id"]), (fit["id"], "org_fit"))
+        self.assertLessEqual(len(data["preview"].encode()), 140)
+        self.assertTrue(long_text.startswith(data["preview"]) and len(data["preview"]) > 40)
+
         # outcomes: connected -> poc -> contract -> ended, skips and repeats refused
         self.conflict("POST", rel + "/outcome", CO, "connected", {"state": "contract"})
         self.assertEqual(self.http("POST", rel + "/outcome", FIT, {"state": "poc"}, 200)["state"],
@@ -169,6 +195,8 @@ class RelationshipTest(unittest.TestCase):
                         200)
         self.assertEqual((got["state"], got["end_reason"]), ("ended", "delivered"))
         self.conflict("POST", rel + "/outcome", FIT, "ended", {"state": "poc"})
+        self.conflict("POST", rel + "/messages", FIT, "ended", {"text": "one more"})
+        self.assertEqual(len(self.http("GET", rel + "/messages", FIT, expect=200)["items"]), 3)
 
         # the history: every transition with its time, actor and factor values
         hist = self.history(fit["id"])

@@ -332,6 +332,12 @@ ROWS = {
                                                  R(404, 404, 404, 404, 401, other=404)),
     ("POST", "/v1/relationships/{id}/outcome"): (lambda x, w: ("/v1/relationships/mat_nope/outcome", {"state": "poc"}),
                                                  R(404, 404, 404, 404, 401, other=404)),
+    ("POST", "/v1/relationships/{id}/messages"): (lambda x, w: ("/v1/relationships/mat_nope/messages", {"text": "t"}),
+                                                  R(404, 404, 404, 404, 401, other=404)),
+    ("GET", "/v1/relationships/{id}/messages"): (lambda x, w: ("/v1/relationships/mat_nope/messages", None),
+                                                 R(404, 404, 404, 404, 401, other=404)),
+    ("POST", "/v1/relationships/{id}/read"): (lambda x, w: ("/v1/relationships/mat_nope/read", None),
+                                              R(404, 404, 404, 404, 401, other=404)),
     # ---- notify --------------------------------------------------------------------------
     ("GET", "/v1/notifications"): (lambda x, w: ("/v1/notifications", None), R(200, 200, 200, 403, 401, other=200)),
     ("POST", "/v1/notifications/{id}/read"): (lambda x, w: ("/v1/notifications/ntf_nope/read", None),
