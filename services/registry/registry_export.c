@@ -8,9 +8,10 @@
     or a tab gets a leading apostrophe so that a spreadsheet does not run it as a formula
     (CSV injection); numbers and ids are never changed.
     Contents: every live organisation (contacts included: the agency's), every live demand
-    (in review too), and every relationship: for now the matcher's match records of every
-    live demand, in every state (proposals and outcomes, issue 17 items 1-3, are to add their
-    columns here when they exist).
+    (in review too), and every relationship: the matcher's pair records of every live demand
+    (matches and proposals are one record, services/matcher/matcher_relation.c), in every
+    state (suggested ... proposed, connected, poc, contract, ended), with origin, the
+    proposal's message and time and the end reason.
     Paging: ?limit (1..50000, default 10000) organisations or demands per page, ?cursor from
     the X-Next-Cursor header of the previous page (absent on the last page); a page also ends
     before the body reaches EXPORT_MAX_BYTES (the broker's reply limit is 8 MiB).
@@ -106,7 +107,7 @@ s_end_row (s_buf_t *buf)
     "source_external_id,created_at,updated_at,version"
 #define RELATIONSHIP_COLUMNS "id,demand_id,startup_id,company_id,state,score," \
     "company_interested,startup_interested,declined_by,reason,demand_title,startup_name," \
-    "created_at,updated_at"
+    "created_at,updated_at,origin,proposal_message,proposed_at,end_reason"
 
 static void
 s_org_row (s_buf_t *buf, const Oim__V1__Organization *o)
@@ -177,6 +178,10 @@ s_match_row (s_buf_t *buf, const Oim__V1__Match *m)
     s_cell (buf, false, m->startup_name, true);
     s_cell (buf, false, m->created_at, false);
     s_cell (buf, false, m->updated_at, false);
+    s_cell (buf, false, *m->origin? m->origin: "match", false);
+    s_cell (buf, false, m->proposal_message, true);
+    s_cell (buf, false, m->proposed_at, false);
+    s_cell (buf, false, m->end_reason, true);
     s_end_row (buf);
 }
 

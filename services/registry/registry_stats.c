@@ -11,9 +11,11 @@
     those reached each step by now. Times between steps are medians in hours over the demands
     that reached both: posted -> first match (the match's created_at); first match -> connected
     (the connected match's updated_at: the matcher's last change of it, normally the
-    connection). Proposals, PoC and contract are issue 17 items 1-3 (relationships, another
-    part of the work): their slots ("proposals", "poc", "contract", the medians after
-    "connected") are null until those records exist, and are to be filled here from them.
+    connection). Relationships (issue 17 items 1-3, services/matcher/matcher_relation.c) are
+    the same records: "proposals" counts the records with a proposal (proposed_at), and the
+    time a relationship entered connected / poc / contract is its score in
+    oim:rel:state:<state> (read for records past connected: a connection made through the
+    match workflow has no entry there and keeps its updated_at).
 
     Query: period=day|week|month (default month; weeks start on Monday, UTC), from, to
     (RFC 3339; default the last 365 days; at most 400 periods). Work: two pipelined rounds per
@@ -39,8 +41,9 @@ typedef struct {
 
 //  One demand of the range and the steps it reached (times in unix ms, 0 = not reached).
 typedef struct {
-    int64_t posted_ms, matched_ms, connected_ms;
+    int64_t posted_ms, matched_ms, connected_ms, poc_ms, contract_ms;
     bool interest;
+    int proposals;                  //  startups that proposed to it (issue 17)
     char source [72];               //  source system, "direct" when posted through the API
 } s_demand_t;
 
@@ -190,6 +193,8 @@ s_fold_match (s_demand_t *demand, const Oim__V1__Match *m)
     if (created && (!demand->matched_ms || created < demand->matched_ms))
         demand->matched_ms = created;
     bool connected = strcmp (m->state, "connected") == 0;
+    if (*m->proposed_at)
+        demand->proposals++;
     if (m->company_interested || m->startup_interested || connected
     ||  strcmp (m->state, "interested") == 0)
         demand->interest = true;
@@ -198,10 +203,66 @@ s_fold_match (s_demand_t *demand, const Oim__V1__Match *m)
         demand->connected_ms = updated;
 }
 
-//  Reads the matches of every kept demand (two pipelined rounds per chunk).
+//  A relationship past connected (poc, contract, ended), whose step times are read from the
+//  state sets: its demand and id.
+typedef struct {
+    s_demand_t *demand;
+    char *id;
+} s_outcome_t;
+
+static bool
+s_past_connected (const char *state)
+{
+    return strcmp (state, "poc") == 0 || strcmp (state, "contract") == 0
+        || strcmp (state, "ended") == 0;
+}
+
+//  The earlier of *at and the ZSCORE reply r (ms), 0 meaning unset.
+static void
+s_fold_score (int64_t *at, const redisReply *r)
+{
+    int64_t ms = r->type == REDIS_REPLY_STRING? atoll (r->str): 0;     //  RESP2: a bulk string
+    if (ms && (!*at || ms < *at))
+        *at = ms;
+}
+
+//  Folds the connected / poc / contract times of n outcomes (one pipelined round); frees
+//  their ids. 0, or -1 when Redis failed.
+static int
+s_read_outcomes (registry_t *self, s_outcome_t *outcomes, size_t n)
+{
+    static const char *states [] = { "connected", "poc", "contract" };
+    for (size_t i = 0; i < n; i++)
+        for (int s = 0; s < 3; s++)
+            oim_redis_append (self->redis, "ZSCORE oim:rel:state:%s %s", states [s],
+                              outcomes [i].id);
+    bool failed = false;
+    for (size_t i = 0; i < n; i++) {
+        for (int s = 0; s < 3 && !failed; s++) {
+            redisReply *r = oim_redis_reply (self->redis);
+            failed = !r;
+            s_demand_t *d = outcomes [i].demand;
+            if (r)
+                s_fold_score (s == 0? &d->connected_ms: s == 1? &d->poc_ms: &d->contract_ms, r);
+            if (r)
+                freeReplyObject (r);
+        }
+        s_demand_t *d = outcomes [i].demand;
+        if (!d->connected_ms)           //  connected through the match workflow: no entry
+            d->connected_ms = d->poc_ms? d->poc_ms: d->contract_ms;
+        free (outcomes [i].id);
+    }
+    return failed? -1: 0;
+}
+
+//  Reads the matches of every kept demand (two pipelined rounds per chunk, a third for the
+//  relationships past connected).
 static int
 s_read_matches (registry_t *self, s_scan_t *scan)
 {
+    s_outcome_t *outcomes = NULL;
+    size_t n_outcomes = 0, cap = 0;
+    bool failed = false;
     s_demands_t *all = scan->demands;
     for (size_t start = 0; start < all->count; start += CHUNK) {
         size_t end = start + CHUNK < all->count? start + CHUNK: all->count;
@@ -209,7 +270,7 @@ s_read_matches (registry_t *self, s_scan_t *scan)
             oim_redis_append (self->redis, "HVALS " OIM_KEY_DEMAND_MATCHES, scan->ids [i]);
         redisReply **lists = calloc (end - start, sizeof *lists);
         assert (lists);
-        bool failed = false;
+        failed = false;
         for (size_t i = start; i < end; i++)
             failed = failed || !(lists [i - start] = oim_redis_reply (self->redis));
         for (size_t i = start; !failed && i < end; i++)
@@ -222,6 +283,15 @@ s_read_matches (registry_t *self, s_scan_t *scan)
                     Oim__V1__Match *m = oim__v1__match__unpack (NULL, r->len, (uint8_t *) r->str);
                     if (m)
                         s_fold_match (&all->items [i], m);
+                    if (m && s_past_connected (m->state)) {
+                        if (n_outcomes == cap) {
+                            cap = cap? cap * 2: 64;
+                            outcomes = realloc (outcomes, cap * sizeof *outcomes);
+                            assert (outcomes);
+                        }
+                        outcomes [n_outcomes++] = (s_outcome_t) { &all->items [i],
+                                                                  strdup (m->id) };
+                    }
                     if (m)
                         oim__v1__match__free_unpacked (m, NULL);
                 }
@@ -234,10 +304,17 @@ s_read_matches (registry_t *self, s_scan_t *scan)
             if (lists [i])
                 freeReplyObject (lists [i]);
         free (lists);
+        if (!failed)
+            failed = s_read_outcomes (self, outcomes, n_outcomes) != 0;
+        else
+            for (size_t i = 0; i < n_outcomes; i++)
+                free (outcomes [i].id);
+        n_outcomes = 0;
         if (failed)
-            return -1;
+            break;
     }
-    return 0;
+    free (outcomes);
+    return failed? -1: 0;
 }
 
 //  ---------------------------------------------------------------------------------------
@@ -275,7 +352,8 @@ s_median_hours (int64_t *values, size_t n)
 static json_t *
 s_row (const s_demands_t *all, int64_t from, int64_t to, const char *source)
 {
-    json_int_t posted = 0, matched = 0, interest = 0, connected = 0;
+    json_int_t posted = 0, matched = 0, interest = 0, connected = 0, proposals = 0, poc = 0,
+               contract = 0;
     for (size_t i = 0; i < all->count; i++) {
         const s_demand_t *d = &all->items [i];
         if ((from || to) && (d->posted_ms < from || d->posted_ms >= to))
@@ -286,11 +364,13 @@ s_row (const s_demands_t *all, int64_t from, int64_t to, const char *source)
         matched += d->matched_ms != 0;
         interest += d->interest;
         connected += d->connected_ms != 0;
+        proposals += d->proposals;
+        poc += d->poc_ms != 0;
+        contract += d->contract_ms != 0;
     }
-    //  proposals, poc, contract: issue 17 items 1-3 (relationships), not recorded yet.
-    return json_pack ("{s:I,s:I,s:I,s:I,s:n,s:n,s:n}", "posted", posted, "matched", matched,
-                      "with_interest", interest, "connected", connected, "proposals", "poc",
-                      "contract");
+    return json_pack ("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "posted", posted, "matched", matched,
+                      "with_interest", interest, "connected", connected, "proposals", proposals,
+                      "poc", poc, "contract", contract);
 }
 
 static json_t *
@@ -323,12 +403,27 @@ s_medians (const s_demands_t *all)
             to_connect [n_connect++] = d->connected_ms > d->matched_ms
                                      ? d->connected_ms - d->matched_ms: 0;
     }
-    json_t *json = json_pack ("{s:o,s:o,s:n,s:n}", "posted_to_matched",
+    int64_t *to_poc = calloc (all->count + 1, sizeof (int64_t));
+    int64_t *to_contract = calloc (all->count + 1, sizeof (int64_t));
+    assert (to_poc && to_contract);
+    size_t n_poc = 0, n_contract = 0;
+    for (size_t i = 0; i < all->count; i++) {
+        const s_demand_t *d = &all->items [i];
+        if (d->connected_ms && d->poc_ms)
+            to_poc [n_poc++] = d->poc_ms > d->connected_ms? d->poc_ms - d->connected_ms: 0;
+        if (d->poc_ms && d->contract_ms)
+            to_contract [n_contract++] = d->contract_ms > d->poc_ms
+                                       ? d->contract_ms - d->poc_ms: 0;
+    }
+    json_t *json = json_pack ("{s:o,s:o,s:o,s:o}", "posted_to_matched",
                               s_median_hours (to_match, n_match), "matched_to_connected",
                               s_median_hours (to_connect, n_connect), "connected_to_poc",
-                              "poc_to_contract");
+                              s_median_hours (to_poc, n_poc), "poc_to_contract",
+                              s_median_hours (to_contract, n_contract));
     free (to_match);
     free (to_connect);
+    free (to_poc);
+    free (to_contract);
     return json;
 }
 

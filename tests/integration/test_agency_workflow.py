@@ -25,6 +25,9 @@ def now_utc():
     return datetime.now(timezone.utc)
 
 
+REVEALED = ("connected", "poc", "contract", "ended")     # connected or later (issue 17)
+
+
 class Stack(RegistryCluster):
     """Redis, gateway, registry, matcher, notify and search, the registry on a test clock."""
 
@@ -307,25 +310,40 @@ class FunnelAndExport(StackTest):
         self.assertEqual(self.http("POST", f"/v1/matches/{m0['id']}/interest", key=startups[0][1])[0], 200)
         m1 = matches(demands[1]["id"])[0]
         self.assertEqual(self.http("POST", f"/v1/matches/{m1['id']}/interest", key=ckey)[0], 200)
+        # Relationships: startup 1 proposes to demand 2 ("=" tests the CSV guard), the company
+        # accepts, both record a PoC and a contract.
+        status, m2, _ = self.http("POST", f"/v1/demands/{demands[2]['id']}/proposals",
+                                  {"message": "=제안, \"PoC\""}, key=startups[1][1])
+        self.assertIn(status, (200, 201), m2)
+        rel = f"/v1/relationships/{m2['id']}"
+        for path, body_, key in ((rel + "/accept", None, ckey), (rel + "/outcome", {"state": "poc"}, ckey),
+                                 (rel + "/outcome", {"state": "contract"}, startups[1][1])):
+            self.assertEqual(self.http("POST", path, body_, key=key)[0], 200, path)
         time.sleep(1.0)                 # let the matcher settle the ingested demands too
 
         # The test's own count, from the API.
         mine = [d["id"] for d in demands] + [r["demand_id"] for r in body["results"]]
-        counted = {"posted": 0, "matched": 0, "with_interest": 0, "connected": 0}
+        counted = {"posted": 0, "matched": 0, "with_interest": 0, "connected": 0, "proposals": 0,
+                   "poc": 0, "contract": 0}
         for did in mine:
             ms = matches(did)
             counted["posted"] += 1
             counted["matched"] += bool(ms)
             counted["with_interest"] += any(m["company_interested"] or m["startup_interested"] for m in ms)
-            counted["connected"] += any(m["state"] == "connected" for m in ms)
-        self.assertEqual((counted["connected"], counted["with_interest"] >= 2), (1, True))
+            counted["connected"] += any(m["state"] in REVEALED for m in ms)
+            counted["proposals"] += sum(1 for m in ms if m.get("proposed_at"))
+            counted["poc"] += any(m["state"] in ("poc", "contract") for m in ms)
+            counted["contract"] += any(m["state"] == "contract" for m in ms)
+        self.assertEqual((counted["connected"], counted["with_interest"] >= 2), (2, True))
+        self.assertEqual((counted["proposals"], counted["poc"], counted["contract"]), (1, 1, 1))
         query = f"period=day&from={rfc3339(t0)}&to={rfc3339(now_utc() + timedelta(minutes=1))}"
         status, stats, _ = self.http("GET", f"/v1/admin/stats?{query}", key=AGENCY)
         self.assertEqual(status, 200, stats)
         total = stats["funnel_total"]
         self.assertEqual({k: total[k] for k in counted}, counted)
         self.assertEqual(sum(r["posted"] for r in stats["funnel"]), counted["posted"])
-        self.assertEqual((total["proposals"], total["poc"], total["contract"]), (None, None, None))
+        self.assertIsNotNone(stats["median_hours"]["connected_to_poc"])
+        self.assertIsNotNone(stats["median_hours"]["poc_to_contract"])
         self.assertEqual(stats["by_source"]["funnel-src"]["posted"], 2)
         self.assertEqual(stats["by_source"]["direct"]["posted"], 5)
         self.assertIsNotNone(stats["median_hours"]["posted_to_matched"])
@@ -378,8 +396,11 @@ class FunnelAndExport(StackTest):
         self.assertEqual(sorted(r["source_system"] for r in demands if r["source_system"]),
                          ["funnel-src", "funnel-src"])
         rels, _ = self.csv_rows("relationships.csv")
-        connected = [r for r in rels if r["state"] == "connected"]
+        connected = [r for r in rels if r["state"] in REVEALED]
         self.assertEqual(len(connected), counted["connected"])
+        proposal = [r for r in rels if r["proposed_at"]]
+        self.assertEqual([(r["state"], r["proposal_message"]) for r in proposal],
+                         [("contract", "'=제안, \"PoC\"")])
         total = sum(len(self.http("GET", f"/v1/demands/{d['id']}/matches?limit=100", key=AGENCY)[1]["items"])
                     for d in demands)
         self.assertGreaterEqual(len(rels), total)
