@@ -42,13 +42,13 @@ s_new_match (matcher_store_t *self, matcher_tx_t *tx, matcher_writes_t *w, const
 }
 
 //  The state a stored match moves to from state: a deleted demand withdraws every match but
-//  a connected one; the top K revives a withdrawn match, leaving it withdraws a suggested
-//  one; an interested match stays while it qualifies.
+//  a connected one (or one further on: poc, contract, ended); the top K revives a withdrawn
+//  match, leaving it withdraws a suggested one; an interested match stays while it qualifies.
 static const char *
 s_next_state (const char *state, bool deleted, bool in_top, bool qualifies)
 {
     if (deleted)
-        return streq (state, "connected")? state: "withdrawn";
+        return matcher_state_revealed (state)? state: "withdrawn";
     if (streq (state, "withdrawn") && in_top)
         return "suggested";
     if (streq (state, "suggested") && !in_top)
@@ -462,8 +462,8 @@ s_demand_closed_once (matcher_store_t *self, const Oim__V1__Demand *demand,
     for (size_t i = 0; i < n; i++) {
         match_t *m = ms [i];
         if (m && streq (m->demand_id, demand->id)
-        &&  (streq (m->state, "suggested") || streq (m->state, "interested")
-             || streq (m->state, "connected")))
+        &&  (matcher_state_matching (m->state) || streq (m->state, "proposed")
+             || (matcher_state_revealed (m->state) && !streq (m->state, "ended"))))
             matcher_tx_closed_event (self, &tx, demand, m, changed_at);
     }
     matcher_free_matches (ms, n);

@@ -226,6 +226,14 @@ class RelationshipTest(unittest.TestCase):
         self.assertIn(("proposal.received", "org_co"), types)
         self.assertIn(("match.connected", "org_fit"), types)
 
+        # a deleted demand withdraws its relationships, but not those that reached connected
+        self.f.versions["dem_0000000000000000DEM01"] = 10     # past the registry's award
+        self.f.demand("dem_0000000000000000DEM01", "org_co", title="EV battery recycling",
+                      deleted=True)
+        wait_for(self.f.settled, 5, "the matcher to handle the deletion")
+        self.assertEqual((self.f.match(fit["id"]).state, self.f.match(far["id"]).state),
+                         ("ended", "declined"))       # declined records are frozen
+
         # outcome labels: fit-weights counts poc and contract as positives
         self.assertTrue({"poc", "contract"} <= fit_weights().POSITIVE_STATES)
 
