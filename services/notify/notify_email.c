@@ -351,6 +351,10 @@ typedef struct {
 //  Digest sections appear in this order.
 static const s_type_label_t s_labels [] = {
     { "match.connected",   "연결 성사" },
+    { "message.received",  "새 메시지" },                 //  the matcher's relationships
+    { "proposal.received", "제안 받음" },                 //  (issue 17)
+    { "proposal.declined", "제안 거절됨" },
+    { "relationship.changed", "협업 단계 변경" },
     { "interest.received", "관심 표시 받음" },
     { "match.created",     "새 매칭" },
     { "match.updated",     "매칭 변경" },

@@ -35,7 +35,8 @@ class RelationshipTest(unittest.TestCase):
         self.pb = proto_modules(self.tmp.name)
         start_matcher_cluster(self.c, OIM_MATCH_MIN_SCORE="0.3")
         self.c.start("registry")        # awards (registry_award.c) read the demands Feed writes
-        self.c.wait_registered({"matcher": 1, "registry": 1})
+        self.c.start("notify")          # message.received reaches the inbox
+        self.c.wait_registered({"matcher": 1, "registry": 1, "notify": 1})
         f = self.f = Feed(self.c, self.pb)
         role = self.pb["common"]
         f.key(CO, "org_co", role.ROLE_COMPANY)
@@ -166,6 +167,12 @@ class RelationshipTest(unittest.TestCase):
         self.assertEqual((data["relationship_id"], data["from_org_id"]), (fit["id"], "org_fit"))
         self.assertLessEqual(len(data["preview"].encode()), 140)
         self.assertTrue(long_text.startswith(data["preview"]) and len(data["preview"]) > 40)
+
+        def inbox(key):
+            items = self.http("GET", "/v1/notifications", key, expect=200)["items"]
+            return [i for i in items if i["type"] == "message.received"]
+        got = wait_for(lambda: len(inbox(CO)) == 2 and inbox(CO), 10, "the company's inbox")
+        self.assertEqual(len(inbox(FIT)), 1)
 
         # outcomes: connected -> poc -> contract -> ended, skips and repeats refused
         self.conflict("POST", rel + "/outcome", CO, "connected", {"state": "contract"})
