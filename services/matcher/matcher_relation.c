@@ -326,15 +326,16 @@ s_propose_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
         oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
         return OIM_REDIS_TX_FAILED;
     }
-    match_t *m = ms? ms [0]: s_new_proposal (self, demand_id, startup);
+    bool existing = ms && ms [0];   //  (an index entry whose record is gone: a new one)
+    match_t *m = existing? ms [0]: s_new_proposal (self, demand_id, startup);
     bool joinable = matcher_state_matching (m->state) || streq (m->state, "withdrawn");
     int rc = OIM_REDIS_TX_COMMITTED;
-    if (ms && !joinable) {
+    if (existing && !joinable) {
         oim_redis_tx_unwatch (self->redis);
         matcher_conflict (reply, m->state);
     }
     else {
-        if (ms)
+        if (existing)
             matcher_set_str (&m->origin, "both");
         matcher_touch (self, m);
         matcher_set_str (&m->state, "proposed");
@@ -347,15 +348,15 @@ s_propose_once (matcher_store_t *self, const Oim__V1__ApiRequest *request,
         matcher_tx_event (self, &tx, m, "proposal.received", m->company_id);
         rc = matcher_tx_exec (self, &tx);
         if (rc == OIM_REDIS_TX_COMMITTED)
-            oim_api_ok (reply, ms? 200: 201, matcher_render (self, m, startup, false));
+            oim_api_ok (reply, existing? 200: 201, matcher_render (self, m, startup, false));
         else
         if (rc == OIM_REDIS_TX_FAILED)
             oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
     }
+    if (!existing)
+        matcher_match_free (&m);
     if (ms)
         matcher_free_matches (ms, 1);
-    else
-        matcher_match_free (&m);
     return rc;
 }
 
