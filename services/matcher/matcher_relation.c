@@ -420,4 +420,9 @@ matcher_store_rel_list (matcher_store_t *self, const Oim__V1__ApiRequest *reques
         return;
     json_object_del (reply->body, "total");     //  every one on one page for now
     json_object_set_new (reply->body, "next_cursor", json_null ());
+    if (p && p->org_id && *p->org_id && p->role != OIM__V1__ROLE__ROLE_AGENCY
+        && matcher_rel_unread_add (self, json_object_get (reply->body, "items"), p->org_id)) {
+        oim_api_reply_clear (reply);
+        oim_api_error (reply, 503, "unavailable", NULL, "the matcher cannot reach Redis");
+    }
 }

@@ -212,5 +212,8 @@ bool matcher_state_matching (const char *state);
 bool matcher_state_revealed (const char *state);
 //  409 {"error":{"code":"conflict","state":state,...}}.
 void matcher_conflict (oim_api_reply_t *reply, const char *state);
+//  Sets "unread" for org on the rendered relationships (items) that have a thread
+//  (matcher_message.c). 0, or -1 when Redis failed.
+int matcher_rel_unread_add (matcher_store_t *self, json_t *items, const char *org);
 
 #endif

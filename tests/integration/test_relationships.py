@@ -161,6 +161,10 @@ class RelationshipTest(unittest.TestCase):
         self.http("POST", rel + "/messages", FIT, {"text": "감사합니다"}, 201)
         self.assertEqual(self.http("GET", rel + "/messages", CO, expect=200)["unread"], 1)
         self.assertEqual(self.http("GET", rel + "/messages", FIT, expect=200)["unread"], 1)
+        listed = self.http("GET", "/v1/relationships?demand_id=dem_0000000000000000DEM01", CO,
+                           expect=200)["items"]
+        self.assertEqual({i["startup_id"]: i.get("unread") for i in listed},
+                         {"org_fit": 1, "org_far": None})       # a declined one has no thread
         got = [e for _, e in self.f.events() if e.type == "message.received"]
         self.assertEqual([e.org_id for e in got], ["org_co", "org_fit", "org_co"])
         data = json.loads(got[0].data_json)
