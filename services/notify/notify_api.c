@@ -17,6 +17,7 @@
 #include "notify_sign.h"
 #include "oim_id.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,18 +129,26 @@ s_list_query (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply, bool *
         return false;
     }
     *only_unread = unread && strcmp (unread, "true") == 0;
-    const char *cursor = oim_api_query (request, "cursor");
-    snprintf (max, max_size, "+inf");
-    if (cursor && *cursor) {
-        char *end;
-        unsigned long long n = strtoull (cursor, &end, 10);
-        if (*end || n == 0) {
-            oim_api_error (reply, 400, "invalid", "cursor", "cursor must be a next_cursor this API gave");
-            return false;
-        }
-        snprintf (max, max_size, "(%llu", n);
+    if (notify_api_ntf_cursor (oim_api_query (request, "cursor"), max, max_size)) {
+        oim_api_error (reply, 400, "invalid", "cursor", "cursor must be a next_cursor this API gave");
+        return false;
     }
     return true;
+}
+
+int
+notify_api_ntf_cursor (const char *cursor, char *max, size_t max_size)
+{
+    snprintf (max, max_size, "+inf");
+    if (!cursor || !*cursor)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull (cursor, &end, 10);
+    if (*cursor < '0' || *cursor > '9' || *end || errno || n == 0)
+        return -1;                  //  not "-1", " 5" or an overflow read as ULLONG_MAX
+    snprintf (max, max_size, "(%llu", n);
+    return 0;
 }
 
 //  Reads the first count notifications of ids (a WITHSCORES reply) with their unread marks,
@@ -663,6 +672,18 @@ notify_api_preferences_get (oim_service_t *service, const Oim__V1__ApiRequest *r
 //  "log". A status filter examines at most DLV_SCAN_MAX deliveries per request; next_cursor
 //  continues after the last one examined.
 
+int
+notify_api_dlv_cursor (const char *cursor, char *max, size_t max_size)
+{
+    if (cursor && *cursor && !oim_id_valid (cursor, "dlv"))
+        return -1;
+    if (cursor && *cursor)
+        snprintf (max, max_size, "(%s", cursor);
+    else
+        snprintf (max, max_size, "+");
+    return 0;
+}
+
 void
 notify_api_delivery_list (oim_service_t *service, const Oim__V1__ApiRequest *request,
                           oim_api_reply_t *reply)
@@ -681,20 +702,15 @@ notify_api_delivery_list (oim_service_t *service, const Oim__V1__ApiRequest *req
         oim_api_error (reply, 400, "invalid", "status", "status is pending, delivered, dead or disabled");
         return;
     }
-    const char *cursor = oim_api_query (request, "cursor");
-    if (cursor && *cursor && !oim_id_valid (cursor, "dlv")) {
+    char zkey [OIM_KEY_SIZE], max [OIM_KEY_SIZE + 2];
+    if (notify_api_dlv_cursor (oim_api_query (request, "cursor"), max, sizeof max)) {
         oim_api_error (reply, 400, "invalid", "cursor", "cursor must be a next_cursor this API gave");
         return;
     }
-    char zkey [OIM_KEY_SIZE], max [OIM_KEY_SIZE + 2];
     if (*org)
         snprintf (zkey, sizeof zkey, OIM_KEY_ORG_DLVS, org);
     else
         snprintf (zkey, sizeof zkey, "%s", OIM_KEY_DLVS);
-    if (cursor && *cursor)
-        snprintf (max, sizeof max, "(%s", cursor);
-    else
-        snprintf (max, sizeof max, "+");
     oim_redis_t *redis = oim_service_redis (service);
     json_t *list = json_array ();
     char last [OIM_KEY_SIZE] = "";

@@ -29,4 +29,12 @@ oim_api_fn notify_api_delivery_list;
 oim_api_fn notify_api_delivery_retry;
 oim_api_fn notify_api_webhook_test;      //  notify_ping.c
 
+//  The list cursors, pure (notify_api.c). A notification list's cursor (a next_cursor: a
+//  feed sequence, 1..2^64-1 in decimal digits) into the ZREVRANGEBYSCORE bound "(<n>", or
+//  "+inf" when cursor is NULL or ""; a delivery list's (a "dlv" id) into the
+//  ZREVRANGEBYLEX bound "(<id>", or "+". max: max_size bytes. Return 0, or -1 when cursor
+//  is not one.
+int notify_api_ntf_cursor (const char *cursor, char *max, size_t max_size);
+int notify_api_dlv_cursor (const char *cursor, char *max, size_t max_size);
+
 #endif

@@ -447,6 +447,12 @@ typedef struct {
     registry_render_fn *render;
     void *arg;
 } registry_page_spec_t;
+//  The pure half of a page's query: ?limit (NULL: spec's default) into *limit_out and
+//  ?cursor (NULL or "": the first page) into from (from_size bytes), the ZRANGEBYLEX bound
+//  to start at: "(" + the cursor, else "-" (oldest first) or "+" (newest first). Returns 0,
+//  -1 when limit is not 1..max_limit, -2 when cursor is not an id of spec's prefix.
+int registry_page_parse (const registry_page_spec_t *spec, const char *limit, const char *cursor,
+                         size_t *limit_out, char *from, size_t from_size);
 //  Answers the page the request's ?limit and ?cursor ask for: 200 {items, next_cursor}, 400
 //  naming limit or cursor, 503.
 void registry_page_reply (registry_t *self, const Oim__V1__ApiRequest *request,

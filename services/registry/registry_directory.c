@@ -94,29 +94,41 @@ s_chunk (registry_t *self, const registry_page_spec_t *spec, page_t *page)
     return rc;
 }
 
+int
+registry_page_parse (const registry_page_spec_t *spec, const char *limit, const char *cursor,
+                     size_t *limit_out, char *from, size_t from_size)
+{
+    *limit_out = spec->default_limit;
+    if (limit) {
+        char *end;
+        long value = strtol (limit, &end, 10);
+        if (*end || end == limit || value < 1 || value > (long) spec->max_limit)
+            return -1;
+        *limit_out = (size_t) value;
+    }
+    if (cursor && *cursor && !oim_id_valid (cursor, spec->id_prefix))
+        return -2;
+    if (cursor && *cursor)
+        snprintf (from, from_size, "(%s", cursor);
+    else
+        snprintf (from, from_size, "%s", spec->newest_first? "+": "-");
+    return 0;
+}
+
 //  ?limit and ?cursor into page; 0, or -1 with a 400 naming the field.
 static int
 s_page_params (const Oim__V1__ApiRequest *request, const registry_page_spec_t *spec,
                page_t *page, oim_api_reply_t *reply)
 {
-    const char *limit = oim_api_query (request, "limit");
-    const char *cursor = oim_api_query (request, "cursor");
-    page->limit = spec->default_limit;
-    if (limit) {
-        char *end;
-        long value = strtol (limit, &end, 10);
-        if (*end || end == limit || value < 1 || value > (long) spec->max_limit)
-            return oim_api_error (reply, 400, "invalid", "limit", "limit must be 1..%zu",
-                                  spec->max_limit), -1;
-        page->limit = (size_t) value;
-    }
-    if (cursor && *cursor && !oim_id_valid (cursor, spec->id_prefix))
+    int rc = registry_page_parse (spec, oim_api_query (request, "limit"),
+                                  oim_api_query (request, "cursor"), &page->limit, page->from,
+                                  sizeof page->from);
+    if (rc == -1)
+        return oim_api_error (reply, 400, "invalid", "limit", "limit must be 1..%zu",
+                              spec->max_limit), -1;
+    if (rc == -2)
         return oim_api_error (reply, 400, "invalid", "cursor", "cursor is not a cursor from a "
                               "previous page"), -1;
-    if (cursor && *cursor)
-        snprintf (page->from, sizeof page->from, "(%s", cursor);
-    else
-        snprintf (page->from, sizeof page->from, "%s", spec->newest_first? "+": "-");
     return 0;
 }
 

@@ -190,6 +190,30 @@ s_test_infer (void)
     CHECK (infer == NULL);
 }
 
+//  The pager's ?limit and ?cursor (registry_directory.c; fuzzed by tests/fuzz/fuzz_cursor.c).
+static void
+s_test_page_parse (void)
+{
+    registry_page_spec_t spec = { .id_prefix = "org", .default_limit = 20, .max_limit = 100 };
+    size_t limit;
+    char from [OIM_ID_SIZE + 2];
+    CHECK (registry_page_parse (&spec, NULL, NULL, &limit, from, sizeof from) == 0
+           && limit == 20 && strcmp (from, "-") == 0);
+    CHECK (registry_page_parse (&spec, "100", "org_01JDX3K8M2N4P6Q8R0S2T", &limit, from,
+                                sizeof from) == 0
+           && limit == 100 && strcmp (from, "(org_01JDX3K8M2N4P6Q8R0S2T") == 0);
+    spec.newest_first = true;
+    CHECK (registry_page_parse (&spec, "1", "", &limit, from, sizeof from) == 0
+           && limit == 1 && strcmp (from, "+") == 0);
+    CHECK (registry_page_parse (&spec, "0", NULL, &limit, from, sizeof from) == -1);
+    CHECK (registry_page_parse (&spec, "101", NULL, &limit, from, sizeof from) == -1);
+    CHECK (registry_page_parse (&spec, "", NULL, &limit, from, sizeof from) == -1);
+    CHECK (registry_page_parse (&spec, NULL, "pub_01JDX3K8M2N4P6Q8R0S2T", &limit, from,
+                                sizeof from) == -2);
+    CHECK (registry_page_parse (&spec, NULL, "org_01JDX3K8M2N4P6Q8R0S2", &limit, from,
+                                sizeof from) == -2);
+}
+
 int
 main (void)
 {
@@ -200,6 +224,7 @@ main (void)
     s_test_taxonomy ();
     s_test_keys ();
     s_test_infer ();
+    s_test_page_parse ();
     printf ("registry_unit_test: %s\n", s_failures? "FAILED": "OK");
     return s_failures? 1: 0;
 }
