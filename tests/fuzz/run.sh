@@ -17,7 +17,7 @@ while (($#)); do
   esac
 done
 command -v clang >/dev/null || { echo "fuzz: clang not installed (deploy/install-deps.sh)" >&2; exit 3; }
-((${#names[@]})) || names=(wire ingest pbjson analyze search email stream_id cursor)
+((${#names[@]})) || names=(wire ingest pbjson analyze search email stream_id cursor validate)
 CC=clang cmake -S "$root" -B "$build" -DBUILD_TESTING=OFF -DOIM_FUZZ=ON >/dev/null
 cmake --build "$build" -j2 --target "${names[@]/#/fuzz_}" >/dev/null
 failed=0
