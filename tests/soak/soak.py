@@ -176,7 +176,7 @@ class Soak:
         org, key = self.companies[0 if rnd.random() < 0.5 else 1] if rnd.random() < 0.04 \
             else rnd.choice(self.companies[2:])
         roll = rnd.random()
-        if roll < 0.3 and len(self.rec.open) > 100:
+        if len(self.rec.open) > 150 or (roll < 0.3 and len(self.rec.open) > 100):
             #  close one: the open set (what the matcher holds in memory) stays bounded
             with self.rec.lock:
                 demand, dkey = self.rec.open.pop(rnd.randrange(len(self.rec.open)))
