@@ -9,6 +9,12 @@
 #                                            3 sentinels, writes acknowledged once replicated
 #   deploy/stack.sh keys                     only make the CURVE keys (when missing) and print
 #                                            the gateway's public key
+#   deploy/stack.sh swarm-up                 the same on Docker Swarm (deploy/docker-stack.yml):
+#                                            swarm init if this engine is in none, build, the
+#                                            image loaded into OIM_SWARM_NODE_HOSTS, secrets,
+#                                            docker stack deploy, wait for /readyz
+#   deploy/stack.sh swarm-down [-v]          docker stack rm, its secrets; leaves a swarm that
+#                                            swarm-up made (-v: and the Redis volume, the data!)
 #   deploy/stack.sh ps | logs [-f] | ...     any other docker compose command
 # Configuration: .env beside the compose file (see .env.example). Uses `docker compose` v2 when
 # installed, else Debian's docker-compose 1.29 (OIM_COMPOSE overrides).
@@ -80,11 +86,29 @@ gateway_public_key() {
   local dir=$OIM_KEYS_DIR
   sed -n 's/^ *public-key = "\(.*\)"$/\1/p' "$dir/clients/gateway.cert"
 }
+# The agency's key and the Redis password, made on the first start and kept in .env.
+make_env_secrets() {
+  if [[ -z $(envval OIM_BOOTSTRAP_AGENCY_KEY "") ]]; then
+    # First start: the registry needs the agency's key. Make one and keep it in .env.
+    key="oim_agency_$(random_token 40)"
+    env_set OIM_BOOTSTRAP_AGENCY_KEY "$key"
+    log "generated the agency's API key (saved in .env): $key"
+  fi
+  if [[ -z $(envval OIM_REDIS_PASSWORD "") ]]; then
+    # First start: Redis runs with a password (compose puts it in every OIM_REDIS_URL).
+    env_set OIM_REDIS_PASSWORD "$(random_token 48)"
+    log "generated the Redis password (saved in .env, not shown)"
+  fi
+  [[ ! -f .env ]] || chmod 600 .env
+}
 build_image() {
   OIM_BASE_IMAGE=$(envval OIM_BASE_IMAGE oim-base:bookworm) \
   OIM_BUILD_BASE_IMAGE=$(envval OIM_BUILD_BASE_IMAGE oim-base:bookworm-build) \
   OIM_IMAGE=$(envval OIM_IMAGE oim-market:latest) deploy/docker-build.sh -q >/dev/null
 }
+
+# Docker Swarm (deploy/docker-stack.yml; deploy/README.md "Docker Swarm"): deploy/swarm.sh.
+. "$repo/deploy/swarm.sh"
 
 # compose reads the key directory as a bind-mount source: it must be absolute (or ./...).
 keys_dir=$(envval OIM_KEYS_DIR ./deploy/keys); [[ $keys_dir == /* ]] || keys_dir="$repo/${keys_dir#./}"
@@ -97,20 +121,11 @@ case $cmd in
     make_keys
     echo "gateway public key (publishers and feed subscribers): $(gateway_public_key)"
     ;;
+  swarm-up) make_env_secrets; build_image; make_keys; swarm_up ;;
+  swarm-down) swarm_down "$@" ;;
   up)
     t0=$SECONDS
-    if [[ -z $(envval OIM_BOOTSTRAP_AGENCY_KEY "") ]]; then
-      # First start: the registry needs the agency's key. Make one and keep it in .env.
-      key="oim_agency_$(random_token 40)"
-      env_set OIM_BOOTSTRAP_AGENCY_KEY "$key"
-      log "generated the agency's API key (saved in .env): $key"
-    fi
-    if [[ -z $(envval OIM_REDIS_PASSWORD "") ]]; then
-      # First start: Redis runs with a password (compose puts it in every OIM_REDIS_URL).
-      env_set OIM_REDIS_PASSWORD "$(random_token 48)"
-      log "generated the Redis password (saved in .env, not shown)"
-    fi
-    [[ ! -f .env ]] || chmod 600 .env
+    make_env_secrets
     build_image
     make_keys
     dc up -d --no-build "$@"
