@@ -13,6 +13,7 @@
 */
 #include "notify_server.h"
 #include "notify_sign.h"
+#include "notify_webhook.h"
 #include "oim_api.h"
 #include "oim_clock.h"
 #include "oim_config.h"
@@ -47,14 +48,6 @@ s_owned_org (const Oim__V1__ApiRequest *request, oim_api_reply_t *reply)
     return NULL;
 }
 
-static size_t
-s_discard (char *data, size_t size, size_t count, void *arg)
-{
-    (void) data;
-    (void) arg;
-    return size * count;
-}
-
 static int
 s_progress (void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
@@ -71,25 +64,17 @@ typedef struct {
     notify_ssrf_guard_t guard;
 } ping_t;
 
-//  Arms easy for the ping. 0, or -1 (an option refused).
+//  Arms easy for the ping: a webhook POST as the engine sends it (notify_webhook_arm), the
+//  broker link kept alive while it waits, the SSRF guard. 0, or -1 (an option refused).
 static int
 s_arm (oim_service_t *service, CURL *easy, ping_t *ping)
 {
-    bool failed =
-        curl_easy_setopt (easy, CURLOPT_URL, ping->url) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_HTTPHEADER, ping->headers) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_POSTFIELDS, ping->body) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_USERAGENT, "oim-notify") != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, ping->connect_msec) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, ping->total_msec) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, ping->errbuf) != CURLE_OK
+    bool failed = notify_webhook_arm (easy, ping->url, ping->headers, ping->body,
+                                      strlen (ping->body), "oim-notify", ping->connect_msec,
+                                      ping->total_msec, ping->errbuf)
     ||  curl_easy_setopt (easy, CURLOPT_NOPROGRESS, 0L) != CURLE_OK
     ||  curl_easy_setopt (easy, CURLOPT_XFERINFOFUNCTION, s_progress) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_XFERINFODATA, service) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    ||  curl_easy_setopt (easy, CURLOPT_XFERINFODATA, service) != CURLE_OK;
     return failed? -1: notify_ssrf_attach (notify_server_ssrf (service), easy, &ping->guard);
 }
 
@@ -98,18 +83,9 @@ static void
 s_send (oim_service_t *service, ping_t *ping, const char *secret, oim_api_reply_t *reply)
 {
     notify_sign_t *signer = notify_sign_new (secret);
-    char signature [NOTIFY_SIGN_SIGNATURE_MAX] = "", lines [3][NOTIFY_SIGN_SIGNATURE_MAX + 128];
-    int64_t timestamp = (int64_t) time (NULL);
-    if (signer)
-        notify_sign_signature (signer, ping->msg_id, timestamp, ping->body, strlen (ping->body),
-                               signature, sizeof signature);
+    ping->headers = notify_webhook_headers (signer, ping->msg_id, (int64_t) time (NULL),
+                                            ping->body, strlen (ping->body));
     notify_sign_destroy (&signer);
-    snprintf (lines [0], sizeof lines [0], "webhook-id: %s", ping->msg_id);
-    snprintf (lines [1], sizeof lines [1], "webhook-timestamp: %" PRId64, timestamp);
-    snprintf (lines [2], sizeof lines [2], "webhook-signature: %s", signature);
-    const char *fixed [] = { "Content-Type: application/json", "Expect:", lines [0], lines [1], lines [2] };
-    for (size_t i = 0; i < 5; i++)
-        ping->headers = curl_slist_append (ping->headers, fixed [i]);
     CURL *easy = curl_easy_init ();
     if (!easy || !ping->headers || s_arm (service, easy, ping)) {
         oim_api_error (reply, 503, "unavailable", NULL, "the webhook test could not be prepared");

@@ -360,46 +360,49 @@ s_discard (char *data, size_t size, size_t count, void *arg)
     return size * count;
 }
 
-//  Builds the headers and the handle for delivery. Returns 0, or -1 with delivery->errbuf set.
-static int
-s_prepare (notify_webhook_engine_t *self, s_delivery_t *delivery, CURL *easy)
+struct curl_slist *
+notify_webhook_headers (notify_sign_t *signer, const char *msg_id, int64_t timestamp,
+                        const char *body, size_t body_size)
 {
-    if (delivery->timestamp == 0)
-        delivery->timestamp = (int64_t) time (NULL);
-    char signature [NOTIFY_SIGN_SIGNATURE_MAX];
-    notify_sign_signature (delivery->signer, delivery->msg_id, delivery->timestamp,
-                           delivery->body, delivery->body_size, signature, sizeof signature);
+    char signature [NOTIFY_SIGN_SIGNATURE_MAX] = "";
+    if (signer)
+        notify_sign_signature (signer, msg_id, timestamp, body, body_size,
+                               signature, sizeof signature);
     char lines [5][NOTIFY_SIGN_SIGNATURE_MAX + 256] = {
         "Content-Type: application/json", "Expect:"
     };
-    snprintf (lines [2], sizeof lines [2], "webhook-id: %s", delivery->msg_id);
-    snprintf (lines [3], sizeof lines [3], "webhook-timestamp: %" PRId64, delivery->timestamp);
+    snprintf (lines [2], sizeof lines [2], "webhook-id: %s", msg_id);
+    snprintf (lines [3], sizeof lines [3], "webhook-timestamp: %" PRId64, timestamp);
     snprintf (lines [4], sizeof lines [4], "webhook-signature: %s", signature);
     struct curl_slist *headers = NULL;
     for (size_t i = 0; i < 5; i++) {
         struct curl_slist *longer = curl_slist_append (headers, lines [i]);
         if (!longer) {
             curl_slist_free_all (headers);
-            snprintf (delivery->errbuf, sizeof delivery->errbuf, "out of memory");
-            return -1;
+            return NULL;
         }
         headers = longer;
     }
-    delivery->headers = headers;
-    delivery->errbuf [0] = '\0';
+    return headers;
+}
+
+int
+notify_webhook_arm (void *easy, const char *url, struct curl_slist *headers, const char *body,
+                    size_t body_size, const char *user_agent, long connect_msec,
+                    long total_msec, char *errbuf)
+{
     bool failed =
-        curl_easy_setopt (easy, CURLOPT_URL, delivery->url) != CURLE_OK
+        curl_easy_setopt (easy, CURLOPT_URL, url) != CURLE_OK
     ||  curl_easy_setopt (easy, CURLOPT_HTTPHEADER, headers) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_POSTFIELDS, delivery->body) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) delivery->body_size) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_USERAGENT, self->user_agent) != CURLE_OK
+    ||  curl_easy_setopt (easy, CURLOPT_POSTFIELDS, body) != CURLE_OK
+    ||  curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_size) != CURLE_OK
+    ||  curl_easy_setopt (easy, CURLOPT_USERAGENT, user_agent) != CURLE_OK
     ||  curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
     ||  curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, self->config.connect_timeout_msec) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, self->config.timeout_msec) != CURLE_OK
+    ||  curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, connect_msec) != CURLE_OK
+    ||  curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, total_msec) != CURLE_OK
     ||  curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, delivery->errbuf) != CURLE_OK
-    ||  curl_easy_setopt (easy, CURLOPT_PRIVATE, delivery) != CURLE_OK
+    ||  curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
     ||  curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     //  libcurl resolves names on a thread of its own, bounded by the connect timeout; but
     //  when that timeout ends an attempt whose resolver thread is still waiting for a DNS
@@ -409,6 +412,28 @@ s_prepare (notify_webhook_engine_t *self, s_delivery_t *delivery, CURL *easy)
     //  getaddrinfo returns), so a hostile DNS costs one endpoint slot, never the loop.
     if (!failed)
         failed = curl_easy_setopt (easy, CURLOPT_QUICK_EXIT, 1L) != CURLE_OK;
+    return failed? -1: 0;
+}
+
+//  Builds the headers and the handle for delivery. Returns 0, or -1 with delivery->errbuf set.
+static int
+s_prepare (notify_webhook_engine_t *self, s_delivery_t *delivery, CURL *easy)
+{
+    if (delivery->timestamp == 0)
+        delivery->timestamp = (int64_t) time (NULL);
+    delivery->errbuf [0] = '\0';
+    delivery->headers = notify_webhook_headers (delivery->signer, delivery->msg_id,
+                                                delivery->timestamp, delivery->body,
+                                                delivery->body_size);
+    if (!delivery->headers) {
+        snprintf (delivery->errbuf, sizeof delivery->errbuf, "out of memory");
+        return -1;
+    }
+    bool failed = notify_webhook_arm (easy, delivery->url, delivery->headers, delivery->body,
+                                      delivery->body_size, self->user_agent,
+                                      self->config.connect_timeout_msec,
+                                      self->config.timeout_msec, delivery->errbuf)
+               || curl_easy_setopt (easy, CURLOPT_PRIVATE, delivery) != CURLE_OK;
     if (!failed && self->config.ssrf)
         failed = notify_ssrf_attach (self->config.ssrf, easy, &delivery->guard) != 0;
     if (failed)

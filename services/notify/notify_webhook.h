@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "notify_ssrf.h"
+#include "notify_sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -197,6 +198,22 @@ size_t
 int64_t
     notify_webhook_engine_retry_after_msec (const notify_webhook_engine_t *self,
                                             const char *endpoint_id);
+
+//  The request headers of one signed webhook POST (Standard Webhooks: webhook-id,
+//  webhook-timestamp, webhook-signature of body; JSON; no Expect), or NULL when memory is
+//  short; the caller frees them with curl_slist_free_all. The engine and the test ping
+//  (notify_ping.c) both send with these.
+struct curl_slist;
+struct curl_slist *notify_webhook_headers (notify_sign_t *signer, const char *msg_id,
+                                           int64_t timestamp, const char *body,
+                                           size_t body_size);
+//  Sets on easy (a CURL *) the options every webhook POST has: url, headers, body, user
+//  agent, no signals, no redirects, http(s) only, the timeouts, errors into errbuf
+//  (CURL_ERROR_SIZE bytes), the response discarded, the resolver thread detached.
+//  Returns 0, or -1 when curl refused one.
+int notify_webhook_arm (void *easy, const char *url, struct curl_slist *headers,
+                        const char *body, size_t body_size, const char *user_agent,
+                        long connect_msec, long total_msec, char *errbuf);
 
 #ifdef __cplusplus
 }

@@ -214,11 +214,9 @@ registry_api_key_create (oim_service_t *service, const Oim__V1__ApiRequest *requ
     else {
         char api_key [REGISTRY_API_KEY_CHARS + 1], hash [65], key_id [OIM_ID_SIZE];
         registry_keys_new (api_key, hash);
-        Oim__V1__Role role = strcmp (org->kind, "agency") == 0? OIM__V1__ROLE__ROLE_AGENCY
-                           : strcmp (org->kind, "company") == 0? OIM__V1__ROLE__ROLE_COMPANY
-                           : OIM__V1__ROLE__ROLE_STARTUP;
         oim_redis_tx_t *tx = oim_redis_tx_new ();
-        registry_apikeys_tx_add (tx, api_key, hash, role, org->id, name, key_id);
+        registry_apikeys_tx_add (tx, api_key, hash, registry_role_of_kind (org->kind), org->id,
+                                 name, key_id);
         registry_tx_audit (tx, &actor, "api_key.create", "org", org->id, key_id);
         if (oim_redis_tx_exec (tx, self->redis))
             registry_reply_unavailable (reply);

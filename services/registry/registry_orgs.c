@@ -24,14 +24,6 @@ static const char *s_org_deny [] = { "id", "status", "created_at", "updated_at",
 static const char *s_org_update_deny [] = { "id", "kind", "status", "created_at", "updated_at", "source", "source_sequence",
                                             "version", "deleted", REGISTRY_INFER_READ_ONLY, NULL };
 
-static Oim__V1__Role
-s_role_of_kind (const char *kind)
-{
-    return strcmp (kind, "agency") == 0? OIM__V1__ROLE__ROLE_AGENCY
-         : strcmp (kind, "company") == 0? OIM__V1__ROLE__ROLE_COMPANY
-         : OIM__V1__ROLE__ROLE_STARTUP;
-}
-
 json_t *
 registry_org_json (const Oim__V1__Organization *org, bool full)
 {
@@ -139,7 +131,7 @@ s_insert_org (registry_t *self, const registry_actor_t *actor, Oim__V1__Organiza
         snprintf (key, sizeof key, OIM_KEY_BIZNO, org->business_number);
         oim_redis_tx_strs (tx, "SET", key, org->id, NULL);
     }
-    registry_apikeys_tx_add (tx, api_key, key_hash, s_role_of_kind (org->kind), org->id,
+    registry_apikeys_tx_add (tx, api_key, key_hash, registry_role_of_kind (org->kind), org->id,
                              "initial", key_id);
     if (user)
         registry_accounts_tx_insert (self, tx, actor, user);

@@ -25,6 +25,14 @@ registry_is (const registry_actor_t *actor, Oim__V1__Role role)
     return actor->principal->role == role;
 }
 
+Oim__V1__Role
+registry_role_of_kind (const char *kind)
+{
+    return strcmp (kind, "agency") == 0? OIM__V1__ROLE__ROLE_AGENCY
+         : strcmp (kind, "company") == 0? OIM__V1__ROLE__ROLE_COMPANY
+         : OIM__V1__ROLE__ROLE_STARTUP;
+}
+
 int64_t
 registry_if_match (const Oim__V1__ApiRequest *request)
 {

@@ -14,6 +14,9 @@ registry_t *registry_of (oim_service_t *service);
 //  The actor of request: its principal (an anonymous one when absent) and request id.
 registry_actor_t registry_actor (const Oim__V1__ApiRequest *request);
 bool registry_is (const registry_actor_t *actor, Oim__V1__Role role);
+//  The role an organisation's keys and people act with: its kind's (agency, company, else
+//  startup).
+Oim__V1__Role registry_role_of_kind (const char *kind);
 //  Parses an If-Match value: 0 when absent, the version, or -1 when malformed.
 int64_t registry_if_match (const Oim__V1__ApiRequest *request);
 

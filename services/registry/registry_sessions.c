@@ -134,9 +134,7 @@ s_open (registry_t *self, const Oim__V1__ApiRequest *request, const registry_act
     Oim__V1__SessionRecord session = OIM__V1__SESSION_RECORD__INIT;
     session.user_id = user->id;
     session.org_id = org->id;
-    session.role = strcmp (org->kind, "agency") == 0? OIM__V1__ROLE__ROLE_AGENCY
-                 : strcmp (org->kind, "company") == 0? OIM__V1__ROLE__ROLE_COMPANY
-                 : OIM__V1__ROLE__ROLE_STARTUP;
+    session.role = registry_role_of_kind (org->kind);
     session.user_role = user->role;
     session.csrf_token = csrf;
     session.created_ms = oim_clock_wall_ms ();
