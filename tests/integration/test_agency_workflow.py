@@ -54,21 +54,16 @@ class Stack(RegistryCluster):
         return [n for n in body["notifications"] if type_ is None or n["type"] == type_]
 
 
-class StackTest(unittest.TestCase):
+class StackTest(oimtest.ClusterCase):
     stack_env = {}
 
     @classmethod
-    def setUpClass(cls):
-        cls.c = Stack().__enter__()
-        try:
-            cls.c.up_all(**cls.stack_env)
-        except Exception:
-            cls.c.__exit__(None, None, None)
-            raise
+    def make_cluster(cls):
+        return Stack()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        cls.c.up_all(**cls.stack_env)
 
     def http(self, *args, **kw):
         return self.c.http(*args, **kw)

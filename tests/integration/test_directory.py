@@ -25,24 +25,19 @@ from oimtest import AGENCY_KEY as AGENCY  # noqa: E402
 from accounts_util import PASSWORD, Session, signup, unique_email  # noqa: E402
 
 
-class Directory(unittest.TestCase):
+class Directory(oimtest.ClusterCase):
     @classmethod
-    def setUpClass(cls):
-        cls.c = oimtest.Cluster(curve=False).__enter__()
-        try:
-            cls.c.start_redis()
-            cls.c.start_gateway()
-            cls.c.start("registry")
-            cls.c.start("registry")     # two replicas: concurrent role changes really race
-            cls.c.start("notify")
-            cls.c.wait_registered({"registry": 2, "notify": 1})
-        except Exception:
-            cls.c.__exit__(*sys.exc_info())
-            raise
+    def make_cluster(cls):
+        return oimtest.Cluster(curve=False)
 
     @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        cls.c.start_redis()
+        cls.c.start_gateway()
+        cls.c.start("registry")
+        cls.c.start("registry")     # two replicas: concurrent role changes really race
+        cls.c.start("notify")
+        cls.c.wait_registered({"registry": 2, "notify": 1})
 
     def http(self, *args, **kw):
         return self.c.http(*args, **kw)

@@ -8,7 +8,7 @@ never reach a reader who sees only its teaser; clients cannot write the inferred
 import re
 import unittest
 
-from test_registry_util import AGENCY, RegistryCluster, business_number
+from test_registry_util import AGENCY, RegistryCase, RegistryCluster, business_number
 
 GENERIC = {"기반", "솔루션", "플랫폼", "서비스", "기업", "스타트업", "개발", "제공", "기술", "시스템",
            "platform", "solution", "solutions", "develop", "development", "system", "systems",
@@ -22,22 +22,13 @@ KO_TITLE = "전기차 배터리 재활용 기술을 가진 스타트업을 찾�
 KO_DESCRIPTION = "폐배터리 재활용 솔루션 플랫폼 기반 서비스를 제공하는 기업을 찾습니다. 2025년 실증 예정."
 
 
-class Inferred(unittest.TestCase):
+class Inferred(RegistryCase):
     @classmethod
-    def setUpClass(cls):
-        cls.c = RegistryCluster().__enter__()
-        try:
-            cls.c.up()
-            cls.bn = business_number()
-            cls.company, cls.ckey = cls.c.org("company", business_number=cls.bn)
-            cls.pub = cls.c.publisher("infer-oi")
-        except Exception:
-            cls.c.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        super().bring_up()
+        cls.bn = business_number()
+        cls.company, cls.ckey = cls.c.org("company", business_number=cls.bn)
+        cls.pub = cls.c.publisher("infer-oi")
 
     def http(self, *args, **kw):
         status, body, _ = self.c.http(*args, **kw)

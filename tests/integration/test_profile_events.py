@@ -6,7 +6,7 @@ registry in the middle of a stream loses nothing acknowledged."""
 import unittest
 
 from publisher import Publisher
-from test_registry_util import AGENCY, RegistryCluster, business_number
+from test_registry_util import AGENCY, RegistryCase, RegistryCluster, business_number
 
 
 def org_event(ext, seq, op="upsert", **org):
@@ -32,21 +32,12 @@ def add_org_events(pb_batch, events):
     return pb_batch
 
 
-class ProfileEvents(unittest.TestCase):
+class ProfileEvents(RegistryCase):
     @classmethod
-    def setUpClass(cls):
-        cls.c = RegistryCluster().__enter__()
-        try:
-            cls.c.up()
-            cls.pub = cls.c.publisher("profiles-oi")
-            cls.endpoint = f"tcp://127.0.0.1:{cls.c.ports['ingest_port']}"
-        except Exception:
-            cls.c.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        super().bring_up()
+        cls.pub = cls.c.publisher("profiles-oi")
+        cls.endpoint = f"tcp://127.0.0.1:{cls.c.ports['ingest_port']}"
 
     def post(self, events, key=None):
         status, body, _ = self.c.http("POST", "/v1/events/organizations", events,

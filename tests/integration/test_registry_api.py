@@ -6,23 +6,10 @@ import signal
 import time
 import unittest
 
-from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
+from test_registry_util import AGENCY, RegistryCase, RegistryCluster, business_number, oimtest
 
 
-class RegistryApi(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.c = RegistryCluster().__enter__()
-        try:
-            cls.c.up()
-        except Exception:
-            cls.c.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
-
+class RegistryApi(RegistryCase):
     def http(self, *args, **kw):
         status, body, _ = self.c.http(*args, **kw)
         return status, body

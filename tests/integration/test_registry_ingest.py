@@ -6,7 +6,7 @@ exactly one demand per external id and every acknowledged event present."""
 import unittest
 
 from publisher import Publisher
-from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
+from test_registry_util import AGENCY, RegistryCase, RegistryCluster, business_number, oimtest
 
 
 def event(ext, seq, op="upsert", org_ref=None, **demand):
@@ -20,23 +20,14 @@ def event(ext, seq, op="upsert", org_ref=None, **demand):
     return e
 
 
-class Ingest(unittest.TestCase):
+class Ingest(RegistryCase):
     @classmethod
-    def setUpClass(cls):
-        cls.c = RegistryCluster().__enter__()
-        try:
-            cls.c.up()
-            cls.bn = business_number()
-            cls.company, cls.ckey = cls.c.org("company", business_number=cls.bn)
-            cls.pub = cls.c.publisher("other-oi")
-            cls.endpoint = f"tcp://127.0.0.1:{cls.c.ports['ingest_port']}"
-        except Exception:
-            cls.c.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        super().bring_up()
+        cls.bn = business_number()
+        cls.company, cls.ckey = cls.c.org("company", business_number=cls.bn)
+        cls.pub = cls.c.publisher("other-oi")
+        cls.endpoint = f"tcp://127.0.0.1:{cls.c.ports['ingest_port']}"
 
     def post(self, events, key=None):
         status, body, _ = self.c.http("POST", "/v1/events/demands", events, key=key or self.pub["api_key"])

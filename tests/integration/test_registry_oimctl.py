@@ -11,23 +11,16 @@ import unittest
 
 import zmq
 
-from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
+from test_registry_util import AGENCY, RegistryCase, RegistryCluster, business_number, oimtest
 
 
-class Oimctl(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.c = RegistryCluster().__enter__()
-        try:
-            cls.c.up()
-            cls.bin = oimtest.binary("oimctl")
-        except Exception:
-            cls.c.__exit__(None, None, None)
-            raise
+class OimctlCase(RegistryCase):
+    """A registry cluster and the oimctl binary, with a runner (ctl) and key files."""
 
     @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        super().bring_up()
+        cls.bin = oimtest.binary("oimctl")
 
     def keypair_file(self, name):
         """A fresh CURVE keypair in a zcert secret file: (public Z85, path)."""
@@ -50,6 +43,8 @@ class Oimctl(unittest.TestCase):
         text = out.stdout.decode().strip()
         return (json.loads(text) if text.startswith("{") else text), out.stderr.decode()
 
+
+class Oimctl(OimctlCase):
     def test_help_and_usage(self):
         text, _ = self.ctl("--help")
         self.assertIn("publish FILE.jsonl", text)
@@ -115,21 +110,10 @@ class Oimctl(unittest.TestCase):
         self.ctl("publish", path, key=pub["api_key"], expect=1, keypair=keypair2)
 
 
-class OimctlWorkflow(unittest.TestCase):
+class OimctlWorkflow(OimctlCase):
     """Issue 17 item 7: the table-driven commands (services/oimctl/oimctl_commands.c) cover the
     agency's workflow, the integrator's events, stats and exports; --help per command, --json
     and --text output, usage errors."""
-
-    @classmethod
-    def setUpClass(cls):
-        Oimctl.setUpClass.__func__(cls)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
-
-    ctl = Oimctl.ctl
-    keypair_file = Oimctl.keypair_file
 
     def test_publish_profiles_over_zeromq(self):
         public, keypair = self.keypair_file("ctl-zmq-profiles")

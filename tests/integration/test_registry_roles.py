@@ -4,7 +4,7 @@ plus what each role may see of another organization's private data."""
 import itertools
 import unittest
 
-from test_registry_util import AGENCY, RegistryCluster
+from test_registry_util import AGENCY, RegistryCase, RegistryCluster
 
 SEQ = itertools.count(1)
 ROLES = ("agency", "company", "startup", "publisher", "anonymous")
@@ -125,20 +125,11 @@ CASES = [
 ]
 
 
-class RoleMatrix(unittest.TestCase):
+class RoleMatrix(RegistryCase):
     @classmethod
-    def setUpClass(cls):
-        cls.c = RegistryCluster().__enter__()
-        try:
-            cls.c.up()
-            cls.x = Ctx(cls.c)
-        except Exception:
-            cls.c.__exit__(None, None, None)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        super().bring_up()
+        cls.x = Ctx(cls.c)
 
     def test_matrix(self):
         checked = 0

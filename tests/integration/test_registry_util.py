@@ -88,3 +88,16 @@ class RegistryCluster(oimtest.Cluster):
         if self.curve:
             pub["curve"] = (self.keys_dir, keypair)
         return pub
+
+
+class RegistryCase(oimtest.ClusterCase):
+    """A test class over one RegistryCluster (Redis + gateway + registry), brought up; a
+    subclass extends bring_up (super() first) for what it needs besides."""
+
+    @classmethod
+    def make_cluster(cls):
+        return RegistryCluster()
+
+    @classmethod
+    def bring_up(cls):
+        cls.c.up()

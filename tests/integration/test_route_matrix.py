@@ -383,20 +383,15 @@ def request(c, method, path, body, who):
         conn.close()
 
 
-class RouteMatrix(unittest.TestCase):
+class RouteMatrix(oimtest.ClusterCase):
     @classmethod
-    def setUpClass(cls):
-        cls.c = oimtest.Cluster(curve=False, env={"OIM_SIGNIN_FAILS_ADDRESS": "100000"}).__enter__()
-        try:
-            cls.c.start_all()
-            cls.x = Ctx(cls.c)
-        except Exception:
-            cls.c.__exit__(*sys.exc_info())
-            raise
+    def make_cluster(cls):
+        return oimtest.Cluster(curve=False, env={"OIM_SIGNIN_FAILS_ADDRESS": "100000"})
 
     @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        cls.c.start_all()
+        cls.x = Ctx(cls.c)
 
     def test_every_route_has_a_row(self):
         table = {(m, p) for m, p, _s, _o, _a in routes_from_table()}

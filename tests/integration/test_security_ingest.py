@@ -29,7 +29,7 @@ import zmq
 import zmq.utils.monitor
 
 from publisher import Publisher
-from test_registry_util import AGENCY, RegistryCluster, business_number, oimtest
+from test_registry_util import AGENCY, RegistryCase, RegistryCluster, business_number, oimtest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAX_MSG_BYTES = 2 * 1024 * 1024
@@ -59,24 +59,19 @@ def event(ext, seq=1, org_ref=None, **demand):
     return e
 
 
-class Base(unittest.TestCase):
+class Base(RegistryCase):
     cluster_kw = {}
 
     @classmethod
-    def setUpClass(cls):
-        cls.c = RegistryCluster(**cls.cluster_kw).__enter__()
-        try:
-            cls.c.up()
-            cls.bn = business_number()
-            cls.company, _ = cls.c.org("company", business_number=cls.bn)
-            cls.endpoint = f"tcp://127.0.0.1:{cls.c.ports['ingest_port']}"
-        except Exception:
-            cls.c.__exit__(*sys.exc_info())
-            raise
+    def make_cluster(cls):
+        return RegistryCluster(**cls.cluster_kw)
 
     @classmethod
-    def tearDownClass(cls):
-        cls.c.__exit__(None, None, None)
+    def bring_up(cls):
+        super().bring_up()
+        cls.bn = business_number()
+        cls.company, _ = cls.c.org("company", business_number=cls.bn)
+        cls.endpoint = f"tcp://127.0.0.1:{cls.c.ports['ingest_port']}"
 
     # -- helpers -----------------------------------------------------------------------------
     def publisher(self, api_key, keypair, **kw):
@@ -106,8 +101,8 @@ class Base(unittest.TestCase):
 
 class Refusals(Base):
     @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
+    def bring_up(cls):
+        super().bring_up()
         cls.pub_a, cls.keys_a = register(cls.c, "sec-a")
         cls.pub_b, cls.keys_b = register(cls.c, "sec-b")
 

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 
 BUILD_DIR = os.environ.get("OIM_BUILD_DIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
@@ -467,3 +468,30 @@ class Cluster:
             counts = self.workers()
             return all(counts.get(s, 0) >= n for s, n in expected.items())
         return wait_for(ok, timeout, f"workers {expected} to register")
+
+
+class ClusterCase(unittest.TestCase):
+    """A test class whose tests share one cluster: make_cluster() builds it (default: a
+    Cluster), bring_up() starts what the class needs (default: everything); a failure there
+    tears the cluster down (logs shown) before it propagates, and tearDownClass ends it."""
+
+    @classmethod
+    def make_cluster(cls):
+        return Cluster()
+
+    @classmethod
+    def bring_up(cls):
+        cls.c.start_all()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.c = cls.make_cluster().__enter__()
+        try:
+            cls.bring_up()
+        except BaseException:
+            cls.c.__exit__(*sys.exc_info())
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.__exit__(None, None, None)
