@@ -36,9 +36,16 @@ s_org_from_reply (redisReply *reply, gateway_auth_t *auth)
 }
 
 int
-gateway_auth_org_status (oim_redis_t *redis, gateway_auth_t *auth)
+gateway_auth_touch_and_status (oim_redis_t *redis, gateway_auth_t *auth)
 {
-    return s_org_from_reply (oim_redis_command (redis, "GET " OIM_KEY_ORG, auth->org_id), auth);
+    bool org = *auth->org_id;
+    if (org && oim_redis_append (redis, "GET " OIM_KEY_ORG, auth->org_id))
+        return -1;
+    redisReply *touched = oim_redis_reply (redis);
+    if (!touched)
+        return -1;
+    freeReplyObject (touched);
+    return org? s_org_from_reply (oim_redis_reply (redis), auth): 0;
 }
 
 //  Marks the key used and reads its org's status in one round trip. 0, or -1 (Redis).
@@ -48,15 +55,9 @@ s_mark_and_status (oim_redis_t *redis, gateway_auth_t *auth)
     char used [160], minute [32];
     snprintf (used, sizeof used, OIM_KEY_APIKEY_USED, auth->key_hash);
     snprintf (minute, sizeof minute, "%lld", (long long) (oim_clock_wall_ms () / 60000 * 60000));
-    bool org = *auth->org_id;
-    if (oim_redis_append (redis, "EVAL %s 1 %s %s", LAST_USED_SCRIPT, used, minute)
-    ||  (org && oim_redis_append (redis, "GET " OIM_KEY_ORG, auth->org_id)))
+    if (oim_redis_append (redis, "EVAL %s 1 %s %s", LAST_USED_SCRIPT, used, minute))
         return -1;
-    redisReply *marked = oim_redis_reply (redis);
-    if (!marked)
-        return -1;
-    freeReplyObject (marked);
-    return org? s_org_from_reply (oim_redis_reply (redis), auth): 0;
+    return gateway_auth_touch_and_status (redis, auth);
 }
 
 void

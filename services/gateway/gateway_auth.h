@@ -49,8 +49,11 @@ void gateway_auth_header (oim_redis_t *redis, const char *header, gateway_auth_t
 //  the key is gone, UNAVAILABLE when Redis did not answer).
 void gateway_auth_lookup (oim_redis_t *redis, const char *key_hash, gateway_auth_t *auth);
 
-//  Copies auth->org_id's status into auth (org_status, in_standing). Returns 0, or -1 when
-//  Redis did not answer.
-int gateway_auth_org_status (oim_redis_t *redis, gateway_auth_t *auth);
+//  Finishes a lookup in one round trip: reads the reply of the one command the caller has
+//  just appended (a best-effort touch: a key's last-used mark, a session's new expiry; the
+//  reply is discarded) and, when auth names an organisation, its status into auth
+//  (org_status, in_standing), whose GET this appends. Returns 0, or -1 when Redis did not
+//  answer.
+int gateway_auth_touch_and_status (oim_redis_t *redis, gateway_auth_t *auth);
 
 #endif

@@ -78,9 +78,7 @@ gateway_session_lookup_hash (oim_redis_t *redis, const char *session_id, int64_t
     }
     int64_t ttl = record->expires_ms - now_ms < record->idle_ms? record->expires_ms - now_ms
                                                                  : record->idle_ms;
-    redisReply *reply = oim_redis_command (redis, "PEXPIRE %s %lld", key, (long long) ttl);
-    if (reply)
-        freeReplyObject (reply);
+    bool sent = oim_redis_append (redis, "PEXPIRE %s %lld", key, (long long) ttl) == 0;
     auth->session = true;
     auth->role = record->role;
     snprintf (auth->org_id, sizeof auth->org_id, "%s", record->org_id);
@@ -88,7 +86,7 @@ gateway_session_lookup_hash (oim_redis_t *redis, const char *session_id, int64_t
     snprintf (auth->user_role, sizeof auth->user_role, "%s", record->user_role);
     snprintf (auth->csrf_token, sizeof auth->csrf_token, "%s", record->csrf_token);
     oim__v1__session_record__free_unpacked (record, NULL);
-    if (reply && gateway_auth_org_status (redis, auth) == 0)
+    if (sent && gateway_auth_touch_and_status (redis, auth) == 0)     //  one round trip
         auth->result = GATEWAY_AUTH_OK;
 }
 
