@@ -12,6 +12,7 @@
 */
 #include "matcher_store_internal.h"
 #include "matcher_relation.h"
+#include "oim_utf8.h"
 
 #define MAX_TEXT        10000
 #define PREVIEW_BYTES   140
@@ -57,13 +58,7 @@ s_party_record (matcher_store_t *self, const Oim__V1__ApiRequest *request,
 static char *
 s_preview (const char *text, size_t max)
 {
-    size_t len = strlen (text);
-    if (len > max) {
-        len = max;
-        while (len > 0 && ((uint8_t) text [len] & 0xC0) == 0x80)
-            len--;
-    }
-    return strndup (text, len);
+    return strndup (text, oim_utf8_cut (text, strlen (text), max));
 }
 
 //  Queues message.received for org (the other party) about m.
