@@ -173,8 +173,8 @@ s_free_value (const ProtobufCFieldDescriptor *f, void *storage)
         protobuf_c_message_free_unpacked (*(ProtobufCMessage **) storage, NULL);
 }
 
-static bool
-s_is_map (const ProtobufCFieldDescriptor *f)
+bool
+oim_pbjson_is_map (const ProtobufCFieldDescriptor *f)
 {
     if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label != PROTOBUF_C_LABEL_REPEATED)
         return false;
@@ -222,7 +222,7 @@ static int
 s_decode_repeated (const ProtobufCFieldDescriptor *f, json_t *value, size_t *count, void **array,
                    const char *path, oim_pbjson_error_t *error)
 {
-    if (s_is_map (f))
+    if (oim_pbjson_is_map (f))
         return s_decode_map (f, value, count, array, path, error);
     if (!json_is_array (value))
         return s_fail (error, path, "must be an array");
@@ -404,7 +404,7 @@ s_encode_repeated (const ProtobufCFieldDescriptor *f, const ProtobufCMessage *ms
     size_t count = *(const size_t *) MEMBER (msg, f->quantifier_offset);
     const char *array = *(char *const *) MEMBER (msg, f->offset);
     size_t size = s_scalar_size (f->type);
-    if (s_is_map (f)) {
+    if (oim_pbjson_is_map (f)) {
         json_t *object = json_object ();
         for (size_t i = 0; i < count; i++) {
             const ProtobufCMessage *entry = ((ProtobufCMessage *const *) array) [i];

@@ -42,6 +42,9 @@ int oim_pbjson_merge (ProtobufCMessage *message, json_t *object, oim_pbjson_deny
 
 //  Encodes a message as a new JSON object (caller owns the reference).
 json_t *oim_pbjson_encode (const ProtobufCMessage *message, int flags);
+//  True when field f is a protobuf map (a repeated *Entry message of key and value), which
+//  the JSON side is an object (the OpenAPI description uses the same rule).
+bool oim_pbjson_is_map (const ProtobufCFieldDescriptor *f);
 
 //  A deep copy of a message (through pack/unpack). Caller frees with free_unpacked.
 ProtobufCMessage *oim_pbjson_copy (const ProtobufCMessage *message);

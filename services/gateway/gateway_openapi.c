@@ -3,6 +3,7 @@
 */
 #include "gateway_openapi.h"
 #include "gateway_routes.h"
+#include "oim_pbjson.h"
 
 #include "common.pb-c.h"
 #include "ingest.pb-c.h"
@@ -162,16 +163,6 @@ gateway_openapi_complete (char *missing, size_t size)
 
 static json_t *s_message_ref (json_t *schemas, desc_t d);
 
-static bool
-s_is_map (const ProtobufCFieldDescriptor *f)
-{
-    if (f->type != PROTOBUF_C_TYPE_MESSAGE || f->label != PROTOBUF_C_LABEL_REPEATED)
-        return false;
-    desc_t md = f->descriptor;
-    size_t len = strlen (md->name);
-    return len > 5 && strcmp (md->name + len - 5, "Entry") == 0 && md->n_fields == 2;
-}
-
 static json_t *
 s_enum_schema (const ProtobufCEnumDescriptor *e)
 {
@@ -212,7 +203,7 @@ s_scalar_schema (json_t *schemas, const ProtobufCFieldDescriptor *f)
 static json_t *
 s_field_schema (json_t *schemas, const ProtobufCFieldDescriptor *f)
 {
-    if (s_is_map (f)) {
+    if (oim_pbjson_is_map (f)) {
         desc_t entry = f->descriptor;
         return json_pack ("{s:s,s:o}", "type", "object", "additionalProperties",
                           s_scalar_schema (schemas, &entry->fields [1]));
