@@ -690,31 +690,39 @@ s_keepalive (void *service)
     oim_service_keepalive ((oim_service_t *) service);
 }
 
+//  The model's configuration from the daemon's options into mc. 0, or -1 (logged) when an
+//  option is out of range.
 static int
-s_start (oim_service_t *service)
+s_model_config (oim_config_t *config, matcher_config_t *mc)
 {
-    oim_config_t *config = oim_service_config (service);
-    matcher_config_t mc;
-    matcher_config_default (&mc);
-    if (matcher_config_weights (&mc, oim_config_get (config, "match-weights"))) {
+    matcher_config_default (mc);
+    if (matcher_config_weights (mc, oim_config_get (config, "match-weights"))) {
         oim_error ("event=bad_option option=match-weights value=\"%s\"",
                    oim_config_get (config, "match-weights"));
         return -1;
     }
     double min_score = atof (oim_config_get (config, "match-min-score"));
-    if (min_score < 0 || min_score > 1) {
-        oim_error ("event=bad_option option=match-min-score");
+    mc->glossary_weight = atof (oim_config_get (config, "match-glossary"));
+    if (min_score < 0 || min_score > 1 || mc->glossary_weight < 0 || mc->glossary_weight > 1) {
+        oim_error ("event=bad_option option=%s", min_score < 0 || min_score > 1
+                   ? "match-min-score": "match-glossary");
         return -1;
     }
-    mc.min_units = llround (min_score * MATCHER_UNITS);
+    mc->min_units = llround (min_score * MATCHER_UNITS);
     int64_t k = oim_config_int (config, "match-top-k", 20);
-    mc.top_k = k < 1? 1: k > 1000? 1000: (size_t) k;
-    mc.scan = oim_config_bool (config, "match-scan");
-    mc.glossary_weight = atof (oim_config_get (config, "match-glossary"));
-    if (mc.glossary_weight < 0 || mc.glossary_weight > 1) {
-        oim_error ("event=bad_option option=match-glossary");
+    mc->top_k = k < 1? 1: k > 1000? 1000: (size_t) k;
+    mc->scan = oim_config_bool (config, "match-scan");
+    return 0;
+}
+
+static int
+s_start (oim_service_t *service)
+{
+    oim_config_t *config = oim_service_config (service);
+    matcher_config_t mc;
+    if (s_model_config (config, &mc))
         return -1;
-    }
+    double min_score = (double) mc.min_units / MATCHER_UNITS;
     matcher_t *self = calloc (1, sizeof *self);
     assert (self);
     self->service = service;
