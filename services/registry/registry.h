@@ -407,9 +407,6 @@ int registry_accounts_org_visible (registry_t *self, const Oim__V1__ApiRequest *
 //  NULL with 404 (field user_id) or 503 set and the WATCH released.
 Oim__V1__User *registry_accounts_member_load (registry_t *self, const Oim__V1__ApiRequest *request,
                                               oim_api_reply_t *reply);
-//  The reply after a transaction on a person: status with body (consumed) when rc is 0,
-//  409 version_conflict when a WATCHed key changed (1), else 503.
-void registry_accounts_reply_tx (oim_api_reply_t *reply, int rc, uint32_t status, json_t *body);
 //  registry_members.c: how many owners user's org has, every person's record WATCHed (-1:
 //  Redis failed); and the last-owner rule: 0 when user may lose the owner role (leaving:
 //  removed or demoted), else -1 with 409 last_owner naming the person (or 503) set.

@@ -449,20 +449,9 @@ s_remove (registry_t *self, const registry_actor_t *actor, const Oim__V1__User *
     int rc = registry_accounts_tx_end_sessions (self, tx, user->id)
            ? -1: oim_redis_tx_exec (tx, self->redis);
     oim_redis_tx_destroy (&tx);
-    registry_accounts_reply_tx (reply, rc, 204, NULL);
+    registry_reply_tx (reply, rc, 204, NULL);
 }
 
-void
-registry_accounts_reply_tx (oim_api_reply_t *reply, int rc, uint32_t status, json_t *body)
-{
-    if (rc == 0)
-        return oim_api_ok (reply, status, body);
-    json_decref (body);
-    if (rc == 1)
-        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
-    else
-        registry_reply_unavailable (reply);
-}
 
 void
 registry_member_remove (oim_service_t *service, const Oim__V1__ApiRequest *request,

@@ -409,11 +409,8 @@ registry_demand_commit (registry_t *self, const registry_actor_t *actor,
                         const char *action, oim_api_reply_t *reply)
 {
     int rc = s_write (self, actor, old, demand, action);
-    if (rc == 1)
-        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
-    else
     if (rc)
-        registry_reply_unavailable (reply);
+        registry_reply_tx (reply, rc, 0, NULL);
     else
         s_reply (reply, 200, demand, VIEW_FULL);
 }

@@ -166,7 +166,7 @@ s_commit_role (registry_t *self, const registry_actor_t *actor, Oim__V1__User *u
     registry_tx_audit (tx, actor, "user.role", "user", user->id, role);
     int rc = s_tx_session_roles (self, tx, user)? -1: oim_redis_tx_exec (tx, self->redis);
     oim_redis_tx_destroy (&tx);
-    registry_accounts_reply_tx (reply, rc, 200, rc? NULL: registry_accounts_user_json (user, true));
+    registry_reply_tx (reply, rc, 200, rc? NULL: registry_accounts_user_json (user, true));
 }
 
 void

@@ -72,3 +72,15 @@ registry_load_live (registry_t *self, const Oim__V1__ApiRequest *request, const 
         oim_api_error (reply, 404, "not_found", "id", "no such %s", what);
     return entity;
 }
+
+void
+registry_reply_tx (oim_api_reply_t *reply, int rc, uint32_t status, json_t *body)
+{
+    if (rc == 0)
+        return oim_api_ok (reply, status, body);
+    json_decref (body);
+    if (rc == 1)
+        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
+    else
+        registry_reply_unavailable (reply);
+}

@@ -24,6 +24,9 @@ int64_t registry_if_match (const Oim__V1__ApiRequest *request);
 void registry_reply_err (oim_api_reply_t *reply, const registry_err_t *err);
 //  The 503 every handler gives when Redis does not answer.
 void registry_reply_unavailable (oim_api_reply_t *reply);
+//  The reply after a transaction (oim_redis_tx_exec's rc): status with body (consumed) when
+//  rc is 0, 409 version_conflict when a WATCHed key changed (1), else 503.
+void registry_reply_tx (oim_api_reply_t *reply, int rc, uint32_t status, json_t *body);
 
 //  Loads the live (not deleted) entity named by the request's "id" path parameter
 //  (registry_store_load_live: an id with id_prefix stored at key_format, WATCHed first when

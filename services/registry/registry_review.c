@@ -238,11 +238,8 @@ s_commit (registry_t *self, const registry_actor_t *actor, const Oim__V1__Demand
     }
     int rc = oim_redis_tx_exec (tx, self->redis);
     oim_redis_tx_destroy (&tx);
-    if (rc == 1)
-        oim_api_error (reply, 409, "version_conflict", NULL, "changed concurrently; retry");
-    else
     if (rc)
-        registry_reply_unavailable (reply);
+        registry_reply_tx (reply, rc, 0, NULL);
     else
         registry_demand_reply (reply, 200, demand);
 }
